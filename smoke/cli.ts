@@ -1,0 +1,146 @@
+// npm run smoke -- [flags]: run the smoke checks against a deployed stack.
+// Exit 0 only if every check holds; 1 if a check failed; 2 for usage errors.
+
+import { readFile } from "node:fs/promises";
+import { parseArgs } from "node:util";
+import { readOutputsFile, readStackOutputs } from "./outputs";
+import { formatReport, runSmoke } from "./runner";
+import { inputFromEnv, mergeInputs, TargetError, TargetInput, validateTarget } from "./target";
+
+export const USAGE = `Usage: npm run smoke -- [target] [options]
+
+Proves a deployed stack works: connects through RDS Proxy with a fresh IAM
+token and verify-full TLS, checks the user, TLS, grants, and that insecure
+ways in are refused.
+
+Target (later sources win: environment < stack outputs < flags):
+  --stack NAME        read outputs with "pulumi stack output --json -s NAME"
+  --outputs FILE      read the same JSON from a file
+  --host HOST         proxy endpoint                      (DB_HOST)
+  --port PORT         proxy port                          (DB_PORT)
+  --database NAME     database name                       (DB_NAME)
+  --user NAME         database user                       (DB_USER)
+  --region REGION     AWS region the token is signed for  (AWS_REGION)
+  --auth-mode MODE    proxy auth to Aurora: iam | secrets (DB_AUTH_MODE; default iam)
+  --owner ROLE        schema owner role for the grants spec
+  --ca FILE           extra CA bundle (PEM), added to the system roots
+
+Options:
+  --json              print the report as JSON
+  --timeout MS        overall deadline (default 15000)
+  --no-negatives      skip the must-be-refused attempts
+  --other-user NAME   user the "other user" negatives sign for (default app_user_smoke_other)
+  -h, --help          show this help
+
+Credentials come from the AWS SDK default chain (AWS_PROFILE, env, task role).
+Exit status: 0 all checks hold, 1 a check failed, 2 usage or target error.`;
+
+export interface CliIo {
+  out: (line: string) => void;
+  err: (line: string) => void;
+  env: Record<string, string | undefined>;
+}
+
+const defaultIo: CliIo = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+  env: process.env,
+};
+
+export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        stack: { type: "string" },
+        outputs: { type: "string" },
+        host: { type: "string" },
+        port: { type: "string" },
+        database: { type: "string" },
+        user: { type: "string" },
+        region: { type: "string" },
+        "auth-mode": { type: "string" },
+        owner: { type: "string" },
+        ca: { type: "string" },
+        json: { type: "boolean", default: false },
+        timeout: { type: "string" },
+        "no-negatives": { type: "boolean", default: false },
+        "other-user": { type: "string" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    }));
+  } catch (err) {
+    io.err(`smoke: ${(err as Error).message}; see --help`);
+    return 2;
+  }
+  if (values.help) {
+    io.out(USAGE);
+    return 0;
+  }
+
+  let target;
+  let timeoutMs: number | undefined;
+  try {
+    if (values.stack !== undefined && values.outputs !== undefined) {
+      throw new TargetError("--stack and --outputs were both given; pass one source of stack outputs");
+    }
+    if (values.timeout !== undefined) {
+      timeoutMs = Number(values.timeout);
+      if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 300_000) {
+        throw new TargetError(`--timeout is ${JSON.stringify(values.timeout)}; expected milliseconds, an integer 100..300000`);
+      }
+    }
+    const fromOutputs: TargetInput =
+      values.stack !== undefined
+        ? await readStackOutputs(values.stack)
+        : values.outputs !== undefined
+          ? await readOutputsFile(values.outputs)
+          : {};
+    const fromFlags: TargetInput = {
+      host: values.host,
+      port: values.port,
+      database: values.database,
+      user: values.user,
+      region: values.region,
+      authMode: values["auth-mode"],
+      owner: values.owner,
+      caPem: values.ca !== undefined ? await readCa(values.ca) : undefined,
+    };
+    target = validateTarget(mergeInputs(inputFromEnv(io.env), fromOutputs, fromFlags));
+  } catch (err) {
+    io.err(`smoke: ${err instanceof TargetError ? err.message : (err as Error).message}`);
+    return 2;
+  }
+
+  const report = await runSmoke(target, {
+    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+    negatives: !values["no-negatives"],
+    ...(values["other-user"] !== undefined ? { otherUser: values["other-user"] } : {}),
+  });
+  io.out(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
+  return report.ok ? 0 : 1;
+}
+
+async function readCa(path: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? "error";
+    throw new TargetError(`--ca ${path}: cannot read the file (${code}); expected a PEM CA bundle`);
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      process.stderr.write(`smoke: unexpected error: ${(err as Error).message}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,108 @@
+// The smoke runner: proves a deployed stack works by connecting the way the
+// application does (RDS Proxy, fresh IAM token, verified TLS) and checking
+// what matters. Library code: no Pulumi, no heavy dependencies, so it can be
+// bundled into a Lambda inside the VPC.
+
+import { performance } from "node:perf_hooks";
+import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
+import {
+  CheckResult,
+  CHECK,
+  connectCheck,
+  negativeCheck,
+  negativeSpecs,
+  skipped,
+  tlsCheck,
+  Timer,
+} from "./checks";
+import { grantsCheck } from "./grants-check";
+import { buildReport, formatReport, SmokeReport } from "./report";
+import { Session } from "./session";
+import { SmokeTarget, TargetError, validateTarget } from "./target";
+import { Credentials, tokenFactory } from "./token";
+
+export type { CheckResult } from "./checks";
+export type { SmokeReport } from "./report";
+export type { SmokeTarget, AuthMode } from "./target";
+export type { Credentials } from "./token";
+export { formatReport };
+
+export interface SmokeOptions {
+  /** Explicit credentials or provider; default: the AWS SDK chain, resolved once per run. */
+  credentials?: Credentials;
+  /** Overall deadline for the whole run, in ms. Default 15000. */
+  timeoutMs?: number;
+  /** Bound on each connection attempt, in ms (never beyond the deadline). Default 5000. */
+  connectTimeoutMs?: number;
+  /** Bound on each query, in ms. Default 5000. */
+  queryTimeoutMs?: number;
+  /** Run the must-be-refused attempts. Default true. */
+  negatives?: boolean;
+  /** Compare grants with the declared spec. Default true. */
+  grants?: boolean;
+  /** The user the "other user" negatives sign for. Default "app_user_smoke_other". */
+  otherUser?: string;
+  /** Monotonic milliseconds for timings. Default performance.now. */
+  clock?: () => number;
+}
+
+export const DEFAULT_OTHER_USER = "app_user_smoke_other";
+
+/** Runs every check and returns the verdict. Never throws; never reports a token. */
+export async function runSmoke(target: SmokeTarget, opts: SmokeOptions = {}): Promise<SmokeReport> {
+  const clock: Timer = opts.clock ?? (() => performance.now());
+  const started = clock();
+  let valid: SmokeTarget;
+  try {
+    valid = validateTarget(target);
+  } catch (err) {
+    const detail = err instanceof TargetError ? err.message : String(err);
+    return buildReport(safeTarget(target), [{ name: "target", ok: false, detail, ms: 0, kind: "config" }], clock() - started);
+  }
+
+  const otherUser = opts.otherUser ?? DEFAULT_OTHER_USER;
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(otherUser) || otherUser === valid.user) {
+    const detail = `otherUser is ${JSON.stringify(otherUser)}; expected a lower-case identifier different from target.user`;
+    return buildReport(valid, [{ name: "target", ok: false, detail, ms: 0, kind: "config" }], clock() - started);
+  }
+  const timeoutMs = opts.timeoutMs ?? 15_000;
+  const session = new Session(valid, timeoutMs, opts.connectTimeoutMs ?? 5_000, opts.queryTimeoutMs ?? 5_000, clock);
+  // One credential provider for every signer in the run, so the chain is walked once.
+  const credentials = opts.credentials ?? fromNodeProviderChain();
+  const ours = tokenFactory({ ...valid, credentials });
+  const others = tokenFactory({ ...valid, user: otherUser, credentials });
+
+  const checks: CheckResult[] = [];
+  try {
+    const { result, client } = await connectCheck(session, ours, clock);
+    checks.push(result);
+    const negatives = opts.negatives ?? true;
+    const specs = negatives ? negativeSpecs(session, ours, others, otherUser) : [];
+    if (!client) {
+      checks.push(skipped(CHECK.tls, "no connection"));
+      if (opts.grants ?? true) checks.push(skipped(CHECK.grants, "no connection"));
+      // A refusal proves nothing when the legitimate way in fails too.
+      for (const spec of specs) checks.push(skipped(spec.name, "the IAM connection failed, so a refusal would prove nothing"));
+    } else {
+      // The negatives use their own connections; run them alongside the positive checks.
+      const negativeRuns = Promise.all(specs.map((spec) => negativeCheck(session, spec, clock)));
+      checks.push(await tlsCheck(session, client, clock));
+      if (opts.grants ?? true) checks.push(await grantsCheck(session, client, clock));
+      await session.close(client);
+      checks.push(...(await negativeRuns));
+    }
+  } finally {
+    await session.closeAll();
+  }
+  return buildReport(valid, checks, clock() - started);
+}
+
+function safeTarget(t: Partial<SmokeTarget>): SmokeReport["target"] {
+  return {
+    host: String(t.host ?? ""),
+    port: Number(t.port ?? 0),
+    database: String(t.database ?? ""),
+    user: String(t.user ?? ""),
+    region: String(t.region ?? ""),
+  };
+}

@@ -1,0 +1,169 @@
+// What the smoke runner connects to, and where that comes from: flags, the
+// task's environment (the same variables the ECS service gets), or the stack's
+// outputs. Pure functions only, so the Lambda bundle stays small.
+
+import { isIP } from "node:net";
+
+export type AuthMode = "iam" | "secrets";
+
+export interface SmokeTarget {
+  /** RDS Proxy endpoint name (not an IP: TLS verification checks this name). */
+  host: string;
+  port: number;
+  database: string;
+  /** The database user the application connects as. */
+  user: string;
+  region: string;
+  /** How RDS Proxy itself authenticates to Aurora; decides which grants the user must hold. */
+  authMode: AuthMode;
+  /** Extra trusted CA bundle (PEM), added to Node's roots, never replacing them. */
+  caPem?: string;
+  /** Schema owner role for the grants spec; when absent, grants.ts decides its default. */
+  owner?: string;
+}
+
+/** Stack output keys, as produced by index.ts. */
+export interface StackOutputs {
+  proxyEndpoint?: unknown;
+  proxyPort?: unknown;
+  dbName?: unknown;
+  dbUser?: unknown;
+  region?: unknown;
+  proxyAuthMode?: unknown;
+  dbOwner?: unknown;
+}
+
+/** Loosely typed input gathered from any source, before validation. */
+export interface TargetInput {
+  host?: string;
+  port?: string | number;
+  database?: string;
+  user?: string;
+  region?: string;
+  authMode?: string;
+  owner?: string;
+  caPem?: string;
+}
+
+export class TargetError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "TargetError";
+  }
+}
+
+const HOSTNAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+// PostgreSQL identifiers as we allow them for generated users and databases: unquoted, lower case.
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
+
+function describe(value: unknown): string {
+  if (value === undefined) return "missing";
+  if (typeof value === "string") return JSON.stringify(value);
+  return `${JSON.stringify(value)} (${typeof value})`;
+}
+
+function isHostnameOrIp(host: string): boolean {
+  if (isIP(host) !== 0) return true;
+  // All-numeric dotted names are malformed IPv4 addresses, not host names.
+  return HOSTNAME.test(host) && !/^[\d.]+$/.test(host);
+}
+
+/**
+ * Validates and normalises one target. Throws a TargetError whose message names
+ * the field, the value seen and what is allowed.
+ */
+export function validateTarget(input: TargetInput): SmokeTarget {
+  const { host, database, user, region, owner } = input;
+  if (!host || !isHostnameOrIp(host)) {
+    throw new TargetError(`target.host is ${describe(host)}; expected a DNS name such as the proxy endpoint (proxyEndpoint output, --host, DB_HOST)`);
+  }
+  const port = typeof input.port === "number" ? input.port : input.port === undefined || input.port === "" ? NaN : Number(input.port);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new TargetError(`target.port is ${describe(input.port)}; expected an integer 1..65535 (proxyPort output, --port, DB_PORT)`);
+  }
+  if (!database || !IDENTIFIER.test(database)) {
+    throw new TargetError(`target.database is ${describe(database)}; expected a lower-case identifier matching ${IDENTIFIER} (dbName output, --database, DB_NAME)`);
+  }
+  if (!user || !IDENTIFIER.test(user)) {
+    throw new TargetError(`target.user is ${describe(user)}; expected a lower-case identifier matching ${IDENTIFIER} (dbUser output, --user, DB_USER)`);
+  }
+  if (!region || !REGION.test(region)) {
+    throw new TargetError(`target.region is ${describe(region)}; expected an AWS region such as "eu-west-1" (region output, --region, AWS_REGION)`);
+  }
+  const authMode = input.authMode ?? "iam";
+  if (authMode !== "iam" && authMode !== "secrets") {
+    throw new TargetError(`target.authMode is ${describe(input.authMode)}; expected "iam" or "secrets" (proxyAuthMode output, --auth-mode)`);
+  }
+  if (owner !== undefined && !IDENTIFIER.test(owner)) {
+    throw new TargetError(`target.owner is ${describe(owner)}; expected a lower-case identifier matching ${IDENTIFIER} (--owner)`);
+  }
+  if (owner !== undefined && owner === user) {
+    throw new TargetError(`target.owner is ${describe(owner)}, the same as target.user; the application user must not own the schema`);
+  }
+  if (input.caPem !== undefined && !input.caPem.includes("-----BEGIN CERTIFICATE-----")) {
+    throw new TargetError(`target.caPem does not contain a PEM certificate; expected a file with "-----BEGIN CERTIFICATE-----" blocks (--ca)`);
+  }
+  return {
+    host,
+    port,
+    database,
+    user,
+    region,
+    authMode,
+    ...(owner !== undefined ? { owner } : {}),
+    ...(input.caPem !== undefined ? { caPem: input.caPem } : {}),
+  };
+}
+
+function optionalString(outputs: StackOutputs, key: keyof StackOutputs): string | undefined {
+  const value = outputs[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "string") {
+    throw new TargetError(`stack output ${key} is ${describe(value)}; expected a string`);
+  }
+  return value;
+}
+
+/** Maps `pulumi stack output --json` to a target input (not yet validated). */
+export function inputFromOutputs(outputs: unknown): TargetInput {
+  if (!outputs || typeof outputs !== "object" || Array.isArray(outputs)) {
+    throw new TargetError(`stack outputs are ${describe(outputs)}; expected the JSON object printed by "pulumi stack output --json"`);
+  }
+  const o = outputs as StackOutputs;
+  const port = o.proxyPort;
+  if (port !== undefined && typeof port !== "number" && typeof port !== "string") {
+    throw new TargetError(`stack output proxyPort is ${describe(port)}; expected a number`);
+  }
+  const input: TargetInput = {
+    host: optionalString(o, "proxyEndpoint"),
+    port: port as string | number | undefined,
+    database: optionalString(o, "dbName"),
+    user: optionalString(o, "dbUser"),
+    region: optionalString(o, "region"),
+    authMode: optionalString(o, "proxyAuthMode"),
+    owner: optionalString(o, "dbOwner"),
+  };
+  return dropUndefined(input);
+}
+
+/** The variables the ECS task definition sets for the application. */
+export function inputFromEnv(env: Record<string, string | undefined>): TargetInput {
+  return dropUndefined({
+    host: env.DB_HOST || undefined,
+    port: env.DB_PORT || undefined,
+    database: env.DB_NAME || undefined,
+    user: env.DB_USER || undefined,
+    region: env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined,
+    authMode: env.DB_AUTH_MODE || undefined,
+  });
+}
+
+function dropUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** Later sources win field by field: e.g. outputs < environment < flags. */
+export function mergeInputs(...inputs: TargetInput[]): TargetInput {
+  return Object.assign({}, ...inputs.map(dropUndefined));
+}
