@@ -18,7 +18,7 @@ export interface SmokeTarget {
   authMode: AuthMode;
   /** Extra trusted CA bundle (PEM), added to Node's roots, never replacing them. */
   caPem?: string;
-  /** Schema owner role for the grants spec; when absent, grants.ts decides its default. */
+  /** Schema owner role for the grants spec (the master user in AWS); default DEFAULT_OWNER. */
   owner?: string;
 }
 
@@ -30,7 +30,9 @@ export interface StackOutputs {
   dbUser?: unknown;
   region?: unknown;
   proxyAuthMode?: unknown;
+  /** Not exported by index.ts today; read if a stack adds it. */
   dbOwner?: unknown;
+  masterUsername?: unknown;
 }
 
 /** Loosely typed input gathered from any source, before validation. */
@@ -44,6 +46,13 @@ export interface TargetInput {
   owner?: string;
   caPem?: string;
 }
+
+/**
+ * The schema owner when neither --owner nor a stack output names it: the
+ * default of database.masterUsername in components/config.ts (the stack does
+ * not export the master user name today).
+ */
+export const DEFAULT_OWNER = "dbadmin";
 
 export class TargetError extends Error {
   constructor(message: string) {
@@ -142,7 +151,7 @@ export function inputFromOutputs(outputs: unknown): TargetInput {
     user: optionalString(o, "dbUser"),
     region: optionalString(o, "region"),
     authMode: optionalString(o, "proxyAuthMode"),
-    owner: optionalString(o, "dbOwner"),
+    owner: optionalString(o, "dbOwner") ?? optionalString(o, "masterUsername"),
   };
   return dropUndefined(input);
 }
