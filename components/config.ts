@@ -1,0 +1,369 @@
+// The stack's settings, read once, validated completely, and handed to the components as a typed object.
+// No component reads pulumi.Config itself. Every invalid value is reported on its own line naming the
+// stack, the key, the value seen and what is allowed, and the program stops before declaring anything.
+import { AuthMode } from "../smoke/grants";
+import { descriptionProblem, isPrivateIpv4, parseIpv4Cidr, pgIdentifierProblem } from "./validation";
+
+export const PROJECT = "aurora-iam-proxy";
+
+export type Environment = "dev" | "prod";
+
+export interface NetworkSettings {
+    /** The VPC's IPv4 block, /16 to /22, inside RFC 1918. */
+    cidr: string;
+    /** Availability zones to spread subnets over (2 to 4). */
+    azCount: number;
+    /** "single" NAT gateway (dev) or one "perAz" (prod); derived from the environment. */
+    natGateways: "single" | "perAz";
+    /** VPC flow logs; always on in prod. */
+    flowLogs: boolean;
+    flowLogRetentionDays: number;
+}
+
+export interface DatabaseSettings {
+    /** The application database, created by Aurora. */
+    name: string;
+    /** The application's database role, authenticated with IAM tokens; never the master user. */
+    user: string;
+    /** The master user; its password is managed by RDS in Secrets Manager and is never seen here. */
+    masterUsername: string;
+    engineVersion: string;
+    /** The PostgreSQL major version, e.g. 16, which picks the parameter-group family. */
+    engineMajor: number;
+    minCapacity: number;
+    maxCapacity: number;
+    instanceCount: number;
+    backupRetentionDays: number;
+    deletionProtection: boolean;
+    performanceInsights: boolean;
+    logRetentionDays: number;
+}
+
+export interface ProxySettings {
+    /** "iam": end-to-end IAM (proxy to database too, no password exists); "secrets": a per-user secret. */
+    authMode: AuthMode;
+    maxConnectionsPercent: number;
+    maxIdleConnectionsPercent: number;
+    connectionBorrowTimeoutSeconds: number;
+    idleClientTimeoutSeconds: number;
+    debugLogging: boolean;
+}
+
+export interface AppSettings {
+    image: string;
+    cpu: number;
+    memory: number;
+    desiredCount: number;
+    readonlyRootFilesystem: boolean;
+    logRetentionDays: number;
+}
+
+export interface SmokeSettings {
+    /** Run the bootstrap and the smoke runner inside the VPC after every update. Turning it off is discouraged. */
+    enabled: boolean;
+    timeoutSeconds: number;
+}
+
+export interface Tags {
+    Environment: string;
+    Application: string;
+    Owner: string;
+    CostCenter: string;
+}
+
+export interface Settings {
+    stack: string;
+    environment: Environment;
+    region: string;
+    /** Short lower-case prefix for physical names, e.g. "orders-dev". */
+    namePrefix: string;
+    tags: Tags;
+    network: NetworkSettings;
+    database: DatabaseSettings;
+    proxy: ProxySettings;
+    app: AppSettings;
+    smoke: SmokeSettings;
+}
+
+/** Raised for invalid settings; `problems` holds one line per invalid value. */
+export class SettingsError extends Error {
+    constructor(readonly problems: string[]) {
+        super(problems.join("\n"));
+        this.name = "SettingsError";
+    }
+}
+
+/** CloudWatch Logs' allowed retention values, in days. */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+/** Fargate's allowed memory (MiB) for each CPU size (units). */
+const FARGATE_MEMORY: Record<number, number[]> = {
+    256: [512, 1024, 2048],
+    512: range(1024, 4096, 1024),
+    1024: range(2048, 8192, 1024),
+    2048: range(4096, 16384, 1024),
+    4096: range(8192, 30720, 1024),
+    8192: range(16384, 61440, 4096),
+    16384: range(32768, 122880, 8192),
+};
+
+function range(from: number, to: number, step: number): number[] {
+    const out: number[] = [];
+    for (let v = from; v <= to; v += step) out.push(v);
+    return out;
+}
+
+/** The keys each settings object may hold; anything else is a typo we report rather than ignore. */
+const KEYS = {
+    network: ["cidr", "azCount", "flowLogs", "flowLogRetentionDays"],
+    database: ["name", "user", "masterUsername", "engineVersion", "minCapacity", "maxCapacity", "instanceCount",
+        "backupRetentionDays", "deletionProtection", "performanceInsights", "logRetentionDays"],
+    proxy: ["authMode", "maxConnectionsPercent", "maxIdleConnectionsPercent", "connectionBorrowTimeoutSeconds",
+        "idleClientTimeoutSeconds", "debugLogging"],
+    app: ["image", "cpu", "memory", "desiredCount", "readonlyRootFilesystem", "logRetentionDays"],
+    tags: ["Application", "Owner", "CostCenter"],
+    smoke: ["enabled", "timeoutSeconds"],
+} as const;
+const TOP_KEYS = ["environment", "name", ...Object.keys(KEYS)];
+
+/**
+ * Parses a stack's configuration: the flat map Pulumi keeps (`"aurora-iam-proxy:database"` → object or
+ * JSON string, `"aws:region"` → string). Throws SettingsError listing every invalid value.
+ */
+export function parseSettings(stack: string, config: Record<string, unknown>): Settings {
+    const problems: string[] = [];
+    const fail = (key: string, value: unknown, allowed: string) =>
+        problems.push(`${stack}: ${key} (${show(value)}) ${allowed}`);
+
+    const ours: Record<string, unknown> = {};
+    for (const [fullKey, value] of Object.entries(config)) {
+        const [ns, key] = splitKey(fullKey);
+        if (ns !== PROJECT) continue;
+        if (!TOP_KEYS.includes(key)) {
+            fail(fullKey, value, `is not a setting of this program; allowed: ${TOP_KEYS.join(", ")}`);
+            continue;
+        }
+        ours[key] = decode(value);
+    }
+    const section = (name: keyof typeof KEYS): Reader => {
+        const value = ours[name] ?? {};
+        if (typeof value !== "object" || value === null || Array.isArray(value)) {
+            fail(name, value, "must be an object of settings");
+            return new Reader(name, {}, fail);
+        }
+        for (const key of Object.keys(value)) {
+            if (!(KEYS[name] as readonly string[]).includes(key)) {
+                fail(`${name}.${key}`, (value as Record<string, unknown>)[key],
+                    `is not a setting; allowed in ${name}: ${KEYS[name].join(", ")}`);
+            }
+        }
+        return new Reader(name, value as Record<string, unknown>, fail);
+    };
+
+    // Environment and region first: several defaults and rules depend on them.
+    const envValue = ours.environment ?? stack;
+    let environment: Environment = "dev";
+    if (envValue === "dev" || envValue === "prod") environment = envValue;
+    else fail("environment", envValue, "must be dev or prod");
+    const prod = environment === "prod";
+
+    const region = decode(config["aws:region"]);
+    if (typeof region !== "string" || !/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/.test(region)) {
+        fail("aws:region", region, "must be an AWS region such as eu-west-1 (set it with pulumi config set aws:region)");
+    }
+
+    const name = decode(ours.name ?? PROJECT);
+    if (typeof name !== "string" || !/^[a-z][a-z0-9-]{0,19}$/.test(name) || name.endsWith("-") || name.includes("--")) {
+        fail("name", name, "must be 1-20 characters of a-z, 0-9 and single hyphens, starting with a letter");
+    }
+
+    // Network.
+    const net = section("network");
+    const cidr = net.string("cidr", "10.20.0.0/16");
+    const parsed = parseIpv4Cidr(cidr);
+    if (typeof parsed === "string") fail("network.cidr", cidr, `${parsed}; use a block such as 10.20.0.0/16`);
+    else if (parsed.prefix < 16 || parsed.prefix > 22) fail("network.cidr", cidr, "must be a /16 to /22 block so every tier has room in every AZ");
+    else if (!isPrivateIpv4(parsed.base, parsed.prefix)) fail("network.cidr", cidr, "must lie in a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)");
+    const azCount = net.integer("azCount", prod ? 3 : 2, 2, 4);
+    const flowLogs = net.boolean("flowLogs", prod);
+    if (prod && !flowLogs) fail("network.flowLogs", flowLogs, "must be true in prod: VPC flow logs are required there");
+    const flowLogRetentionDays = net.retention("flowLogRetentionDays", prod ? 365 : 30);
+
+    // Database.
+    const db = section("database");
+    const dbName = db.identifier("name", "appdb");
+    const dbUser = db.identifier("user", "app_user");
+    const masterUsername = db.identifier("masterUsername", "dbadmin");
+    if (dbUser === masterUsername) fail("database.user", dbUser, "must differ from database.masterUsername: the application never connects as the master user");
+    const engineVersion = db.string("engineVersion", "16.8");
+    const versionMatch = /^(1[3-7])\.(\d{1,2})$/.exec(engineVersion);
+    if (!versionMatch) fail("database.engineVersion", engineVersion, "is not an aurora-postgresql version; use MAJOR.MINOR with major 13-17, e.g. 16.8");
+    const engineMajor = versionMatch ? Number(versionMatch[1]) : 16;
+    const minCapacity = db.capacity("minCapacity", 0.5);
+    const maxCapacity = db.capacity("maxCapacity", prod ? 8 : 1);
+    if (minCapacity > maxCapacity) {
+        problems.push(`${stack}: database.minCapacity (${minCapacity}) is above database.maxCapacity (${maxCapacity}); set minCapacity <= maxCapacity`);
+    }
+    if (maxCapacity < 1) fail("database.maxCapacity", maxCapacity, "must be at least 1 ACU (Aurora Serverless v2's smallest maximum)");
+    const instanceCount = db.integer("instanceCount", prod ? 2 : 1, 1, 15);
+    if (prod && instanceCount < 2) fail("database.instanceCount", instanceCount, "must be at least 2 in prod, so a reader in another AZ can take over");
+    const backupRetentionDays = db.integer("backupRetentionDays", prod ? 14 : 1, 1, 35);
+    if (prod && backupRetentionDays < 7) fail("database.backupRetentionDays", backupRetentionDays, "must be at least 7 in prod");
+    const deletionProtection = db.boolean("deletionProtection", prod);
+    if (prod && !deletionProtection) fail("database.deletionProtection", deletionProtection, "must be true in prod");
+    const performanceInsights = db.boolean("performanceInsights", prod);
+    const dbLogRetention = db.retention("logRetentionDays", prod ? 365 : 14);
+
+    // Proxy.
+    const px = section("proxy");
+    const authMode = px.string("authMode", "iam");
+    if (authMode !== "iam" && authMode !== "secrets") fail("proxy.authMode", authMode, "must be iam (end-to-end IAM, the default) or secrets");
+    const maxConnectionsPercent = px.integer("maxConnectionsPercent", 90, 1, 100);
+    const maxIdleConnectionsPercent = px.integer("maxIdleConnectionsPercent", 50, 0, 100);
+    if (maxIdleConnectionsPercent > maxConnectionsPercent) {
+        problems.push(`${stack}: proxy.maxIdleConnectionsPercent (${maxIdleConnectionsPercent}) is above proxy.maxConnectionsPercent (${maxConnectionsPercent}); set maxIdle <= maxConnections`);
+    }
+    const connectionBorrowTimeoutSeconds = px.integer("connectionBorrowTimeoutSeconds", 120, 0, 3600);
+    const idleClientTimeoutSeconds = px.integer("idleClientTimeoutSeconds", 1800, 1, 28800);
+    const debugLogging = px.boolean("debugLogging", false);
+    if (prod && debugLogging) fail("proxy.debugLogging", debugLogging, "must be false in prod: debug logs can contain SQL text and parameters");
+
+    // Application.
+    const ap = section("app");
+    const image = ap.string("image", "");
+    if (!/^[a-z0-9][a-z0-9._\-/:@]*$/i.test(image)) fail("app.image", image, "must be a container image reference such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com/orders:1.4.2");
+    else if (prod && (!/[:@]/.test(image.split("/").pop() ?? "") || image.endsWith(":latest"))) {
+        fail("app.image", image, "must be pinned in prod: use an explicit tag other than latest, or a digest");
+    }
+    const cpu = ap.integer("cpu", 256, 256, 16384);
+    const memory = ap.integer("memory", 512, 512, 122880);
+    const memoryChoices = FARGATE_MEMORY[cpu];
+    if (!memoryChoices) fail("app.cpu", cpu, `is not a Fargate CPU size; allowed: ${Object.keys(FARGATE_MEMORY).join(", ")}`);
+    else if (!memoryChoices.includes(memory)) fail("app.memory", memory, `is not allowed with cpu ${cpu} on Fargate; allowed: ${memoryChoices[0]}-${memoryChoices[memoryChoices.length - 1]} MiB in steps of ${memoryChoices[1] - memoryChoices[0]}`);
+    const desiredCount = ap.integer("desiredCount", prod ? 2 : 1, 0, 1000);
+    const readonlyRootFilesystem = ap.boolean("readonlyRootFilesystem", true);
+    const appLogRetention = ap.retention("logRetentionDays", prod ? 365 : 14);
+
+    // Tags: Environment comes from the environment; the rest describe who owns and pays.
+    const tg = section("tags");
+    const tagValue = (key: "Application" | "Owner" | "CostCenter", fallback?: string) => {
+        const v = tg.string(key, fallback ?? "");
+        if (!v) fail(`tags.${key}`, v, "is required: every resource is tagged with it");
+        else if (!/^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,256}$/u.test(v)) fail(`tags.${key}`, v, "has characters AWS tags do not allow; use letters, digits, spaces and _ . : / = + - @");
+        return v;
+    };
+    const application = tagValue("Application", PROJECT);
+    // The application name appears in security-group descriptions; catch an apostrophe here, not at deploy time.
+    const descProblem = descriptionProblem(`${application} database`);
+    if (descProblem) fail("tags.Application", application, `is used in security-group descriptions and ${descProblem}`);
+    const tags: Tags = { Environment: environment, Application: application, Owner: tagValue("Owner"), CostCenter: tagValue("CostCenter") };
+
+    // Post-deploy smoke.
+    const sm = section("smoke");
+    const smokeEnabled = sm.boolean("enabled", true);
+    const smokeTimeout = sm.integer("timeoutSeconds", 60, 10, 900);
+
+    if (problems.length > 0) throw new SettingsError(problems);
+    return {
+        stack, environment, region: region as string, namePrefix: `${name}-${environment}`, tags,
+        network: { cidr, azCount, natGateways: prod ? "perAz" : "single", flowLogs, flowLogRetentionDays },
+        database: {
+            name: dbName, user: dbUser, masterUsername, engineVersion, engineMajor, minCapacity, maxCapacity,
+            instanceCount, backupRetentionDays, deletionProtection, performanceInsights, logRetentionDays: dbLogRetention,
+        },
+        proxy: {
+            authMode: authMode as AuthMode, maxConnectionsPercent, maxIdleConnectionsPercent,
+            connectionBorrowTimeoutSeconds, idleClientTimeoutSeconds, debugLogging,
+        },
+        app: { image, cpu, memory, desiredCount, readonlyRootFilesystem, logRetentionDays: appLogRetention },
+        smoke: { enabled: smokeEnabled, timeoutSeconds: smokeTimeout },
+    };
+}
+
+type Fail = (key: string, value: unknown, allowed: string) => void;
+
+/** Typed access to one settings object, reporting each bad value through `fail` and returning a safe default. */
+class Reader {
+    constructor(private section: string, private values: Record<string, unknown>, private fail: Fail) {}
+
+    private get(key: string): unknown {
+        return decode(this.values[key]);
+    }
+
+    string(key: string, fallback: string): string {
+        const v = this.get(key);
+        if (v === undefined) return fallback;
+        // YAML reads `CostCenter: 1234` as a number; a number is a fine string here.
+        if (typeof v === "number" && Number.isFinite(v)) return String(v);
+        if (typeof v !== "string") { this.fail(`${this.section}.${key}`, v, "must be a string"); return fallback; }
+        return v;
+    }
+
+    boolean(key: string, fallback: boolean): boolean {
+        const v = this.get(key);
+        if (v === undefined) return fallback;
+        if (typeof v !== "boolean") { this.fail(`${this.section}.${key}`, v, "must be true or false"); return fallback; }
+        return v;
+    }
+
+    integer(key: string, fallback: number, min: number, max: number): number {
+        const v = this.get(key);
+        if (v === undefined) return fallback;
+        if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+            this.fail(`${this.section}.${key}`, v, `must be a whole number from ${min} to ${max}`);
+            return fallback;
+        }
+        return v;
+    }
+
+    capacity(key: string, fallback: number): number {
+        const v = this.get(key);
+        if (v === undefined) return fallback;
+        if (typeof v !== "number" || v < 0 || v > 256 || !Number.isInteger(v * 2)) {
+            this.fail(`${this.section}.${key}`, v, "must be Aurora Serverless v2 capacity: 0 to 256 ACU in steps of 0.5");
+            return fallback;
+        }
+        return v;
+    }
+
+    identifier(key: string, fallback: string): string {
+        const v = this.string(key, fallback);
+        const problem = pgIdentifierProblem(v);
+        if (problem) { this.fail(`${this.section}.${key}`, v, problem); return fallback; }
+        return v;
+    }
+
+    retention(key: string, fallback: number): number {
+        const v = this.get(key);
+        if (v === undefined) return fallback;
+        if (typeof v !== "number" || !LOG_RETENTION_DAYS.includes(v)) {
+            this.fail(`${this.section}.${key}`, v, `must be a CloudWatch Logs retention: ${LOG_RETENTION_DAYS.join(", ")}`);
+            return fallback;
+        }
+        return v;
+    }
+}
+
+function splitKey(fullKey: string): [string, string] {
+    const i = fullKey.indexOf(":");
+    return i < 0 ? ["", fullKey] : [fullKey.slice(0, i), fullKey.slice(i + 1)];
+}
+
+/** Pulumi hands structured and scalar config to programs as strings; stack files give typed YAML. Accept both. */
+function decode(value: unknown): unknown {
+    if (typeof value !== "string") return value;
+    const t = value.trim();
+    if (t === "true") return true;
+    if (t === "false") return false;
+    if (/^-?\d+(\.\d+)?$/.test(t)) return Number(t);
+    if (t.startsWith("{") || t.startsWith("[")) {
+        try { return JSON.parse(t); } catch { return value; }
+    }
+    return value;
+}
+
+function show(value: unknown): string {
+    if (value === undefined) return "unset";
+    if (typeof value === "string") return JSON.stringify(value);
+    return typeof value === "object" ? JSON.stringify(value) : String(value);
+}

@@ -1,0 +1,198 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { DB_PORT } from "../smoke/grants";
+import { assertDescription, formatIpv4, parseIpv4Cidr } from "./validation";
+
+export interface NetworkArgs {
+    namePrefix: string;
+    /** Appears in security-group descriptions, so it must use AWS's description characters. */
+    applicationName: string;
+    cidr: string;
+    azCount: number;
+    natGateways: "single" | "perAz";
+    flowLogs: boolean;
+    flowLogRetentionDays: number;
+    /** The stack's CMK; flow-log groups are encrypted with it. */
+    kmsKeyArn: pulumi.Input<string>;
+}
+
+export interface SubnetPlan {
+    /** For NAT gateways only; the only subnets that give instances public addresses. */
+    public: string[];
+    /** ECS tasks and the smoke function: egress to the internet through NAT, nothing inbound. */
+    private: string[];
+    /** The proxy and the database: no route out of the VPC at all. */
+    isolated: string[];
+}
+
+/**
+ * Carves the VPC block into three tiers, one subnet per AZ in each. Each tier gets a quarter of the VPC
+ * and each AZ an eighth of that, so adding an AZ later never moves an existing subnet.
+ */
+export function planSubnets(vpcCidr: string, azCount: number): SubnetPlan {
+    const parsed = parseIpv4Cidr(vpcCidr);
+    if (typeof parsed === "string") throw new Error(`network.cidr ${JSON.stringify(vpcCidr)} ${parsed}`);
+    if (azCount < 1 || azCount > 8) throw new Error(`network.azCount (${azCount}) must be 1 to 8`);
+    const subnetPrefix = parsed.prefix + 5;
+    const subnetSize = 2 ** (32 - subnetPrefix);
+    const tier = (t: number) =>
+        Array.from({ length: azCount }, (_, az) => `${formatIpv4(parsed.base + (t * 8 + az) * subnetSize)}/${subnetPrefix}`);
+    return { public: tier(0), private: tier(1), isolated: tier(2) };
+}
+
+/** The VPC, its subnets and routes, and the three security groups of the data path, chained by reference. */
+export class Network extends pulumi.ComponentResource {
+    readonly vpcId: pulumi.Output<string>;
+    readonly publicSubnetIds: pulumi.Output<string>[];
+    readonly privateSubnetIds: pulumi.Output<string>[];
+    readonly isolatedSubnetIds: pulumi.Output<string>[];
+    /** The AZ of each isolated subnet, in the same order. */
+    readonly isolatedSubnetAzs: pulumi.Output<string>[];
+    readonly appSecurityGroupId: pulumi.Output<string>;
+    readonly proxySecurityGroupId: pulumi.Output<string>;
+    readonly dbSecurityGroupId: pulumi.Output<string>;
+
+    constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("aurora-iam-proxy:index:Network", name, {}, opts);
+        // Validations first: a description AWS would reject must stop the program, not the deploy.
+        const descriptions = {
+            app: assertDescription("app security group", `${args.applicationName} application tasks - egress to the proxy only on the data path`),
+            proxy: assertDescription("proxy security group", `${args.applicationName} RDS Proxy - from app tasks, to the database`),
+            db: assertDescription("database security group", `${args.applicationName} Aurora cluster - from the RDS Proxy only`),
+            appToProxy: assertDescription("app egress rule", `PostgreSQL to the RDS Proxy`),
+            appHttps: assertDescription("app egress rule", `HTTPS to AWS APIs and the image registry through NAT`),
+            proxyFromApp: assertDescription("proxy ingress rule", `PostgreSQL from application tasks`),
+            proxyToDb: assertDescription("proxy egress rule", `PostgreSQL to the Aurora cluster`),
+            dbFromProxy: assertDescription("database ingress rule", `PostgreSQL from the RDS Proxy`),
+        };
+        const plan = planSubnets(args.cidr, args.azCount);
+        const child = { parent: this };
+
+        const azs = aws.getAvailabilityZonesOutput({ state: "available", filters: [{ name: "zone-type", values: ["availability-zone"] }] }, child);
+        const azName = (i: number) => azs.names.apply((names) => {
+            if (names.length < args.azCount) {
+                throw new Error(`network.azCount (${args.azCount}) is more than the ${names.length} availability zones this region offers`);
+            }
+            return names[i];
+        });
+
+        const vpc = new aws.ec2.Vpc(`${name}-vpc`, {
+            cidrBlock: args.cidr,
+            enableDnsHostnames: true, // RDS and the proxy endpoint resolve through the VPC's DNS
+            enableDnsSupport: true,
+            tags: { Name: `${args.namePrefix}-vpc` },
+        }, child);
+
+        // AWS opens the default group to itself on creation; adopting it with no rules closes it.
+        new aws.ec2.DefaultSecurityGroup(`${name}-default-sg`, { vpcId: vpc.id, tags: { Name: `${args.namePrefix}-default-closed` } }, child);
+
+        const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: { Name: `${args.namePrefix}-igw` } }, child);
+        const publicRoutes = new aws.ec2.RouteTable(`${name}-public-rt`, {
+            vpcId: vpc.id,
+            routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }],
+            tags: { Name: `${args.namePrefix}-public` },
+        }, child);
+
+        const subnet = (tier: keyof SubnetPlan, i: number) => new aws.ec2.Subnet(`${name}-${tier}-${i + 1}`, {
+            vpcId: vpc.id,
+            cidrBlock: plan[tier][i],
+            availabilityZone: azName(i),
+            mapPublicIpOnLaunch: tier === "public",
+            tags: { Name: `${args.namePrefix}-${tier}-${i + 1}`, Tier: tier },
+        }, child);
+        const publicSubnets = plan.public.map((_, i) => subnet("public", i));
+        const privateSubnets = plan.private.map((_, i) => subnet("private", i));
+        const isolatedSubnets = plan.isolated.map((_, i) => subnet("isolated", i));
+
+        publicSubnets.forEach((s, i) => new aws.ec2.RouteTableAssociation(`${name}-public-${i + 1}`, { subnetId: s.id, routeTableId: publicRoutes.id }, child));
+
+        // dev shares one NAT gateway; prod has one per AZ so losing an AZ never cuts the others off.
+        const natCount = args.natGateways === "perAz" ? args.azCount : 1;
+        const nats = Array.from({ length: natCount }, (_, i) => {
+            const eip = new aws.ec2.Eip(`${name}-nat-${i + 1}`, { domain: "vpc", tags: { Name: `${args.namePrefix}-nat-${i + 1}` } }, child);
+            return new aws.ec2.NatGateway(`${name}-nat-${i + 1}`, {
+                allocationId: eip.id,
+                subnetId: publicSubnets[i].id,
+                tags: { Name: `${args.namePrefix}-nat-${i + 1}` },
+            }, { parent: this, dependsOn: [igw] });
+        });
+        privateSubnets.forEach((s, i) => {
+            const routes = new aws.ec2.RouteTable(`${name}-private-rt-${i + 1}`, {
+                vpcId: vpc.id,
+                routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nats[i % natCount].id }],
+                tags: { Name: `${args.namePrefix}-private-${i + 1}` },
+            }, child);
+            new aws.ec2.RouteTableAssociation(`${name}-private-${i + 1}`, { subnetId: s.id, routeTableId: routes.id }, child);
+        });
+        // Isolated subnets keep only the VPC-local route: the database and proxy never reach the internet.
+        const isolatedRoutes = new aws.ec2.RouteTable(`${name}-isolated-rt`, { vpcId: vpc.id, tags: { Name: `${args.namePrefix}-isolated` } }, child);
+        isolatedSubnets.forEach((s, i) => new aws.ec2.RouteTableAssociation(`${name}-isolated-${i + 1}`, { subnetId: s.id, routeTableId: isolatedRoutes.id }, child));
+
+        if (args.flowLogs) {
+            const flowLogGroup = new aws.cloudwatch.LogGroup(`${name}-flow-logs`, {
+                name: `/vpc/${args.namePrefix}/flow-logs`,
+                retentionInDays: args.flowLogRetentionDays,
+                kmsKeyId: args.kmsKeyArn,
+            }, child);
+            const flowLogRole = new aws.iam.Role(`${name}-flow-logs`, {
+                description: "Lets VPC Flow Logs deliver to this VPC's log group",
+                assumeRolePolicy: JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [{ Effect: "Allow", Principal: { Service: "vpc-flow-logs.amazonaws.com" }, Action: "sts:AssumeRole" }],
+                }),
+            }, child);
+            new aws.iam.RolePolicy(`${name}-flow-logs`, {
+                role: flowLogRole.id,
+                policy: flowLogGroup.arn.apply((arn) => JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [{
+                        Effect: "Allow",
+                        Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                        Resource: [arn, `${arn}:*`],
+                    }],
+                })),
+            }, child);
+            new aws.ec2.FlowLog(`${name}-flow-log`, {
+                vpcId: vpc.id,
+                trafficType: "ALL",
+                logDestinationType: "cloud-watch-logs",
+                logDestination: flowLogGroup.arn,
+                iamRoleArn: flowLogRole.arn,
+                maxAggregationInterval: 60,
+            }, child);
+        }
+
+        // The data path: app -> proxy -> database on PostgreSQL's port, each hop admitted by group reference.
+        const securityGroup = (id: string, description: string) =>
+            new aws.ec2.SecurityGroup(`${name}-${id}`, { vpcId: vpc.id, description, tags: { Name: `${args.namePrefix}-${id}` } }, child);
+        const appSg = securityGroup("app", descriptions.app);
+        const proxySg = securityGroup("proxy", descriptions.proxy);
+        const dbSg = securityGroup("db", descriptions.db);
+        const postgres = { ipProtocol: "tcp", fromPort: DB_PORT, toPort: DB_PORT };
+
+        new aws.vpc.SecurityGroupEgressRule(`${name}-app-to-proxy`, { ...postgres, securityGroupId: appSg.id, referencedSecurityGroupId: proxySg.id, description: descriptions.appToProxy }, child);
+        new aws.vpc.SecurityGroupEgressRule(`${name}-app-https`, {
+            ipProtocol: "tcp", fromPort: 443, toPort: 443, securityGroupId: appSg.id, cidrIpv4: "0.0.0.0/0", description: descriptions.appHttps,
+        }, child);
+        new aws.vpc.SecurityGroupIngressRule(`${name}-proxy-from-app`, { ...postgres, securityGroupId: proxySg.id, referencedSecurityGroupId: appSg.id, description: descriptions.proxyFromApp }, child);
+        new aws.vpc.SecurityGroupEgressRule(`${name}-proxy-to-db`, { ...postgres, securityGroupId: proxySg.id, referencedSecurityGroupId: dbSg.id, description: descriptions.proxyToDb }, child);
+        new aws.vpc.SecurityGroupIngressRule(`${name}-db-from-proxy`, { ...postgres, securityGroupId: dbSg.id, referencedSecurityGroupId: proxySg.id, description: descriptions.dbFromProxy }, child);
+
+        this.vpcId = vpc.id;
+        this.publicSubnetIds = publicSubnets.map((s) => s.id);
+        this.privateSubnetIds = privateSubnets.map((s) => s.id);
+        this.isolatedSubnetIds = isolatedSubnets.map((s) => s.id);
+        this.isolatedSubnetAzs = isolatedSubnets.map((s) => s.availabilityZone);
+        this.appSecurityGroupId = appSg.id;
+        this.proxySecurityGroupId = proxySg.id;
+        this.dbSecurityGroupId = dbSg.id;
+        this.registerOutputs({
+            vpcId: this.vpcId,
+            privateSubnetIds: this.privateSubnetIds,
+            isolatedSubnetIds: this.isolatedSubnetIds,
+            appSecurityGroupId: this.appSecurityGroupId,
+            proxySecurityGroupId: this.proxySecurityGroupId,
+            dbSecurityGroupId: this.dbSecurityGroupId,
+        });
+    }
+}

@@ -1,0 +1,265 @@
+// Evaluates the Pulumi program under pulumi.runtime.setMocks — Pulumi's own unit-testing method — with
+// mocks that answer like AWS does (proxy ARNs ending in db-proxy:prx-…, cluster resource ids, endpoints),
+// and records every resource the program declares with its inputs, parent, provider and dependencies.
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
+import { parse as parseYaml } from "yaml";
+import { parseSettings, PROJECT, Settings } from "../components/config";
+
+export const ACCOUNT_ID = "123456789012";
+
+export interface MockResource {
+    type: string;
+    name: string;
+    urn: string;
+    id: string;
+    /** The inputs the program passed, resolved. */
+    inputs: Record<string, any>;
+    /** Inputs plus what the mock "cloud" returned (arn, id, endpoint, ...). */
+    state: Record<string, any>;
+    parent?: string;
+    provider?: string;
+    /** URNs this resource depends on (dependsOn and every input's dependencies). */
+    dependencies: string[];
+    /** For each input property, the URNs its value came from. */
+    propertyDependencies: Record<string, string[]>;
+}
+
+export interface Evaluation {
+    stack: string;
+    settings: Settings;
+    resources: MockResource[];
+    outputs: Record<string, any>;
+    /** Every resource of a type, e.g. ofType("aws:rds/proxy:Proxy"). */
+    ofType(type: string): MockResource[];
+    /** The one resource of a type; fails if there are none or several. */
+    one(type: string): MockResource;
+    byUrn(urn: string): MockResource;
+}
+
+/** The stack file's `config:` block, as Pulumi hands it to a program. */
+export function stackConfig(stack: string): Record<string, unknown> {
+    const file = path.join(__dirname, "..", `Pulumi.${stack}.yaml`);
+    return parseYaml(fs.readFileSync(file, "utf8")).config;
+}
+
+/** Applies `{ "database.minCapacity": 4 }`-style overrides to a stack's config (undefined deletes the key). */
+export function withOverrides(config: Record<string, unknown>, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+    const out: Record<string, any> = JSON.parse(JSON.stringify(config));
+    for (const [key, value] of Object.entries(overrides)) {
+        if (key.includes(":")) {
+            if (value === undefined) delete out[key]; else out[key] = value;
+            continue;
+        }
+        const [section, ...rest] = key.split(".");
+        const full = `${PROJECT}:${section}`;
+        if (rest.length === 0) {
+            if (value === undefined) delete out[full]; else out[full] = value;
+            continue;
+        }
+        out[full] = { ...(out[full] ?? {}) };
+        if (value === undefined) delete out[full][rest.join(".")]; else out[full][rest.join(".")] = value;
+    }
+    return out;
+}
+
+function hash(text: string, length: number): string {
+    return createHash("sha256").update(text).digest("hex").slice(0, length);
+}
+
+/** Answers resource registrations the way AWS would shape them. */
+function mockState(args: pulumi.runtime.MockResourceArgs, region: string): { id: string; state: Record<string, any> } {
+    const i = args.inputs;
+    const h = hash(`${args.type}/${args.name}`, 17);
+    const arn = (service: string, resource: string) => `arn:aws:${service}:${region}:${ACCOUNT_ID}:${resource}`;
+    switch (args.type) {
+        case "aws:rds/proxy:Proxy": {
+            const id = `prx-${h}`;
+            return { id: i.name, state: { ...i, arn: arn("rds", `db-proxy:${id}`), endpoint: `${i.name}.proxy-c${hash(region, 11)}.${region}.rds.amazonaws.com` } };
+        }
+        case "aws:rds/cluster:Cluster": {
+            const id = i.clusterIdentifier;
+            const resourceId = `cluster-${h.toUpperCase()}`;
+            return {
+                id,
+                state: {
+                    ...i, arn: arn("rds", `cluster:${id}`), clusterResourceId: resourceId, port: 5432,
+                    endpoint: `${id}.cluster-c${hash(region, 11)}.${region}.rds.amazonaws.com`,
+                    readerEndpoint: `${id}.cluster-ro-c${hash(region, 11)}.${region}.rds.amazonaws.com`,
+                    masterUserSecrets: [{ kmsKeyId: i.masterUserSecretKmsKeyId, secretArn: arn("secretsmanager", `secret:rds!cluster-${hash(id, 8)}-${h.slice(0, 6)}`), secretStatus: "active" }],
+                },
+            };
+        }
+        case "aws:rds/clusterInstance:ClusterInstance":
+            return { id: i.identifier, state: { ...i, arn: arn("rds", `db:${i.identifier}`), dbiResourceId: `db-${h.toUpperCase()}` } };
+        case "aws:rds/proxyDefaultTargetGroup:ProxyDefaultTargetGroup":
+            return { id: i.dbProxyName, state: { ...i, name: "default", arn: arn("rds", `target-group:prx-tg-${h}`) } };
+        case "aws:rds/proxyTarget:ProxyTarget":
+            return { id: `${i.dbProxyName}/${i.targetGroupName}/CLUSTER/${i.dbClusterIdentifier}`, state: { ...i, type: "TRACKED_CLUSTER" } };
+        case "aws:iam/role:Role": {
+            const name = `${args.name}-${h.slice(0, 7)}`;
+            return { id: name, state: { ...i, name, arn: `arn:aws:iam::${ACCOUNT_ID}:role/${name}` } };
+        }
+        case "aws:kms/key:Key": {
+            const keyId = `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(12, 15)}-a${hash(h, 3)}-${hash(h, 12)}`;
+            return { id: keyId, state: { ...i, keyId, arn: arn("kms", `key/${keyId}`) } };
+        }
+        case "aws:ec2/vpc:Vpc": return { id: `vpc-${h}`, state: { ...i, arn: arn("ec2", `vpc/vpc-${h}`) } };
+        case "aws:ec2/subnet:Subnet": return { id: `subnet-${h}`, state: { ...i, arn: arn("ec2", `subnet/subnet-${h}`) } };
+        case "aws:ec2/securityGroup:SecurityGroup": return { id: `sg-${h}`, state: { ...i, arn: arn("ec2", `security-group/sg-${h}`) } };
+        case "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": return { id: `sg-${h}`, state: { ...i } };
+        case "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule":
+        case "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": return { id: `sgr-${h}`, state: { ...i } };
+        case "aws:ec2/natGateway:NatGateway": return { id: `nat-${h}`, state: { ...i } };
+        case "aws:ec2/internetGateway:InternetGateway": return { id: `igw-${h}`, state: { ...i } };
+        case "aws:ec2/eip:Eip": return { id: `eipalloc-${h}`, state: { ...i, publicIp: "203.0.113.10" } };
+        case "aws:ec2/routeTable:RouteTable": return { id: `rtb-${h}`, state: { ...i } };
+        case "aws:cloudwatch/logGroup:LogGroup": return { id: i.name, state: { ...i, arn: arn("logs", `log-group:${i.name}`) } };
+        case "aws:secretsmanager/secret:Secret": {
+            const name = `${i.namePrefix ?? args.name}${h.slice(0, 6)}`;
+            return { id: arn("secretsmanager", `secret:${name}`), state: { ...i, name, arn: arn("secretsmanager", `secret:${name}`) } };
+        }
+        case "aws:ecs/cluster:Cluster": {
+            const name = `${args.name}-${h.slice(0, 7)}`;
+            return { id: arn("ecs", `cluster/${name}`), state: { ...i, name, arn: arn("ecs", `cluster/${name}`) } };
+        }
+        case "aws:ecs/taskDefinition:TaskDefinition":
+            return { id: i.family, state: { ...i, arn: arn("ecs", `task-definition/${i.family}:1`), revision: 1 } };
+        case "aws:ecs/service:Service": {
+            const name = `${args.name}-${h.slice(0, 7)}`;
+            return { id: name, state: { ...i, name } };
+        }
+        case "aws:lambda/function:Function": {
+            const name = `${args.name}-${h.slice(0, 7)}`;
+            return { id: name, state: { ...i, name, arn: arn("lambda", `function:${name}`), invokeArn: arn("lambda", `function:${name}`) } };
+        }
+        case "random:index/randomPassword:RandomPassword":
+            return { id: "none", state: { ...i, result: `mock-${h}`, bcryptHash: "mock" } };
+        default:
+            return { id: `${args.name}-${h.slice(0, 8)}`, state: { ...i, ...(args.custom !== false && !("arn" in i) ? { arn: arn("mock", args.name) } : {}) } };
+    }
+}
+
+function mockCall(args: pulumi.runtime.MockCallArgs, region: string): Record<string, any> {
+    switch (args.token) {
+        case "aws:index/getCallerIdentity:getCallerIdentity":
+            return { accountId: ACCOUNT_ID, arn: `arn:aws:iam::${ACCOUNT_ID}:user/deployer`, userId: "AIDAMOCKUSER", id: ACCOUNT_ID };
+        case "aws:index/getPartition:getPartition":
+            return { partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws", id: "aws" };
+        case "aws:index/getAvailabilityZones:getAvailabilityZones": {
+            const names = ["a", "b", "c"].map((z) => `${region}${z}`);
+            return { names, zoneIds: names.map((_, n) => `euw1-az${n + 1}`), id: region, groupNames: [region] };
+        }
+        default:
+            throw new Error(`test mocks: no answer for invoke ${args.token}; add one to test/harness.ts`);
+    }
+}
+
+/** Resolves every Output inside a value (arrays and plain objects included). */
+async function resolveDeep(value: unknown): Promise<unknown> {
+    if (pulumi.Output.isInstance(value)) {
+        return resolveDeep(await new Promise((resolve) => (value as pulumi.Output<unknown>).apply((v) => { resolve(v); return v; })));
+    }
+    if (Array.isArray(value)) return Promise.all(value.map(resolveDeep));
+    if (value && typeof value === "object" && !(value instanceof pulumi.Resource)) {
+        const out: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(value)) out[k] = await resolveDeep(v);
+        return out;
+    }
+    return value;
+}
+
+let running: Promise<unknown> = Promise.resolve();
+
+/**
+ * Runs `program(settings)` for a stack under mocks and returns what it declared. Evaluations are
+ * serialised: Pulumi's runtime state is process-wide.
+ */
+export function evaluate(
+    stack: string,
+    config: Record<string, unknown>,
+    program: (settings: Settings) => unknown,
+    opts: { preview?: boolean } = {},
+): Promise<Evaluation> {
+    const run = running.then(() => evaluateNow(stack, config, program, opts));
+    running = run.catch(() => undefined);
+    return run;
+}
+
+async function evaluateNow(
+    stack: string,
+    config: Record<string, unknown>,
+    program: (settings: Settings) => unknown,
+    opts: { preview?: boolean },
+): Promise<Evaluation> {
+    const region = String(config["aws:region"] ?? "eu-west-1");
+    const byUrn = new Map<string, MockResource>();
+    await pulumi.runtime.setMocks({
+        newResource: (args) => mockState(args, region),
+        call: (args) => mockCall(args, region),
+    }, PROJECT, stack, opts.preview ?? false);
+
+    // Record each registration's metadata: the mocks API shows inputs, the request also shows the graph.
+    const monitor = (pulumi.runtime as any).getMonitor();
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req: any, callback: (err: any, res: any) => void) =>
+        register(req, (err: any, res: any) => {
+            if (!err && res) {
+                const propertyDependencies: Record<string, string[]> = {};
+                req.getPropertydependenciesMap().forEach((deps: any, key: string) => { propertyDependencies[key] = deps.getUrnsList(); });
+                const urn = res.getUrn();
+                byUrn.set(urn, {
+                    type: req.getType(),
+                    name: req.getName(),
+                    urn,
+                    id: res.getId(),
+                    inputs: unwrapSecrets(pulumi.runtime.deserializeProperties(req.getObject())),
+                    state: unwrapSecrets(pulumi.runtime.deserializeProperties(res.getObject())),
+                    parent: req.getParent() || undefined,
+                    provider: req.getProvider() || undefined,
+                    dependencies: req.getDependenciesList(),
+                    propertyDependencies,
+                });
+            }
+            callback(err, res);
+        });
+
+    const settings = parseSettings(stack, config);
+    const outputs = (await resolveDeep(program(settings))) as Record<string, any>;
+    await (pulumi.runtime as any).waitForRPCs();
+    const resources = [...byUrn.values()];
+    const ofType = (type: string) => resources.filter((r) => r.type === type);
+    return {
+        stack, settings, resources, outputs, ofType,
+        one(type) {
+            const found = ofType(type);
+            if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
+            return found[0];
+        },
+        byUrn(urn) {
+            const found = byUrn.get(urn);
+            if (!found) throw new Error(`no resource with urn ${urn}`);
+            return found;
+        },
+    };
+}
+
+/** Secrets arrive as { 4dabf18193072939515e22adb298388d: ..., value }; tests look at the plain value. */
+function unwrapSecrets(value: any): any {
+    if (Array.isArray(value)) return value.map(unwrapSecrets);
+    if (value && typeof value === "object") {
+        if ("4dabf18193072939515e22adb298388d" in value && "value" in value) return unwrapSecrets(value.value);
+        const out: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(value)) out[k] = unwrapSecrets(v);
+        return out;
+    }
+    return value;
+}
+
+/** The program for a stack with its real settings file (plus overrides), as `pulumi up -s <stack>` would run it. */
+export async function evaluateStack(stack: "dev" | "prod", overrides?: Record<string, unknown>, opts: { preview?: boolean } = {}): Promise<Evaluation> {
+    const { createStack } = await import("../components/stack");
+    return evaluate(stack, withOverrides(stackConfig(stack), overrides), (settings) => createStack(settings), opts);
+}
