@@ -32,7 +32,7 @@ export type Timer = () => number;
 
 export function classify(session: Session, err: unknown): ClassifiedError {
   if (err instanceof DeadlineError) return { kind: "timeout", message: err.message };
-  return classifyError(err, session.target, session.budgetMs);
+  return classifyError(err, session.target, session.connectBoundMs);
 }
 
 export async function timed(name: string, clock: Timer, body: () => Promise<Omit<CheckResult, "name" | "ms">>): Promise<CheckResult> {

@@ -36,6 +36,11 @@ export class Session {
     this.deadlineAt = clock() + budgetMs;
   }
 
+  /** The longest a single connection attempt may take in this run. */
+  get connectBoundMs(): number {
+    return Math.min(this.connectTimeoutMs, this.budgetMs);
+  }
+
   remainingMs(): number {
     return Math.max(0, this.deadlineAt - this.clock());
   }
