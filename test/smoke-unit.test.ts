@@ -279,3 +279,25 @@ describe("smoke cli", () => {
     assert.match(t.err[0], /pass one source of stack outputs/);
   });
 });
+
+describe("smoke library bundle", () => {
+  it("bundles for a Lambda with esbuild, without Pulumi and under 2 MB", async function () {
+    this.timeout(10_000);
+    // Required lazily so the other unit tests do not pay for loading esbuild.
+    const esbuild = await import("esbuild");
+    const result = await esbuild.build({
+      entryPoints: [join(__dirname, "..", "smoke", "runner.ts"), join(__dirname, "..", "smoke", "pool.ts")],
+      bundle: true,
+      platform: "node",
+      target: "node20",
+      external: ["pg-native"],
+      write: false,
+      outdir: "out",
+      metafile: true,
+      logLevel: "silent",
+    });
+    const inputs = Object.keys(result.metafile.inputs);
+    assert.deepEqual(inputs.filter((i) => i.includes("@pulumi/") || i.startsWith("components/") || i.includes("/local/")), []);
+    for (const file of result.outputFiles) assert.ok(file.contents.length < 2 * 1024 * 1024, `${file.path} is ${file.contents.length} bytes`);
+  });
+});
