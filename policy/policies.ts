@@ -1,0 +1,66 @@
+// The pack's policies as a plain array. Importing this module starts nothing, so the policies run
+// outside the engine too (policy/run.ts, the tests, `npm start`); policy/index.ts serves them.
+import { Policies } from "@pulumi/policy";
+import { cloudwatchLogGroupRetention, kmsKeyRotation, requiredTags, secretsManagerCmk } from "./rules/data";
+import { ecsAwsvpcNetworkMode, ecsLoggingWithRetention, ecsNoPlaintextSecrets, ecsNoPrivilegedContainers, ecsNoPublicIp,
+    ecsReadOnlyRootFilesystem } from "./rules/ecs";
+import { iamNoAdminManagedPolicies, iamNoWildcardAction, iamRdsConnectScoped } from "./rules/iam";
+import { sgDataPathIngressByReference, sgDescriptionValid, sgNoInternetIngressDbPorts, vpcDefaultSecurityGroupClosed,
+    vpcFlowLogsProd } from "./rules/network";
+import { proxyTargetsStackCluster, rdsProxyDebugLoggingOffProd, rdsProxyPrivateSubnets, rdsProxyRequiresIam,
+    rdsProxyRequiresTls } from "./rules/proxy";
+import { rdsBackupRetention, rdsClusterForcesTls, rdsCopyTagsToSnapshot, rdsDeletionProtectionProd, rdsFinalSnapshotProd,
+    rdsIamAuthentication, rdsManagedMasterPassword, rdsNotPubliclyAccessible, rdsPostgresqlLogsExported,
+    rdsStorageEncryptedCmk, rdsSupportedEngineVersion } from "./rules/rds";
+import { dbSgAdmitsOnlyProxy, ecsExecutionRoleNoDbConnect, proxySgAdmitsOnlyApp, taskRoleConnectScope } from "./rules/stack";
+
+export const PACK_NAME = "aurora-iam-proxy-security";
+
+export const policies: Policies = [
+    // RDS cluster and instances
+    rdsIamAuthentication,
+    rdsStorageEncryptedCmk,
+    rdsManagedMasterPassword,
+    rdsBackupRetention,
+    rdsDeletionProtectionProd,
+    rdsFinalSnapshotProd,
+    rdsPostgresqlLogsExported,
+    rdsCopyTagsToSnapshot,
+    rdsNotPubliclyAccessible,
+    rdsClusterForcesTls,
+    rdsSupportedEngineVersion,
+    // RDS Proxy
+    rdsProxyRequiresTls,
+    rdsProxyRequiresIam,
+    rdsProxyDebugLoggingOffProd,
+    rdsProxyPrivateSubnets,
+    // Security groups and VPC
+    sgNoInternetIngressDbPorts,
+    sgDataPathIngressByReference,
+    sgDescriptionValid,
+    vpcFlowLogsProd,
+    vpcDefaultSecurityGroupClosed,
+    // IAM
+    iamNoWildcardAction,
+    iamRdsConnectScoped,
+    iamNoAdminManagedPolicies,
+    // ECS
+    ecsAwsvpcNetworkMode,
+    ecsNoPublicIp,
+    ecsNoPrivilegedContainers,
+    ecsReadOnlyRootFilesystem,
+    ecsLoggingWithRetention,
+    ecsExecutionRoleNoDbConnect,
+    ecsNoPlaintextSecrets,
+    // Secrets Manager, KMS, logs
+    secretsManagerCmk,
+    kmsKeyRotation,
+    cloudwatchLogGroupRetention,
+    // The stack as a whole
+    dbSgAdmitsOnlyProxy,
+    proxySgAdmitsOnlyApp,
+    taskRoleConnectScope,
+    proxyTargetsStackCluster,
+    // Tags (advisory)
+    requiredTags,
+];

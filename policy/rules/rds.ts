@@ -1,0 +1,299 @@
+// RDS: Aurora clusters, their instances, and plain instances. AWSGuard's RDS rules only match
+// aws.rds.Instance; these match the Aurora cluster types too.
+import * as aws from "@pulumi/aws";
+import { PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy,
+    validateResourceOfType } from "@pulumi/policy";
+import { environmentConfigSchema, environmentOf, isYes, label, ofType, peek, refersTo, show, Unknown } from "../util";
+import { T } from "./types";
+
+const envOf = (args: ResourceValidationArgs) => environmentOf(args, [args.provider], args.props);
+
+const isPostgres = (engine: unknown) => typeof engine === "string" && /postgres/i.test(engine);
+
+/** A KMS key id that names a customer-managed key, not the AWS-managed `alias/aws/...` one. */
+function isCustomerManagedKey(keyId: unknown): boolean {
+    return typeof keyId === "string" && keyId !== "" && !/alias\/aws\//.test(keyId);
+}
+
+export const rdsIamAuthentication: ResourceValidationPolicy = {
+    name: "rds-iam-authentication",
+    description: "RDS clusters and instances enable IAM database authentication.",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    validateResource: [
+        validateResourceOfType(aws.rds.Cluster, (cluster, args, report) => {
+            if (cluster.iamDatabaseAuthenticationEnabled !== true) {
+                report(`${label(args)}: iamDatabaseAuthenticationEnabled is ${show(cluster.iamDatabaseAuthenticationEnabled)}; ` +
+                    "set iamDatabaseAuthenticationEnabled: true so clients authenticate with IAM tokens");
+            }
+        }),
+        validateResourceOfType(aws.rds.Instance, (instance, args, report) => {
+            if (instance.iamDatabaseAuthenticationEnabled !== true) {
+                report(`${label(args)}: iamDatabaseAuthenticationEnabled is ${show(instance.iamDatabaseAuthenticationEnabled)}; ` +
+                    "set iamDatabaseAuthenticationEnabled: true so clients authenticate with IAM tokens");
+            }
+        }),
+    ],
+};
+
+export const rdsStorageEncryptedCmk: ResourceValidationPolicy = {
+    name: "rds-storage-encrypted-cmk",
+    description: "RDS storage is encrypted with a customer-managed KMS key.",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    validateResource: [
+        validateResourceOfType(aws.rds.Cluster, (cluster, args, report) => checkStorage(cluster, args, report)),
+        validateResourceOfType(aws.rds.Instance, (instance, args, report) => {
+            // A read replica inherits its source's encryption.
+            if (!instance.replicateSourceDb) {
+                checkStorage(instance, args, report);
+            }
+        }),
+    ],
+};
+
+function checkStorage(props: { storageEncrypted?: boolean; kmsKeyId?: string }, args: ResourceValidationArgs,
+                      report: (m: string) => void) {
+    if (props.storageEncrypted !== true) {
+        report(`${label(args)}: storageEncrypted is ${show(props.storageEncrypted)}; set storageEncrypted: true and kmsKeyId to a customer-managed key`);
+    } else if (!isCustomerManagedKey(props.kmsKeyId)) {
+        report(`${label(args)}: kmsKeyId is ${show(props.kmsKeyId)}, so the AWS-managed aws/rds key is used; set kmsKeyId to a customer-managed aws.kms.Key with rotation on`);
+    }
+}
+
+export const rdsManagedMasterPassword: ResourceValidationPolicy = {
+    name: "rds-managed-master-password",
+    description: "The master password is generated and kept by RDS in Secrets Manager under a customer-managed key, never in the program.",
+    enforcementLevel: "mandatory",
+    severity: "critical",
+    validateResource: validateResourceOfType(aws.rds.Cluster, (cluster, args, report) => {
+        // A cluster restored from a snapshot or replicating another one inherits its credentials.
+        if (cluster.snapshotIdentifier || cluster.replicationSourceIdentifier || cluster.globalClusterIdentifier) {
+            return;
+        }
+        if (cluster.masterPassword !== undefined) {
+            report(`${label(args)}: masterPassword is set in the program (plaintext in state and config); ` +
+                "remove it and set manageMasterUserPassword: true so RDS generates and rotates it in Secrets Manager");
+        } else if (cluster.manageMasterUserPassword !== true) {
+            report(`${label(args)}: manageMasterUserPassword is ${show(cluster.manageMasterUserPassword)}; ` +
+                "set manageMasterUserPassword: true so RDS keeps the master password in Secrets Manager");
+        }
+        if (cluster.manageMasterUserPassword === true && !isCustomerManagedKey(cluster.masterUserSecretKmsKeyId)) {
+            report(`${label(args)}: masterUserSecretKmsKeyId is ${show(cluster.masterUserSecretKmsKeyId)}, so the master secret uses the AWS-managed key; ` +
+                "set masterUserSecretKmsKeyId to a customer-managed aws.kms.Key");
+        }
+    }),
+};
+
+export const rdsBackupRetention: ResourceValidationPolicy = {
+    name: "rds-backup-retention",
+    description: "RDS automated backups are kept at least 1 day, and at least 7 days in prod.",
+    enforcementLevel: "mandatory",
+    severity: "medium",
+    configSchema: environmentConfigSchema,
+    validateResource: [
+        validateResourceOfType(aws.rds.Cluster, (cluster, args, report) =>
+            checkRetention(cluster.backupRetentionPeriod, args, report)),
+        validateResourceOfType(aws.rds.Instance, (instance, args, report) => {
+            if (!instance.replicateSourceDb) {
+                checkRetention(instance.backupRetentionPeriod, args, report);
+            }
+        }),
+    ],
+};
+
+function checkRetention(days: number | undefined, args: ResourceValidationArgs, report: (m: string) => void) {
+    const env = envOf(args);
+    const minimum = env === "prod" ? 7 : 1;
+    // AWS's default retention is 1 day.
+    const effective = days ?? 1;
+    if (effective < minimum) {
+        report(`${label(args)}: backupRetentionPeriod is ${days === undefined ? "unset (1 day)" : days} in ${env}; ` +
+            `set backupRetentionPeriod >= ${minimum}`);
+    }
+}
+
+export const rdsDeletionProtectionProd: ResourceValidationPolicy = {
+    name: "rds-deletion-protection-prod",
+    description: "Prod RDS clusters and instances have deletion protection on.",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    configSchema: environmentConfigSchema,
+    validateResource: [
+        validateResourceOfType(aws.rds.Cluster, (cluster, args, report) => {
+            if (envOf(args) === "prod" && cluster.deletionProtection !== true) {
+                report(`${label(args)}: deletionProtection is ${show(cluster.deletionProtection)} in prod; set deletionProtection: true`);
+            }
+        }),
+        validateResourceOfType(aws.rds.Instance, (instance, args, report) => {
+            if (envOf(args) === "prod" && instance.deletionProtection !== true) {
+                report(`${label(args)}: deletionProtection is ${show(instance.deletionProtection)} in prod; set deletionProtection: true`);
+            }
+        }),
+    ],
+};
+
+export const rdsFinalSnapshotProd: ResourceValidationPolicy = {
+    name: "rds-final-snapshot-prod",
+    description: "Deleting a prod RDS cluster or instance takes a final snapshot.",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    configSchema: environmentConfigSchema,
+    validateResource: [
+        validateResourceOfType(aws.rds.Cluster, (cluster, args, report) =>
+            checkFinalSnapshot(cluster.skipFinalSnapshot, cluster.finalSnapshotIdentifier, args, report)),
+        validateResourceOfType(aws.rds.Instance, (instance, args, report) =>
+            checkFinalSnapshot(instance.skipFinalSnapshot, instance.finalSnapshotIdentifier, args, report)),
+    ],
+};
+
+function checkFinalSnapshot(skip: boolean | undefined, identifier: string | undefined, args: ResourceValidationArgs,
+                            report: (m: string) => void) {
+    if (envOf(args) !== "prod") {
+        return;
+    }
+    if (skip === true) {
+        report(`${label(args)}: skipFinalSnapshot is true in prod; set skipFinalSnapshot: false and a finalSnapshotIdentifier`);
+    } else if (!identifier) {
+        report(`${label(args)}: finalSnapshotIdentifier is unset in prod, so deletion fails or loses data; set finalSnapshotIdentifier`);
+    }
+}
+
+export const rdsPostgresqlLogsExported: ResourceValidationPolicy = {
+    name: "rds-postgresql-logs-exported",
+    description: "PostgreSQL clusters and instances export the `postgresql` log to CloudWatch.",
+    enforcementLevel: "mandatory",
+    severity: "medium",
+    validateResource: [
+        validateResourceOfType(aws.rds.Cluster, (cluster, args, report) => {
+            const exports = cluster.enabledCloudwatchLogsExports ?? [];
+            if (isPostgres(cluster.engine) && !exports.includes("postgresql")) {
+                report(`${label(args)}: enabledCloudwatchLogsExports is ${show(cluster.enabledCloudwatchLogsExports)}; add "postgresql"`);
+            }
+        }),
+        validateResourceOfType(aws.rds.Instance, (instance, args, report) => {
+            const exports = instance.enabledCloudwatchLogsExports ?? [];
+            if (isPostgres(instance.engine) && !exports.includes("postgresql")) {
+                report(`${label(args)}: enabledCloudwatchLogsExports is ${show(instance.enabledCloudwatchLogsExports)}; add "postgresql"`);
+            }
+        }),
+    ],
+};
+
+export const rdsCopyTagsToSnapshot: ResourceValidationPolicy = {
+    name: "rds-copy-tags-to-snapshot",
+    description: "RDS snapshots carry the resource's tags (ownership and cost allocation survive restores).",
+    enforcementLevel: "mandatory",
+    severity: "low",
+    validateResource: [
+        validateResourceOfType(aws.rds.Cluster, (cluster, args, report) => {
+            if (cluster.copyTagsToSnapshot !== true) {
+                report(`${label(args)}: copyTagsToSnapshot is ${show(cluster.copyTagsToSnapshot)}; set copyTagsToSnapshot: true`);
+            }
+        }),
+        validateResourceOfType(aws.rds.Instance, (instance, args, report) => {
+            if (instance.copyTagsToSnapshot !== true) {
+                report(`${label(args)}: copyTagsToSnapshot is ${show(instance.copyTagsToSnapshot)}; set copyTagsToSnapshot: true`);
+            }
+        }),
+    ],
+};
+
+export const rdsNotPubliclyAccessible: ResourceValidationPolicy = {
+    name: "rds-not-publicly-accessible",
+    description: "RDS cluster instances and instances are not publicly accessible.",
+    enforcementLevel: "mandatory",
+    severity: "critical",
+    validateResource: [
+        validateResourceOfType(aws.rds.ClusterInstance, (instance, args, report) => {
+            if (instance.publiclyAccessible === true) {
+                report(`${label(args)}: publiclyAccessible is true; set publiclyAccessible: false and reach it through the proxy`);
+            }
+        }),
+        validateResourceOfType(aws.rds.Instance, (instance, args, report) => {
+            if (instance.publiclyAccessible === true) {
+                report(`${label(args)}: publiclyAccessible is true; set publiclyAccessible: false and reach it through the proxy`);
+            }
+        }),
+    ],
+};
+
+/** Oldest Aurora PostgreSQL major version still in AWS standard support (13 left it in Feb 2026). */
+export const DEFAULT_MINIMUM_POSTGRES_MAJOR = 14;
+
+export const rdsSupportedEngineVersion: ResourceValidationPolicy = {
+    name: "rds-supported-engine-version",
+    description: "Clusters run Aurora PostgreSQL (provisioned or Serverless v2) on a pinned major version still in standard support.",
+    enforcementLevel: "mandatory",
+    severity: "medium",
+    configSchema: {
+        properties: {
+            minimumMajorVersion: { type: "integer", default: DEFAULT_MINIMUM_POSTGRES_MAJOR },
+        },
+    },
+    validateResource: validateResourceOfType(aws.rds.Cluster, (cluster, args, report) => {
+        const minimum = args.getConfig<{ minimumMajorVersion?: number }>().minimumMajorVersion ?? DEFAULT_MINIMUM_POSTGRES_MAJOR;
+        if (cluster.engine !== "aurora-postgresql") {
+            report(`${label(args)}: engine is ${show(cluster.engine)}; set engine: "aurora-postgresql" (RDS Proxy engineFamily POSTGRESQL)`);
+            return;
+        }
+        if (cluster.engineMode === "serverless") {
+            report(`${label(args)}: engineMode is "serverless" (Serverless v1, retired); use engineMode "provisioned" with serverlessv2ScalingConfiguration`);
+        }
+        const version = cluster.engineVersion;
+        const major = typeof version === "string" ? Number.parseInt(version.split(".")[0], 10) : NaN;
+        if (version === undefined) {
+            report(`${label(args)}: engineVersion is unset, so AWS picks a default that changes over time; pin engineVersion to ${minimum} or later`);
+        } else if (!Number.isFinite(major) || major < minimum) {
+            report(`${label(args)}: engineVersion is ${show(version)}; use Aurora PostgreSQL ${minimum} or later (older majors are out of standard support)`);
+        }
+    }),
+};
+
+/** A stack rule: TLS is forced by the cluster parameter group the cluster actually uses. */
+export const rdsClusterForcesTls: StackValidationPolicy = {
+    name: "rds-cluster-forces-tls",
+    description: "Each PostgreSQL cluster uses a cluster parameter group from this stack that sets rds.force_ssl = 1.",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    validateStack: (args, report) => {
+        const groups = ofType(args.resources, T.clusterParameterGroup);
+        for (const cluster of ofType(args.resources, T.rdsCluster)) {
+            if (!isPostgres(peek(cluster.props, "engine"))) {
+                continue;
+            }
+            const groupName = peek(cluster.props, "dbClusterParameterGroupName");
+            if (groupName === undefined || groupName === "" ||
+                (typeof groupName === "string" && groupName.startsWith("default."))) {
+                report(`${label(cluster)}: dbClusterParameterGroupName is ${show(groupName)} (default group, rds.force_ssl not enforced); ` +
+                    "use an aws.rds.ClusterParameterGroup with rds.force_ssl = 1", cluster.urn);
+                continue;
+            }
+            const group = groups.find(g => isYes(refersTo(cluster, "dbClusterParameterGroupName", groupName, g, ["name", "id"])));
+            if (!group) {
+                report(`${label(cluster)}: dbClusterParameterGroupName ${show(groupName)} is not a cluster parameter group of this stack, so TLS enforcement can't be checked; ` +
+                    "define the group in this stack with rds.force_ssl = 1", cluster.urn);
+                continue;
+            }
+            const problem = forceSslProblem(group);
+            if (problem) {
+                report(`${label(cluster)}: its parameter group ${label(group)} ${problem}; add parameter { name: "rds.force_ssl", value: "1" }`, cluster.urn);
+            }
+        }
+    },
+};
+
+function forceSslProblem(group: PolicyResource): string | undefined {
+    const parameters = peek(group.props, "parameters");
+    if (parameters === Unknown) {
+        return "has parameters unknown until apply";
+    }
+    const list = Array.isArray(parameters) ? parameters : [];
+    const forceSsl = list.find(p => peek(p, "name") === "rds.force_ssl");
+    if (!forceSsl) {
+        return "does not set rds.force_ssl";
+    }
+    const value = peek(forceSsl, "value");
+    return String(value) === "1" ? undefined : `sets rds.force_ssl to ${show(value)}`;
+}
+

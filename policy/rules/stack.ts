@@ -1,0 +1,308 @@
+// Cross-resource rules: the path app -> proxy -> database, and who may connect as whom.
+//
+// These read every value through `peek`, so an unknown value at preview never aborts the rule.
+// Where a value is unknown they decide by the dependency graph (`propertyDependencies`): at a
+// stack's first preview the task role's policy document is unknown because the proxy's resource id
+// is, and the graph still shows whether the document is built from this stack's proxy.
+import { PolicyResource, ReportViolation, StackValidationPolicy } from "@pulumi/policy";
+import { containsUnknown, grantsAction, isYes, label, ofType, parseDbUserArn, dbUserArnProblem, peek, Peeked,
+    refersTo, reportAdvisory, resolveRefs, show, statementsOf, strings, Unknown } from "../util";
+import { parseContainers, taskRoles } from "./ecs";
+import { documentsOf, HeldDocument } from "./iam";
+import { DATA_PORTS, coversPort, ruleSources, stackRules } from "./network";
+import { T } from "./types";
+
+const DB_PORT = DATA_PORTS[0];
+
+/** Security groups referenced by `prop` of each resource of `type`. */
+function groupsOf(resources: PolicyResource[], type: string, read: (r: PolicyResource) => { prop: string; value: Peeked }) {
+    const sgs = ofType(resources, T.securityGroup);
+    const found: PolicyResource[] = [];
+    const unresolved: { owner: PolicyResource; value: Peeked }[] = [];
+    for (const r of ofType(resources, type)) {
+        const { prop, value } = read(r);
+        const items = value === Unknown ? [Unknown] : (Array.isArray(value) ? value : value === undefined ? [] : [value]);
+        for (const item of items) {
+            const hits = sgs.filter(g => isYes(refersTo(r, prop, item, g, ["id"])));
+            if (hits.length === 0) {
+                unresolved.push({ owner: r, value: item });
+            }
+            for (const h of hits) {
+                if (!found.includes(h)) {
+                    found.push(h);
+                }
+            }
+        }
+    }
+    return { groups: found, unresolved };
+}
+
+const proxyGroups = (rs: PolicyResource[]) =>
+    groupsOf(rs, T.proxy, r => ({ prop: "vpcSecurityGroupIds", value: peek(r.props, "vpcSecurityGroupIds") }));
+const clusterGroups = (rs: PolicyResource[]) =>
+    groupsOf(rs, T.rdsCluster, r => ({ prop: "vpcSecurityGroupIds", value: peek(r.props, "vpcSecurityGroupIds") }));
+/** The application's groups: ECS services' and in-VPC Lambda functions' (the smoke runner). */
+const appGroups = (rs: PolicyResource[]) => {
+    const ecs = groupsOf(rs, T.ecsService, r => ({ prop: "networkConfiguration", value: peek(r.props, "networkConfiguration", "securityGroups") }));
+    const lambda = groupsOf(rs, T.lambdaFunction, r => ({ prop: "vpcConfig", value: peek(r.props, "vpcConfig", "securityGroupIds") }));
+    return [...ecs.groups, ...lambda.groups.filter(g => !ecs.groups.includes(g))];
+};
+
+/** Reports every ingress on 5432 into `targets` whose source is not one of `allowed`. */
+function checkIngressOnlyFrom(resources: PolicyResource[], targets: PolicyResource[], allowed: PolicyResource[],
+                              targetRole: string, allowedRole: string, fix: string, report: ReportViolation) {
+    const sgs = ofType(resources, T.securityGroup);
+    for (const { rule, groups } of stackRules(resources)) {
+        if (rule.direction !== "ingress" || !coversPort(rule, DB_PORT)) {
+            continue;
+        }
+        for (const target of groups.filter(g => targets.includes(g))) {
+            const owner = resources.find(r => r.urn === rule.owner.urn)!;
+            const where = rule.where === "rule" ? label(owner) : `${label(owner)} ${rule.where}`;
+            for (const cidr of [...rule.cidrs, ...rule.prefixLists]) {
+                report(`${where}: ${targetRole} ${label(target)} admits ${cidr} on ${DB_PORT}; admit only ${allowedRole}. ${fix}`, owner.urn);
+            }
+            const { resolved, unresolved } = ruleSources(rule, owner, sgs);
+            for (const source of resolved.filter(s => !allowed.includes(s))) {
+                report(`${where}: ${targetRole} ${label(target)} admits ${label(source)} on ${DB_PORT}, which is not ${allowedRole}. ${fix}`, owner.urn);
+            }
+            for (const value of unresolved) {
+                report(`${where}: ${targetRole} ${label(target)} admits security group ${show(value)} on ${DB_PORT}, which is not ${allowedRole} of this stack. ${fix}`, owner.urn);
+            }
+        }
+    }
+}
+
+export const dbSgAdmitsOnlyProxy: StackValidationPolicy = {
+    name: "db-sg-admits-only-proxy",
+    description: "The database's security group admits 5432 only from the proxy's security group.",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    validateStack: (args, report) => {
+        const db = clusterGroups(args.resources);
+        const proxy = proxyGroups(args.resources);
+        for (const cluster of ofType(args.resources, T.rdsCluster)) {
+            if (asArray(peek(cluster.props, "vpcSecurityGroupIds")).length === 0) {
+                report(`${label(cluster)}: vpcSecurityGroupIds is empty, so the VPC's default group applies; give the cluster its own group admitting only the proxy`, cluster.urn);
+            }
+        }
+        checkIngressOnlyFrom(args.resources, db.groups, proxy.groups, "the database group", "the proxy's group",
+            "Reach the database only through the proxy (referencedSecurityGroupId: proxy group).", report);
+    },
+};
+
+export const proxySgAdmitsOnlyApp: StackValidationPolicy = {
+    name: "proxy-sg-admits-only-app",
+    description: "The proxy's security group admits 5432 only from the application's security group (ECS service, and in-VPC Lambda such as the smoke runner).",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    validateStack: (args, report) => {
+        const proxy = proxyGroups(args.resources);
+        for (const p of ofType(args.resources, T.proxy)) {
+            if (asArray(peek(p.props, "vpcSecurityGroupIds")).length === 0) {
+                report(`${label(p)}: vpcSecurityGroupIds is empty, so the VPC's default group applies; give the proxy its own group admitting only the application`, p.urn);
+            }
+        }
+        checkIngressOnlyFrom(args.resources, proxy.groups, appGroups(args.resources), "the proxy group", "the application's group",
+            "Admit clients by their security group (referencedSecurityGroupId: app group).", report);
+    },
+};
+
+function asArray(value: Peeked): unknown[] {
+    return value === Unknown ? [Unknown] : Array.isArray(value) ? value : value === undefined ? [] : [value];
+}
+
+/** The proxy's resource id (`prx-...`), from its ARN; Unknown at a first preview. */
+function proxyResourceId(proxy: PolicyResource): string | typeof Unknown | undefined {
+    const arn = peek(proxy.props, "arn");
+    if (arn === Unknown) {
+        return Unknown;
+    }
+    return typeof arn === "string" ? arn.split(":").pop() : undefined;
+}
+
+function arnRegionAccount(arn: unknown): { region: string; account: string } | undefined {
+    if (typeof arn !== "string") {
+        return undefined;
+    }
+    const parts = arn.split(":");
+    return parts.length >= 6 ? { region: parts[3], account: parts[4] } : undefined;
+}
+
+/** Every identity policy document in the stack, with the roles it applies to. */
+function stackDocuments(resources: PolicyResource[]): { holder: PolicyResource; doc: HeldDocument; roles: PolicyResource[] }[] {
+    const roles = ofType(resources, T.role);
+    const result: { holder: PolicyResource; doc: HeldDocument; roles: PolicyResource[] }[] = [];
+    for (const holder of resources) {
+        for (const doc of documentsOf(holder)) {
+            let owners: PolicyResource[] = [];
+            if (holder.type === T.role) {
+                owners = [holder];
+            } else if (holder.type === T.rolePolicy) {
+                owners = resolveRefs(holder, "role", roles, ["name", "id", "arn"]).resolved;
+            } else if (holder.type === T.iamPolicy) {
+                owners = ofType(resources, T.rolePolicyAttachment)
+                    .filter(a => isYes(refersTo(a, "policyArn", peek(a.props, "policyArn"), holder, ["arn", "id"])))
+                    .flatMap(a => resolveRefs(a, "role", roles, ["name", "id", "arn"]).resolved);
+            }
+            result.push({ holder, doc, roles: owners });
+        }
+    }
+    return result;
+}
+
+/** The user the application connects as, read from its task definition's environment. */
+const USER_VARIABLES = ["DB_USER", "PGUSER", "DB_USERNAME", "DATABASE_USER", "POSTGRES_USER"];
+
+function appUserOf(td: PolicyResource): string | undefined {
+    const containers = parseContainers(peek(td.props, "containerDefinitions")) ?? [];
+    for (const c of containers) {
+        const v = (c.environment ?? []).find(e => USER_VARIABLES.includes(String(e.name)));
+        if (v && typeof v.value === "string") {
+            return v.value;
+        }
+    }
+    return undefined;
+}
+
+export const taskRoleConnectScope: StackValidationPolicy = {
+    name: "task-role-connect-scope",
+    description: "Every rds-db:connect grant names this stack's proxy, except the proxy's own role (end-to-end IAM), which names this stack's cluster; " +
+        "the task role's names the application's user, and no grant names the master user. At preview an unknown document must be built from " +
+        "this stack's proxy (dependency graph), and is checked as a string once known.",
+    enforcementLevel: "mandatory",
+    severity: "critical",
+    configSchema: {
+        properties: {
+            appUser: { type: "string", description: "The database user the application connects as; defaults to DB_USER/PGUSER in the task's environment." },
+        },
+    },
+    validateStack: (args, report) => {
+        const resources = args.resources;
+        const proxies = ofType(resources, T.proxy);
+        const clusters = ofType(resources, T.rdsCluster);
+        const masterUsers = clusters.map(c => peek(c.props, "masterUsername")).filter((u): u is string => typeof u === "string");
+        const configuredUser = args.getConfig<{ appUser?: string }>().appUser;
+        const tasks = taskRoles(resources, "taskRoleArn");
+        const appUserOfRole = (role: PolicyResource) => {
+            const td = tasks.find(t => t.resolved.includes(role));
+            return td ? { user: configuredUser ?? appUserOf(td.td), td: td.td } : undefined;
+        };
+        const documents = stackDocuments(resources);
+        const grantingRoles = new Set<PolicyResource>();
+        // The proxy's own role connects to the cluster itself when the proxy uses end-to-end IAM.
+        const proxyRoles = proxies.flatMap(p => resolveRefs(p, "roleArn", ofType(resources, T.role), ["arn", "name", "id"]).resolved);
+
+        for (const { holder, doc, roles } of documents) {
+            const where = `${label(holder)} ${doc.where}`;
+            const taskRole = roles.find(r => appUserOfRole(r));
+            const isProxyRole = roles.length > 0 && roles.every(r => proxyRoles.includes(r));
+            if (doc.document === Unknown || containsUnknown(doc.document)) {
+                const deps = holder.propertyDependencies?.[doc.prop] ?? [];
+                const fromProxy = deps.filter(d => proxies.some(p => p.urn === d.urn));
+                const fromCluster = deps.filter(d => clusters.some(c => c.urn === d.urn));
+                if (fromProxy.length > 0 || (isProxyRole && fromCluster.length > 0)) {
+                    roles.forEach(r => grantingRoles.add(r));
+                } else if (fromCluster.length > 0) {
+                    report(`${where}: document (unknown until apply) is built from cluster ${label(fromCluster[0])}, not the proxy, so it grants a direct database connection; ` +
+                        "build it from the proxy's resource id (proxy.connectArn(user))", holder.urn);
+                } else if (taskRole) {
+                    reportAdvisory(report, `${where}: document of task role ${label(taskRole)} is unknown at this preview and not built from this stack's proxy, ` +
+                        "so its rds-db:connect scope can't be proved; it is checked once known. Build it from the proxy's resource id", holder.urn);
+                    roles.forEach(r => grantingRoles.add(r));
+                }
+                continue;
+            }
+            for (const statement of statementsOf(doc.document) ?? []) {
+                if (!grantsAction(statement, "rds-db:connect")) {
+                    continue;
+                }
+                roles.forEach(r => grantingRoles.add(r));
+                for (const resource of strings(statement.Resource)) {
+                    const problem = dbUserArnProblem(resource);
+                    const parsed = parseDbUserArn(resource);
+                    if (problem || !parsed) {
+                        report(`${where}: rds-db:connect on ${show(resource)}, which ${problem}; grant this stack's proxy and user exactly`, holder.urn);
+                        continue;
+                    }
+                    if (isProxyRole) {
+                        const ids = clusters.map(c => peek(c.props, "clusterResourceId"));
+                        if (!ids.includes(parsed.resourceId)) {
+                            const seen = ids.includes(Unknown) ? "this stack's cluster resource id is unknown until apply, so a fixed id can't be it"
+                                : `this stack's cluster is ${ids.map(String).join(", ") || "absent"}`;
+                            report(`${where}: the proxy's role may connect to ${parsed.resourceId}, but ${seen}; build the ARN from this stack's cluster.clusterResourceId`, holder.urn);
+                        }
+                        if (masterUsers.includes(parsed.user)) {
+                            report(`${where}: rds-db:connect as ${JSON.stringify(parsed.user)}, the cluster's master user; let the proxy log in as the application's user only`, holder.urn);
+                        }
+                        continue;
+                    }
+                    const proxy = proxies.find(p => proxyResourceId(p) === parsed.resourceId);
+                    if (!proxy) {
+                        const ids = proxies.map(proxyResourceId);
+                        const why = parsed.resourceId.startsWith("prx-") ? "" : " (a direct database connection that bypasses the proxy)";
+                        const seen = ids.includes(Unknown) ? "this stack's proxy id is unknown until apply, so a fixed id can't be it"
+                            : ids.length === 0 ? "this stack has no RDS proxy" : `this stack's proxy is ${ids.join(", ")}`;
+                        report(`${where}: rds-db:connect names ${parsed.resourceId}${why}, but ${seen}; build the ARN from this stack's proxy (proxy.connectArn(user))`, holder.urn);
+                        continue;
+                    }
+                    const location = arnRegionAccount(peek(proxy.props, "arn"));
+                    if (location && (location.region !== parsed.region || location.account !== parsed.account)) {
+                        report(`${where}: rds-db:connect names ${parsed.region}/${parsed.account} but proxy ${label(proxy)} is in ${location.region}/${location.account}; use the proxy's region and account`, holder.urn);
+                    }
+                    if (masterUsers.includes(parsed.user)) {
+                        report(`${where}: rds-db:connect as ${JSON.stringify(parsed.user)}, the cluster's master user; connect as the application's own user`, holder.urn);
+                    }
+                    const app = taskRole && appUserOfRole(taskRole);
+                    if (app && app.user !== undefined && parsed.user !== app.user) {
+                        report(`${where}: task role ${label(taskRole!)} may connect as ${JSON.stringify(parsed.user)}, but the application connects as ${JSON.stringify(app.user)}; ` +
+                            "grant exactly the application's user", holder.urn);
+                    }
+                }
+            }
+        }
+
+        if (proxies.length > 0) {
+            for (const { td, resolved } of tasks) {
+                for (const role of resolved.filter(r => !grantingRoles.has(r))) {
+                    report(`${label(td)}: its task role ${label(role)} has no rds-db:connect on this stack's proxy, so IAM authentication will fail; ` +
+                        "attach a policy built with proxy.connectArn(user)", td.urn);
+                }
+            }
+        }
+    },
+};
+
+export const ecsExecutionRoleNoDbConnect: StackValidationPolicy = {
+    name: "ecs-execution-role-no-db-connect",
+    description: "The ECS execution role (used by the agent, not the app) holds no rds-db:connect and is not the task role.",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    validateStack: (args, report) => {
+        const resources = args.resources;
+        const proxies = ofType(resources, T.proxy);
+        const clusters = ofType(resources, T.rdsCluster);
+        const documents = stackDocuments(resources);
+        const tasks = taskRoles(resources, "taskRoleArn");
+        for (const { td, resolved } of taskRoles(resources, "executionRoleArn")) {
+            for (const role of resolved) {
+                if (tasks.some(t => t.td === td && t.resolved.includes(role))) {
+                    report(`${label(td)}: executionRoleArn and taskRoleArn are the same role ${label(role)}; give the agent its own role without database access`, td.urn);
+                }
+                for (const { holder, doc } of documents.filter(d => d.roles.includes(role))) {
+                    const where = `${label(holder)} ${doc.where}`;
+                    if (doc.document === Unknown || containsUnknown(doc.document)) {
+                        const deps = holder.propertyDependencies?.[doc.prop] ?? [];
+                        if (deps.some(d => [...proxies, ...clusters].some(r => r.urn === d.urn))) {
+                            report(`${where}: execution role ${label(role)}'s document is built from the database/proxy, i.e. a database grant; move it to the task role`, holder.urn);
+                        }
+                        continue;
+                    }
+                    if ((statementsOf(doc.document) ?? []).some(s => grantsAction(s, "rds-db:connect"))) {
+                        report(`${where}: execution role ${label(role)} is granted rds-db:connect; only the task role may connect to the database`, holder.urn);
+                    }
+                }
+            }
+        }
+    },
+};
