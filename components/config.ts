@@ -252,10 +252,11 @@ export function parseSettings(stack: string, config: Record<string, unknown>): S
         else if (!/^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,256}$/u.test(v)) fail(`tags.${key}`, v, "has characters AWS tags do not allow; use letters, digits, spaces and _ . : / = + - @");
         return v;
     };
-    const application = tagValue("Application", PROJECT);
     // The application name appears in security-group descriptions; catch an apostrophe here, not at deploy time.
-    const descProblem = descriptionProblem(`${application} database`);
-    if (descProblem) fail("tags.Application", application, `is used in security-group descriptions and ${descProblem}`);
+    const appName = tg.string("Application", PROJECT);
+    const descProblem = descriptionProblem(`${appName} database`);
+    if (descProblem) fail("tags.Application", appName, `is used in security-group descriptions and ${descProblem}`);
+    const application = descProblem ? appName : tagValue("Application", PROJECT);
     const tags: Tags = { Environment: environment, Application: application, Owner: tagValue("Owner"), CostCenter: tagValue("CostCenter") };
 
     // Post-deploy smoke.

@@ -29,7 +29,6 @@ export interface MockResource {
 
 export interface Evaluation {
     stack: string;
-    settings: Settings;
     resources: MockResource[];
     outputs: Record<string, any>;
     /** Every resource of a type, e.g. ofType("aws:rds/proxy:Proxy"). */
@@ -137,8 +136,11 @@ function mockState(args: pulumi.runtime.MockResourceArgs, region: string): { id:
         }
         case "random:index/randomPassword:RandomPassword":
             return { id: "none", state: { ...i, result: `mock-${h}`, bcryptHash: "mock" } };
-        default:
-            return { id: `${args.name}-${h.slice(0, 8)}`, state: { ...i, ...(args.custom !== false && !("arn" in i) ? { arn: arn("mock", args.name) } : {}) } };
+        default: {
+            // Like the provider's auto-naming: a physical name from the logical one plus a random suffix.
+            const id = `${args.name}-${h.slice(0, 7)}`;
+            return { id, state: { name: id, ...i, ...(args.custom !== false && !("arn" in i) ? { arn: arn("mock", args.name) } : {}) } };
+        }
     }
 }
 
@@ -173,28 +175,24 @@ async function resolveDeep(value: unknown): Promise<unknown> {
 
 let running: Promise<unknown> = Promise.resolve();
 
+export interface EvaluateOptions {
+    preview?: boolean;
+    /** The region the mocks shape ARNs and endpoints for. */
+    region?: string;
+}
+
 /**
- * Runs `program(settings)` for a stack under mocks and returns what it declared. Evaluations are
- * serialised: Pulumi's runtime state is process-wide.
+ * Runs `program()` for a stack under mocks and returns what it declared. Evaluations are serialised:
+ * Pulumi's runtime state is process-wide.
  */
-export function evaluate(
-    stack: string,
-    config: Record<string, unknown>,
-    program: (settings: Settings) => unknown,
-    opts: { preview?: boolean } = {},
-): Promise<Evaluation> {
-    const run = running.then(() => evaluateNow(stack, config, program, opts));
+export function evaluate(stack: string, program: () => unknown, opts: EvaluateOptions = {}): Promise<Evaluation> {
+    const run = running.then(() => evaluateNow(stack, program, opts));
     running = run.catch(() => undefined);
     return run;
 }
 
-async function evaluateNow(
-    stack: string,
-    config: Record<string, unknown>,
-    program: (settings: Settings) => unknown,
-    opts: { preview?: boolean },
-): Promise<Evaluation> {
-    const region = String(config["aws:region"] ?? "eu-west-1");
+async function evaluateNow(stack: string, program: () => unknown, opts: EvaluateOptions): Promise<Evaluation> {
+    const region = opts.region ?? "eu-west-1";
     const byUrn = new Map<string, MockResource>();
     await pulumi.runtime.setMocks({
         newResource: (args) => mockState(args, region),
@@ -226,13 +224,12 @@ async function evaluateNow(
             callback(err, res);
         });
 
-    const settings = parseSettings(stack, config);
-    const outputs = (await resolveDeep(program(settings))) as Record<string, any>;
+    const outputs = (await resolveDeep(program())) as Record<string, any>;
     await (pulumi.runtime as any).waitForRPCs();
     const resources = [...byUrn.values()];
     const ofType = (type: string) => resources.filter((r) => r.type === type);
     return {
-        stack, settings, resources, outputs, ofType,
+        stack, resources, outputs, ofType,
         one(type) {
             const found = ofType(type);
             if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
@@ -259,7 +256,13 @@ function unwrapSecrets(value: any): any {
 }
 
 /** The program for a stack with its real settings file (plus overrides), as `pulumi up -s <stack>` would run it. */
-export async function evaluateStack(stack: "dev" | "prod", overrides?: Record<string, unknown>, opts: { preview?: boolean } = {}): Promise<Evaluation> {
+export async function evaluateStack(
+    stack: "dev" | "prod",
+    overrides?: Record<string, unknown>,
+    opts: { preview?: boolean } = {},
+): Promise<Evaluation & { settings: Settings }> {
     const { createStack } = await import("../components/stack");
-    return evaluate(stack, withOverrides(stackConfig(stack), overrides), (settings) => createStack(settings), opts);
+    const settings = parseSettings(stack, withOverrides(stackConfig(stack), overrides));
+    const ev = await evaluate(stack, () => createStack(settings), { ...opts, region: settings.region });
+    return { ...ev, settings };
 }

@@ -1,0 +1,95 @@
+import { strict as assert } from "assert";
+import { parseSettings, SettingsError } from "../components/config";
+import { stackConfig, withOverrides } from "./harness";
+
+function problemsFor(stack: "dev" | "prod", overrides: Record<string, unknown>): string[] {
+    try {
+        parseSettings(stack, withOverrides(stackConfig(stack), overrides));
+    } catch (err) {
+        assert.ok(err instanceof SettingsError, `expected SettingsError, got ${err}`);
+        return (err as SettingsError).problems;
+    }
+    assert.fail(`settings ${JSON.stringify(overrides)} were accepted by ${stack}`);
+}
+
+describe("stack settings", () => {
+    it("reads both stack files into typed settings", () => {
+        const dev = parseSettings("dev", stackConfig("dev"));
+        const prod = parseSettings("prod", stackConfig("prod"));
+        assert.equal(dev.environment, "dev");
+        assert.equal(prod.environment, "prod");
+        assert.deepEqual([dev.database.minCapacity, dev.database.maxCapacity], [0.5, 1]);
+        assert.ok(prod.database.maxCapacity > dev.database.maxCapacity);
+        assert.equal(dev.network.natGateways, "single");
+        assert.equal(prod.network.natGateways, "perAz");
+        assert.equal(dev.proxy.authMode, "iam");
+        assert.equal(dev.database.engineMajor, 16);
+        assert.equal(prod.tags.CostCenter, "1234");
+        assert.equal(dev.namePrefix, "orders-dev");
+    });
+
+    it("accepts Pulumi's string-encoded config the way the CLI hands it to programs", () => {
+        const fromYaml = stackConfig("dev");
+        const asCli: Record<string, string> = {};
+        for (const [k, v] of Object.entries(fromYaml)) asCli[k] = typeof v === "string" ? v : JSON.stringify(v);
+        assert.deepEqual(parseSettings("dev", asCli), parseSettings("dev", fromYaml));
+    });
+
+    // Each invalid setting fails with one line naming the stack, the key, the value and what is allowed.
+    const invalid: Array<[string, "dev" | "prod", Record<string, unknown>, RegExp]> = [
+        ["a malformed CIDR", "dev", { "network.cidr": "10.20.0/16" }, /^dev: network\.cidr \("10\.20\.0\/16"\) is not an IPv4 CIDR/],
+        ["a CIDR with an octet above 255", "dev", { "network.cidr": "10.300.0.0/16" }, /^dev: network\.cidr \("10\.300\.0\.0\/16"\) has an octet above 255/],
+        ["a CIDR with host bits set", "dev", { "network.cidr": "10.20.1.0/16" }, /^dev: network\.cidr .* has host bits set; the network address for \/16 is 10\.20\.0\.0/],
+        ["a public CIDR", "dev", { "network.cidr": "8.8.0.0/16" }, /^dev: network\.cidr .* must lie in a private range/],
+        ["min capacity above max", "dev", { "database.minCapacity": 4, "database.maxCapacity": 2 }, /^dev: database\.minCapacity \(4\) is above database\.maxCapacity \(2\); set minCapacity <= maxCapacity$/],
+        ["capacity off the 0.5 ACU steps", "dev", { "database.minCapacity": 0.75 }, /^dev: database\.minCapacity \(0\.75\) must be Aurora Serverless v2 capacity: 0 to 256 ACU in steps of 0\.5$/],
+        ["capacity above 256 ACU", "dev", { "database.maxCapacity": 300 }, /^dev: database\.maxCapacity \(300\) must be Aurora Serverless v2 capacity/],
+        ["negative capacity", "dev", { "database.minCapacity": -1 }, /^dev: database\.minCapacity \(-1\) must be Aurora Serverless v2 capacity/],
+        ["a MySQL engine version", "dev", { "database.engineVersion": "8.0.mysql_aurora.3.05.2" }, /^dev: database\.engineVersion \("8\.0\.mysql_aurora\.3\.05\.2"\) is not an aurora-postgresql version/],
+        ["a bare major engine version", "dev", { "database.engineVersion": "16" }, /^dev: database\.engineVersion \("16"\) is not an aurora-postgresql version/],
+        ["a db user that is not an identifier", "dev", { "database.user": "App-User" }, /^dev: database\.user \("App-User"\) is not a PostgreSQL identifier/],
+        ["the reserved user postgres", "dev", { "database.user": "postgres" }, /^dev: database\.user \("postgres"\) is reserved/],
+        ["the reserved user rdsadmin", "dev", { "database.user": "rdsadmin" }, /^dev: database\.user \("rdsadmin"\) is reserved/],
+        ["a user starting pg_", "dev", { "database.user": "pg_app" }, /^dev: database\.user \("pg_app"\) starts with a reserved prefix/],
+        ["a user starting rds_", "dev", { "database.user": "rds_app" }, /^dev: database\.user \("rds_app"\) starts with a reserved prefix/],
+        ["a db name that is not an identifier", "dev", { "database.name": "app-db" }, /^dev: database\.name \("app-db"\) is not a PostgreSQL identifier/],
+        ["the master user as the application user", "dev", { "database.user": "dbadmin" }, /^dev: database\.user \("dbadmin"\) must differ from database\.masterUsername/],
+        ["prod without deletion protection", "prod", { "database.deletionProtection": false }, /^prod: database\.deletionProtection \(false\) must be true in prod$/],
+        ["prod with backups under 7 days", "prod", { "database.backupRetentionDays": 3 }, /^prod: database\.backupRetentionDays \(3\) must be at least 7 in prod$/],
+        ["prod with one instance", "prod", { "database.instanceCount": 1 }, /^prod: database\.instanceCount \(1\) must be at least 2 in prod/],
+        ["prod without flow logs", "prod", { "network.flowLogs": false }, /^prod: network\.flowLogs \(false\) must be true in prod/],
+        ["prod with proxy debug logging", "prod", { "proxy.debugLogging": true }, /^prod: proxy\.debugLogging \(true\) must be false in prod/],
+        ["prod with an unpinned image", "prod", { "app.image": "myorg/orders:latest" }, /^prod: app\.image \("myorg\/orders:latest"\) must be pinned in prod/],
+        ["a negative desired count", "dev", { "app.desiredCount": -1 }, /^dev: app\.desiredCount \(-1\) must be a whole number from 0 to 1000$/],
+        ["an unknown proxy auth mode", "dev", { "proxy.authMode": "password" }, /^dev: proxy\.authMode \("password"\) must be iam \(end-to-end IAM, the default\) or secrets$/],
+        ["a Fargate memory that does not fit the CPU", "dev", { "app.memory": 4096 }, /^dev: app\.memory \(4096\) is not allowed with cpu 256 on Fargate; allowed: 512-2048 MiB/],
+        ["a log retention CloudWatch does not offer", "dev", { "app.logRetentionDays": 10 }, /^dev: app\.logRetentionDays \(10\) must be a CloudWatch Logs retention/],
+        ["a misspelt key", "dev", { "database.minCapacty": 1 }, /^dev: database\.minCapacty \(1\) is not a setting; allowed in database: name, user/],
+        ["an unknown top-level key", "dev", { "aurora-iam-proxy:databse": {} }, /^dev: aurora-iam-proxy:databse \(\{\}\) is not a setting of this program/],
+        ["an application name with an apostrophe", "dev", { "tags.Application": "Tony's Chips" }, /^dev: tags\.Application \("Tony's Chips"\) is used in security-group descriptions and contains "'", which AWS rejects/],
+        ["a missing owner tag", "dev", { "tags.Owner": undefined }, /^dev: tags\.Owner \(""\) is required/],
+        ["a region that is not one", "dev", { "aws:region": "europe" }, /^dev: aws:region \("europe"\) must be an AWS region/],
+        ["a smoke timeout above Lambda's limit", "dev", { "smoke.timeoutSeconds": 1200 }, /^dev: smoke\.timeoutSeconds \(1200\) must be a whole number from 10 to 900$/],
+    ];
+    for (const [what, stack, overrides, expected] of invalid) {
+        it(`refuses ${what} with one line naming it`, () => {
+            const problems = problemsFor(stack, overrides);
+            assert.equal(problems.length, 1, `expected exactly one problem, got:\n${problems.join("\n")}`);
+            assert.match(problems[0], expected);
+            assert.ok(!problems[0].includes("\n"));
+        });
+    }
+
+    it("reports every invalid value at once, one per line", () => {
+        const problems = problemsFor("prod", { "database.deletionProtection": false, "app.desiredCount": -2, "proxy.authMode": "none" });
+        assert.equal(problems.length, 3);
+        const message = new SettingsError(problems).message;
+        assert.equal(message.split("\n").length, 3);
+    });
+
+    it("lets dev turn protections off that prod must keep", () => {
+        const dev = parseSettings("dev", withOverrides(stackConfig("dev"), { "database.deletionProtection": false, "database.backupRetentionDays": 1 }));
+        assert.equal(dev.database.deletionProtection, false);
+        assert.equal(dev.database.backupRetentionDays, 1);
+    });
+});

@@ -1,0 +1,449 @@
+// The Pulumi program for both stacks, with each stack's real settings file, under mocks.
+import { strict as assert } from "assert";
+import { parseProxyArn } from "../components/arns";
+import { descriptionProblem } from "../components/validation";
+import { ACCOUNT_ID, Evaluation as BaseEvaluation, evaluateStack, MockResource } from "./harness";
+import { Settings } from "../components/config";
+
+type Evaluation = BaseEvaluation & { settings: Settings };
+
+const T = {
+    vpc: "aws:ec2/vpc:Vpc",
+    subnet: "aws:ec2/subnet:Subnet",
+    nat: "aws:ec2/natGateway:NatGateway",
+    routeTable: "aws:ec2/routeTable:RouteTable",
+    routeAssoc: "aws:ec2/routeTableAssociation:RouteTableAssociation",
+    flowLog: "aws:ec2/flowLog:FlowLog",
+    defaultSg: "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
+    sg: "aws:ec2/securityGroup:SecurityGroup",
+    ingress: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+    egress: "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+    key: "aws:kms/key:Key",
+    logGroup: "aws:cloudwatch/logGroup:LogGroup",
+    secret: "aws:secretsmanager/secret:Secret",
+    paramGroup: "aws:rds/clusterParameterGroup:ClusterParameterGroup",
+    subnetGroup: "aws:rds/subnetGroup:SubnetGroup",
+    cluster: "aws:rds/cluster:Cluster",
+    instance: "aws:rds/clusterInstance:ClusterInstance",
+    proxy: "aws:rds/proxy:Proxy",
+    targetGroup: "aws:rds/proxyDefaultTargetGroup:ProxyDefaultTargetGroup",
+    target: "aws:rds/proxyTarget:ProxyTarget",
+    role: "aws:iam/role:Role",
+    rolePolicy: "aws:iam/rolePolicy:RolePolicy",
+    attachment: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+    ecsCluster: "aws:ecs/cluster:Cluster",
+    taskDef: "aws:ecs/taskDefinition:TaskDefinition",
+    service: "aws:ecs/service:Service",
+    provider: "pulumi:providers:aws",
+};
+
+const named = (ev: Evaluation, type: string, name: string): MockResource => {
+    const found = ev.ofType(type).find((r) => r.name === name);
+    assert.ok(found, `no ${type} named ${name}; have ${ev.ofType(type).map((r) => r.name).join(", ")}`);
+    return found!;
+};
+const sgId = (ev: Evaluation, name: string) => named(ev, T.sg, `network-${name}`).id;
+const subnetsOfTier = (ev: Evaluation, tier: string) => ev.ofType(T.subnet).filter((s) => s.inputs.tags?.Tier === tier);
+const policiesOfRole = (ev: Evaluation, role: MockResource) => ev.ofType(T.rolePolicy).filter((p) => p.inputs.role === role.id);
+const statements = (policy: MockResource) => JSON.parse(policy.inputs.policy).Statement as any[];
+const containers = (ev: Evaluation) => JSON.parse(ev.one(T.taskDef).inputs.containerDefinitions) as any[];
+
+describe("the Pulumi program", function () {
+    this.timeout(60000);
+    let dev: Evaluation;
+    let prod: Evaluation;
+    before(async () => {
+        dev = await evaluateStack("dev");
+        prod = await evaluateStack("prod");
+    });
+    const both = () => [dev, prod];
+
+    describe("components", () => {
+        it("declares one component per concern, with every AWS resource parented under one", () => {
+            for (const ev of both()) {
+                for (const c of ["Secrets", "Network", "Database", "Proxy", "Ecs"]) {
+                    assert.equal(ev.ofType(`aurora-iam-proxy:index:${c}`).length, 1, `${ev.stack}: ${c}`);
+                }
+                const orphans = ev.resources.filter((r) => r.type.startsWith("aws:") && !(r.parent ?? "").includes("aurora-iam-proxy:index:"));
+                assert.deepEqual(orphans.map((r) => r.name), [], `${ev.stack}: resources outside a component`);
+            }
+        });
+    });
+
+    describe("network", () => {
+        it("spreads tasks, proxy and database over at least two AZs in subnets that never get public IPs", () => {
+            for (const ev of both()) {
+                for (const tier of ["private", "isolated"]) {
+                    const subnets = subnetsOfTier(ev, tier);
+                    assert.ok(subnets.length >= 2, `${ev.stack} ${tier}`);
+                    assert.equal(new Set(subnets.map((s) => s.inputs.availabilityZone)).size, subnets.length);
+                    for (const s of subnets) assert.equal(s.inputs.mapPublicIpOnLaunch, false, `${ev.stack} ${s.name}`);
+                }
+                for (const s of ev.ofType(T.subnet)) assert.equal(s.inputs.mapPublicIpOnLaunch, s.inputs.tags.Tier === "public", s.name);
+            }
+            assert.equal(subnetsOfTier(prod, "private").length, 3);
+        });
+
+        it("gives dev one NAT gateway and prod one per AZ", () => {
+            assert.equal(dev.ofType(T.nat).length, 1);
+            assert.equal(prod.ofType(T.nat).length, 3);
+            const natAzs = prod.ofType(T.nat).map((n) => prod.ofType(T.subnet).find((s) => s.id === n.inputs.subnetId)!.inputs.availabilityZone);
+            assert.equal(new Set(natAzs).size, 3);
+        });
+
+        it("routes private subnets through NAT and gives isolated subnets no route out", () => {
+            for (const ev of both()) {
+                const tableOf = (subnet: MockResource) => {
+                    const assoc = ev.ofType(T.routeAssoc).find((a) => a.inputs.subnetId === subnet.id)!;
+                    return ev.ofType(T.routeTable).find((t) => t.id === assoc.inputs.routeTableId)!;
+                };
+                for (const s of subnetsOfTier(ev, "private")) {
+                    const routes = tableOf(s).inputs.routes;
+                    assert.ok(routes.every((r: any) => r.natGatewayId && !r.gatewayId), `${ev.stack} ${s.name}`);
+                }
+                for (const s of subnetsOfTier(ev, "isolated")) assert.deepEqual(tableOf(s).inputs.routes ?? [], [], `${ev.stack} ${s.name}`);
+            }
+        });
+
+        it("closes the default security group", () => {
+            for (const ev of both()) {
+                const sg = ev.one(T.defaultSg);
+                assert.equal(sg.inputs.vpcId, ev.one(T.vpc).id);
+                assert.deepEqual(sg.inputs.ingress ?? [], []);
+                assert.deepEqual(sg.inputs.egress ?? [], []);
+            }
+        });
+
+        it("sends prod's flow logs to a CMK-encrypted log group with retention; dev has none", () => {
+            assert.equal(dev.ofType(T.flowLog).length, 0);
+            const flow = prod.one(T.flowLog);
+            assert.equal(flow.inputs.vpcId, prod.one(T.vpc).id);
+            assert.equal(flow.inputs.trafficType, "ALL");
+            const group = prod.ofType(T.logGroup).find((g) => g.state.arn === flow.inputs.logDestination)!;
+            assert.equal(group.inputs.kmsKeyId, prod.one(T.key).state.arn);
+            assert.equal(group.inputs.retentionInDays, 365);
+        });
+
+        it("chains app -> proxy -> database on 5432 by security-group reference only", () => {
+            for (const ev of both()) {
+                const [app, proxy, db] = ["app", "proxy", "db"].map((n) => sgId(ev, n));
+                const rules = [...ev.ofType(T.ingress), ...ev.ofType(T.egress)];
+                const on5432 = rules.filter((r) => r.inputs.fromPort <= 5432 && r.inputs.toPort >= 5432);
+                const summary = on5432.map((r) => `${r.type.includes("Ingress") ? "in" : "out"} ${r.inputs.securityGroupId}<-${r.inputs.referencedSecurityGroupId}`).sort();
+                assert.deepEqual(summary, [
+                    `in ${db}<-${proxy}`,
+                    `in ${proxy}<-${app}`,
+                    `out ${app}<-${proxy}`,
+                    `out ${proxy}<-${db}`,
+                ].sort());
+                for (const r of on5432) {
+                    assert.equal(r.inputs.cidrIpv4, undefined, `${r.name} must not use a CIDR`);
+                    assert.equal(r.inputs.cidrIpv6, undefined);
+                    assert.equal(r.inputs.fromPort, 5432);
+                    assert.equal(r.inputs.toPort, 5432);
+                }
+                // The only rule open to the internet is the tasks' HTTPS egress (images, logs), never the data path.
+                const open = rules.filter((r) => r.inputs.cidrIpv4 === "0.0.0.0/0" || r.inputs.cidrIpv6 === "::/0");
+                assert.deepEqual(open.map((r) => [r.name, r.inputs.securityGroupId, r.inputs.fromPort]), [["network-app-https", app, 443]]);
+                assert.equal(ev.ofType(T.ingress).filter((r) => r.inputs.securityGroupId === app).length, 0, "nothing may reach the tasks");
+                assert.equal(ev.ofType(T.egress).filter((r) => r.inputs.securityGroupId === db).length, 0, "the database opens nothing outward");
+                for (const sg of ev.ofType(T.sg)) {
+                    assert.equal(sg.inputs.ingress, undefined, `${sg.name}: inline rules would fight the rule resources`);
+                    assert.equal(sg.inputs.vpcId, ev.one(T.vpc).id);
+                }
+            }
+        });
+
+        it("writes only descriptions AWS accepts", () => {
+            for (const ev of both()) {
+                for (const r of [...ev.ofType(T.sg), ...ev.ofType(T.ingress), ...ev.ofType(T.egress)]) {
+                    assert.ok(r.inputs.description, `${r.name} has a description`);
+                    assert.equal(descriptionProblem(r.inputs.description), undefined, `${r.name}: ${r.inputs.description}`);
+                }
+            }
+        });
+    });
+
+    describe("secrets", () => {
+        it("creates one rotating CMK that encrypts storage, the master secret and every log group", () => {
+            for (const ev of both()) {
+                const key = ev.one(T.key);
+                assert.equal(key.inputs.enableKeyRotation, true);
+                const arn = key.state.arn;
+                const cluster = ev.one(T.cluster);
+                assert.equal(cluster.inputs.kmsKeyId, arn);
+                assert.equal(cluster.inputs.masterUserSecretKmsKeyId, arn);
+                for (const g of ev.ofType(T.logGroup)) assert.equal(g.inputs.kmsKeyId, arn, g.name);
+                const policy = JSON.parse(key.inputs.policy);
+                const logs = policy.Statement.find((s: any) => s.Principal.Service === "logs.eu-west-1.amazonaws.com");
+                assert.equal(logs.Condition.ArnLike["kms:EncryptionContext:aws:logs:arn"], `arn:aws:logs:eu-west-1:${ACCOUNT_ID}:log-group:*`);
+            }
+        });
+    });
+
+    describe("database", () => {
+        it("is Aurora PostgreSQL 16 with IAM auth, a managed master secret and CMK-encrypted storage", () => {
+            for (const ev of both()) {
+                const c = ev.one(T.cluster).inputs;
+                assert.equal(c.engine, "aurora-postgresql");
+                assert.match(c.engineVersion, /^16\.\d+$/);
+                assert.equal(c.iamDatabaseAuthenticationEnabled, true);
+                assert.equal(c.manageMasterUserPassword, true);
+                assert.equal(c.masterPassword, undefined);
+                assert.equal(c.storageEncrypted, true);
+                assert.deepEqual(c.enabledCloudwatchLogsExports, ["postgresql"]);
+                assert.equal(c.copyTagsToSnapshot, true);
+                assert.deepEqual(c.vpcSecurityGroupIds, [sgId(ev, "db")]);
+                assert.equal(c.databaseName, "appdb");
+                assert.notEqual(c.masterUsername, ev.outputs.dbUser);
+            }
+        });
+
+        it("scales Serverless v2 within each stack's range", () => {
+            assert.deepEqual(dev.one(T.cluster).inputs.serverlessv2ScalingConfiguration, { minCapacity: 0.5, maxCapacity: 1 });
+            assert.deepEqual(prod.one(T.cluster).inputs.serverlessv2ScalingConfiguration, { minCapacity: 1, maxCapacity: 16 });
+            for (const ev of both()) for (const i of ev.ofType(T.instance)) assert.equal(i.inputs.instanceClass, "db.serverless");
+        });
+
+        it("forces TLS through its cluster parameter group", () => {
+            for (const ev of both()) {
+                const group = ev.one(T.paramGroup);
+                assert.equal(group.inputs.family, "aurora-postgresql16");
+                assert.ok(group.inputs.parameters.some((p: any) => p.name === "rds.force_ssl" && p.value === "1"));
+                assert.equal(ev.one(T.cluster).inputs.dbClusterParameterGroupName, group.state.name);
+            }
+        });
+
+        it("keeps the database in isolated subnets and never publicly accessible", () => {
+            for (const ev of both()) {
+                const isolated = subnetsOfTier(ev, "isolated").map((s) => s.id).sort();
+                assert.deepEqual([...ev.one(T.subnetGroup).inputs.subnetIds].sort(), isolated);
+                for (const i of ev.ofType(T.instance)) assert.equal(i.inputs.publiclyAccessible, false);
+            }
+        });
+
+        it("protects prod: deletion protection, final snapshot, 2+ instances in different AZs, Performance Insights", () => {
+            const c = prod.one(T.cluster).inputs;
+            assert.equal(c.deletionProtection, true);
+            assert.equal(c.skipFinalSnapshot, false);
+            assert.match(c.finalSnapshotIdentifier, /^orders-prod-aurora-final$/);
+            assert.ok(c.backupRetentionPeriod >= 7);
+            const instances = prod.ofType(T.instance);
+            assert.ok(instances.length >= 2);
+            assert.equal(new Set(instances.map((i) => i.inputs.availabilityZone)).size, instances.length);
+            for (const i of instances) {
+                assert.equal(i.inputs.performanceInsightsEnabled, true);
+                assert.equal(i.inputs.performanceInsightsKmsKeyId, prod.one(T.key).state.arn);
+            }
+        });
+
+        it("lets dev be torn down: no deletion protection, no final snapshot, 1-day backups", () => {
+            const c = dev.one(T.cluster).inputs;
+            assert.equal(c.deletionProtection, false);
+            assert.equal(c.skipFinalSnapshot, true);
+            assert.ok(c.backupRetentionPeriod >= 1);
+            assert.equal(dev.ofType(T.instance).length, 1);
+        });
+
+        it("creates the PostgreSQL log group itself, with retention, before RDS would", () => {
+            for (const ev of both()) {
+                const cluster = ev.one(T.cluster);
+                const group = ev.ofType(T.logGroup).find((g) => g.inputs.name === `/aws/rds/cluster/${cluster.inputs.clusterIdentifier}/postgresql`)!;
+                assert.ok(group);
+                assert.ok(cluster.dependencies.includes(group.urn));
+                assert.ok(group.inputs.retentionInDays > 0);
+            }
+        });
+    });
+
+    describe("proxy", () => {
+        it("requires TLS and IAM from every client, end-to-end IAM behind it by default", () => {
+            for (const ev of both()) {
+                const p = ev.one(T.proxy).inputs;
+                assert.equal(p.engineFamily, "POSTGRESQL");
+                assert.equal(p.requireTls, true);
+                assert.equal(p.defaultAuthScheme, "IAM_AUTH");
+                assert.equal(p.auths, undefined);
+                assert.equal(p.debugLogging, false);
+                assert.deepEqual([...p.vpcSubnetIds].sort(), subnetsOfTier(ev, "isolated").map((s) => s.id).sort());
+                assert.deepEqual(p.vpcSecurityGroupIds, [sgId(ev, "proxy")]);
+            }
+        });
+
+        it("lets its role connect to this cluster as the application user, and nothing else", () => {
+            for (const ev of both()) {
+                const role = named(ev, T.role, "proxy-role");
+                assert.equal(ev.one(T.proxy).inputs.roleArn, role.state.arn);
+                assert.equal(JSON.parse(role.inputs.assumeRolePolicy).Statement[0].Principal.Service, "rds.amazonaws.com");
+                const [policy] = policiesOfRole(ev, role);
+                const resourceId = ev.one(T.cluster).state.clusterResourceId;
+                assert.deepEqual(statements(policy).map((s) => [s.Action, s.Resource]), [
+                    ["rds-db:connect", `arn:aws:rds-db:eu-west-1:${ACCOUNT_ID}:dbuser:${resourceId}/app_user`],
+                ]);
+            }
+        });
+
+        it("targets this stack's cluster with the stack's pool settings", () => {
+            for (const ev of both()) {
+                const proxy = ev.one(T.proxy);
+                const target = ev.one(T.target).inputs;
+                assert.equal(target.dbClusterIdentifier, ev.one(T.cluster).id);
+                assert.equal(target.dbProxyName, proxy.id);
+                const group = ev.one(T.targetGroup);
+                assert.equal(group.inputs.dbProxyName, proxy.id);
+                assert.equal(target.targetGroupName, group.state.name);
+                assert.deepEqual(group.inputs.connectionPoolConfig, { maxConnectionsPercent: 90, maxIdleConnectionsPercent: 50, connectionBorrowTimeout: 120 });
+                assert.equal(proxy.inputs.idleClientTimeout, 1800);
+                // The target registers only once every instance exists.
+                for (const i of ev.ofType(T.instance)) assert.ok(ev.one(T.target).dependencies.includes(i.urn));
+            }
+        });
+
+        it("in secrets mode reads exactly one CMK-encrypted secret and still requires IAM from clients", async () => {
+            const ev = await evaluateStack("dev", { "proxy.authMode": "secrets" });
+            const p = ev.one(T.proxy).inputs;
+            const secret = ev.one(T.secret);
+            assert.equal(p.defaultAuthScheme, undefined);
+            assert.deepEqual(p.auths, [{
+                authScheme: "SECRETS", iamAuth: "REQUIRED", secretArn: secret.state.arn,
+                clientPasswordAuthType: "POSTGRES_SCRAM_SHA_256", description: "IAM-authenticated clients log in as app_user",
+            }]);
+            assert.equal(secret.inputs.kmsKeyId, ev.one(T.key).state.arn);
+            const [policy] = policiesOfRole(ev, named(ev, T.role, "proxy-role"));
+            assert.deepEqual(statements(policy), [
+                { Sid: "ReadApplicationUserSecret", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: secret.state.arn },
+                {
+                    Sid: "DecryptThroughSecretsManagerOnly", Effect: "Allow", Action: "kms:Decrypt", Resource: ev.one(T.key).state.arn,
+                    Condition: { StringEquals: { "kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com" } },
+                },
+            ]);
+            assert.equal(ev.outputs.proxyAuthMode, "secrets");
+            // The generated password never reaches an output.
+            const password = ev.ofType("random:index/randomPassword:RandomPassword")[0].state.result;
+            assert.ok(!JSON.stringify(ev.outputs).includes(password));
+        });
+    });
+
+    describe("ecs", () => {
+        it("runs a Fargate task in awsvpc mode with a read-only root, unprivileged, logging to a CMK log group", () => {
+            for (const ev of both()) {
+                const td = ev.one(T.taskDef).inputs;
+                assert.equal(td.networkMode, "awsvpc");
+                assert.deepEqual(td.requiresCompatibilities, ["FARGATE"]);
+                assert.equal(td.cpu, String(ev.settings.app.cpu));
+                assert.equal(td.memory, String(ev.settings.app.memory));
+                const [c] = containers(ev);
+                assert.equal(c.image, ev.settings.app.image);
+                assert.equal(c.readonlyRootFilesystem, true);
+                assert.equal(c.privileged, false);
+                assert.equal(c.logConfiguration.logDriver, "awslogs");
+                const group = ev.ofType(T.logGroup).find((g) => g.inputs.name === c.logConfiguration.options["awslogs-group"])!;
+                assert.equal(group.inputs.kmsKeyId, ev.one(T.key).state.arn);
+                assert.equal(group.inputs.retentionInDays, ev.settings.app.logRetentionDays);
+            }
+        });
+
+        it("tells the app where to connect and as whom, never a password", () => {
+            for (const ev of both()) {
+                const env = Object.fromEntries(containers(ev)[0].environment.map((e: any) => [e.name, e.value]));
+                assert.deepEqual(env, {
+                    DB_HOST: ev.one(T.proxy).state.endpoint, DB_PORT: "5432", DB_NAME: "appdb", DB_USER: "app_user",
+                    DB_IAM_AUTH: "true", AWS_REGION: "eu-west-1",
+                });
+                assert.equal(containers(ev)[0].secrets, undefined);
+            }
+        });
+
+        it("gives the task role only rds-db:connect, on this proxy's resource id for the application user", () => {
+            for (const ev of both()) {
+                const role = named(ev, T.role, "ecs-task");
+                assert.equal(ev.one(T.taskDef).inputs.taskRoleArn, role.state.arn);
+                const policies = policiesOfRole(ev, role);
+                assert.equal(policies.length, 1);
+                assert.equal(ev.ofType(T.attachment).filter((a) => a.inputs.role === role.state.name).length, 0);
+                const { resourceId } = parseProxyArn(ev.one(T.proxy).state.arn);
+                assert.match(resourceId, /^prx-[0-9a-f]+$/);
+                assert.deepEqual(statements(policies[0]).map((s) => [s.Effect, s.Action, s.Resource]), [
+                    ["Allow", "rds-db:connect", [`arn:aws:rds-db:eu-west-1:${ACCOUNT_ID}:dbuser:${resourceId}/app_user`]],
+                ]);
+                assert.equal(ev.outputs.appConnectArn, `arn:aws:rds-db:eu-west-1:${ACCOUNT_ID}:dbuser:${resourceId}/app_user`);
+            }
+        });
+
+        it("keeps the execution role free of any database permission", () => {
+            for (const ev of both()) {
+                const role = named(ev, T.role, "ecs-execution");
+                assert.equal(ev.one(T.taskDef).inputs.executionRoleArn, role.state.arn);
+                assert.equal(policiesOfRole(ev, role).length, 0);
+                const attached = ev.ofType(T.attachment).filter((a) => a.inputs.role === role.state.name).map((a) => a.inputs.policyArn);
+                assert.deepEqual(attached, ["arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"]);
+            }
+        });
+
+        it("runs the service in private subnets with the app security group and no public IP", () => {
+            for (const ev of both()) {
+                const svc = ev.one(T.service).inputs;
+                assert.equal(svc.networkConfiguration.assignPublicIp, false);
+                assert.deepEqual(svc.networkConfiguration.securityGroups, [sgId(ev, "app")]);
+                assert.deepEqual([...svc.networkConfiguration.subnets].sort(), subnetsOfTier(ev, "private").map((s) => s.id).sort());
+                assert.equal(svc.desiredCount, ev.settings.app.desiredCount);
+                assert.equal(svc.launchType, "FARGATE");
+                assert.ok(ev.one(T.service).dependencies.includes(ev.one(T.target).urn), "starts after the proxy has its target");
+            }
+            assert.equal(dev.one(T.service).inputs.desiredCount, 1);
+            assert.equal(prod.one(T.service).inputs.desiredCount, 2);
+            const insights = dev.one(T.ecsCluster).inputs.settings;
+            assert.deepEqual(insights, [{ name: "containerInsights", value: "enabled" }]);
+        });
+
+        it("writable root only when a setting says so", async () => {
+            const ev = await evaluateStack("dev", { "app.readonlyRootFilesystem": false });
+            assert.equal(containers(ev)[0].readonlyRootFilesystem, false);
+        });
+    });
+
+    describe("tags", () => {
+        it("puts Environment, Application, Owner and CostCenter on everything through the provider's default tags", () => {
+            for (const ev of both()) {
+                const provider = ev.one(T.provider);
+                const tags = JSON.parse(provider.inputs.defaultTags).tags;
+                assert.deepEqual(tags, { Environment: ev.stack, Application: "orders", Owner: "platform-team", CostCenter: "1234" });
+                assert.equal(provider.inputs.region, "eu-west-1");
+                for (const r of ev.resources.filter((x) => x.type.startsWith("aws:"))) {
+                    assert.ok(r.provider?.startsWith(`${provider.urn}::`), `${r.type} ${r.name} uses the tagging provider`);
+                }
+            }
+        });
+    });
+
+    describe("outputs", () => {
+        it("exports what the smoke runner and operators need", () => {
+            for (const ev of both()) {
+                const o = ev.outputs;
+                assert.equal(o.proxyEndpoint, ev.one(T.proxy).state.endpoint);
+                assert.equal(o.proxyPort, 5432);
+                assert.equal(o.proxyArn, ev.one(T.proxy).state.arn);
+                assert.equal(o.proxyResourceId, parseProxyArn(o.proxyArn).resourceId);
+                assert.equal(o.proxyAuthMode, "iam");
+                assert.deepEqual([o.dbName, o.dbUser, o.region], ["appdb", "app_user", "eu-west-1"]);
+                assert.equal(o.clusterArn, ev.one(T.cluster).state.arn);
+                assert.equal(o.clusterEndpoint, ev.one(T.cluster).state.endpoint);
+                assert.equal(o.clusterReaderEndpoint, ev.one(T.cluster).state.readerEndpoint);
+                assert.equal(o.vpcId, ev.one(T.vpc).id);
+                assert.deepEqual(o.privateSubnetIds, subnetsOfTier(ev, "private").map((s) => s.id));
+                assert.deepEqual([o.appSecurityGroupId, o.proxySecurityGroupId, o.dbSecurityGroupId], ["app", "proxy", "db"].map((n) => sgId(ev, n)));
+                assert.equal(o.taskRoleArn, named(ev, T.role, "ecs-task").state.arn);
+                assert.equal(o.ecsClusterName, ev.one(T.ecsCluster).state.name);
+                assert.equal(o.ecsServiceName, ev.one(T.service).state.name);
+            }
+        });
+
+        it("exports no secret: no password, token or master secret value", () => {
+            for (const ev of both()) {
+                const text = JSON.stringify(ev.outputs);
+                assert.doesNotMatch(text, /password|X-Amz-Signature|secretString/i);
+                assert.ok(!Object.keys(ev.outputs).some((k) => /secret|password|token/i.test(k)), Object.keys(ev.outputs).join(","));
+            }
+        });
+    });
+});
