@@ -15,6 +15,8 @@ import { rdsBackupRetention, rdsClusterForcesTls, rdsCopyTagsToSnapshot, rdsDele
 import { dbSgAdmitsOnlyProxy, ecsExecutionRoleNoDbConnect, proxySgAdmitsOnlyApp, taskRoleConnectScope } from "./rules/stack";
 
 export const PACK_NAME = "aurora-iam-proxy-security";
+/** The engine takes the pack's version from policy/package.json. */
+export const PACK_VERSION: string = require("./package.json").version;
 
 export const policies: Policies = [
     // RDS cluster and instances

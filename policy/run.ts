@@ -10,7 +10,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { EnforcementLevel, Policies, PolicyPackConfig, PolicyProviderResource, PolicyResource, PolicyResourceOptions,
     ReportViolation, ResourceValidation, ResourceValidationArgs, StackValidationArgs } from "@pulumi/policy";
-import { policies as packPolicies } from "./policies";
+import { PACK_NAME, PACK_VERSION, policies as packPolicies } from "./policies";
 import { Environment, UNKNOWN, unknownCheckingProxy, UnknownValueError } from "./util";
 
 /** A resource as the test harness records it (test/harness.ts MockResource has this shape). */
@@ -159,7 +159,7 @@ export function runPolicies(resources: PolicyResourceLike[], opts: RunOptions): 
             if (e instanceof UnknownValueError) {
                 // What the engine does: the policy can't judge an unknown value, so it is downgraded.
                 violations.push({ policyName, enforcementLevel: "advisory", urn,
-                    message: `can't run policy '${policyName}' during preview: ${(e as Error).message}` });
+                    message: `can't run policy '${policyName}' from policy pack '${PACK_NAME}@v${PACK_VERSION}' during preview: ${(e as Error).message}` });
                 return;
             }
             throw e;

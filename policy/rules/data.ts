@@ -2,6 +2,7 @@
 import * as aws from "@pulumi/aws";
 import { ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
 import { label, peek, providerDefaultTags, show, Unknown } from "../util";
+import { isCustomerManagedKey } from "./rds";
 import { T } from "./types";
 
 export const secretsManagerCmk: ResourceValidationPolicy = {
@@ -9,9 +10,9 @@ export const secretsManagerCmk: ResourceValidationPolicy = {
     description: "Secrets Manager secrets are encrypted with a customer-managed KMS key.",
     enforcementLevel: "mandatory",
     severity: "medium",
-    validateResource: validateResourceOfType(aws.secretsmanager.Secret, (secret, args, report) => {
-        const key = secret.kmsKeyId;
-        if (typeof key !== "string" || key === "" || /alias\/aws\//.test(key)) {
+    validateResource: validateResourceOfType(aws.secretsmanager.Secret, (_secret, args, report) => {
+        const key = peek(args.props, "kmsKeyId");
+        if (!isCustomerManagedKey(key)) {
             report(`${label(args)}: kmsKeyId is ${show(key)}, so the AWS-managed aws/secretsmanager key is used; set kmsKeyId to a customer-managed aws.kms.Key`);
         }
     }),

@@ -10,9 +10,12 @@ const envOf = (args: ResourceValidationArgs) => environmentOf(args, [args.provid
 
 const isPostgres = (engine: unknown) => typeof engine === "string" && /postgres/i.test(engine);
 
-/** A KMS key id that names a customer-managed key, not the AWS-managed `alias/aws/...` one. */
-function isCustomerManagedKey(keyId: unknown): boolean {
-    return typeof keyId === "string" && keyId !== "" && !/alias\/aws\//.test(keyId);
+/**
+ * A KMS key id that names a customer-managed key, not the AWS-managed `alias/aws/...` one. An id
+ * unknown at preview comes from a resource this stack creates (a key or alias), never an AWS-managed key.
+ */
+export function isCustomerManagedKey(keyId: unknown): boolean {
+    return keyId === Unknown || (typeof keyId === "string" && keyId !== "" && !/alias\/aws\//.test(keyId));
 }
 
 export const rdsIamAuthentication: ResourceValidationPolicy = {
@@ -42,22 +45,23 @@ export const rdsStorageEncryptedCmk: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     severity: "high",
     validateResource: [
-        validateResourceOfType(aws.rds.Cluster, (cluster, args, report) => checkStorage(cluster, args, report)),
+        validateResourceOfType(aws.rds.Cluster, (cluster, args, report) => checkStorage(args, report)),
         validateResourceOfType(aws.rds.Instance, (instance, args, report) => {
             // A read replica inherits its source's encryption.
             if (!instance.replicateSourceDb) {
-                checkStorage(instance, args, report);
+                checkStorage(args, report);
             }
         }),
     ],
 };
 
-function checkStorage(props: { storageEncrypted?: boolean; kmsKeyId?: string }, args: ResourceValidationArgs,
-                      report: (m: string) => void) {
-    if (props.storageEncrypted !== true) {
-        report(`${label(args)}: storageEncrypted is ${show(props.storageEncrypted)}; set storageEncrypted: true and kmsKeyId to a customer-managed key`);
-    } else if (!isCustomerManagedKey(props.kmsKeyId)) {
-        report(`${label(args)}: kmsKeyId is ${show(props.kmsKeyId)}, so the AWS-managed aws/rds key is used; set kmsKeyId to a customer-managed aws.kms.Key with rotation on`);
+function checkStorage(args: ResourceValidationArgs, report: (m: string) => void) {
+    const encrypted = args.props.storageEncrypted;
+    const keyId = peek(args.props, "kmsKeyId");
+    if (encrypted !== true) {
+        report(`${label(args)}: storageEncrypted is ${show(encrypted)}; set storageEncrypted: true and kmsKeyId to a customer-managed key`);
+    } else if (!isCustomerManagedKey(keyId)) {
+        report(`${label(args)}: kmsKeyId is ${show(keyId)}, so the AWS-managed aws/rds key is used; set kmsKeyId to a customer-managed aws.kms.Key with rotation on`);
     }
 }
 
@@ -68,7 +72,7 @@ export const rdsManagedMasterPassword: ResourceValidationPolicy = {
     severity: "critical",
     validateResource: validateResourceOfType(aws.rds.Cluster, (cluster, args, report) => {
         // A cluster restored from a snapshot or replicating another one inherits its credentials.
-        if (cluster.snapshotIdentifier || cluster.replicationSourceIdentifier || cluster.globalClusterIdentifier) {
+        if (peek(args.props, "snapshotIdentifier") || peek(args.props, "replicationSourceIdentifier") || peek(args.props, "globalClusterIdentifier")) {
             return;
         }
         if (cluster.masterPassword !== undefined) {
@@ -78,8 +82,9 @@ export const rdsManagedMasterPassword: ResourceValidationPolicy = {
             report(`${label(args)}: manageMasterUserPassword is ${show(cluster.manageMasterUserPassword)}; ` +
                 "set manageMasterUserPassword: true so RDS keeps the master password in Secrets Manager");
         }
-        if (cluster.manageMasterUserPassword === true && !isCustomerManagedKey(cluster.masterUserSecretKmsKeyId)) {
-            report(`${label(args)}: masterUserSecretKmsKeyId is ${show(cluster.masterUserSecretKmsKeyId)}, so the master secret uses the AWS-managed key; ` +
+        const secretKey = peek(args.props, "masterUserSecretKmsKeyId");
+        if (cluster.manageMasterUserPassword === true && !isCustomerManagedKey(secretKey)) {
+            report(`${label(args)}: masterUserSecretKmsKeyId is ${show(secretKey)}, so the master secret uses the AWS-managed key; ` +
                 "set masterUserSecretKmsKeyId to a customer-managed aws.kms.Key");
         }
     }),
