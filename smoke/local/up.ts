@@ -1,0 +1,52 @@
+// npm run local:up — start a local data plane and keep it up until SIGINT/SIGTERM.
+// stdout carries exactly one JSON line once the plane is ready (what a client needs to connect,
+// including the throwaway key pair the stand-in trusts); everything else goes to stderr.
+
+import { startLocalDataPlane, LocalDataPlane } from "./dataplane";
+
+async function main(): Promise<void> {
+    let plane: LocalDataPlane;
+    try {
+        plane = await startLocalDataPlane();
+    } catch (err) {
+        process.stderr.write(`local:up: ${(err as Error).message}\n`);
+        process.exit(1);
+    }
+    let stopping = false;
+    const shutdown = (signal: NodeJS.Signals) => {
+        if (stopping) return;
+        stopping = true;
+        process.stderr.write(`local:up: ${signal} received, stopping and removing temp data\n`);
+        const forceExit = setTimeout(() => {
+            process.stderr.write("local:up: shutdown took longer than 20s, exiting anyway\n");
+            process.exit(1);
+        }, 20_000);
+        forceExit.unref();
+        plane.stop().then(
+            () => process.exit(0),
+            (err: unknown) => {
+                process.stderr.write(`local:up: stop failed: ${(err as Error).message}\n`);
+                process.exit(1);
+            },
+        );
+    };
+    process.on("SIGINT", shutdown);
+    process.on("SIGTERM", shutdown);
+
+    const ready = {
+        host: plane.host,
+        port: plane.port,
+        database: plane.database,
+        user: plane.user,
+        region: plane.region,
+        caFile: plane.caFile,
+        accessKeyId: plane.accessKeyId,
+        secretAccessKey: plane.secretAccessKey,
+    };
+    process.stdout.write(`${JSON.stringify(ready)}\n`);
+    process.stderr.write(
+        `local:up: RDS Proxy stand-in on ${plane.host}:${plane.port} (database ${plane.database}, user ${plane.user}, region ${plane.region}); Ctrl-C to stop\n`,
+    );
+}
+
+void main();
