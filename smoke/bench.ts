@@ -1,0 +1,127 @@
+// npm run bench: what the smoke runner's way in costs, against the local data
+// plane, compared with the floor of a direct TLS + password connection to the
+// same PostgreSQL. Targets: ratio <= 1.5, full verdict <= 1 s.
+
+import { readFileSync } from "node:fs";
+import { performance } from "node:perf_hooks";
+import { Client } from "pg";
+import { startLocalDataPlane } from "./local/dataplane";
+import { runSmoke, SmokeTarget } from "./runner";
+import { Session } from "./session";
+import { tokenFactory } from "./token";
+import { verifyFullSsl } from "./tls";
+
+const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 25);
+const WARMUP = 3;
+const VERDICT_RUNS = 5;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function ms(value: number): string {
+  return `${value.toFixed(1)} ms`;
+}
+
+async function main(): Promise<number> {
+  if (!Number.isInteger(SAMPLES) || SAMPLES < 20) {
+    throw new Error(`BENCH_SAMPLES is ${process.env.BENCH_SAMPLES}; expected an integer >= 20`);
+  }
+  const dp = await startLocalDataPlane();
+  try {
+    const caPem = readFileSync(dp.caFile, "utf8");
+    const credentials = { accessKeyId: dp.accessKeyId, secretAccessKey: dp.secretAccessKey };
+    const target: SmokeTarget = {
+      host: dp.host,
+      port: dp.port,
+      database: dp.database,
+      user: dp.user,
+      region: dp.region,
+      authMode: "iam",
+      caPem,
+      ...(dp.spec?.owner ? { owner: dp.spec.owner } : {}),
+    };
+    const token = tokenFactory({ ...target, credentials });
+
+    // (a) exactly the runner's positive connect: fresh token, verify-full TLS, proxy, first query.
+    const smokeConnect = async (): Promise<number> => {
+      const session = new Session(target, 10_000, 5_000, 5_000, () => performance.now());
+      const started = performance.now();
+      const client = await session.connect({ user: target.user, password: token, tls: true });
+      await client.query("select current_user");
+      const elapsed = performance.now() - started;
+      await session.closeAll();
+      return elapsed;
+    };
+    // (b) the floor: direct TLS (same verification) + password to the same PostgreSQL.
+    const pgSsl = verifyFullSsl(dp.postgres.host, caPem);
+    const directConnect = async (): Promise<number> => {
+      const started = performance.now();
+      const client = new Client({
+        host: dp.postgres.host,
+        port: dp.postgres.port,
+        user: dp.postgres.user,
+        password: dp.postgres.password,
+        database: dp.database,
+        ssl: pgSsl,
+        connectionTimeoutMillis: 5_000,
+      });
+      client.on("error", () => undefined);
+      await client.connect();
+      await client.query("select current_user");
+      const elapsed = performance.now() - started;
+      await client.end();
+      return elapsed;
+    };
+
+    for (let i = 0; i < WARMUP; i++) {
+      await smokeConnect();
+      await directConnect();
+    }
+    // Interleaved so drift (GC, CPU frequency, other work) hits both series alike.
+    const smoke: number[] = [];
+    const direct: number[] = [];
+    for (let i = 0; i < SAMPLES; i++) {
+      smoke.push(await smokeConnect());
+      direct.push(await directConnect());
+    }
+
+    const verdicts: number[] = [];
+    let lastOk = true;
+    let lastReason: string | undefined;
+    for (let i = 0; i < VERDICT_RUNS; i++) {
+      const started = performance.now();
+      const report = await runSmoke(target, { credentials });
+      verdicts.push(performance.now() - started);
+      lastOk &&= report.ok;
+      lastReason ??= report.reason;
+    }
+
+    const smokeMedian = median(smoke);
+    const directMedian = median(direct);
+    const ratio = smokeMedian / directMedian;
+    const verdictMedian = median(verdicts);
+    const ratioOk = ratio <= 1.5;
+    const verdictOk = verdictMedian <= 1_000;
+    console.log(`bench against the local data plane (${SAMPLES} samples each, interleaved, after ${WARMUP} warm-up rounds)`);
+    console.log(`  (a) smoke positive connect (token + TLS + proxy + first query)  median ${ms(smokeMedian)}  min ${ms(Math.min(...smoke))}  max ${ms(Math.max(...smoke))}`);
+    console.log(`  (b) floor: direct TLS + password + first query                  median ${ms(directMedian)}  min ${ms(Math.min(...direct))}  max ${ms(Math.max(...direct))}`);
+    console.log(`  ratio a/b ${ratio.toFixed(2)} (target <= 1.5) ${ratioOk ? "✓" : "✗"}`);
+    console.log(`  full smoke verdict: median ${ms(verdictMedian)} of ${VERDICT_RUNS} runs (target <= 1000 ms) ${verdictOk ? "✓" : "✗"}; verdict ${lastOk ? "PASS" : `FAIL: ${lastReason}`}`);
+    return ratioOk && verdictOk && lastOk ? 0 : 1;
+  } finally {
+    await dp.stop();
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    console.error(`bench: ${(err as Error).message}`);
+    process.exitCode = 1;
+  },
+);

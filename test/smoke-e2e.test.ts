@@ -1,0 +1,195 @@
+import { strict as assert } from "node:assert";
+import { readFileSync } from "node:fs";
+import { performance } from "node:perf_hooks";
+import { Client } from "pg";
+import { CHECK, negativeCheck, PLAIN_PASSWORD } from "../smoke/checks";
+import { createThrowawayCa } from "../smoke/local/ca";
+import { startLocalDataPlane, LocalDataPlane } from "../smoke/local/dataplane";
+import { formatReport, runSmoke, SmokeReport, SmokeTarget } from "../smoke/runner";
+import { Session } from "../smoke/session";
+
+const NEGATIVES = [CHECK.noTls, CHECK.tampered, CHECK.tokenForOtherUser, CHECK.otherUser, CHECK.plainPassword];
+
+describe("smoke runner against the local data plane", function () {
+  this.timeout(30_000);
+  let dp: LocalDataPlane;
+  let target: SmokeTarget;
+  let credentials: { accessKeyId: string; secretAccessKey: string };
+
+  before(async () => {
+    dp = await startLocalDataPlane();
+    credentials = { accessKeyId: dp.accessKeyId, secretAccessKey: dp.secretAccessKey };
+    target = {
+      host: dp.host,
+      port: dp.port,
+      database: dp.database,
+      user: dp.user,
+      region: dp.region,
+      authMode: "iam",
+      caPem: readFileSync(dp.caFile, "utf8"),
+      owner: dp.spec.owner,
+    };
+  });
+  after(async () => {
+    await dp?.stop();
+  });
+
+  function check(r: SmokeReport, name: string) {
+    const found = r.checks.find((c) => c.name === name);
+    assert.ok(found, `no check named ${name} in ${r.checks.map((c) => c.name).join(", ")}`);
+    return found;
+  }
+
+  function assertNoSecrets(r: SmokeReport): void {
+    const text = JSON.stringify(r) + formatReport(r);
+    assert.ok(!/X-Amz-(Signature|Credential|Date)=/.test(text), "the report must not contain a token");
+    assert.ok(!text.includes(dp.secretAccessKey), "the report must not contain the secret key");
+    assert.ok(!text.includes(dp.postgres.password), "the report must not contain a password");
+    assert.ok(!text.includes(PLAIN_PASSWORD), "the report must not contain the probe password");
+  }
+
+  describe("on a correctly deployed stack", () => {
+    let report: SmokeReport;
+    before(async () => {
+      report = await runSmoke(target, { credentials });
+    });
+
+    it("passes every check, so the CLI would exit 0", () => {
+      assert.equal(report.ok, true, formatReport(report));
+      assert.equal(report.reason, undefined);
+      assert.deepEqual(
+        report.checks.map((c) => c.name),
+        [CHECK.connect, CHECK.tls, CHECK.grants, ...NEGATIVES],
+      );
+    });
+
+    it("connects as the expected user with an IAM token", () => {
+      assert.match(check(report, CHECK.connect).detail, new RegExp(`current_user=${dp.user} db=${dp.database}`));
+    });
+
+    it("proves verify-full TLS on its own socket", () => {
+      assert.match(check(report, CHECK.tls).detail, /^authorized, TLSv1\.[23], .*CN=.*issuer CN=.*valid to /);
+    });
+
+    it("finds the grants equal to the spec", () => {
+      assert.match(check(report, CHECK.grants).detail, /nothing extra/);
+    });
+
+    it("sees every insecure way in refused by the server", () => {
+      for (const name of NEGATIVES) {
+        const c = check(report, name);
+        assert.equal(c.ok, true, `${name}: ${c.detail}`);
+        assert.match(c.detail, /^refused/);
+      }
+      assert.match(check(report, CHECK.noTls).detail, /before asking for a password/);
+    });
+
+    it("reports timings and never a token, key or password", () => {
+      assert.ok(report.totalMs > 0 && report.checks.every((c) => c.ms >= 0));
+      assertNoSecrets(report);
+    });
+
+    it("finishes a full verdict within a second", () => {
+      assert.ok(report.totalMs < 1_000, `took ${report.totalMs} ms`);
+    });
+  });
+
+  describe("a negative that the server accepts", () => {
+    it("is a failure naming what was accepted", async () => {
+      // Point a plain-password attempt at the real PostgreSQL, which does accept its own password.
+      const pgTarget = { ...target, host: dp.postgres.host, port: dp.postgres.port, user: dp.postgres.user };
+      const session = new Session(pgTarget, 5_000, 2_000, 2_000, () => performance.now());
+      const result = await negativeCheck(
+        session,
+        { name: CHECK.plainPassword, accepted: "accepted a plain password instead of an IAM token", user: dp.postgres.user, tls: true, password: async () => dp.postgres.password },
+        () => performance.now(),
+      );
+      await session.closeAll();
+      assert.equal(result.ok, false);
+      assert.equal(result.detail, "accepted a plain password instead of an IAM token");
+    });
+  });
+
+  describe("tokens the proxy must refuse", () => {
+    it("refuses a token signed with the wrong secret key", async () => {
+      const r = await runSmoke(target, { credentials: { ...credentials, secretAccessKey: "not-the-right-secret-key" }, negatives: false, grants: false });
+      assert.equal(r.ok, false);
+      assert.equal(check(r, CHECK.connect).kind, "auth");
+      assert.match(r.reason ?? "", /authentication failed at/);
+      assertNoSecrets(r);
+    });
+
+    it("refuses a token signed for another region", async () => {
+      const otherRegion = dp.region === "us-east-1" ? "eu-west-1" : "us-east-1";
+      const r = await runSmoke({ ...target, region: otherRegion }, { credentials, negatives: false, grants: false });
+      assert.equal(r.ok, false);
+      assert.equal(check(r, CHECK.connect).kind, "auth");
+    });
+
+    it("refuses a token signed with an access key it does not trust", async () => {
+      const r = await runSmoke(target, { credentials: { accessKeyId: "AKIDUNTRUSTED000000", secretAccessKey: credentials.secretAccessKey }, negatives: false, grants: false });
+      assert.equal(check(r, CHECK.connect).kind, "auth");
+    });
+  });
+
+  describe("grant drift", () => {
+    let admin: Client;
+    before(async () => {
+      admin = await dp.admin();
+    });
+    after(async () => {
+      await admin?.end();
+    });
+
+    const probe = () => `"${dp.spec.schema}"."${dp.spec.probeTable}"`;
+
+    it("fails naming an extra grant added by hand", async () => {
+      await admin.query(`GRANT TRUNCATE ON ${probe()} TO "${dp.user}"`);
+      try {
+        const r = await runSmoke(target, { credentials, negatives: false });
+        assert.equal(r.ok, false);
+        const grants = check(r, CHECK.grants);
+        assert.equal(grants.kind, "grants");
+        assert.match(grants.detail, new RegExp(`extra TRUNCATE on table ${dp.spec.schema}\\.${dp.spec.probeTable}`));
+        assert.match(r.reason ?? "", /^grants match spec: grant drift/);
+      } finally {
+        await admin.query(`REVOKE TRUNCATE ON ${probe()} FROM "${dp.user}"`);
+      }
+    });
+
+    it("fails naming a grant that went missing", async () => {
+      await admin.query(`REVOKE DELETE ON ${probe()} FROM "${dp.user}"`);
+      try {
+        const r = await runSmoke(target, { credentials, negatives: false });
+        assert.equal(r.ok, false);
+        assert.match(check(r, CHECK.grants).detail, new RegExp(`missing DELETE on table ${dp.spec.schema}\\.${dp.spec.probeTable}`));
+      } finally {
+        await admin.query(`GRANT DELETE ON ${probe()} TO "${dp.user}"`);
+      }
+    });
+
+    it("passes again once restored", async () => {
+      const r = await runSmoke(target, { credentials, negatives: false });
+      assert.equal(check(r, CHECK.grants).ok, true, check(r, CHECK.grants).detail);
+    });
+  });
+
+  describe("TLS the client cannot verify", () => {
+    it("fails with a TLS verification error when the proxy's CA is not trusted", async () => {
+      const { caPem: _trusted, ...withoutCa } = target;
+      const started = Date.now();
+      const r = await runSmoke(withoutCa, { credentials, connectTimeoutMs: 2_000, timeoutMs: 4_000 });
+      assert.equal(check(r, CHECK.connect).kind, "tls");
+      assert.match(r.reason ?? "", /TLS verification failed for .*pass --ca/);
+      assert.ok(Date.now() - started < 2_000);
+    });
+
+    it("fails the same way with some other CA", async () => {
+      const other = createThrowawayCa();
+      const started = Date.now();
+      const r = await runSmoke({ ...target, caPem: other.caPem }, { credentials, connectTimeoutMs: 2_000, timeoutMs: 4_000 });
+      assert.equal(check(r, CHECK.connect).kind, "tls");
+      assert.ok(Date.now() - started < 2_000);
+    });
+  });
+});
