@@ -12,8 +12,6 @@ export interface DatabaseArgs {
     availabilityZones: pulumi.Input<string>[];
     securityGroupId: pulumi.Input<string>;
     kmsKeyArn: pulumi.Input<string>;
-    /** Lets the post-deploy bootstrap run SQL through the RDS Data API instead of opening a network path. */
-    enableDataApi: boolean;
 }
 
 /** Aurora PostgreSQL Serverless v2: IAM auth on, TLS forced, storage and master secret under the stack's CMK. */
@@ -77,7 +75,9 @@ export class Database extends pulumi.ComponentResource {
             vpcSecurityGroupIds: [args.securityGroupId],
             dbClusterParameterGroupName: parameters.name,
             enabledCloudwatchLogsExports: ["postgresql"],
-            enableHttpEndpoint: args.enableDataApi,
+            // The RDS Data API lets the post-deploy bootstrap run SQL (as the master user, via its secret and IAM)
+            // without a second network path into the database: its security group admits the proxy only.
+            enableHttpEndpoint: true,
             backupRetentionPeriod: s.backupRetentionDays,
             preferredBackupWindow: "02:00-03:00",
             preferredMaintenanceWindow: "sun:04:00-sun:05:00",

@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { randomUUID } from "crypto";
 import { DB_PORT } from "../smoke/grants";
 import { Settings } from "./config";
 import { Database } from "./database";
@@ -7,6 +8,7 @@ import { Ecs } from "./ecs";
 import { Network } from "./network";
 import { Proxy } from "./proxy";
 import { Secrets } from "./secrets";
+import { Smoke } from "./smoke";
 
 /** What the stack exports: every fact the smoke runner and an operator need, and no secret. */
 export interface StackOutputs {
@@ -19,6 +21,8 @@ export interface StackOutputs {
     proxyAuthMode: string;
     dbName: string;
     dbUser: string;
+    /** The master user's name (not its password): owner of the app schema, which the grants spec names. */
+    dbOwner: string;
     clusterArn: pulumi.Output<string>;
     clusterEndpoint: pulumi.Output<string>;
     clusterReaderEndpoint: pulumi.Output<string>;
@@ -32,10 +36,18 @@ export interface StackOutputs {
     appConnectArn: pulumi.Output<string>;
     ecsClusterName: pulumi.Output<string>;
     ecsServiceName: pulumi.Output<string>;
+    bootstrapFunctionName: pulumi.Output<string>;
+    /** The post-deploy smoke's verdicts (JSON), or a note that it is off. */
+    smokeReport: pulumi.Output<string> | string;
 }
 
-/** The whole architecture, top to bottom: key, network, database, proxy, application. */
-export function createStack(settings: Settings): StackOutputs {
+/** A value that differs on every program run, so the post-deploy invocations run after every update. */
+export function newDeploymentId(): string {
+    return `${new Date().toISOString()}/${randomUUID()}`;
+}
+
+/** The whole architecture, top to bottom: key, network, database, proxy, application, post-deploy proof. */
+export function createStack(settings: Settings, deploymentId: string = newDeploymentId()): StackOutputs {
     const provider = new aws.Provider("aws", {
         region: settings.region as aws.Region,
         // Every taggable resource carries who owns it, what it is for and who pays.
@@ -74,7 +86,6 @@ export function createStack(settings: Settings): StackOutputs {
         availabilityZones: network.isolatedSubnetAzs,
         securityGroupId: network.dbSecurityGroupId,
         kmsKeyArn: secrets.kmsKeyArn,
-        enableDataApi: settings.smoke.enabled,
     }, opts);
 
     const proxy = new Proxy("proxy", {
@@ -109,6 +120,27 @@ export function createStack(settings: Settings): StackOutputs {
         dependsOn: [proxy.target],
     }, opts);
 
+    const smoke = new Smoke("smoke", {
+        namePrefix: prefix,
+        region: settings.region,
+        settings: settings.smoke,
+        kmsKeyArn: secrets.kmsKeyArn,
+        deploymentId,
+        privateSubnetIds: network.privateSubnetIds,
+        appSecurityGroupId: network.appSecurityGroupId,
+        proxyEndpoint: proxy.endpoint,
+        connectArn: appConnectArn,
+        dbName: db.name,
+        dbUser: db.user,
+        dbOwner: db.masterUsername,
+        authMode: settings.proxy.authMode,
+        clusterArn: database.clusterArn,
+        masterSecretArn: database.masterSecretArn,
+        proxyUserPassword: secrets.proxyUserPassword,
+        bootstrapAfter: database.instances,
+        smokeAfter: [proxy.target, ecs.service],
+    }, opts);
+
     return {
         region: settings.region,
         environment: settings.environment,
@@ -119,6 +151,7 @@ export function createStack(settings: Settings): StackOutputs {
         proxyAuthMode: proxy.authMode,
         dbName: db.name,
         dbUser: db.user,
+        dbOwner: db.masterUsername,
         clusterArn: database.clusterArn,
         clusterEndpoint: database.endpoint,
         clusterReaderEndpoint: database.readerEndpoint,
@@ -132,5 +165,7 @@ export function createStack(settings: Settings): StackOutputs {
         appConnectArn,
         ecsClusterName: ecs.clusterName,
         ecsServiceName: ecs.serviceName,
+        bootstrapFunctionName: smoke.bootstrapFunctionName,
+        smokeReport: smoke.report ?? "off (smoke.enabled is false)",
     };
 }

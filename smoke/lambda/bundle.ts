@@ -1,0 +1,72 @@
+// Bundles a Lambda handler with esbuild (no Docker): one minified CommonJS file with every dependency
+// inside, so the function never depends on which SDK version the Lambda runtime happens to ship.
+// `npm run bundle` prints each bundle's zipped size and its cold module-load time.
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { deflateRawSync } from "zlib";
+import { buildSync } from "esbuild";
+
+export const HANDLERS = {
+    smoke: path.join(__dirname, "smoke-handler.ts"),
+    bootstrap: path.join(__dirname, "bootstrap-handler.ts"),
+} as const;
+export type HandlerName = keyof typeof HANDLERS;
+
+/** The Lambda runtime the bundles target. */
+export const LAMBDA_RUNTIME = "nodejs20.x";
+
+const cache = new Map<HandlerName, string>();
+
+/** The bundled source of a handler, built once per process. */
+export function bundle(name: HandlerName): string {
+    const cached = cache.get(name);
+    if (cached) return cached;
+    const result = buildSync({
+        entryPoints: [HANDLERS[name]],
+        bundle: true,
+        platform: "node",
+        target: "node20",
+        format: "cjs",
+        minify: true,
+        write: false,
+        legalComments: "none",
+        // pg's optional native binding is never installed; without this esbuild would fail to resolve it.
+        external: ["pg-native"],
+        logLevel: "silent",
+    });
+    const code = result.outputFiles[0].text;
+    cache.set(name, code);
+    return code;
+}
+
+/** Roughly what Lambda's zip upload weighs: the deflated bundle. */
+export function zippedBytes(code: string): number {
+    return deflateRawSync(Buffer.from(code), { level: 9 }).length;
+}
+
+/** Milliseconds for a fresh Node process to load the bundle, less the cost of starting Node itself. */
+export function coldLoadMs(code: string): number {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bundle-"));
+    try {
+        const file = path.join(dir, "index.js");
+        fs.writeFileSync(file, code);
+        const probe = `const t=process.hrtime.bigint();require(${JSON.stringify(file)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`;
+        const runs = Array.from({ length: 5 }, () => {
+            const r = spawnSync(process.execPath, ["-e", probe], { encoding: "utf8", timeout: 20_000 });
+            if (r.status !== 0) throw new Error(`loading the bundle failed: ${r.stderr.trim().split("\n")[0]}`);
+            return Number(r.stdout);
+        });
+        return runs.sort((a, b) => a - b)[2];
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+if (require.main === module) {
+    for (const name of Object.keys(HANDLERS) as HandlerName[]) {
+        const code = bundle(name);
+        console.log(`${name}: ${(code.length / 1024).toFixed(0)} KiB bundled, ${(zippedBytes(code) / 1024).toFixed(0)} KiB zipped, cold module load ${coldLoadMs(code).toFixed(0)} ms (median of 5)`);
+    }
+}

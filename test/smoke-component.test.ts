@@ -1,0 +1,147 @@
+// The post-deploy bootstrap and smoke, as the program declares them for both stacks, under mocks.
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { Settings } from "../components/config";
+import { bundle, HANDLERS, HandlerName, zippedBytes } from "../smoke/lambda/bundle";
+import { ACCOUNT_ID, Evaluation, evaluateStack, MockResource } from "./harness";
+
+type Ev = Evaluation & { settings: Settings };
+const FN = "aws:lambda/function:Function";
+const INVOKE = "aws:lambda/invocation:Invocation";
+const ROLE = "aws:iam/role:Role";
+const POLICY = "aws:iam/rolePolicy:RolePolicy";
+const ATTACH = "aws:iam/rolePolicyAttachment:RolePolicyAttachment";
+
+const named = (ev: Ev, type: string, name: string): MockResource => {
+    const found = ev.ofType(type).find((r) => r.name === name);
+    assert.ok(found, `no ${type} named ${name}`);
+    return found!;
+};
+const statementsOf = (ev: Ev, role: MockResource) =>
+    ev.ofType(POLICY).filter((p) => p.inputs.role === role.id).flatMap((p) => JSON.parse(p.inputs.policy).Statement);
+const attachedTo = (ev: Ev, role: MockResource) => ev.ofType(ATTACH).filter((a) => a.inputs.role === role.state.name).map((a) => a.inputs.policyArn);
+
+describe("post-deploy bootstrap and smoke", function () {
+    this.timeout(60000);
+    let dev: Ev;
+    let prod: Ev;
+    before(async () => {
+        dev = await evaluateStack("dev");
+        prod = await evaluateStack("prod");
+    });
+    const both = () => [dev, prod];
+
+    it("runs the smoke function in the private subnets with the application's security group", () => {
+        for (const ev of both()) {
+            const fn = named(ev, FN, "smoke-smoke");
+            assert.deepEqual([...fn.inputs.vpcConfig.subnetIds].sort(), [...ev.outputs.privateSubnetIds].sort());
+            assert.deepEqual(fn.inputs.vpcConfig.securityGroupIds, [ev.outputs.appSecurityGroupId]);
+            assert.equal(fn.inputs.handler, "index.handler");
+            assert.match(fn.inputs.runtime, /^nodejs2\d\.x$/);
+            assert.deepEqual(fn.inputs.environment.variables, {
+                DB_HOST: ev.outputs.proxyEndpoint, DB_PORT: "5432", DB_NAME: "appdb", DB_USER: "app_user",
+                DB_OWNER: "dbadmin", DB_AUTH_MODE: "iam", SMOKE_TIMEOUT_MS: "55000",
+            });
+        }
+    });
+
+    it("gives the smoke role the task role's one database permission and VPC access, nothing more", () => {
+        for (const ev of both()) {
+            const role = ev.ofType(ROLE).find((r) => r.state.arn === named(ev, FN, "smoke-smoke").inputs.role)!;
+            const statements = statementsOf(ev, role);
+            const taskStatements = statementsOf(ev, named(ev, ROLE, "ecs-task"));
+            assert.deepEqual(statements, taskStatements);
+            assert.deepEqual(statements.map((s: any) => [s.Action, s.Resource]), [
+                ["rds-db:connect", [`arn:aws:rds-db:eu-west-1:${ACCOUNT_ID}:dbuser:${ev.outputs.proxyResourceId}/app_user`]],
+            ]);
+            assert.deepEqual(attachedTo(ev, role), ["arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"]);
+        }
+    });
+
+    it("lets the bootstrap read only the master secret and run SQL only on this cluster, outside the VPC", () => {
+        for (const ev of both()) {
+            const fn = named(ev, FN, "smoke-bootstrap");
+            assert.equal(fn.inputs.vpcConfig, undefined, "the Data API needs no network path into the database");
+            const role = ev.ofType(ROLE).find((r) => r.state.arn === fn.inputs.role)!;
+            const cluster = ev.one("aws:rds/cluster:Cluster");
+            const statements = statementsOf(ev, role);
+            const bySid = Object.fromEntries(statements.map((s: any) => [s.Sid, s]));
+            assert.deepEqual(Object.keys(bySid).sort(), ["DecryptThroughSecretsManagerOnly", "ReadMasterSecret", "RunSqlOnThisCluster", "WriteOwnLogs"]);
+            assert.equal(bySid.RunSqlOnThisCluster.Resource, cluster.state.arn);
+            assert.ok(bySid.RunSqlOnThisCluster.Action.every((a: string) => a.startsWith("rds-data:")));
+            assert.equal(bySid.ReadMasterSecret.Resource, cluster.state.masterUserSecrets[0].secretArn);
+            assert.equal(bySid.ReadMasterSecret.Action, "secretsmanager:GetSecretValue");
+            assert.deepEqual(bySid.DecryptThroughSecretsManagerOnly.Condition, { StringEquals: { "kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com" } });
+            assert.ok(!JSON.stringify(statements).includes("rds-db:connect"));
+            assert.deepEqual(attachedTo(ev, role), []);
+            assert.equal(cluster.inputs.enableHttpEndpoint, true);
+            assert.deepEqual(Object.keys(fn.inputs.environment.variables).sort(), ["DB_AUTH_MODE", "DB_CLUSTER_ARN", "DB_NAME", "DB_OWNER", "DB_SECRET_ARN", "DB_USER"]);
+        }
+    });
+
+    it("invokes the smoke after the proxy's target, the bootstrap and the ECS service", () => {
+        for (const ev of both()) {
+            const smoke = named(ev, INVOKE, "smoke-smoke");
+            const bootstrap = named(ev, INVOKE, "smoke-bootstrap");
+            for (const after of [ev.one("aws:rds/proxyTarget:ProxyTarget"), bootstrap, ev.one("aws:ecs/service:Service")]) {
+                assert.ok(smoke.dependencies.includes(after.urn), `smoke waits for ${after.type}`);
+            }
+            for (const i of ev.ofType("aws:rds/clusterInstance:ClusterInstance")) assert.ok(bootstrap.dependencies.includes(i.urn));
+            assert.equal(smoke.inputs.functionName, named(ev, FN, "smoke-smoke").state.name);
+            assert.equal(ev.outputs.smokeReport, smoke.state.result);
+        }
+    });
+
+    it("re-runs both on every update: the trigger differs between two evaluations", async () => {
+        const again = await evaluateStack("dev");
+        for (const name of ["smoke-smoke", "smoke-bootstrap"]) {
+            const first = named(dev, INVOKE, name).inputs.triggers.deployment;
+            const second = named(again, INVOKE, name).inputs.triggers.deployment;
+            assert.ok(first && second);
+            assert.notEqual(first, second);
+        }
+    });
+
+    it("can be turned off, leaving the bootstrap and saying the smoke is off", async () => {
+        const off = await evaluateStack("dev", { "smoke.enabled": false });
+        assert.equal(off.ofType(FN).filter((f) => f.name === "smoke-smoke").length, 0);
+        assert.equal(off.ofType(INVOKE).filter((i) => i.name === "smoke-smoke").length, 0);
+        assert.equal(off.ofType(INVOKE).filter((i) => i.name === "smoke-bootstrap").length, 1);
+        assert.match(off.outputs.smokeReport, /^off/);
+    });
+
+    it("in secrets mode hands the password to the bootstrap only in the invocation's secret input", async () => {
+        const ev = await evaluateStack("dev", { "proxy.authMode": "secrets" });
+        const password = ev.ofType("random:index/randomPassword:RandomPassword")[0].state.result;
+        assert.deepEqual(JSON.parse(named(ev, INVOKE, "smoke-bootstrap").inputs.input), { password });
+        for (const fn of ev.ofType(FN)) assert.ok(!JSON.stringify(fn.inputs.environment).includes(password), fn.name);
+        assert.ok(!JSON.stringify(ev.outputs).includes(password));
+    });
+
+    it("ships each handler as one small bundle", () => {
+        for (const name of Object.keys(HANDLERS) as HandlerName[]) {
+            const code = bundle(name);
+            const zipped = zippedBytes(code);
+            assert.ok(zipped <= 1024 * 1024, `${name}: ${zipped} bytes zipped`);
+            assert.match(code, /exports|module\.exports/);
+            assert.doesNotMatch(code, /require\("@pulumi\//, `${name} must not pull in Pulumi`);
+        }
+        for (const fn of dev.ofType(FN)) assert.equal(fn.inputs.code.__pulumiArchive, true, `${fn.name} ships an archive`);
+    });
+
+    it("bundles handlers that load on their own and export `handler`", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bundle-test-"));
+        try {
+            for (const name of Object.keys(HANDLERS) as HandlerName[]) {
+                const file = path.join(dir, `${name}.js`);
+                fs.writeFileSync(file, bundle(name));
+                const loaded = require(file);
+                assert.equal(typeof loaded.handler, "function", name);
+            }
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
