@@ -1,8 +1,11 @@
 import { strict as assert } from "node:assert";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { Client } from "pg";
 import { CHECK, negativeCheck, PLAIN_PASSWORD } from "../smoke/checks";
+import { main as cli } from "../smoke/cli";
 import { createThrowawayCa } from "../smoke/local/ca";
 import { startLocalDataPlane, LocalDataPlane } from "../smoke/local/dataplane";
 import { formatReport, runSmoke, SmokeReport, SmokeTarget } from "../smoke/runner";
@@ -91,6 +94,46 @@ describe("smoke runner against the local data plane", function () {
 
     it("finishes a full verdict within a second", () => {
       assert.ok(report.totalMs < 1_000, `took ${report.totalMs} ms`);
+    });
+  });
+
+  describe("the CLI", () => {
+    const dir = mkdtempSync(join(tmpdir(), "smoke-cli-"));
+    const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY, profile: process.env.AWS_PROFILE };
+    before(() => {
+      // The CLI signs with the SDK's default chain, as it would on an operator's machine.
+      process.env.AWS_ACCESS_KEY_ID = dp.accessKeyId;
+      process.env.AWS_SECRET_ACCESS_KEY = dp.secretAccessKey;
+      delete process.env.AWS_PROFILE;
+    });
+    after(() => {
+      for (const [key, value] of [["AWS_ACCESS_KEY_ID", saved.id], ["AWS_SECRET_ACCESS_KEY", saved.secret], ["AWS_PROFILE", saved.profile]] as const) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("reads stack outputs from a file, trusts --ca, prints JSON and exits 0", async () => {
+      const outputs = join(dir, "outputs.json");
+      writeFileSync(outputs, JSON.stringify({ proxyEndpoint: dp.host, proxyPort: dp.port, dbName: dp.database, dbUser: dp.user, region: dp.region, proxyAuthMode: "iam" }));
+      const out: string[] = [];
+      const err: string[] = [];
+      const code = await cli(["--outputs", outputs, "--ca", dp.caFile, "--owner", dp.spec.owner, "--json"], { out: (l) => out.push(l), err: (l) => err.push(l), env: {} });
+      const report = JSON.parse(out.join("\n")) as SmokeReport;
+      assert.equal(code, 0, report.reason);
+      assert.equal(report.ok, true);
+      assert.deepEqual(err, []);
+      assertNoSecrets(report);
+    });
+
+    it("exits 1 with the table when a check fails", async () => {
+      const out: string[] = [];
+      const env = { DB_HOST: dp.host, DB_PORT: String(dp.port), DB_NAME: dp.database, DB_USER: dp.user, AWS_REGION: dp.region };
+      // No --ca: the throwaway CA is not among the system roots.
+      const code = await cli(["--owner", dp.spec.owner], { out: (l) => out.push(l), err: () => undefined, env });
+      assert.equal(code, 1);
+      assert.match(out.join("\n"), /✗ +connect with IAM token +TLS verification failed/);
     });
   });
 
@@ -191,5 +234,35 @@ describe("smoke runner against the local data plane", function () {
       assert.equal(check(r, CHECK.connect).kind, "tls");
       assert.ok(Date.now() - started < 2_000);
     });
+  });
+});
+
+describe("smoke runner against a data plane whose proxy uses secrets to reach the database", function () {
+  this.timeout(30_000);
+  let dp: LocalDataPlane;
+  before(async () => {
+    dp = await startLocalDataPlane({ authMode: "secrets" });
+  });
+  after(async () => {
+    await dp?.stop();
+  });
+
+  it("still connects with an IAM token and expects no rds_iam membership", async () => {
+    const r = await runSmoke(
+      { host: dp.host, port: dp.port, database: dp.database, user: dp.user, region: dp.region, authMode: "secrets", caPem: readFileSync(dp.caFile, "utf8"), owner: dp.spec.owner },
+      { credentials: { accessKeyId: dp.accessKeyId, secretAccessKey: dp.secretAccessKey } },
+    );
+    assert.equal(r.ok, true, formatReport(r));
+    const grants = r.checks.find((c) => c.name === CHECK.grants);
+    assert.ok(grants && !grants.detail.includes("rds_iam"));
+  });
+
+  it("fails naming rds_iam when told the proxy uses IAM end to end", async () => {
+    const r = await runSmoke(
+      { host: dp.host, port: dp.port, database: dp.database, user: dp.user, region: dp.region, authMode: "iam", caPem: readFileSync(dp.caFile, "utf8"), owner: dp.spec.owner },
+      { credentials: { accessKeyId: dp.accessKeyId, secretAccessKey: dp.secretAccessKey }, negatives: false },
+    );
+    assert.equal(r.ok, false);
+    assert.match(r.reason ?? "", /missing member of rds_iam/);
   });
 });
