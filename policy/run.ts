@@ -47,7 +47,7 @@ export interface RunOptions {
     stackTags?: Record<string, string>;
     /** Defaults to the pack's policies. */
     policies?: Policies;
-    /** The pack's default level, as `new PolicyPack(..., { enforcementLevel })`. */
+    /** The pack's default level (PolicyPackArgs.enforcementLevel). */
     defaultEnforcementLevel?: EnforcementLevel;
 }
 

@@ -203,13 +203,12 @@ export const taskRoleConnectScope: StackValidationPolicy = {
                 const fromCluster = deps.filter(d => clusters.some(c => c.urn === d.urn));
                 if (fromProxy.length > 0 || (isProxyRole && fromCluster.length > 0)) {
                     roles.forEach(r => grantingRoles.add(r));
-                } else if (fromCluster.length > 0) {
-                    report(`${where}: document (unknown until apply) is built from cluster ${label(fromCluster[0])}, not the proxy, so it grants a direct database connection; ` +
-                        "build it from the proxy's resource id (proxy.connectArn(user))", holder.urn);
                 } else if (taskRole) {
-                    reportAdvisory(report, `${where}: document of task role ${label(taskRole)} is unknown at this preview and not built from this stack's proxy, ` +
-                        "so its rds-db:connect scope can't be proved; it is checked once known. Build it from the proxy's resource id", holder.urn);
-                    roles.forEach(r => grantingRoles.add(r));
+                    // Not built from this stack's proxy, so it does not count as the task role's grant
+                    // (the role-level check below then fails if nothing else grants it).
+                    const source = fromCluster.length > 0 ? `built from cluster ${label(fromCluster[0])}, not the proxy` : "not built from this stack's proxy";
+                    reportAdvisory(report, `${where}: document of task role ${label(taskRole)} is unknown at this preview and ${source}, ` +
+                        "so what it grants can't be proved; it is checked as a string once known. Build rds-db:connect from the proxy (proxy.connectArn(user))", holder.urn);
                 }
                 continue;
             }
@@ -265,8 +264,8 @@ export const taskRoleConnectScope: StackValidationPolicy = {
         if (proxies.length > 0) {
             for (const { td, resolved } of tasks) {
                 for (const role of resolved.filter(r => !grantingRoles.has(r))) {
-                    report(`${label(td)}: its task role ${label(role)} has no rds-db:connect on this stack's proxy, so IAM authentication will fail; ` +
-                        "attach a policy built with proxy.connectArn(user)", td.urn);
+                    report(`${label(td)}: its task role ${label(role)} has no rds-db:connect on this stack's proxy (no document grants it, or, at preview, ` +
+                        "none is built from the proxy); attach a policy built with proxy.connectArn(user)", td.urn);
                 }
             }
         }

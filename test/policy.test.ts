@@ -1,0 +1,645 @@
+// The policy pack, as a specification: both stacks pass it, it judges exactly as the engine's own
+// analyzer host does (resolved and at a first preview), and each policy reports a broken variant of
+// the real program with its message while leaving a compliant variant alone.
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { Policies } from "@pulumi/policy";
+import { evaluateStack, MockResource } from "./harness";
+import { analyzeViaHost } from "../policy/host";
+import { PACK_NAME, policies } from "../policy/policies";
+import { simulateFirstPreview } from "../policy/preview";
+import { formatViolations, mandatory, PolicyResourceLike, runPolicies, Violation } from "../policy/run";
+import { T } from "../policy/rules/types";
+import { UNKNOWN } from "../policy/util";
+
+type Stack = "dev" | "prod";
+const evaluations: Partial<Record<Stack, Promise<MockResource[]>>> = {};
+
+/** Each stack is evaluated once; every test gets its own deep copy to break. */
+async function stack(name: Stack): Promise<MockResource[]> {
+    evaluations[name] ??= evaluateStack(name).then(e => e.resources);
+    return JSON.parse(JSON.stringify(await evaluations[name]!));
+}
+
+function all(rs: PolicyResourceLike[], type: string): PolicyResourceLike[] {
+    return rs.filter(r => r.type === type);
+}
+
+function one(rs: PolicyResourceLike[], type: string, name?: string): PolicyResourceLike {
+    const found = all(rs, type).filter(r => name === undefined || r.name === name);
+    assert.ok(found.length >= 1, `fixture: no ${type}${name ? ` named ${name}` : ""}`);
+    return found[0];
+}
+
+/** Changes a resource's inputs and its state alike (resource rules read inputs, stack rules state). */
+function edit(r: PolicyResourceLike, change: (props: Record<string, any>) => void): void {
+    change(r.inputs);
+    if (r.state) {
+        change(r.state);
+    }
+}
+
+function byId(rs: PolicyResourceLike[], id: string): PolicyResourceLike {
+    const found = rs.find(r => r.id === id);
+    assert.ok(found, `fixture: no resource with id ${id}`);
+    return found!;
+}
+
+/** Adds a resource the way the harness records one, on the stack's explicit provider. */
+function add(rs: PolicyResourceLike[], type: string, name: string, inputs: Record<string, any>,
+             extra: Partial<PolicyResourceLike> = {}): PolicyResourceLike {
+    const provider = one(rs, T.awsProvider);
+    const stackName = provider.urn.split("::")[0].split(":").pop();
+    const r: PolicyResourceLike = {
+        type, name, urn: `urn:pulumi:${stackName}::aurora-iam-proxy::${type}::${name}`, id: `${name}-id`,
+        inputs, state: { ...inputs }, provider: `${provider.urn}::${provider.id}`,
+        dependencies: [], propertyDependencies: {}, ...extra,
+    };
+    rs.push(r);
+    return r;
+}
+
+function containers(td: PolicyResourceLike): any[] {
+    return JSON.parse(td.inputs.containerDefinitions);
+}
+
+function setContainers(td: PolicyResourceLike, change: (c: any) => void): void {
+    const list = containers(td);
+    list.forEach(change);
+    edit(td, p => { p.containerDefinitions = JSON.stringify(list); });
+}
+
+function policy(name: string): Policies[number] {
+    const p = policies.find(x => x.name === name);
+    assert.ok(p, `no policy named ${name}`);
+    return p!;
+}
+
+function verdicts(rs: PolicyResourceLike[], env: Stack, only?: string): Violation[] {
+    return runPolicies(rs, { environment: env, ...(only ? { policies: [policy(only)] } : {}) });
+}
+
+const APP_USER = "app_user";
+
+interface Case {
+    policy: string;
+    stack: Stack;
+    /** What the broken variant does, as a test title. */
+    broken: string;
+    breakIt: (rs: PolicyResourceLike[]) => void;
+    message: RegExp;
+    /** A compliant variant other than the stack itself (which must also pass). */
+    compliant?: { title: string; fix: (rs: PolicyResourceLike[]) => void; stack?: Stack };
+}
+
+const connectPolicy = (resource: unknown) =>
+    JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "rds-db:connect", Resource: resource }] });
+
+const cases: Case[] = [
+    // ---------------------------------------------------------------- RDS
+    {
+        policy: "rds-iam-authentication", stack: "dev", broken: "IAM database authentication off",
+        breakIt: rs => edit(one(rs, T.rdsCluster), p => { p.iamDatabaseAuthenticationEnabled = false; }),
+        message: /aws:rds\/cluster:Cluster "database-cluster": iamDatabaseAuthenticationEnabled is false; set iamDatabaseAuthenticationEnabled: true/,
+    },
+    {
+        policy: "rds-storage-encrypted-cmk", stack: "prod", broken: "storage encrypted with the AWS-managed aws/rds key",
+        breakIt: rs => edit(one(rs, T.rdsCluster), p => { p.kmsKeyId = "alias/aws/rds"; }),
+        message: /kmsKeyId is "alias\/aws\/rds", so the AWS-managed aws\/rds key is used; set kmsKeyId to a customer-managed/,
+    },
+    {
+        policy: "rds-storage-encrypted-cmk", stack: "dev", broken: "storage not encrypted",
+        breakIt: rs => edit(one(rs, T.rdsCluster), p => { p.storageEncrypted = false; delete p.kmsKeyId; }),
+        message: /storageEncrypted is false; set storageEncrypted: true/,
+    },
+    {
+        policy: "rds-managed-master-password", stack: "dev", broken: "a plaintext masterPassword",
+        breakIt: rs => edit(one(rs, T.rdsCluster), p => { p.masterPassword = "Sup3rSecret!"; delete p.manageMasterUserPassword; }),
+        message: /masterPassword is set in the program .*; remove it and set manageMasterUserPassword: true/,
+    },
+    {
+        policy: "rds-backup-retention", stack: "prod", broken: "3 days of backups in prod",
+        breakIt: rs => edit(one(rs, T.rdsCluster), p => { p.backupRetentionPeriod = 3; }),
+        message: /backupRetentionPeriod is 3 in prod; set backupRetentionPeriod >= 7/,
+        compliant: { title: "3 days in dev", stack: "dev", fix: rs => edit(one(rs, T.rdsCluster), p => { p.backupRetentionPeriod = 3; }) },
+    },
+    {
+        policy: "rds-deletion-protection-prod", stack: "prod", broken: "deletion protection off in prod",
+        breakIt: rs => edit(one(rs, T.rdsCluster), p => { p.deletionProtection = false; }),
+        message: /deletionProtection is false in prod; set deletionProtection: true/,
+        compliant: { title: "deletion protection off in dev", stack: "dev", fix: rs => edit(one(rs, T.rdsCluster), p => { p.deletionProtection = false; }) },
+    },
+    {
+        policy: "rds-final-snapshot-prod", stack: "prod", broken: "skipFinalSnapshot in prod",
+        breakIt: rs => edit(one(rs, T.rdsCluster), p => { p.skipFinalSnapshot = true; }),
+        message: /skipFinalSnapshot is true in prod; set skipFinalSnapshot: false and a finalSnapshotIdentifier/,
+    },
+    {
+        policy: "rds-postgresql-logs-exported", stack: "dev", broken: "no log exports",
+        breakIt: rs => edit(one(rs, T.rdsCluster), p => { p.enabledCloudwatchLogsExports = []; }),
+        message: /enabledCloudwatchLogsExports is \[\]; add "postgresql"/,
+    },
+    {
+        policy: "rds-copy-tags-to-snapshot", stack: "dev", broken: "copyTagsToSnapshot off",
+        breakIt: rs => edit(one(rs, T.rdsCluster), p => { p.copyTagsToSnapshot = false; }),
+        message: /copyTagsToSnapshot is false; set copyTagsToSnapshot: true/,
+    },
+    {
+        policy: "rds-not-publicly-accessible", stack: "prod", broken: "a publicly accessible instance",
+        breakIt: rs => edit(one(rs, T.rdsClusterInstance), p => { p.publiclyAccessible = true; }),
+        message: /aws:rds\/clusterInstance:ClusterInstance "database-instance-1": publiclyAccessible is true; set publiclyAccessible: false/,
+    },
+    {
+        policy: "rds-cluster-forces-tls", stack: "dev", broken: "rds.force_ssl = 0 in the cluster's parameter group",
+        breakIt: rs => edit(one(rs, T.clusterParameterGroup), p => {
+            p.parameters = p.parameters.map((x: any) => (x.name === "rds.force_ssl" ? { ...x, value: "0" } : x));
+        }),
+        message: /its parameter group aws:rds\/clusterParameterGroup:ClusterParameterGroup "database-params" sets rds.force_ssl to "0"; add parameter \{ name: "rds.force_ssl", value: "1" \}/,
+    },
+    {
+        policy: "rds-cluster-forces-tls", stack: "prod", broken: "the default parameter group",
+        breakIt: rs => edit(one(rs, T.rdsCluster), p => { p.dbClusterParameterGroupName = "default.aurora-postgresql16"; }),
+        message: /dbClusterParameterGroupName is "default.aurora-postgresql16" \(default group, rds.force_ssl not enforced\)/,
+    },
+    {
+        policy: "rds-supported-engine-version", stack: "dev", broken: "Aurora PostgreSQL 13",
+        breakIt: rs => edit(one(rs, T.rdsCluster), p => { p.engineVersion = "13.12"; }),
+        message: /engineVersion is "13.12"; use Aurora PostgreSQL 14 or later/,
+    },
+    // ---------------------------------------------------------------- RDS Proxy
+    {
+        policy: "rds-proxy-requires-tls", stack: "prod", broken: "requireTls: false",
+        breakIt: rs => edit(one(rs, T.proxy), p => { p.requireTls = false; }),
+        message: /^aws:rds\/proxy:Proxy "proxy-proxy": requireTls is false; set requireTls: true so clients must use TLS$/,
+    },
+    {
+        policy: "rds-proxy-requires-iam", stack: "dev", broken: "a SECRETS auth with iamAuth DISABLED",
+        breakIt: rs => edit(one(rs, T.proxy), p => {
+            delete p.defaultAuthScheme;
+            p.auths = [{ authScheme: "SECRETS", iamAuth: "DISABLED", secretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:app" }];
+        }),
+        message: /auths\[0\]\.iamAuth is "DISABLED", so clients may log in with a password; set iamAuth: "REQUIRED"/,
+        compliant: {
+            title: "secrets mode with every auth iamAuth REQUIRED",
+            fix: rs => edit(one(rs, T.proxy), p => {
+                delete p.defaultAuthScheme;
+                p.auths = [{ authScheme: "SECRETS", iamAuth: "REQUIRED", clientPasswordAuthType: "POSTGRES_SCRAM_SHA_256",
+                    secretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:app" }];
+            }),
+        },
+    },
+    {
+        policy: "rds-proxy-requires-iam", stack: "prod", broken: "no auth scheme at all",
+        breakIt: rs => edit(one(rs, T.proxy), p => { delete p.defaultAuthScheme; delete p.auths; }),
+        message: /defaultAuthScheme is unset and there are no auths; set defaultAuthScheme: "IAM_AUTH"/,
+    },
+    {
+        policy: "rds-proxy-debug-logging-off-prod", stack: "prod", broken: "debug logging in prod",
+        breakIt: rs => edit(one(rs, T.proxy), p => { p.debugLogging = true; }),
+        message: /debugLogging is true in prod; set debugLogging: false/,
+        compliant: { title: "debug logging in dev", stack: "dev", fix: rs => edit(one(rs, T.proxy), p => { p.debugLogging = true; }) },
+    },
+    {
+        policy: "rds-proxy-private-subnets", stack: "dev", broken: "the proxy in the public subnets",
+        breakIt: rs => {
+            const publicIds = all(rs, T.subnet).filter(s => s.inputs.mapPublicIpOnLaunch === true).map(s => s.id);
+            assert.ok(publicIds.length > 0, "fixture: the stack has public subnets");
+            edit(one(rs, T.proxy), p => { p.vpcSubnetIds = publicIds; });
+        },
+        message: /subnet aws:ec2\/subnet:Subnet "network-public-1" is public \(mapPublicIpOnLaunch is true\); put the proxy in private subnets only/,
+    },
+    {
+        policy: "rds-proxy-private-subnets", stack: "prod", broken: "a subnet routed to the internet gateway",
+        breakIt: rs => {
+            const proxySubnet = byId(rs, one(rs, T.proxy).inputs.vpcSubnetIds[0]);
+            const igw = one(rs, T.internetGateway);
+            const table = add(rs, T.routeTable, "leaky-rt", { vpcId: one(rs, T.vpc).id, routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }] });
+            add(rs, T.routeTableAssociation, "leaky-assoc", { subnetId: proxySubnet.id, routeTableId: table.id });
+        },
+        message: /is public \(route table aws:ec2\/routeTable:RouteTable "leaky-rt" routes to an internet gateway\)/,
+    },
+    {
+        policy: "rds-proxy-private-subnets", stack: "dev", broken: "a subnet id from outside the stack",
+        breakIt: rs => edit(one(rs, T.proxy), p => { p.vpcSubnetIds = [...p.vpcSubnetIds, "subnet-0123456789abcdef0"]; }),
+        message: /subnet "subnet-0123456789abcdef0" is not a subnet of this stack/,
+    },
+    // ---------------------------------------------------------------- Security groups and VPC
+    {
+        policy: "sg-no-internet-ingress-db-ports", stack: "dev", broken: "0.0.0.0/0 on 5432 (an ingress rule resource)",
+        breakIt: rs => add(rs, T.ingressRule, "db-from-anywhere", {
+            securityGroupId: one(rs, T.rdsCluster).inputs.vpcSecurityGroupIds[0], cidrIpv4: "0.0.0.0/0", ipProtocol: "tcp", fromPort: 5432, toPort: 5432,
+        }),
+        message: /aws:vpc\/securityGroupIngressRule:SecurityGroupIngressRule "db-from-anywhere": ingress from 0.0.0.0\/0 on port 5432 \(database port 5432\)/,
+        compliant: {
+            title: "0.0.0.0/0 on 443 only",
+            fix: rs => add(rs, T.ingressRule, "https-from-anywhere", {
+                securityGroupId: one(rs, T.securityGroup).id, cidrIpv4: "0.0.0.0/0", ipProtocol: "tcp", fromPort: 443, toPort: 443,
+            }),
+        },
+    },
+    {
+        policy: "sg-no-internet-ingress-db-ports", stack: "prod", broken: "::/0 on all ports (inline ingress)",
+        breakIt: rs => edit(one(rs, T.securityGroup, "network-db"), p => {
+            p.ingress = [{ protocol: "-1", fromPort: 0, toPort: 0, ipv6CidrBlocks: ["::/0"] }];
+        }),
+        message: /aws:ec2\/securityGroup:SecurityGroup "network-db" ingress\[0\]: ingress from ::\/0 on all ports/,
+    },
+    {
+        policy: "sg-no-internet-ingress-db-ports", stack: "dev", broken: "0.0.0.0/0 on 5400-5500 (aws.ec2.SecurityGroupRule)",
+        breakIt: rs => add(rs, T.securityGroupRule, "legacy-rule", {
+            type: "ingress", securityGroupId: one(rs, T.proxy).inputs.vpcSecurityGroupIds[0], protocol: "tcp", fromPort: 5400, toPort: 5500, cidrBlocks: ["0.0.0.0/0"],
+        }),
+        message: /aws:ec2\/securityGroupRule:SecurityGroupRule "legacy-rule": ingress from 0.0.0.0\/0 on ports 5400-5500/,
+    },
+    {
+        policy: "sg-data-path-ingress-by-reference", stack: "dev", broken: "5432 admitted from the VPC CIDR",
+        breakIt: rs => add(rs, T.ingressRule, "proxy-from-vpc", {
+            securityGroupId: one(rs, T.proxy).inputs.vpcSecurityGroupIds[0], cidrIpv4: "10.20.0.0/16", ipProtocol: "tcp", fromPort: 5432, toPort: 5432,
+        }),
+        message: /ingress on port 5432 from 10.20.0.0\/16; admit the data path only by security group/,
+        compliant: {
+            title: "5432 admitted by security group reference",
+            fix: rs => add(rs, T.ingressRule, "proxy-from-app-again", {
+                securityGroupId: one(rs, T.proxy).inputs.vpcSecurityGroupIds[0],
+                referencedSecurityGroupId: one(rs, T.ecsService).inputs.networkConfiguration.securityGroups[0], ipProtocol: "tcp", fromPort: 5432, toPort: 5432,
+            }),
+        },
+    },
+    {
+        policy: "sg-description-valid", stack: "dev", broken: "a description with an apostrophe",
+        breakIt: rs => edit(one(rs, T.securityGroup, "network-app"), p => { p.description = "App's tasks"; }),
+        message: /aws:ec2\/securityGroup:SecurityGroup "network-app": description "App's tasks" contains "'", which AWS rejects/,
+        compliant: { title: "an & in a group description (allowed there)", fix: rs => edit(one(rs, T.securityGroup, "network-app"), p => { p.description = "App & tasks"; }) },
+    },
+    {
+        policy: "sg-description-valid", stack: "prod", broken: "an & in a rule description (not allowed there)",
+        breakIt: rs => edit(one(rs, T.ingressRule), p => { p.description = "PostgreSQL from app & smoke"; }),
+        message: /description "PostgreSQL from app & smoke" contains "&", which AWS rejects/,
+    },
+    {
+        policy: "vpc-flow-logs-prod", stack: "prod", broken: "no flow log in prod",
+        breakIt: rs => { for (const f of all(rs, T.flowLog)) rs.splice(rs.indexOf(f), 1); },
+        message: /aws:ec2\/vpc:Vpc "network-vpc": no flow log in prod; add an aws.ec2.FlowLog/,
+        compliant: { title: "no flow log in dev", stack: "dev", fix: rs => { for (const f of all(rs, T.flowLog)) rs.splice(rs.indexOf(f), 1); } },
+    },
+    {
+        policy: "vpc-default-security-group-closed", stack: "dev", broken: "the default group keeps a self-referencing ingress",
+        breakIt: rs => edit(one(rs, T.defaultSecurityGroup), p => { p.ingress = [{ protocol: "-1", fromPort: 0, toPort: 0, self: true }]; }),
+        message: /DefaultSecurityGroup "network-default-sg": ingress has 1 rule\(s\); remove them/,
+    },
+    {
+        policy: "vpc-default-security-group-closed", stack: "prod", broken: "the default group not adopted",
+        breakIt: rs => rs.splice(rs.indexOf(one(rs, T.defaultSecurityGroup)), 1),
+        message: /its default security group keeps AWS's allow-all rules; adopt it with an aws.ec2.DefaultSecurityGroup/,
+    },
+    // ---------------------------------------------------------------- IAM
+    {
+        policy: "iam-no-wildcard-action", stack: "dev", broken: "Action \"*\"",
+        breakIt: rs => edit(one(rs, T.rolePolicy, "ecs-task-connect"), p => {
+            p.policy = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] });
+        }),
+        message: /RolePolicy "ecs-task-connect": policy Statement\[0\] allows Action "\*"; list the specific actions needed/,
+    },
+    {
+        policy: "iam-rds-connect-scoped", stack: "dev", broken: "rds-db:connect on dbuser:*/*",
+        breakIt: rs => edit(one(rs, T.rolePolicy, "ecs-task-connect"), p => {
+            p.policy = connectPolicy("arn:aws:rds-db:eu-west-1:123456789012:dbuser:*/*");
+        }),
+        message: /grants rds-db:connect on "arn:aws:rds-db:eu-west-1:123456789012:dbuser:\*\/\*", which has a wildcard in its resource id/,
+    },
+    {
+        policy: "iam-rds-connect-scoped", stack: "prod", broken: "a wildcard region, and Resource \"*\"",
+        breakIt: rs => edit(one(rs, T.rolePolicy, "ecs-task-connect"), p => {
+            p.policy = connectPolicy(["arn:aws:rds-db:*:123456789012:dbuser:prx-0abc/app_user", "*"]);
+        }),
+        message: /has a wildcard in its region/,
+    },
+    {
+        policy: "iam-no-admin-managed-policies", stack: "dev", broken: "AdministratorAccess on the task role",
+        breakIt: rs => add(rs, T.rolePolicyAttachment, "task-admin", {
+            role: one(rs, T.role, "ecs-task").id, policyArn: "arn:aws:iam::aws:policy/AdministratorAccess",
+        }),
+        message: /RolePolicyAttachment "task-admin": attaches arn:aws:iam::aws:policy\/AdministratorAccess; attach a least-privilege policy instead/,
+    },
+    // ---------------------------------------------------------------- ECS
+    {
+        policy: "ecs-awsvpc-network-mode", stack: "dev", broken: "bridge networking",
+        breakIt: rs => edit(one(rs, T.ecsTaskDefinition), p => { p.networkMode = "bridge"; }),
+        message: /networkMode is "bridge"; set networkMode: "awsvpc"/,
+    },
+    {
+        policy: "ecs-no-public-ip", stack: "prod", broken: "assignPublicIp: true",
+        breakIt: rs => edit(one(rs, T.ecsService), p => { p.networkConfiguration.assignPublicIp = true; }),
+        message: /networkConfiguration.assignPublicIp is true; set assignPublicIp: false/,
+    },
+    {
+        policy: "ecs-no-privileged-containers", stack: "dev", broken: "a privileged container (ECS's `privileged` key)",
+        breakIt: rs => setContainers(one(rs, T.ecsTaskDefinition), c => { c.privileged = true; }),
+        message: /TaskDefinition "ecs-task" container "app": privileged is true; remove privileged/,
+    },
+    {
+        policy: "ecs-read-only-root-filesystem", stack: "dev", broken: "a writable root filesystem",
+        breakIt: rs => setContainers(one(rs, T.ecsTaskDefinition), c => { c.readonlyRootFilesystem = false; }),
+        message: /container "app": readonlyRootFilesystem is false; set readonlyRootFilesystem: true/,
+    },
+    {
+        policy: "ecs-logging-with-retention", stack: "prod", broken: "logs to a group kept forever",
+        breakIt: rs => {
+            const groupName = containers(one(rs, T.ecsTaskDefinition))[0].logConfiguration.options["awslogs-group"];
+            edit(all(rs, T.logGroup).find(g => g.inputs.name === groupName)!, p => { delete p.retentionInDays; });
+        },
+        message: /container "app": its log group aws:cloudwatch\/logGroup:LogGroup "ecs-logs" has retentionInDays unset \(kept forever\)/,
+    },
+    {
+        policy: "ecs-logging-with-retention", stack: "dev", broken: "no log configuration",
+        breakIt: rs => setContainers(one(rs, T.ecsTaskDefinition), c => { delete c.logConfiguration; }),
+        message: /container "app": logConfiguration.logDriver is unset; set logDriver "awslogs"/,
+    },
+    {
+        policy: "ecs-execution-role-no-db-connect", stack: "dev", broken: "rds-db:connect on the execution role",
+        breakIt: rs => {
+            const executionRole = rs.find(r => r.type === T.role && r.state?.arn === one(rs, T.ecsTaskDefinition).inputs.executionRoleArn)!;
+            const proxyId = one(rs, T.proxy).state!.arn.split(":").pop();
+            add(rs, T.rolePolicy, "execution-connect", {
+                role: executionRole.id, policy: connectPolicy(`arn:aws:rds-db:eu-west-1:123456789012:dbuser:${proxyId}/${APP_USER}`),
+            });
+        },
+        message: /RolePolicy "execution-connect" policy: execution role aws:iam\/role:Role "ecs-execution" is granted rds-db:connect; only the task role may connect/,
+    },
+    {
+        policy: "ecs-no-plaintext-secrets", stack: "dev", broken: "DB_PASSWORD in the plain environment",
+        breakIt: rs => setContainers(one(rs, T.ecsTaskDefinition), c => { c.environment.push({ name: "DB_PASSWORD", value: "hunter2hunter2" }); }),
+        message: /container "app": environment DB_PASSWORD is set in plaintext \(its name says it holds a credential\); move it to the container's secrets/,
+        compliant: {
+            title: "a secret's ARN in the environment",
+            fix: rs => setContainers(one(rs, T.ecsTaskDefinition), c => {
+                c.environment.push({ name: "DB_SECRET_ARN", value: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:app" });
+            }),
+        },
+    },
+    {
+        policy: "ecs-no-plaintext-secrets", stack: "prod", broken: "a password inside a connection URL",
+        breakIt: rs => setContainers(one(rs, T.ecsTaskDefinition), c => { c.environment.push({ name: "DATABASE_URL", value: "postgres://app_user:pa55w0rd@db:5432/appdb" }); }),
+        message: /environment DATABASE_URL is set in plaintext \(its value looks like a credential\)/,
+    },
+    // ---------------------------------------------------------------- Secrets Manager, KMS, logs
+    {
+        policy: "secretsmanager-secret-cmk", stack: "dev", broken: "a secret on the AWS-managed key",
+        breakIt: rs => add(rs, T.secret, "app-user-secret", { namePrefix: "orders-dev-app-user-" }),
+        message: /aws:secretsmanager\/secret:Secret "app-user-secret": kmsKeyId is unset, so the AWS-managed aws\/secretsmanager key is used/,
+        compliant: { title: "a secret on the stack's CMK", fix: rs => add(rs, T.secret, "app-user-secret", { namePrefix: "x-", kmsKeyId: one(rs, T.kmsKey).state!.arn }) },
+    },
+    {
+        policy: "kms-key-rotation", stack: "prod", broken: "rotation off",
+        breakIt: rs => edit(one(rs, T.kmsKey), p => { p.enableKeyRotation = false; }),
+        message: /aws:kms\/key:Key "secrets-cmk": enableKeyRotation is false; set enableKeyRotation: true/,
+    },
+    {
+        policy: "cloudwatch-log-group-retention", stack: "dev", broken: "a log group without retention",
+        breakIt: rs => edit(one(rs, T.logGroup), p => { delete p.retentionInDays; }),
+        message: /retentionInDays is unset \(never expire\); set retentionInDays/,
+    },
+    // ---------------------------------------------------------------- The stack as a whole
+    {
+        policy: "db-sg-admits-only-proxy", stack: "dev", broken: "the database admitting the app directly",
+        breakIt: rs => add(rs, T.ingressRule, "db-from-app", {
+            securityGroupId: one(rs, T.rdsCluster).inputs.vpcSecurityGroupIds[0],
+            referencedSecurityGroupId: one(rs, T.ecsService).inputs.networkConfiguration.securityGroups[0], ipProtocol: "tcp", fromPort: 5432, toPort: 5432,
+        }),
+        message: /SecurityGroupIngressRule "db-from-app": the database group aws:ec2\/securityGroup:SecurityGroup "network-db" admits aws:ec2\/securityGroup:SecurityGroup "network-app" on 5432, which is not the proxy's group/,
+    },
+    {
+        policy: "proxy-sg-admits-only-app", stack: "prod", broken: "the proxy admitting a bastion's group",
+        breakIt: rs => {
+            const bastion = add(rs, T.securityGroup, "bastion", { description: "bastion", vpcId: one(rs, T.vpc).id });
+            add(rs, T.ingressRule, "proxy-from-bastion", {
+                securityGroupId: one(rs, T.proxy).inputs.vpcSecurityGroupIds[0], referencedSecurityGroupId: bastion.id, ipProtocol: "tcp", fromPort: 5432, toPort: 5432,
+            });
+        },
+        message: /the proxy group aws:ec2\/securityGroup:SecurityGroup "network-proxy" admits aws:ec2\/securityGroup:SecurityGroup "bastion" on 5432, which is not the application's group/,
+    },
+    {
+        policy: "task-role-connect-scope", stack: "dev", broken: "the task role granted another proxy",
+        breakIt: rs => edit(one(rs, T.rolePolicy, "ecs-task-connect"), p => {
+            p.policy = connectPolicy(`arn:aws:rds-db:eu-west-1:123456789012:dbuser:prx-0123456789abcdef0/${APP_USER}`);
+        }),
+        message: /rds-db:connect names prx-0123456789abcdef0, but this stack's proxy is prx-[0-9a-f]+; build the ARN from this stack's proxy/,
+    },
+    {
+        policy: "task-role-connect-scope", stack: "prod", broken: "the task role granted the master user",
+        breakIt: rs => edit(one(rs, T.rolePolicy, "ecs-task-connect"), p => {
+            const proxyId = one(rs, T.proxy).state!.arn.split(":").pop();
+            p.policy = connectPolicy(`arn:aws:rds-db:eu-west-1:123456789012:dbuser:${proxyId}/dbadmin`);
+        }),
+        message: /rds-db:connect as "dbadmin", the cluster's master user/,
+    },
+    {
+        policy: "task-role-connect-scope", stack: "dev", broken: "the task role connecting straight to the cluster",
+        breakIt: rs => edit(one(rs, T.rolePolicy, "ecs-task-connect"), p => {
+            p.policy = connectPolicy(`arn:aws:rds-db:eu-west-1:123456789012:dbuser:${one(rs, T.rdsCluster).state!.clusterResourceId}/${APP_USER}`);
+        }),
+        message: /names cluster-[0-9A-F]+ \(a direct database connection that bypasses the proxy\)/,
+    },
+    {
+        policy: "proxy-targets-stack-cluster", stack: "dev", broken: "the proxy targeting another stack's cluster",
+        breakIt: rs => edit(one(rs, T.proxyTarget), p => { p.dbClusterIdentifier = "orders-prod-aurora"; }),
+        message: /ProxyTarget "proxy-cluster-target": dbClusterIdentifier "orders-prod-aurora" is not a cluster of this stack/,
+    },
+    // ---------------------------------------------------------------- Tags
+    {
+        policy: "required-tags", stack: "dev", broken: "no CostCenter in the provider's defaultTags",
+        breakIt: rs => edit(one(rs, T.awsProvider), p => {
+            p.defaultTags = JSON.stringify({ tags: { Environment: "dev", Application: "orders", Owner: "platform-team" } });
+        }),
+        message: /aws:rds\/cluster:Cluster "database-cluster": missing tag\(s\) CostCenter/,
+        compliant: {
+            title: "CostCenter on the resource itself",
+            fix: rs => {
+                edit(one(rs, T.awsProvider), p => { p.defaultTags = JSON.stringify({ tags: { Environment: "dev", Application: "orders", Owner: "platform-team" } }); });
+                for (const r of rs.filter(x => x.type.startsWith("aws:"))) edit(r, p => { p.tags = { ...(p.tags ?? {}), CostCenter: "1234" }; });
+            },
+        },
+    },
+];
+
+describe("policy pack", function () {
+    this.timeout(20000);
+
+    describe("interface", () => {
+        it("exports its policies as an array from a module that starts no server; index.ts serves them", () => {
+            assert.ok(policies.length >= 30);
+            assert.strictEqual(new Set(policies.map(p => p.name)).size, policies.length, "policy names are unique");
+            // PolicyPack starts the analyzer's gRPC server through server.serve; record calls instead.
+            // eslint-disable-next-line @typescript-eslint/no-var-requires
+            const server = require("@pulumi/policy/server");
+            const original = server.serve;
+            const served: { name: string; policies: unknown[] }[] = [];
+            server.serve = (name: string, _version: string, _level: string, args: { policies: unknown[] }) => served.push({ name, policies: args.policies });
+            const policyDir = path.join(__dirname, "..", "policy");
+            const fresh = (file: string) => {
+                for (const key of Object.keys(require.cache)) {
+                    if (key.startsWith(policyDir + path.sep)) delete require.cache[key];
+                }
+                return require(path.join(policyDir, file));
+            };
+            try {
+                fresh("policies.ts");
+                fresh("run.ts");
+                assert.strictEqual(served.length, 0, "importing policies/run starts nothing");
+                const { policies: fromModule } = fresh("index.ts") && require(path.join(policyDir, "policies.ts"));
+                assert.strictEqual(served.length, 1, "index.ts serves the pack");
+                assert.strictEqual(served[0].name, PACK_NAME);
+                assert.strictEqual(served[0].policies, fromModule);
+            } finally {
+                server.serve = original;
+            }
+        });
+
+        it("is a CrossGuard pack: PulumiPolicy.yaml runs nodejs, package.json carries the version", () => {
+            const dir = path.join(__dirname, "..", "policy");
+            assert.match(fs.readFileSync(path.join(dir, "PulumiPolicy.yaml"), "utf8"), /^runtime: nodejs$/m);
+            assert.match(JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8")).version, /^\d+\.\d+\.\d+/);
+            assert.match(PACK_NAME, /^[a-zA-Z0-9-_.]{1,100}$/);
+        });
+
+        it("every policy is mandatory except required-tags, which is advisory", () => {
+            for (const p of policies) {
+                assert.strictEqual(p.enforcementLevel, p.name === "required-tags" ? "advisory" : "mandatory", p.name);
+            }
+        });
+
+        it("a pack config can change a policy's level, as --policy-pack-config does", async () => {
+            const rs = await stack("prod");
+            edit(one(rs, T.proxy), p => { p.debugLogging = true; });
+            const v = runPolicies(rs, { environment: "prod", policies: [policy("rds-proxy-debug-logging-off-prod")],
+                config: { "rds-proxy-debug-logging-off-prod": "advisory" } });
+            assert.deepStrictEqual(v.map(x => x.enforcementLevel), ["advisory"]);
+        });
+    });
+
+    describe("both stacks", () => {
+        for (const name of ["dev", "prod"] as const) {
+            it(`${name} passes every mandatory policy`, async () => {
+                const v = verdicts(await stack(name), name);
+                assert.deepStrictEqual(formatViolations(mandatory(v)), []);
+            });
+
+            it(`${name}: the engine's own analyzer host gives the same verdicts as runPolicies, resolved and at a first preview`, async () => {
+                for (const rs of [await stack(name), simulateFirstPreview(await stack(name))]) {
+                    const host = await analyzeViaHost(rs);
+                    assert.deepStrictEqual(formatViolations(host), formatViolations(verdicts(rs, name)));
+                }
+            });
+
+            it(`${name} passes every mandatory policy at its first preview, when ids, ARNs and policy documents are unknown`, async () => {
+                const preview = simulateFirstPreview(await stack(name));
+                assert.strictEqual(one(preview, T.rolePolicy, "ecs-task-connect").inputs.policy, UNKNOWN);
+                const v = verdicts(preview, name);
+                assert.deepStrictEqual(formatViolations(mandatory(v)), []);
+                // The scope rule decided through the graph; it did not give up.
+                assert.deepStrictEqual(v.filter(x => x.policyName === "task-role-connect-scope"), []);
+            });
+        }
+    });
+
+    describe("the environment", () => {
+        it("comes from the aws provider's defaultTags when no config says otherwise", async () => {
+            const rs = await stack("dev");
+            edit(one(rs, T.proxy), p => { p.debugLogging = true; });
+            const p = [policy("rds-proxy-debug-logging-off-prod")];
+            assert.deepStrictEqual(runPolicies(rs, { environment: undefined as never, policies: p }), []);
+            edit(one(rs, T.awsProvider), x => { x.defaultTags = JSON.stringify({ tags: { Environment: "prod" } }); });
+            assert.strictEqual(runPolicies(rs, { environment: undefined as never, policies: p }).length, 1);
+        });
+
+        it("is prod when nothing names it, so a missing setting never relaxes a rule", async () => {
+            const rs = await stack("dev");
+            edit(one(rs, T.proxy), p => { p.debugLogging = true; });
+            edit(one(rs, T.awsProvider), x => { delete x.defaultTags; });
+            assert.strictEqual(runPolicies(rs, { environment: undefined as never, policies: [policy("rds-proxy-debug-logging-off-prod")] }).length, 1);
+        });
+    });
+
+    describe("preview unknowns (the task role's policy document at a first preview)", () => {
+        const scope = "task-role-connect-scope";
+        const taskPolicy = (rs: PolicyResourceLike[]) => one(rs, T.rolePolicy, "ecs-task-connect");
+
+        it("an unknown document built from this stack's proxy passes through the dependency graph", async () => {
+            const rs = simulateFirstPreview(await stack("dev"));
+            assert.ok(taskPolicy(rs).propertyDependencies!.policy.some(u => u === one(rs, T.proxy).urn));
+            assert.deepStrictEqual(verdicts(rs, "dev", scope), []);
+        });
+
+        it("an unknown document not built from the proxy is reported, not passed", async () => {
+            const rs = simulateFirstPreview(await stack("dev"));
+            taskPolicy(rs).propertyDependencies!.policy = [one(rs, T.kmsKey).urn];
+            const v = verdicts(rs, "dev", scope);
+            assert.deepStrictEqual(v.map(x => x.enforcementLevel).sort(), ["advisory", "mandatory"]);
+            const text = v.map(x => x.message).join("\n");
+            assert.match(text, /TaskDefinition "ecs-task": its task role aws:iam\/role:Role "ecs-task" has no rds-db:connect on this stack's proxy \(no document grants it, or, at preview, none is built from the proxy\)/);
+            assert.match(text, /RolePolicy "ecs-task-connect" policy: document of task role aws:iam\/role:Role "ecs-task" is unknown at this preview and not built from this stack's proxy/);
+        });
+
+        it("an unknown document built from the cluster (a direct connection) fails, naming the cluster", async () => {
+            const rs = simulateFirstPreview(await stack("prod"));
+            taskPolicy(rs).propertyDependencies!.policy = [one(rs, T.rdsCluster).urn];
+            const v = verdicts(rs, "prod", scope);
+            assert.ok(v.some(x => x.enforcementLevel === "mandatory" && /has no rds-db:connect on this stack's proxy/.test(x.message)));
+            assert.ok(v.some(x => /built from cluster aws:rds\/cluster:Cluster "database-cluster", not the proxy/.test(x.message)));
+        });
+
+        it("a hard-coded proxy id can't be this stack's proxy while the proxy's id is unknown", async () => {
+            const rs = simulateFirstPreview(await stack("dev"));
+            edit(taskPolicy(rs), p => { p.policy = connectPolicy(`arn:aws:rds-db:eu-west-1:123456789012:dbuser:prx-0123456789abcdef0/${APP_USER}`); });
+            const v = verdicts(rs, "dev", scope);
+            assert.match(v.map(x => x.message).join("\n"), /names prx-0123456789abcdef0, but this stack's proxy id is unknown until apply/);
+        });
+
+        it("per-resource rules reading an unknown are downgraded to advisory \"can't run during preview\", as the engine does", async () => {
+            const rs = simulateFirstPreview(await stack("dev"));
+            const v = verdicts(rs, "dev", "iam-rds-connect-scoped");
+            assert.ok(v.length > 0);
+            for (const x of v) {
+                assert.strictEqual(x.enforcementLevel, "advisory");
+                assert.match(x.message, /^can't run policy 'iam-rds-connect-scoped' from policy pack '.*' during preview: string value at \.policy can't be known during preview$/);
+            }
+        });
+
+        it("once known, the document is checked as a string: dbuser:*/* is reported", async () => {
+            const rs = await stack("dev");
+            edit(taskPolicy(rs), p => { p.policy = connectPolicy("arn:aws:rds-db:eu-west-1:123456789012:dbuser:*/*"); });
+            assert.match(verdicts(rs, "dev", scope).map(x => x.message).join("\n"), /has a wildcard in its resource id/);
+        });
+    });
+
+    describe("each policy reports a broken variant with its message, and not a compliant one", () => {
+        it("has a broken fixture for every policy in the pack", () => {
+            const covered = new Set(cases.map(c => c.policy));
+            assert.deepStrictEqual(policies.map(p => p.name).filter(n => !covered.has(n)), []);
+        });
+
+        for (const c of cases) {
+            describe(c.policy, () => {
+                it(`reports ${c.broken} (${c.stack})`, async () => {
+                    const rs = await stack(c.stack);
+                    c.breakIt(rs);
+                    const v = verdicts(rs, c.stack, c.policy);
+                    const level = policy(c.policy).enforcementLevel;
+                    assert.ok(v.some(x => c.message.test(x.message) && x.enforcementLevel === level),
+                        `expected ${c.policy} to report ${c.message} at ${level}; got:\n${formatViolations(v).join("\n") || "(nothing)"}`);
+                    for (const x of v) {
+                        assert.doesNotMatch(x.message, /\n/, "messages are one line");
+                    }
+                });
+
+                it(`passes the compliant ${c.compliant ? c.compliant.title : `${c.stack} stack`}`, async () => {
+                    const name = c.compliant?.stack ?? c.stack;
+                    const rs = await stack(name);
+                    c.compliant?.fix(rs);
+                    assert.deepStrictEqual(formatViolations(verdicts(rs, name, c.policy)), []);
+                });
+            });
+        }
+    });
+});
