@@ -1,3 +1,4 @@
+// A mock cloud for the Pulumi program: the tests and `npm start`'s plan both use it.
 // Evaluates the Pulumi program under pulumi.runtime.setMocks — Pulumi's own unit-testing method — with
 // mocks that answer like AWS does (proxy ARNs ending in db-proxy:prx-…, cluster resource ids, endpoints),
 // and records every resource the program declares with its inputs, parent, provider and dependencies.
@@ -6,7 +7,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { parse as parseYaml } from "yaml";
-import { parseSettings, PROJECT, Settings } from "../components/config";
+import { parseSettings, PROJECT, Settings } from "../../components/config";
 
 export const ACCOUNT_ID = "123456789012";
 
@@ -40,7 +41,7 @@ export interface Evaluation {
 
 /** The stack file's `config:` block, as Pulumi hands it to a program. */
 export function stackConfig(stack: string): Record<string, unknown> {
-    const file = path.join(__dirname, "..", `Pulumi.${stack}.yaml`);
+    const file = path.join(__dirname, "..", "..", `Pulumi.${stack}.yaml`);
     return parseYaml(fs.readFileSync(file, "utf8")).config;
 }
 
@@ -264,7 +265,7 @@ export async function evaluateStack(
     overrides?: Record<string, unknown>,
     opts: { preview?: boolean } = {},
 ): Promise<Evaluation & { settings: Settings }> {
-    const { createStack } = await import("../components/stack");
+    const { createStack } = await import("../../components/stack");
     const settings = parseSettings(stack, withOverrides(stackConfig(stack), overrides));
     const ev = await evaluate(stack, () => createStack(settings), { ...opts, region: settings.region });
     return { ...ev, settings };
