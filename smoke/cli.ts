@@ -22,7 +22,7 @@ Target (later sources win: environment < stack outputs < flags):
   --user NAME         database user                       (DB_USER)
   --region REGION     AWS region the token is signed for  (AWS_REGION)
   --auth-mode MODE    proxy auth to Aurora: iam | secrets (DB_AUTH_MODE; default iam)
-  --owner ROLE        schema owner role for the grants spec
+  --owner ROLE        schema owner for the grants spec     (DB_OWNER; dbOwner output; default dbadmin)
   --ca FILE           extra CA bundle (PEM), added to the system roots
 
 Options:

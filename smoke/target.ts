@@ -30,9 +30,8 @@ export interface StackOutputs {
   dbUser?: unknown;
   region?: unknown;
   proxyAuthMode?: unknown;
-  /** Not exported by index.ts today; read if a stack adds it. */
+  /** The master user, which owns the app schema. */
   dbOwner?: unknown;
-  masterUsername?: unknown;
 }
 
 /** Loosely typed input gathered from any source, before validation. */
@@ -48,9 +47,9 @@ export interface TargetInput {
 }
 
 /**
- * The schema owner when neither --owner nor a stack output names it: the
- * default of database.masterUsername in components/config.ts (the stack does
- * not export the master user name today).
+ * The schema owner when neither --owner, DB_OWNER nor the dbOwner stack output
+ * names it (stacks deployed before dbOwner was exported): the default of
+ * database.masterUsername in components/config.ts.
  */
 export const DEFAULT_OWNER = "dbadmin";
 
@@ -151,12 +150,12 @@ export function inputFromOutputs(outputs: unknown): TargetInput {
     user: optionalString(o, "dbUser"),
     region: optionalString(o, "region"),
     authMode: optionalString(o, "proxyAuthMode"),
-    owner: optionalString(o, "dbOwner") ?? optionalString(o, "masterUsername"),
+    owner: optionalString(o, "dbOwner"),
   };
   return dropUndefined(input);
 }
 
-/** The variables the ECS task definition sets for the application. */
+/** The variables the ECS task definition (DB_*, AWS_REGION) and the smoke Lambda (also DB_OWNER, DB_AUTH_MODE) set. */
 export function inputFromEnv(env: Record<string, string | undefined>): TargetInput {
   return dropUndefined({
     host: env.DB_HOST || undefined,
@@ -165,6 +164,7 @@ export function inputFromEnv(env: Record<string, string | undefined>): TargetInp
     user: env.DB_USER || undefined,
     region: env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined,
     authMode: env.DB_AUTH_MODE || undefined,
+    owner: env.DB_OWNER || undefined,
   });
 }
 

@@ -45,6 +45,7 @@ describe("smoke target", () => {
       dbUser: "app_user",
       region: "eu-west-1",
       proxyAuthMode: "secrets",
+      dbOwner: "dbadmin",
       unrelated: "ignored",
     });
     assert.deepEqual(validateTarget(input), {
@@ -54,6 +55,7 @@ describe("smoke target", () => {
       user: "app_user",
       region: "eu-west-1",
       authMode: "secrets",
+      owner: "dbadmin",
     });
   });
 
@@ -70,6 +72,7 @@ describe("smoke target", () => {
       user: "app_user",
       region: "us-east-1",
     });
+    assert.deepEqual(inputFromEnv({ DB_OWNER: "dbadmin", DB_AUTH_MODE: "secrets", DB_HOST: "" }), { owner: "dbadmin", authMode: "secrets" });
   });
 
   it("lets later sources win field by field and ignores unset ones", () => {
