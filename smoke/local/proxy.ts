@@ -71,6 +71,9 @@ export async function startRdsProxyStandIn(o: RdsProxyStandInOptions): Promise<R
         sockets.add(socket);
         const upstreams: tls.TLSSocket[] = [];
         const closeAll = () => {
+            // Once TLS wraps the socket, the TLS socket owns the file descriptor: destroy both.
+            // (Only ever called from events, so after `connection` below is initialised.)
+            connection.secureSocket?.destroy();
             socket.destroy();
             for (const upstream of upstreams) upstream.destroy();
         };
@@ -80,8 +83,10 @@ export async function startRdsProxyStandIn(o: RdsProxyStandInOptions): Promise<R
         });
         socket.on("error", closeAll);
         socket.setNoDelay(true);
-        // Until the session is relayed, the whole handshake must fit in handshakeTimeoutMs.
-        socket.setTimeout(handshakeTimeoutMs, closeAll);
+        // Until the session is relayed, the whole handshake (TLS included) must fit in this deadline.
+        const handshakeDeadline = setTimeout(closeAll, handshakeTimeoutMs);
+        handshakeDeadline.unref();
+        socket.once("close", () => clearTimeout(handshakeDeadline));
 
         let upstreamSession: Promise<tls.TLSSocket> | undefined;
         const connection: PostgresConnection = new CachedContextConnection(secureContext, socket, {
@@ -152,7 +157,8 @@ export async function startRdsProxyStandIn(o: RdsProxyStandInOptions): Promise<R
                             closeAll,
                         );
                     }
-                    relay(connection, state.clientInfo, upstream, socket, idleTimeoutMs, closeAll);
+                    clearTimeout(handshakeDeadline);
+                    relay(connection, state.clientInfo, upstream, idleTimeoutMs, closeAll);
                     return true;
                 } catch (err) {
                     // Never let pg-gateway log it: a message could carry client input.
@@ -263,15 +269,14 @@ function relay(
     connection: PostgresConnection,
     clientInfo: ClientInfo,
     upstream: tls.TLSSocket,
-    rawClient: net.Socket,
     idleTimeoutMs: number,
     closeAll: () => void,
 ): void {
     // The client's own startup parameters (user, database, application_name, ...) go to the database.
     upstream.write(createStartupMessage({ majorVersion: 3, minorVersion: 0, parameters: clientInfo.parameters }));
     const client = connection.detach();
-    // From now on the handshake deadline becomes an idle deadline, as in RDS Proxy.
-    rawClient.setTimeout(idleTimeoutMs);
+    // A session may last; it may not sit idle longer than RDS Proxy's idle client timeout.
+    client.setTimeout(idleTimeoutMs, closeAll);
     upstream.setTimeout(0);
     upstream.on("error", closeAll);
     upstream.on("close", closeAll);

@@ -1,0 +1,293 @@
+import * as assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { Signer } from "@aws-sdk/rds-signer";
+import net from "node:net";
+import pg from "pg";
+import { createThrowawayCa, ThrowawayCa } from "../smoke/local/ca";
+import { LocalDataPlane, startLocalDataPlane } from "../smoke/local/dataplane";
+import { freePort } from "../smoke/local/postgres";
+import { RdsProxyStandIn, startRdsProxyStandIn } from "../smoke/local/proxy";
+
+const FIFTEEN_MINUTES_MS = 15 * 60_000;
+
+describe("local data plane", function () {
+    this.timeout(30_000);
+    let plane: LocalDataPlane;
+    let ca: string;
+    /** Shifts the stand-in's clock, to see tokens expire without waiting. */
+    let clockOffsetMs = 0;
+
+    before(async () => {
+        plane = await startLocalDataPlane({ now: () => Date.now() + clockOffsetMs });
+        ca = readFileSync(plane.caFile, "utf8");
+    });
+    after(async () => {
+        await plane?.stop();
+    });
+    afterEach(() => {
+        clockOffsetMs = 0;
+    });
+
+    function token(o: { user?: string; region?: string; accessKeyId?: string; secretAccessKey?: string } = {}): Promise<string> {
+        return new Signer({
+            hostname: plane.host,
+            port: plane.port,
+            username: o.user ?? plane.user,
+            region: o.region ?? plane.region,
+            credentials: { accessKeyId: o.accessKeyId ?? plane.accessKeyId, secretAccessKey: o.secretAccessKey ?? plane.secretAccessKey },
+        }).getAuthToken();
+    }
+
+    /** verify-full TLS: the CA is the throwaway one, the name is checked against the certificate. */
+    function client(o: { user?: string; password: string; tls?: boolean; host?: string; port?: number }): pg.Client {
+        const c = new pg.Client({
+            host: o.host ?? plane.host,
+            port: o.port ?? plane.port,
+            user: o.user ?? plane.user,
+            database: plane.database,
+            password: o.password,
+            ssl: o.tls === false ? false : { ca, servername: "localhost" },
+            connectionTimeoutMillis: 5_000,
+        });
+        c.on("error", () => undefined);
+        return c;
+    }
+
+    async function refusal(c: pg.Client): Promise<{ code: string; message: string }> {
+        try {
+            await c.connect();
+        } catch (err) {
+            const e = err as { code?: string; message: string };
+            return { code: e.code ?? "", message: e.message };
+        } finally {
+            await c.end().catch(() => undefined);
+        }
+        assert.fail("the connection should have been refused");
+    }
+
+    describe("the RDS Proxy stand-in", () => {
+        it("lets the app user in with an IAM token from @aws-sdk/rds-signer over verify-full TLS", async () => {
+            const c = client({ password: await token() });
+            await c.connect();
+            try {
+                const { rows } = await c.query("SELECT current_user AS user, current_database() AS db, ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()");
+                assert.deepEqual(rows, [{ user: plane.user, db: plane.database, ssl: true }]);
+                await c.query("INSERT INTO app.smoke_probe (note) VALUES ('local data plane test')");
+                const deleted = await c.query("DELETE FROM app.smoke_probe WHERE note = 'local data plane test'");
+                assert.equal(deleted.rowCount, 1);
+                await assert.rejects(c.query("CREATE TABLE app.not_allowed (id int)"), /permission denied for schema app/);
+            } finally {
+                await c.end();
+            }
+        });
+
+        it("serves several sessions at once", async () => {
+            const password = await token();
+            const clients = Array.from({ length: 5 }, () => client({ password }));
+            try {
+                await Promise.all(clients.map((c) => c.connect()));
+                const pids = await Promise.all(clients.map(async (c) => (await c.query("SELECT pg_backend_pid() AS pid")).rows[0].pid as number));
+                assert.equal(new Set(pids).size, 5);
+            } finally {
+                await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+            }
+        });
+
+        it("refuses a client that does not ask for TLS, before asking for a password", async () => {
+            const refused = await refusal(client({ password: await token(), tls: false }));
+            assert.deepEqual(refused, { code: "28000", message: "This RDS Proxy requires TLS connections" });
+        });
+
+        it("refuses a tampered token", async () => {
+            const tampered = (await token()).replace(/X-Amz-Signature=([0-9a-f])/, (_m, c: string) => `X-Amz-Signature=${c === "a" ? "b" : "a"}`);
+            const refused = await refusal(client({ password: tampered }));
+            assert.equal(refused.code, "28P01");
+            assert.match(refused.message, /^password authentication failed for user "app_user": IAM token signature does not match/);
+        });
+
+        it("refuses a token made for another user", async () => {
+            const refused = await refusal(client({ password: await token({ user: "someone_else" }) }));
+            assert.equal(refused.code, "28P01");
+            assert.match(refused.message, /IAM token is for database user "someone_else", the connection is for "app_user"/);
+        });
+
+        it("refuses a user it has no credentials for, even with a valid token for that user", async () => {
+            const refused = await refusal(client({ user: "postgres", password: await token({ user: "postgres" }) }));
+            assert.equal(refused.code, "28000");
+            assert.match(refused.message, /no credentials for user "postgres"/);
+        });
+
+        it("refuses a plain password", async () => {
+            const refused = await refusal(client({ password: plane.postgres.password }));
+            assert.equal(refused.code, "28P01");
+            assert.match(refused.message, /not an RDS IAM authentication token/);
+            assert.ok(!refused.message.includes(plane.postgres.password));
+        });
+
+        it("refuses an expired token", async () => {
+            const password = await token();
+            clockOffsetMs = FIFTEEN_MINUTES_MS + 60_000;
+            const refused = await refusal(client({ password }));
+            assert.equal(refused.code, "28P01");
+            assert.match(refused.message, /IAM token expired/);
+        });
+
+        it("refuses a token signed for another region", async () => {
+            const refused = await refusal(client({ password: await token({ region: "us-east-1" }) }));
+            assert.match(refused.message, /region "us-east-1", this endpoint is in eu-west-1/);
+        });
+
+        it("refuses a token signed with a key it does not trust", async () => {
+            const refused = await refusal(client({ password: await token({ accessKeyId: "AKIAOTHERKEY00000000", secretAccessKey: "not-the-secret" }) }));
+            assert.match(refused.message, /access key AKIAOTHERKEY00000000, which this endpoint does not trust/);
+        });
+
+        it("refuses a token signed with the trusted key id but the wrong secret", async () => {
+            const refused = await refusal(client({ password: await token({ secretAccessKey: "guessed" }) }));
+            assert.match(refused.message, /signature does not match/);
+        });
+    });
+
+    describe("the PostgreSQL behind it", () => {
+        it("refuses a direct connection without TLS (hostssl only, like rds.force_ssl)", async () => {
+            const refused = await refusal(client({ host: plane.postgres.host, port: plane.postgres.port, user: plane.postgres.user, password: plane.postgres.password, tls: false }));
+            assert.equal(refused.code, "28000");
+            assert.match(refused.message, /no encryption/);
+        });
+
+        it("has no password way in for the app user: only the stand-in's certificate", async () => {
+            const refused = await refusal(client({ host: plane.postgres.host, port: plane.postgres.port, password: "anything" }));
+            assert.equal(refused.code, "28000");
+            assert.match(refused.message, /certificate/i);
+        });
+
+        it("gives the superuser a verified TLS session through admin()", async () => {
+            const admin = await plane.admin();
+            try {
+                const { rows } = await admin.query("SELECT current_user AS user, ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()");
+                assert.deepEqual(rows, [{ user: plane.postgres.user, ssl: true }]);
+            } finally {
+                await admin.end();
+            }
+        });
+    });
+
+    describe("stop()", () => {
+        it("is idempotent and removes the temp folder", async () => {
+            const folder = path.dirname(plane.caFile);
+            assert.ok(existsSync(folder));
+            await Promise.all([plane.stop(), plane.stop()]);
+            await plane.stop();
+            assert.ok(!existsSync(folder), `${folder} still exists`);
+        });
+    });
+});
+
+describe("RDS Proxy stand-in on its own", function () {
+    this.timeout(20_000);
+    const credentials = { accessKeyId: "AKIASTANDINTEST00000", secretAccessKey: "stand-in-test-secret" };
+    let proxy: RdsProxyStandIn;
+    let ca: ThrowawayCa;
+
+    before(async () => {
+        ca = createThrowawayCa();
+        // Nothing listens upstream: the database is unreachable.
+        const deadPort = await freePort();
+        proxy = await startRdsProxyStandIn({
+            host: "127.0.0.1",
+            region: "eu-west-1",
+            credentials,
+            tls: ca.server,
+            upstream: { host: "127.0.0.1", port: deadPort, caPem: ca.caPem, servername: "localhost", users: { app_user: ca.issueClient("app_user") } },
+            handshakeTimeoutMs: 300,
+        });
+    });
+    after(async () => {
+        await proxy?.close();
+    });
+
+    it("drops a client that stalls in the handshake instead of hanging", async () => {
+        const socket = net.connect({ host: proxy.host, port: proxy.port });
+        socket.on("error", () => undefined);
+        await new Promise((resolve) => socket.once("connect", resolve));
+        const started = Date.now();
+        const closed = new Promise((resolve) => socket.once("close", resolve));
+        socket.resume(); // read the "S" and the end, so "close" can fire
+        socket.write(Buffer.from([0, 0, 0, 8, 4, 210, 22, 47])); // SSLRequest, then silence
+        await closed;
+        assert.ok(Date.now() - started < 5_000, `closed after ${Date.now() - started} ms`);
+    });
+
+    it("answers a valid token with a PostgreSQL error when the database is unreachable", async () => {
+        const password = await new Signer({ hostname: proxy.host, port: proxy.port, username: "app_user", region: "eu-west-1", credentials }).getAuthToken();
+        const c = new pg.Client({ host: proxy.host, port: proxy.port, user: "app_user", database: "appdb", password, ssl: { ca: ca.caPem, servername: "localhost" }, connectionTimeoutMillis: 5_000 });
+        c.on("error", () => undefined);
+        await assert.rejects(c.connect(), (err: { code?: string; message: string }) => err.code === "08006" && /could not reach the database/.test(err.message));
+        await c.end().catch(() => undefined);
+    });
+});
+
+describe("local data plane lifecycle", function () {
+    this.timeout(40_000);
+
+    it("refuses an invalid region or user with one clear line", async () => {
+        await assert.rejects(startLocalDataPlane({ region: "moon-1" }), { message: 'local data plane: region "moon-1" is not an AWS region name; use e.g. eu-west-1' });
+        await assert.rejects(startLocalDataPlane({ user: "App User" }), /user "App User" is not a plain identifier/);
+    });
+
+    it("npm run local:up prints exactly one JSON line, then stops cleanly on SIGTERM", async () => {
+        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join("smoke", "local", "up.ts")], {
+            cwd: path.resolve(__dirname, ".."),
+            stdio: ["ignore", "pipe", "pipe"],
+        });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+        child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+        const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+        try {
+            const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
+                const timer = setTimeout(() => reject(new Error(`no JSON line within 25s; stderr: ${stderr}`)), 25_000);
+                child.stdout.on("data", () => {
+                    if (!stdout.includes("\n")) return;
+                    clearTimeout(timer);
+                    resolve(JSON.parse(stdout.split("\n")[0]));
+                });
+                void exited.then(({ code }) => reject(new Error(`up.ts exited with ${code} before it was ready; stderr: ${stderr}`)));
+            });
+            assert.deepEqual(Object.keys(ready), ["host", "port", "database", "user", "region", "caFile", "accessKeyId", "secretAccessKey"]);
+            const caFile = String(ready.caFile);
+            assert.ok(existsSync(caFile));
+
+            // What it printed is enough to get in.
+            const password = await new Signer({
+                hostname: String(ready.host),
+                port: Number(ready.port),
+                username: String(ready.user),
+                region: String(ready.region),
+                credentials: { accessKeyId: String(ready.accessKeyId), secretAccessKey: String(ready.secretAccessKey) },
+            }).getAuthToken();
+            const c = new pg.Client({
+                host: String(ready.host),
+                port: Number(ready.port),
+                user: String(ready.user),
+                database: String(ready.database),
+                password,
+                ssl: { ca: readFileSync(caFile, "utf8"), servername: "localhost" },
+                connectionTimeoutMillis: 5_000,
+            });
+            await c.connect();
+            await c.end();
+
+            child.kill("SIGTERM");
+            assert.deepEqual(await exited, { code: 0, signal: null });
+            assert.equal(stdout.trim().split("\n").length, 1, `stdout: ${stdout}`);
+            assert.ok(!existsSync(path.dirname(caFile)), "the temp folder must be gone");
+            assert.ok(!stderr.includes(String(ready.secretAccessKey)), "the secret key must not be logged");
+        } finally {
+            child.kill("SIGKILL");
+        }
+    });
+});
