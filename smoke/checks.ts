@@ -35,13 +35,20 @@ export function classify(session: Session, err: unknown): ClassifiedError {
   return classifyError(err, session.target, session.connectBoundMs);
 }
 
-export async function timed(name: string, clock: Timer, body: () => Promise<Omit<CheckResult, "name" | "ms">>): Promise<CheckResult> {
+/** Times a check; an unexpected error becomes a failed, classified result instead of a throw. */
+export async function timed(
+  name: string,
+  session: Session,
+  clock: Timer,
+  body: () => Promise<Omit<CheckResult, "name" | "ms">>,
+): Promise<CheckResult> {
   const started = clock();
   let outcome: Omit<CheckResult, "name" | "ms">;
   try {
     outcome = await body();
   } catch (err) {
-    outcome = { ok: false, detail: errorMessage(err), kind: "other" };
+    const c = classify(session, err);
+    outcome = { ok: false, detail: c.message, kind: c.kind };
   }
   return { name, ...outcome, ms: Math.round(clock() - started) };
 }
@@ -57,7 +64,7 @@ export async function connectCheck(
   clock: Timer,
 ): Promise<{ result: CheckResult; client?: Client }> {
   let client: Client | undefined;
-  const result = await timed(CHECK.connect, clock, async () => {
+  const result = await timed(CHECK.connect, session, clock, async () => {
     try {
       client = await session.within(session.connect({ user: session.target.user, password: token, tls: true }));
     } catch (err) {
@@ -89,7 +96,7 @@ export async function connectCheck(
  * connections to a database using RDS Proxy").
  */
 export async function tlsCheck(session: Session, client: Client, clock: Timer): Promise<CheckResult> {
-  return timed(CHECK.tls, clock, async () => {
+  return timed(CHECK.tls, session, clock, async () => {
     const facts = tlsFacts(socketOf(client));
     const shortfall = tlsShortfall(facts);
     let info = "";
@@ -130,7 +137,7 @@ function isServerRefusal(err: unknown, plaintext: boolean): string | undefined {
 }
 
 export async function negativeCheck(session: Session, spec: NegativeSpec, clock: Timer): Promise<CheckResult> {
-  return timed(spec.name, clock, async () => {
+  return timed(spec.name, session, clock, async () => {
     let askedForPassword = false;
     const password = async (): Promise<string> => {
       askedForPassword = true;

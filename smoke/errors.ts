@@ -110,6 +110,13 @@ export function classifyError(err: unknown, at: Endpoint, timeoutMs?: number): C
       message: `connection refused by ${where}: nothing listens there; check the port (proxy listens on 5432) and that the proxy is available`,
     };
   }
+  if (code === "57014" || /Query read timeout/i.test(message)) {
+    const budget = timeoutMs !== undefined ? ` (bound ${timeoutMs} ms)` : "";
+    return {
+      kind: "timeout",
+      message: `a query through ${where} did not finish in time${budget}: the proxy may be waiting for a database connection (check the target's health and max connections)`,
+    };
+  }
   if (
     code === "ETIMEDOUT" ||
     code === "ESOCKETTIMEDOUT" ||

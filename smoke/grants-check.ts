@@ -11,7 +11,7 @@ import type { Session } from "./session";
 import { DEFAULT_OWNER } from "./target";
 
 export async function grantsCheck(session: Session, client: Client, clock: Timer): Promise<CheckResult> {
-  return timed(CHECK.grants, clock, async () => {
+  return timed(CHECK.grants, session, clock, async () => {
     const t = session.target;
     const owner = t.owner ?? DEFAULT_OWNER;
     let spec;

@@ -148,6 +148,11 @@ describe("smoke error classification", () => {
     assert.match(classifyError(new Error("Connection terminated due to connection timeout"), at, 500).message, /after 500 ms/);
   });
 
+  it("says a query timed out rather than the connection", () => {
+    assert.match(classifyError(new Error("Query read timeout"), at, 500).message, /^a query through proxy\.example:5432 did not finish in time \(bound 500 ms\)/);
+    assert.equal(classifyError(err("57014", "canceling statement due to statement timeout"), at).kind, "timeout");
+  });
+
   it("tells certificate failures to pass --ca", () => {
     for (const code of ["UNABLE_TO_VERIFY_LEAF_SIGNATURE", "SELF_SIGNED_CERT_IN_CHAIN", "ERR_TLS_CERT_ALTNAME_INVALID", "DEPTH_ZERO_SELF_SIGNED_CERT"]) {
       const c = classifyError(err(code), at);
