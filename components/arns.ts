@@ -24,7 +24,7 @@ export interface DbUserArnParts extends ProxyArnParts {
 
 /**
  * The exact resource for `rds-db:connect`: `arn:aws:rds-db:<region>:<account>:dbuser:<resource id>/<user>`.
- * Refuses wildcards anywhere, so a grant can never widen to `dbuser:*` by accident.
+ * Refuses wildcards anywhere, so a grant can never widen to every user or every proxy by accident.
  */
 export function dbUserArn(p: DbUserArnParts): string {
     const fields: Array<[string, string, RegExp]> = [

@@ -1,0 +1,39 @@
+// Project-wide rules no single module can enforce: things that must appear nowhere in our code.
+import { strict as assert } from "assert";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+
+const root = path.join(__dirname, "..");
+const tracked = () => execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard"], { cwd: root, encoding: "utf8" })
+    .split("\n").filter((f) => f && !f.includes("node_modules/") && fs.existsSync(path.join(root, f)));
+
+describe("project hygiene", () => {
+    const sources = () => tracked().filter((f) => /\.(ts|js|json|ya?ml|md|sh)$/.test(f) || f === ".ci/run");
+
+    it("never turns off TLS certificate verification", () => {
+        // Built from parts so this file does not match itself.
+        const forbidden = new RegExp(["reject", "Unauthorized\\s*:\\s*false"].join(""));
+        const offenders = sources().filter((f) => forbidden.test(fs.readFileSync(path.join(root, f), "utf8")));
+        assert.deepEqual(offenders, []);
+    });
+
+    it("never disables Node's TLS checks through the environment", () => {
+        const forbidden = new RegExp(["NODE_TLS_REJECT", "_UNAUTHORIZED"].join(""));
+        const offenders = sources().filter((f) => forbidden.test(fs.readFileSync(path.join(root, f), "utf8")));
+        assert.deepEqual(offenders, []);
+    });
+
+    it("grants rds-db:connect on no wildcard user anywhere in the program", () => {
+        const forbidden = new RegExp(["dbuser:", "\\*"].join(""));
+        const offenders = tracked().filter((f) => /^(components|index\.ts|smoke\/lambda)/.test(f))
+            .filter((f) => forbidden.test(fs.readFileSync(path.join(root, f), "utf8")));
+        assert.deepEqual(offenders, []);
+    });
+
+    it("has no focused tests that would silently skip the rest", () => {
+        const focused = new RegExp(["\\b(it|describe|context)", "\\.only\\("].join(""));
+        const offenders = tracked().filter((f) => f.startsWith("test/") && focused.test(fs.readFileSync(path.join(root, f), "utf8")));
+        assert.deepEqual(offenders, []);
+    });
+});
