@@ -1,0 +1,116 @@
+// `npm start`: the local rehearsal. With no AWS account, no Docker and no Pulumi CLI it
+//   1. evaluates the dev stack under mocks and prints its plan: resources per component and the
+//      security settings that matter, read from what the program declared;
+//   2. runs the policy pack over that plan and prints the verdicts;
+//   3. starts the local data plane (real PostgreSQL behind an RDS Proxy stand-in that enforces TLS and
+//      IAM tokens) and runs the smoke runner against it, exactly as it runs after a real deploy;
+// then shuts everything down. Exit 0 only if no mandatory policy is violated and every check holds.
+import { readFileSync } from "fs";
+import { Settings } from "../../components/config";
+import { formatViolations, mandatory, runPolicies } from "../../policy/run";
+import { policies } from "../../policy/policies";
+import { formatReport, runSmoke } from "../runner";
+import { LocalDataPlane, startLocalDataPlane } from "./dataplane";
+import { Evaluation, evaluateStack, MockResource } from "./mock-cloud";
+
+const STACK = "dev";
+
+const COMPONENT = /aurora-iam-proxy:index:(\w+)/;
+
+/** Resources per component, counted from the parent chain of each declared resource. */
+export function resourcesPerComponent(ev: Evaluation): Array<[string, number, string[]]> {
+    const groups = new Map<string, MockResource[]>();
+    for (const r of ev.resources) {
+        if (!r.type.startsWith("aws:") && !r.type.startsWith("random:")) continue;
+        const component = COMPONENT.exec(r.parent ?? "")?.[1] ?? "(root)";
+        groups.set(component, [...(groups.get(component) ?? []), r]);
+    }
+    return [...groups.entries()].map(([name, rs]) => {
+        const kinds = new Map<string, number>();
+        for (const r of rs) {
+            const kind = r.type.split(":").pop()!;
+            kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+        }
+        return [name, rs.length, [...kinds.entries()].map(([k, n]) => (n > 1 ? `${n} ${k}` : k))];
+    });
+}
+
+/** The security settings a reviewer asks about first, each read from the declared resources. */
+export function securitySummary(ev: Evaluation): Array<[boolean, string]> {
+    const one = (type: string) => ev.resources.find((r) => r.type === type);
+    const all = (type: string) => ev.resources.filter((r) => r.type === type);
+    const proxy = one("aws:rds/proxy:Proxy")?.inputs ?? {};
+    const cluster = one("aws:rds/cluster:Cluster")?.inputs ?? {};
+    const params = one("aws:rds/clusterParameterGroup:ClusterParameterGroup")?.inputs.parameters ?? [];
+    const taskRole = ev.resources.find((r) => r.type === "aws:iam/role:Role" && r.name === "ecs-task");
+    const taskPolicy = all("aws:iam/rolePolicy:RolePolicy").find((p) => p.inputs.role === taskRole?.id);
+    const taskResources = taskPolicy ? JSON.parse(taskPolicy.inputs.policy).Statement.flatMap((s: any) => [].concat(s.Resource)) : [];
+    const container = JSON.parse(one("aws:ecs/taskDefinition:TaskDefinition")?.inputs.containerDefinitions ?? "[{}]")[0];
+    const openRules = [...all("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")]
+        .filter((r) => r.inputs.cidrIpv4 === "0.0.0.0/0" || r.inputs.cidrIpv6 === "::/0");
+    return [
+        [proxy.requireTls === true, `proxy requires TLS (requireTls: ${proxy.requireTls})`],
+        [proxy.defaultAuthScheme === "IAM_AUTH" || (proxy.auths ?? []).every((a: any) => a.iamAuth === "REQUIRED"),
+            `clients need an IAM token (${proxy.defaultAuthScheme === "IAM_AUTH" ? "end-to-end IAM" : "iamAuth REQUIRED"})`],
+        [cluster.iamDatabaseAuthenticationEnabled === true, "cluster: IAM database authentication on"],
+        [cluster.manageMasterUserPassword === true && cluster.masterPassword === undefined, "cluster: master password managed by RDS, none in Pulumi"],
+        [cluster.storageEncrypted === true && typeof cluster.kmsKeyId === "string", "cluster: storage encrypted with the stack's CMK"],
+        [params.some((p: any) => p.name === "rds.force_ssl" && p.value === "1"), "cluster: rds.force_ssl = 1"],
+        [taskResources.length === 1 && /:dbuser:prx-[a-z0-9]+\/[a-z_][a-z0-9_]*$/.test(taskResources[0]),
+            `task role: rds-db:connect on ${taskResources.join(", ") || "nothing"} only`],
+        [container.readonlyRootFilesystem === true && container.privileged === false, "container: read-only root, not privileged"],
+        [openRules.length === 0, "no ingress from 0.0.0.0/0 or ::/0"],
+    ];
+}
+
+function printPlan(ev: Evaluation, settings: Settings) {
+    console.log(`Plan for stack ${STACK} (evaluated under Pulumi mocks: nothing is created)`);
+    console.log(`  ${settings.region}, ${settings.network.azCount} AZs, Aurora PostgreSQL ${settings.database.engineVersion} ` +
+        `${settings.database.minCapacity}-${settings.database.maxCapacity} ACU, proxy auth ${settings.proxy.authMode}`);
+    for (const [component, count, kinds] of resourcesPerComponent(ev)) {
+        console.log(`  ${component.padEnd(9)} ${String(count).padStart(3)}  ${kinds.join(", ")}`);
+    }
+    console.log("Security settings");
+    for (const [ok, line] of securitySummary(ev)) console.log(`  ${ok ? "✓" : "✗"} ${line}`);
+}
+
+async function main(): Promise<number> {
+    const started = Date.now();
+    const ev = await evaluateStack(STACK);
+    printPlan(ev, ev.settings);
+
+    const violations = runPolicies(ev.resources, { environment: ev.settings.environment });
+    const blocking = mandatory(violations);
+    console.log(`Policies (${policies.length} in the pack): ${blocking.length} mandatory violation(s), ${violations.length - blocking.length} advisory`);
+    for (const line of formatViolations(violations)) console.log(`  ${line}`);
+
+    console.log("Local data plane: starting PostgreSQL (TLS only) and the RDS Proxy stand-in (TLS + IAM tokens)...");
+    let dp: LocalDataPlane | undefined;
+    const stop = async () => { await dp?.stop(); };
+    const onSignal = () => { void stop().finally(() => process.exit(130)); };
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+    try {
+        dp = await startLocalDataPlane({ database: ev.settings.database.name, user: ev.settings.database.user, region: ev.settings.region });
+        console.log(`  proxy stand-in ${dp.host}:${dp.port}, PostgreSQL ${dp.postgres.host}:${dp.postgres.port}`);
+        const report = await runSmoke({
+            host: dp.host, port: dp.port, database: dp.database, user: dp.user, region: dp.region,
+            authMode: ev.settings.proxy.authMode, owner: dp.spec.owner, caPem: readFileSync(dp.caFile, "utf8"),
+        }, { credentials: { accessKeyId: dp.accessKeyId, secretAccessKey: dp.secretAccessKey } });
+        console.log("Smoke runner (the same checks as after a real deploy)");
+        console.log(formatReport(report));
+        const ok = report.ok && blocking.length === 0;
+        console.log(`${ok ? "PASS" : "FAIL"}: rehearsal finished in ${((Date.now() - started) / 1000).toFixed(1)} s` +
+            (report.ok ? "" : ` - ${report.reason}`) + (blocking.length ? ` - ${blocking.length} mandatory policy violation(s)` : ""));
+        return ok ? 0 : 1;
+    } finally {
+        await stop();
+    }
+}
+
+if (require.main === module) {
+    main().then((code) => process.exit(code), (err) => {
+        console.error(`rehearsal failed: ${err instanceof Error ? err.message : String(err)}`);
+        process.exit(1);
+    });
+}
