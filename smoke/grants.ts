@@ -199,18 +199,32 @@ END $$`,
         // The database is the app's alone and the app lives in its own schema: schema public gives
         // nobody anything (PostgreSQL < 15 even let PUBLIC create there).
         `REVOKE ALL ON SCHEMA public FROM PUBLIC`,
-        // Anything the user holds outside the app schema is extra; PUBLIC's grants there belong to
-        // whoever made them and are reported by diffGrants rather than changed behind their back.
+        // Anything granted to the user outside the app schema is extra. Only objects whose ACL
+        // names the user are touched: a blanket REVOKE would fail on objects the owner may not
+        // see (in RDS, rdsadmin's), and PUBLIC's grants there are reported by diffGrants rather
+        // than changed behind their owner's back. A table-level REVOKE also clears column grants.
         `DO $$
-DECLARE s record;
+DECLARE
+  o record;
+  app_user oid := (SELECT oid FROM pg_roles WHERE rolname = ${literal(spec.user)});
 BEGIN
-  FOR s IN
-    SELECT nspname FROM pg_namespace
-    WHERE nspname <> ${literal(spec.schema)} AND nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema'
+  FOR o IN
+    SELECT n.nspname FROM pg_namespace n CROSS JOIN LATERAL aclexplode(n.nspacl) a
+    WHERE a.grantee = app_user AND n.nspname <> ${literal(spec.schema)}
   LOOP
-    EXECUTE format('REVOKE ALL ON SCHEMA %I FROM %I', s.nspname, ${literal(spec.user)});
-    EXECUTE format('REVOKE ALL ON ALL TABLES IN SCHEMA %I FROM %I', s.nspname, ${literal(spec.user)});
-    EXECUTE format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA %I FROM %I', s.nspname, ${literal(spec.user)});
+    EXECUTE format('REVOKE ALL ON SCHEMA %I FROM %I', o.nspname, ${literal(spec.user)});
+  END LOOP;
+  FOR o IN
+    SELECT DISTINCT n.nspname, c.relname, c.relkind
+    FROM pg_class c
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname <> ${literal(spec.schema)}
+      AND (EXISTS (SELECT 1 FROM aclexplode(c.relacl) a WHERE a.grantee = app_user)
+        OR EXISTS (SELECT 1 FROM pg_attribute t CROSS JOIN LATERAL aclexplode(t.attacl) a
+                   WHERE t.attrelid = c.oid AND a.grantee = app_user))
+  LOOP
+    EXECUTE format('REVOKE ALL ON %s %I.%I FROM %I',
+      CASE WHEN o.relkind = 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, o.nspname, o.relname, ${literal(spec.user)});
   END LOOP;
 END $$`,
 

@@ -189,6 +189,10 @@ describe("grants on a real PostgreSQL", function () {
             "ALTER ROLE app_user CREATEDB",
             "CREATE TABLE public.stray (id int)",
             "GRANT SELECT ON public.stray TO app_user",
+            "CREATE TABLE public.stray_columns (id int)",
+            "GRANT UPDATE (id) ON public.stray_columns TO app_user",
+            "CREATE SEQUENCE public.stray_seq",
+            "GRANT USAGE ON SEQUENCE public.stray_seq TO app_user",
             "ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA app GRANT TRUNCATE ON TABLES TO app_user",
         ]) {
             await admin.query(sql);
@@ -203,11 +207,13 @@ describe("grants on a real PostgreSQL", function () {
             "TEMPORARY on database appdb",
             "TRUNCATE on future tables of postgres in schema app",
             "TRUNCATE on table app.smoke_probe",
+            "UPDATE on columns of table public.stray_columns",
+            "USAGE on sequence public.stray_seq",
         ]);
 
         await bootstrap(admin, plane.spec);
         assert.deepEqual(diffGrants(plane.spec, await readGrants(admin, plane.spec)), { missing: [], extra: [], forbidden: [] });
-        await admin.query("DROP TABLE public.stray");
+        await admin.query("DROP TABLE public.stray, public.stray_columns; DROP SEQUENCE public.stray_seq");
     });
 
     it("switches to secrets mode and back: rds_iam revoked, a password set, then the reverse", async () => {

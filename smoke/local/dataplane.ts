@@ -110,7 +110,9 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
     const spec = grantsSpec({ database, user, owner: "postgres", authMode });
 
     installSignalHandlers();
-    const tempRoot = await mkdtemp(path.join(os.tmpdir(), "aurora-local-dataplane-"));
+    const tempRoot = await mkdtemp(path.join(os.tmpdir(), "aurora-local-dataplane-")).catch((err: Error) => {
+        throw new Error(`local data plane: could not create a temp folder under ${os.tmpdir()}: ${err.message}; set TMPDIR to a writable folder`);
+    });
     tempFolders.add(tempRoot);
     // PostgreSQL runs as its own OS user when we are root: it must traverse (not list) this folder.
     await chmod(tempRoot, 0o711);

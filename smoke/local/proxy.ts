@@ -57,6 +57,9 @@ const SSL_REQUEST_CODE = 80877103;
 const CANCEL_REQUEST_CODE = 80877102;
 const GSSENC_REQUEST_CODE = 80877104;
 const PASSWORD_MESSAGE = 0x70; // 'p'
+const TERMINATE_MESSAGE = 0x58; // 'X'
+/** Well under PostgreSQL's authentication_timeout (60 s), after which it drops a silent connection. */
+const WARM_UPSTREAM_MAX_AGE_MS = 40_000;
 const UPSTREAM_CONNECT_TIMEOUT_MS = 10_000;
 
 export async function startRdsProxyStandIn(o: RdsProxyStandInOptions): Promise<RdsProxyStandIn> {
@@ -128,7 +131,16 @@ export async function startRdsProxyStandIn(o: RdsProxyStandInOptions): Promise<R
             async onMessage(data, state) {
                 try {
                     if (!state.hasStarted) return handlePreStartup(connection, data, o.upstream, closeAll);
-                    if (state.isAuthenticated || data[0] !== PASSWORD_MESSAGE || !state.clientInfo || !upstreamSession) return false;
+                    if (state.isAuthenticated) return false;
+                    if (data[0] === TERMINATE_MESSAGE) {
+                        closeAll();
+                        return true;
+                    }
+                    // Before authentication only a password is acceptable. Anything else is refused
+                    // here: pg-gateway would otherwise answer queries itself (and print them on stdout).
+                    if (data[0] !== PASSWORD_MESSAGE || !state.clientInfo || !upstreamSession) {
+                        return refuse(connection, { severity: "FATAL", code: "08P01", message: "expected a password response (the IAM token) before any other message" }, closeAll);
+                    }
                     const user = state.clientInfo.parameters.user;
                     // PasswordMessage: 'p', int32 length, password as a NUL-terminated string.
                     const token = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("utf8", 5, Math.max(5, data.byteLength - 1));
@@ -295,6 +307,7 @@ class WarmUpstreams {
     private readonly ready = new Map<string, tls.TLSSocket[]>();
     private readonly pending = new Map<string, number>();
     private readonly onClose = new Map<tls.TLSSocket, () => void>();
+    private readonly openedAt = new WeakMap<tls.TLSSocket, number>();
     private closed = false;
 
     constructor(
@@ -305,7 +318,8 @@ class WarmUpstreams {
     take(user: string, credential: UpstreamCredential): Promise<tls.TLSSocket> {
         const list = this.ready.get(user) ?? [];
         let socket: tls.TLSSocket | undefined;
-        while ((socket = list.shift()) && (socket.destroyed || !socket.writable)) socket.destroy();
+        const fresh = (s: tls.TLSSocket) => !s.destroyed && s.writable && Date.now() - (this.openedAt.get(s) ?? 0) < WARM_UPSTREAM_MAX_AGE_MS;
+        while ((socket = list.shift()) && !fresh(socket)) socket.destroy();
         this.fill(user, credential);
         if (socket) {
             const onClose = this.onClose.get(socket);
@@ -329,6 +343,7 @@ class WarmUpstreams {
                         return;
                     }
                     list.push(socket);
+                    this.openedAt.set(socket, Date.now());
                     const onClose = () => {
                         this.onClose.delete(socket);
                         const index = list.indexOf(socket);
