@@ -1,17 +1,18 @@
 // The pack's policies as a plain array. Importing this module starts nothing, so the policies run
 // outside the engine too (policy/run.ts, the tests, `npm start`); policy/index.ts serves them.
 import { Policies } from "@pulumi/policy";
-import { cloudwatchLogGroupRetention, kmsKeyRotation, requiredTags, secretsManagerCmk } from "./rules/data";
-import { ecsAwsvpcNetworkMode, ecsLoggingWithRetention, ecsNoPlaintextSecrets, ecsNoPrivilegedContainers, ecsNoPublicIp,
-    ecsReadOnlyRootFilesystem } from "./rules/ecs";
-import { iamNoAdminManagedPolicies, iamNoWildcardAction, iamRdsConnectScoped } from "./rules/iam";
+import { cloudwatchLogGroupCmk, cloudwatchLogGroupRetention, kmsKeyRotation, requiredTags, secretsManagerCmk } from "./rules/data";
+import { ecsAwsvpcNetworkMode, ecsClusterContainerInsights, ecsLoggingWithRetention, ecsNoHostNamespaces, ecsNoPlaintextSecrets,
+    ecsNoPrivilegedContainers, ecsNoPublicIp, ecsReadOnlyRootFilesystem, lambdaNoPlaintextSecrets } from "./rules/ecs";
+import { iamNoAdminManagedPolicies, iamNoWildcardAction, iamRdsConnectScoped, noWildcardPrincipal } from "./rules/iam";
 import { sgDataPathIngressByReference, sgDescriptionValid, sgNoInternetIngressDbPorts, vpcDefaultSecurityGroupClosed,
     vpcFlowLogsProd } from "./rules/network";
 import { proxyTargetsStackCluster, rdsProxyDebugLoggingOffProd, rdsProxyPrivateSubnets, rdsProxyRequiresIam,
     rdsProxyRequiresTls } from "./rules/proxy";
-import { rdsBackupRetention, rdsClusterForcesTls, rdsCopyTagsToSnapshot, rdsDeletionProtectionProd, rdsFinalSnapshotProd,
-    rdsIamAuthentication, rdsManagedMasterPassword, rdsNotPubliclyAccessible, rdsPostgresqlLogsExported,
-    rdsStorageEncryptedCmk, rdsSupportedEngineVersion } from "./rules/rds";
+import { rdsAutoMinorVersionUpgrade, rdsBackupRetention, rdsClusterForcesTls, rdsCopyTagsToSnapshot, rdsDeletionProtectionProd,
+    rdsEnhancedMonitoringProd, rdsFinalSnapshotProd, rdsIamAuthentication, rdsManagedMasterPassword, rdsMultiAzProd,
+    rdsNotPubliclyAccessible, rdsPerformanceInsights, rdsPostgresqlLogsExported, rdsStorageEncryptedCmk,
+    rdsSupportedEngineVersion } from "./rules/rds";
 import { dbSgAdmitsOnlyProxy, ecsExecutionRoleNoDbConnect, proxySgAdmitsOnlyApp, taskRoleConnectScope } from "./rules/stack";
 
 export const PACK_NAME = "aurora-iam-proxy-security";
@@ -31,6 +32,10 @@ export const policies: Policies = [
     rdsNotPubliclyAccessible,
     rdsClusterForcesTls,
     rdsSupportedEngineVersion,
+    rdsAutoMinorVersionUpgrade,
+    rdsPerformanceInsights,
+    rdsMultiAzProd,
+    rdsEnhancedMonitoringProd,
     // RDS Proxy
     rdsProxyRequiresTls,
     rdsProxyRequiresIam,
@@ -46,6 +51,7 @@ export const policies: Policies = [
     iamNoWildcardAction,
     iamRdsConnectScoped,
     iamNoAdminManagedPolicies,
+    noWildcardPrincipal,
     // ECS
     ecsAwsvpcNetworkMode,
     ecsNoPublicIp,
@@ -54,10 +60,14 @@ export const policies: Policies = [
     ecsLoggingWithRetention,
     ecsExecutionRoleNoDbConnect,
     ecsNoPlaintextSecrets,
+    ecsNoHostNamespaces,
+    ecsClusterContainerInsights,
+    lambdaNoPlaintextSecrets,
     // Secrets Manager, KMS, logs
     secretsManagerCmk,
     kmsKeyRotation,
     cloudwatchLogGroupRetention,
+    cloudwatchLogGroupCmk,
     // The stack as a whole
     dbSgAdmitsOnlyProxy,
     proxySgAdmitsOnlyApp,

@@ -167,6 +167,39 @@ const cases: Case[] = [
         breakIt: rs => edit(one(rs, T.rdsCluster), p => { p.engineVersion = "13.12"; }),
         message: /engineVersion is "13.12"; use Aurora PostgreSQL 14 or later/,
     },
+    {
+        policy: "rds-auto-minor-version-upgrade", stack: "dev", broken: "minor version upgrades off",
+        breakIt: rs => edit(one(rs, T.rdsClusterInstance), p => { p.autoMinorVersionUpgrade = false; }),
+        message: /ClusterInstance "database-instance-1": autoMinorVersionUpgrade is false; set autoMinorVersionUpgrade: true/,
+    },
+    {
+        policy: "rds-performance-insights", stack: "prod", broken: "Performance Insights off in prod",
+        breakIt: rs => edit(one(rs, T.rdsClusterInstance), p => { p.performanceInsightsEnabled = false; delete p.performanceInsightsKmsKeyId; }),
+        message: /performanceInsightsEnabled is false in prod; set performanceInsightsEnabled: true/,
+        compliant: { title: "Performance Insights off in dev", stack: "dev", fix: () => undefined },
+    },
+    {
+        policy: "rds-performance-insights", stack: "dev", broken: "Performance Insights on the AWS-managed key",
+        breakIt: rs => edit(one(rs, T.rdsClusterInstance), p => { p.performanceInsightsEnabled = true; delete p.performanceInsightsKmsKeyId; }),
+        message: /performanceInsightsKmsKeyId is unset, so query text is kept under the AWS-managed key/,
+    },
+    {
+        policy: "rds-enhanced-monitoring-prod", stack: "prod", broken: "no Enhanced Monitoring in prod (advisory)",
+        breakIt: rs => all(rs, T.rdsClusterInstance).forEach(i => edit(i, p => { delete p.monitoringInterval; })),
+        message: /monitoringInterval is unset in prod; set monitoringInterval/,
+        compliant: { title: "monitoringInterval 60 in prod", fix: rs => all(rs, T.rdsClusterInstance).forEach(i => edit(i, p => { p.monitoringInterval = 60; })) },
+    },
+    {
+        policy: "rds-multi-az-prod", stack: "prod", broken: "a single instance in prod",
+        breakIt: rs => { const extra = all(rs, T.rdsClusterInstance).slice(1); for (const i of extra) rs.splice(rs.indexOf(i), 1); },
+        message: /Cluster "database-cluster": 1 instance\(s\) in prod; add a second aws.rds.ClusterInstance in another availability zone/,
+        compliant: { title: "a single instance in dev", stack: "dev", fix: () => undefined },
+    },
+    {
+        policy: "rds-multi-az-prod", stack: "prod", broken: "two instances pinned to one zone",
+        breakIt: rs => all(rs, T.rdsClusterInstance).forEach(i => edit(i, p => { p.availabilityZone = "eu-west-1a"; })),
+        message: /all 2 instances are pinned to eu-west-1a; spread them over availability zones/,
+    },
     // ---------------------------------------------------------------- RDS Proxy
     {
         policy: "rds-proxy-requires-tls", stack: "prod", broken: "requireTls: false",
@@ -278,6 +311,11 @@ const cases: Case[] = [
         message: /description "PostgreSQL from app & smoke" contains "&", which AWS rejects/,
     },
     {
+        policy: "sg-description-valid", stack: "dev", broken: "a rule without a description",
+        breakIt: rs => edit(one(rs, T.egressRule), p => { delete p.description; }),
+        message: /SecurityGroupEgressRule "[^"]+": description is unset; say why the path is open/,
+    },
+    {
         policy: "vpc-flow-logs-prod", stack: "prod", broken: "no flow log in prod",
         breakIt: rs => { for (const f of all(rs, T.flowLog)) rs.splice(rs.indexOf(f), 1); },
         message: /aws:ec2\/vpc:Vpc "network-vpc": no flow log in prod; add an aws.ec2.FlowLog/,
@@ -321,6 +359,13 @@ const cases: Case[] = [
             role: one(rs, T.role, "ecs-task").id, policyArn: "arn:aws:iam::aws:policy/AdministratorAccess",
         }),
         message: /RolePolicyAttachment "task-admin": attaches arn:aws:iam::aws:policy\/AdministratorAccess; attach a least-privilege policy instead/,
+    },
+    {
+        policy: "no-wildcard-principal", stack: "prod", broken: "a task role anyone may assume",
+        breakIt: rs => edit(one(rs, T.role, "ecs-task"), p => {
+            p.assumeRolePolicy = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: "*" }, Action: "sts:AssumeRole" }] });
+        }),
+        message: /Role "ecs-task": assumeRolePolicy Statement\[0\] allows Principal \{"AWS":"\*"\} with no Condition/,
     },
     // ---------------------------------------------------------------- ECS
     {
@@ -383,6 +428,21 @@ const cases: Case[] = [
         breakIt: rs => setContainers(one(rs, T.ecsTaskDefinition), c => { c.environment.push({ name: "DATABASE_URL", value: "postgres://app_user:pa55w0rd@db:5432/appdb" }); }),
         message: /environment DATABASE_URL is set in plaintext \(its value looks like a credential\)/,
     },
+    {
+        policy: "ecs-no-host-namespaces", stack: "dev", broken: "pidMode host",
+        breakIt: rs => edit(one(rs, T.ecsTaskDefinition), p => { p.pidMode = "host"; }),
+        message: /pidMode is "host", so containers see the host's processes/,
+    },
+    {
+        policy: "ecs-cluster-container-insights", stack: "prod", broken: "Container Insights off",
+        breakIt: rs => edit(one(rs, "aws:ecs/cluster:Cluster"), p => { p.settings = [{ name: "containerInsights", value: "disabled" }]; }),
+        message: /containerInsights is "disabled"; add settings: \[\{ name: "containerInsights", value: "enabled" \}\]/,
+    },
+    {
+        policy: "lambda-no-plaintext-secrets", stack: "dev", broken: "a password in the smoke runner's environment",
+        breakIt: rs => edit(one(rs, T.lambdaFunction), p => { p.environment.variables.PGPASSWORD = "hunter2hunter2"; }),
+        message: /aws:lambda\/function:Function "[^"]+": environment variable PGPASSWORD is set in plaintext/,
+    },
     // ---------------------------------------------------------------- Secrets Manager, KMS, logs
     {
         policy: "secretsmanager-secret-cmk", stack: "dev", broken: "a secret on the AWS-managed key",
@@ -399,6 +459,11 @@ const cases: Case[] = [
         policy: "cloudwatch-log-group-retention", stack: "dev", broken: "a log group without retention",
         breakIt: rs => edit(one(rs, T.logGroup), p => { delete p.retentionInDays; }),
         message: /retentionInDays is unset \(never expire\); set retentionInDays/,
+    },
+    {
+        policy: "cloudwatch-log-group-cmk", stack: "dev", broken: "a log group on the default encryption",
+        breakIt: rs => edit(one(rs, T.logGroup), p => { delete p.kmsKeyId; }),
+        message: /LogGroup "[^"]+": kmsKeyId is unset; set kmsKeyId to a customer-managed aws.kms.Key/,
     },
     // ---------------------------------------------------------------- The stack as a whole
     {
@@ -503,9 +568,10 @@ describe("policy pack", function () {
             assert.match(PACK_NAME, /^[a-zA-Z0-9-_.]{1,100}$/);
         });
 
-        it("every policy is mandatory except required-tags, which is advisory", () => {
+        it("every policy is mandatory except required-tags and rds-enhanced-monitoring-prod, which are advisory", () => {
+            const advisory = ["required-tags", "rds-enhanced-monitoring-prod"];
             for (const p of policies) {
-                assert.strictEqual(p.enforcementLevel, p.name === "required-tags" ? "advisory" : "mandatory", p.name);
+                assert.strictEqual(p.enforcementLevel, advisory.includes(p.name) ? "advisory" : "mandatory", p.name);
             }
         });
 
@@ -515,6 +581,20 @@ describe("policy pack", function () {
             const v = runPolicies(rs, { environment: "prod", policies: [policy("rds-proxy-debug-logging-off-prod")],
                 config: { "rds-proxy-debug-logging-off-prod": "advisory" } });
             assert.deepStrictEqual(v.map(x => x.enforcementLevel), ["advisory"]);
+        });
+    });
+
+    describe("CI for users", () => {
+        it("tests every pull request and previews dev and prod with the pack where credentials exist", () => {
+            // eslint-disable-next-line @typescript-eslint/no-var-requires
+            const workflow = require("yaml").parse(fs.readFileSync(path.join(__dirname, "..", ".github", "workflows", "ci.yml"), "utf8"));
+            assert.ok("pull_request" in workflow.on);
+            const runs = (job: { steps: { run?: string }[] }) => job.steps.map(s => s.run).filter(Boolean);
+            assert.deepStrictEqual(runs(workflow.jobs.test), ["npm ci", "npm test"]);
+            const preview = workflow.jobs.preview;
+            assert.deepStrictEqual(preview.strategy.matrix.stack, ["dev", "prod"]);
+            assert.match(preview.if, /vars\.AWS_ROLE_ARN != ''/);
+            assert.ok(runs(preview).some(r => /^pulumi preview --stack \$\{\{ matrix.stack \}\} --policy-pack policy\b/.test(r ?? "")));
         });
     });
 

@@ -44,6 +44,19 @@ export const cloudwatchLogGroupRetention: ResourceValidationPolicy = {
     }),
 };
 
+export const cloudwatchLogGroupCmk: ResourceValidationPolicy = {
+    name: "cloudwatch-log-group-cmk",
+    description: "CloudWatch log groups (database, proxy, app and flow logs can hold data) are encrypted with a customer-managed KMS key.",
+    enforcementLevel: "mandatory",
+    severity: "medium",
+    validateResource: validateResourceOfType(aws.cloudwatch.LogGroup, (_group, args, report) => {
+        const key = peek(args.props, "kmsKeyId");
+        if (!isCustomerManagedKey(key)) {
+            report(`${label(args)}: kmsKeyId is ${show(key)}; set kmsKeyId to a customer-managed aws.kms.Key whose policy lets logs.<region>.amazonaws.com use it`);
+        }
+    }),
+};
+
 export const REQUIRED_TAGS = ["Environment", "Application", "Owner", "CostCenter"];
 
 /**

@@ -77,6 +77,33 @@ export const ecsNoPrivilegedContainers: ResourceValidationPolicy = {
     }),
 };
 
+export const ecsNoHostNamespaces: ResourceValidationPolicy = {
+    name: "ecs-no-host-namespaces",
+    description: "Task definitions do not share the host's process or IPC namespace (pidMode/ipcMode \"host\").",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    validateResource: validateResourceOfType(aws.ecs.TaskDefinition, (td, args, report) => {
+        for (const [field, value] of [["pidMode", td.pidMode], ["ipcMode", td.ipcMode]] as const) {
+            if (value === "host") {
+                report(`${label(args)}: ${field} is "host", so containers see the host's ${field === "pidMode" ? "processes" : "shared memory"}; remove ${field} or set "task"`);
+            }
+        }
+    }),
+};
+
+export const ecsClusterContainerInsights: ResourceValidationPolicy = {
+    name: "ecs-cluster-container-insights",
+    description: "ECS clusters have Container Insights on (task-level metrics and events).",
+    enforcementLevel: "mandatory",
+    severity: "low",
+    validateResource: validateResourceOfType(aws.ecs.Cluster, (cluster, args, report) => {
+        const setting = (cluster.settings ?? []).find(s => s.name === "containerInsights");
+        if (!setting || !["enabled", "enhanced"].includes(setting.value)) {
+            report(`${label(args)}: containerInsights is ${show(setting?.value)}; add settings: [{ name: "containerInsights", value: "enabled" }]`);
+        }
+    }),
+};
+
 export const ecsReadOnlyRootFilesystem: ResourceValidationPolicy = {
     name: "ecs-read-only-root-filesystem",
     description: "Every container has a read-only root filesystem.",
@@ -133,6 +160,21 @@ export const ecsNoPlaintextSecrets: ResourceValidationPolicy = {
                 }
             }
         });
+    }),
+};
+
+export const lambdaNoPlaintextSecrets: ResourceValidationPolicy = {
+    name: "lambda-no-plaintext-secrets",
+    description: "No Lambda function (such as the smoke runner) carries a password, key or token in its environment variables.",
+    enforcementLevel: "mandatory",
+    severity: "critical",
+    validateResource: validateResourceOfType(aws.lambda.Function, (fn, args, report) => {
+        for (const [name, value] of Object.entries(fn.environment?.variables ?? {})) {
+            const why = secretLooking(name, String(value ?? ""));
+            if (why) {
+                report(`${label(args)}: environment variable ${name} is set in plaintext (${why}); pass a Secrets Manager ARN and read it at run time, or use IAM auth`);
+            }
+        }
     }),
 };
 

@@ -140,3 +140,37 @@ export function documentsGrant(docs: HeldDocument[], action: string): boolean {
     return docs.some(d => (statementsOf(d.document) ?? []).some(s => grantsAction(s, action)));
 }
 
+
+/** Does a statement's Principal allow anyone (`*`, or `{ AWS: "*" }`)? */
+function anyPrincipal(principal: unknown): boolean {
+    if (principal === "*") {
+        return true;
+    }
+    if (principal !== null && typeof principal === "object") {
+        return Object.values(principal as Record<string, unknown>).some(v => strings(v).includes("*"));
+    }
+    return false;
+}
+
+export const noWildcardPrincipal: ResourceValidationPolicy = {
+    name: "no-wildcard-principal",
+    description: "Role trust policies and KMS key policies never allow every principal (`*`) without a condition.",
+    enforcementLevel: "mandatory",
+    severity: "critical",
+    validateResource: (args, report) => {
+        const field = args.type === T.role ? "assumeRolePolicy" : args.type === T.kmsKey ? "policy" : undefined;
+        if (!field) {
+            args.notApplicable("applies to role trust policies and KMS key policies");
+        }
+        const document = args.props[field!];
+        if (document === undefined) {
+            return;
+        }
+        (statementsOf(document) ?? []).forEach((s, i) => {
+            if ((s.Effect ?? "Allow") === "Allow" && (anyPrincipal(s.Principal) || s.NotPrincipal !== undefined) && s.Condition === undefined) {
+                report(`${label(args)}: ${field} Statement[${i}] allows Principal ${show(s.Principal ?? { NotPrincipal: s.NotPrincipal })} with no Condition; ` +
+                    "name the service or account principal (and add aws:SourceAccount for services)");
+            }
+        });
+    },
+};

@@ -175,7 +175,7 @@ function descriptionProblem(text: string, pattern: RegExp): string | undefined {
 
 export const sgDescriptionValid: ResourceValidationPolicy = {
     name: "sg-description-valid",
-    description: "Security group and rule descriptions use only AWS's allowed characters (a-zA-Z0-9 space ._-:/()#,@[]+=;{}!$*, plus & for groups) and at most 255 characters, so apply doesn't fail.",
+    description: "Security groups and their rules carry a description, in AWS's allowed characters (a-zA-Z0-9 space ._-:/()#,@[]+=;{}!$*, plus & for groups) and at most 255 characters, so apply doesn't fail and reviewers know why a path is open.",
     enforcementLevel: "mandatory",
     severity: "low",
     validateResource: (args, report) => {
@@ -185,15 +185,19 @@ export const sgDescriptionValid: ResourceValidationPolicy = {
         }
         if (args.type === T.securityGroup) {
             const description = peek(args.props, "description");
-            const problem = typeof description === "string" ? descriptionProblem(description, GROUP_DESCRIPTION) : undefined;
+            const problem = typeof description === "string" ? descriptionProblem(description, GROUP_DESCRIPTION)
+                : description === undefined ? "is unset (AWS shows \"Managed by Pulumi\")" : undefined;
             if (problem) {
-                report(`${label(args)}: description ${show(description)} ${problem}; use only a-zA-Z0-9, spaces and ._-:/()#,@[]+=&;{}!$*`);
+                report(`${label(args)}: description ${description === undefined ? "" : show(description) + " "}${problem}; ` +
+                    "describe the group's purpose using only a-zA-Z0-9, spaces and ._-:/()#,@[]+=&;{}!$*");
             }
         }
         for (const rule of rulesOf(args)) {
-            const problem = typeof rule.description === "string" ? descriptionProblem(rule.description, RULE_DESCRIPTION) : undefined;
+            const problem = typeof rule.description === "string" ? descriptionProblem(rule.description, RULE_DESCRIPTION)
+                : rule.description === undefined || rule.description === "" ? "is unset" : undefined;
             if (problem) {
-                report(`${ruleLabel(rule)}: description ${show(rule.description)} ${problem}; use only a-zA-Z0-9, spaces and ._-:/()#,@[]+=;{}!$*`);
+                report(`${ruleLabel(rule)}: description ${typeof rule.description === "string" && rule.description !== "" ? show(rule.description) + " " : ""}${problem}; ` +
+                    "say why the path is open, using only a-zA-Z0-9, spaces and ._-:/()#,@[]+=;{}!$*");
             }
         }
     },

@@ -3,7 +3,7 @@
 import * as aws from "@pulumi/aws";
 import { PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy,
     validateResourceOfType } from "@pulumi/policy";
-import { environmentConfigSchema, environmentOf, isYes, label, ofType, peek, refersTo, show, Unknown } from "../util";
+import { environmentConfigSchema, environmentOf, isYes, label, ofType, peek, refersTo, show, stackProviders, Unknown } from "../util";
 import { T } from "./types";
 
 const envOf = (args: ResourceValidationArgs) => environmentOf(args, [args.provider], args.props);
@@ -302,3 +302,89 @@ function forceSslProblem(group: PolicyResource): string | undefined {
     return String(value) === "1" ? undefined : `sets rds.force_ssl to ${show(value)}`;
 }
 
+
+export const rdsAutoMinorVersionUpgrade: ResourceValidationPolicy = {
+    name: "rds-auto-minor-version-upgrade",
+    description: "RDS instances take minor engine versions (security fixes) automatically in the maintenance window.",
+    enforcementLevel: "mandatory",
+    severity: "medium",
+    validateResource: [
+        validateResourceOfType(aws.rds.ClusterInstance, (instance, args, report) => {
+            if (instance.autoMinorVersionUpgrade === false) {
+                report(`${label(args)}: autoMinorVersionUpgrade is false; set autoMinorVersionUpgrade: true`);
+            }
+        }),
+        validateResourceOfType(aws.rds.Instance, (instance, args, report) => {
+            if (instance.autoMinorVersionUpgrade === false) {
+                report(`${label(args)}: autoMinorVersionUpgrade is false; set autoMinorVersionUpgrade: true`);
+            }
+        }),
+    ],
+};
+
+export const rdsPerformanceInsights: ResourceValidationPolicy = {
+    name: "rds-performance-insights",
+    description: "Performance Insights data (which holds query text) is encrypted with a customer-managed key; prod instances have it on.",
+    enforcementLevel: "mandatory",
+    severity: "medium",
+    configSchema: environmentConfigSchema,
+    validateResource: [
+        validateResourceOfType(aws.rds.ClusterInstance, (instance, args, report) => checkInsights(instance.performanceInsightsEnabled, args, report)),
+        validateResourceOfType(aws.rds.Instance, (instance, args, report) => checkInsights(instance.performanceInsightsEnabled, args, report)),
+    ],
+};
+
+function checkInsights(enabled: boolean | undefined, args: ResourceValidationArgs, report: (m: string) => void) {
+    const keyId = peek(args.props, "performanceInsightsKmsKeyId");
+    if (enabled === true && !isCustomerManagedKey(keyId)) {
+        report(`${label(args)}: performanceInsightsKmsKeyId is ${show(keyId)}, so query text is kept under the AWS-managed key; set it to a customer-managed aws.kms.Key`);
+    }
+    if (enabled !== true && envOf(args) === "prod") {
+        report(`${label(args)}: performanceInsightsEnabled is ${show(enabled)} in prod; set performanceInsightsEnabled: true with performanceInsightsKmsKeyId`);
+    }
+}
+
+export const rdsEnhancedMonitoringProd: ResourceValidationPolicy = {
+    name: "rds-enhanced-monitoring-prod",
+    description: "Prod RDS instances publish OS-level Enhanced Monitoring metrics (monitoringInterval > 0). Advisory: operational visibility, not an exposure.",
+    enforcementLevel: "advisory",
+    severity: "low",
+    configSchema: environmentConfigSchema,
+    validateResource: [
+        validateResourceOfType(aws.rds.ClusterInstance, (instance, args, report) => {
+            if (envOf(args) === "prod" && !(typeof instance.monitoringInterval === "number" && instance.monitoringInterval > 0)) {
+                report(`${label(args)}: monitoringInterval is ${show(instance.monitoringInterval)} in prod; set monitoringInterval (e.g. 60) and monitoringRoleArn`);
+            }
+        }),
+        validateResourceOfType(aws.rds.Instance, (instance, args, report) => {
+            if (envOf(args) === "prod" && !(typeof instance.monitoringInterval === "number" && instance.monitoringInterval > 0)) {
+                report(`${label(args)}: monitoringInterval is ${show(instance.monitoringInterval)} in prod; set monitoringInterval (e.g. 60) and monitoringRoleArn`);
+            }
+        }),
+    ],
+};
+
+export const rdsMultiAzProd: StackValidationPolicy = {
+    name: "rds-multi-az-prod",
+    description: "A prod Aurora cluster has at least two instances in different availability zones, so a failover has somewhere to go.",
+    enforcementLevel: "mandatory",
+    severity: "medium",
+    configSchema: environmentConfigSchema,
+    validateStack: (args, report) => {
+        if (environmentOf(args, stackProviders(args.resources)) !== "prod") {
+            return;
+        }
+        const instances = ofType(args.resources, T.rdsClusterInstance);
+        for (const cluster of ofType(args.resources, T.rdsCluster)) {
+            const members = instances.filter(i =>
+                isYes(refersTo(i, "clusterIdentifier", peek(i.props, "clusterIdentifier"), cluster, ["clusterIdentifier", "id"])));
+            const zones = new Set(members.map(i => peek(i.props, "availabilityZone")).filter(z => typeof z === "string"));
+            const pinnedTogether = members.length >= 2 && zones.size === 1 && members.every(i => typeof peek(i.props, "availabilityZone") === "string");
+            if (members.length < 2) {
+                report(`${label(cluster)}: ${members.length} instance(s) in prod; add a second aws.rds.ClusterInstance in another availability zone`, cluster.urn);
+            } else if (pinnedTogether) {
+                report(`${label(cluster)}: all ${members.length} instances are pinned to ${[...zones][0]}; spread them over availability zones`, cluster.urn);
+            }
+        }
+    },
+};
