@@ -568,6 +568,11 @@ describe("policy pack", function () {
             assert.match(PACK_NAME, /^[a-zA-Z0-9-_.]{1,100}$/);
         });
 
+        it("its README documents every policy", () => {
+            const readme = fs.readFileSync(path.join(__dirname, "..", "policy", "README.md"), "utf8");
+            assert.deepStrictEqual(policies.map(p => p.name).filter(n => !readme.includes(`| \`${n}\` | ${policy(n).enforcementLevel} |`)), []);
+        });
+
         it("every policy is mandatory except required-tags and rds-enhanced-monitoring-prod, which are advisory", () => {
             const advisory = ["required-tags", "rds-enhanced-monitoring-prod"];
             for (const p of policies) {

@@ -150,7 +150,10 @@ export const sgDataPathIngressByReference: ResourceValidationPolicy = {
             args.notApplicable("applies to security groups and their rules");
         }
         for (const rule of rulesOf(args).filter(r => r.direction === "ingress")) {
-            const ports = DATA_PORTS.filter(port => coversPort(rule, port));
+            // All-traffic rules reach 5432 only incidentally; on the proxy's and database's groups the
+            // stack rules (proxy-sg-admits-only-app, db-sg-admits-only-proxy) refuse them too.
+            const allTraffic = ["-1", "all"].includes(String(rule.protocol).toLowerCase());
+            const ports = allTraffic ? [] : DATA_PORTS.filter(port => coversPort(rule, port));
             const byAddress = [...rule.cidrs, ...rule.prefixLists];
             if (ports.length > 0 && byAddress.length > 0) {
                 report(`${ruleLabel(rule)}: ingress on ${portText(rule)} from ${byAddress.join(", ")}; ` +
