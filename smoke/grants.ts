@@ -272,8 +272,14 @@ export async function bootstrap(client: pg.ClientBase, spec: GrantsSpec, o: { pa
     try {
         await client.query("SET LOCAL lock_timeout = '10s'");
         await client.query("SET LOCAL statement_timeout = '60s'");
-        // Keep the password out of the server log even when log_statement is on.
-        await client.query("SET LOCAL log_statement = 'none'").catch(() => undefined);
+        if (o.password !== undefined) {
+            // Keep the password out of the server log when log_statement is on. Only a superuser may
+            // change it (not RDS's master user), and a failed SET would abort the transaction, so try
+            // it inside a savepoint.
+            await client.query("SAVEPOINT quiet_log");
+            await client.query("SET LOCAL log_statement = 'none'").catch(() => client.query("ROLLBACK TO SAVEPOINT quiet_log"));
+            await client.query("RELEASE SAVEPOINT quiet_log");
+        }
         for (const [index, statement] of statements.entries()) {
             try {
                 await client.query(statement);

@@ -229,6 +229,32 @@ describe("grants on a real PostgreSQL", function () {
         assert.equal(await hasPassword(), false);
     });
 
+    it("bootstraps as a non-superuser owner, like RDS's master user (CREATEROLE, CREATEDB, owns the database)", async () => {
+        const masterPassword = "master-password-for-this-test-only";
+        await admin.query(`CREATE ROLE master LOGIN CREATEROLE CREATEDB NOSUPERUSER PASSWORD '${masterPassword}'`);
+        await admin.query("GRANT rds_iam TO master WITH ADMIN OPTION");
+        await admin.query("CREATE DATABASE masterdb OWNER master");
+        const master = new pg.Client({
+            host: plane.postgres.host,
+            port: plane.postgres.port,
+            user: "master",
+            password: masterPassword,
+            database: "masterdb",
+            ssl: { ca: readFileSync(plane.caFile, "utf8"), servername: "localhost" },
+            connectionTimeoutMillis: 5_000,
+        });
+        await master.connect();
+        try {
+            for (const authMode of ["iam", "secrets", "iam"] as const) {
+                const spec = grantsSpec({ database: "masterdb", user: "master_app", owner: "master", authMode });
+                await bootstrap(master, spec, authMode === "secrets" ? { password: "a-password-from-secrets-manager" } : {});
+                assert.deepEqual(diffGrants(spec, await readGrants(master, spec)), { missing: [], extra: [], forbidden: [] }, authMode);
+            }
+        } finally {
+            await master.end();
+        }
+    });
+
     it("rolls back and says which statement failed, without half-applying anything", async () => {
         const before = await readGrants(admin, plane.spec);
         const broken = { ...plane.spec, owner: "no_such_owner" };
