@@ -261,3 +261,11 @@ export function formatViolations(violations: Violation[]): string[] {
         .sort((a, b) => order[a.enforcementLevel] - order[b.enforcementLevel] || a.policyName.localeCompare(b.policyName))
         .map(v => `[${v.enforcementLevel}] ${v.policyName}: ${v.message}`);
 }
+
+/** A short block for printing next to a plan: a summary line, then one line per violation. */
+export function verdictReport(violations: Violation[], title = PACK_NAME): string[] {
+    const count = (level: EnforcementLevel) => violations.filter(v => v.enforcementLevel === level).length;
+    const verdict = count("mandatory") > 0 ? "FAIL" : "pass";
+    return [`policy pack ${title}: ${verdict} (${count("mandatory")} mandatory, ${count("advisory")} advisory)`,
+        ...formatViolations(violations).map(line => `  ${line}`)];
+}

@@ -9,7 +9,7 @@ import { evaluateStack, MockResource } from "./harness";
 import { analyzeViaHost } from "../policy/host";
 import { PACK_NAME, policies } from "../policy/policies";
 import { simulateFirstPreview } from "../policy/preview";
-import { formatViolations, mandatory, PolicyResourceLike, runPolicies, Violation } from "../policy/run";
+import { formatViolations, mandatory, PolicyResourceLike, runPolicies, verdictReport, Violation } from "../policy/run";
 import { T } from "../policy/rules/types";
 import { UNKNOWN } from "../policy/util";
 
@@ -578,6 +578,18 @@ describe("policy pack", function () {
             for (const p of policies) {
                 assert.strictEqual(p.enforcementLevel, advisory.includes(p.name) ? "advisory" : "mandatory", p.name);
             }
+        });
+
+        it("prints a verdict block for npm start: summary first, mandatory before advisory", () => {
+            const lines = verdictReport([
+                { policyName: "required-tags", enforcementLevel: "advisory", message: "a" },
+                { policyName: "rds-proxy-requires-tls", enforcementLevel: "mandatory", message: "b" },
+            ]);
+            assert.deepStrictEqual(lines, [
+                "policy pack aurora-iam-proxy-security: FAIL (1 mandatory, 1 advisory)",
+                "  [mandatory] rds-proxy-requires-tls: b",
+                "  [advisory] required-tags: a",
+            ]);
         });
 
         it("a pack config can change a policy's level, as --policy-pack-config does", async () => {
