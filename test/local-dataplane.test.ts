@@ -232,6 +232,29 @@ describe("RDS Proxy stand-in on its own", function () {
 describe("local data plane lifecycle", function () {
     this.timeout(40_000);
 
+    it("runs several planes side by side, each with its own ports and its own trusted key", async () => {
+        const planes = await Promise.all([startLocalDataPlane(), startLocalDataPlane({ region: "us-east-1" })]);
+        try {
+            const [a, b] = planes;
+            assert.equal(new Set([a.port, b.port, a.postgres.port, b.postgres.port]).size, 4);
+            assert.notEqual(a.accessKeyId, b.accessKeyId);
+            // A token signed with b's key, for a's endpoint, is refused by a.
+            const password = await new Signer({
+                hostname: a.host,
+                port: a.port,
+                username: a.user,
+                region: a.region,
+                credentials: { accessKeyId: b.accessKeyId, secretAccessKey: b.secretAccessKey },
+            }).getAuthToken();
+            const c = new pg.Client({ host: a.host, port: a.port, user: a.user, database: a.database, password, ssl: { ca: readFileSync(a.caFile, "utf8"), servername: "localhost" }, connectionTimeoutMillis: 5_000 });
+            c.on("error", () => undefined);
+            await assert.rejects(c.connect(), /does not trust/);
+            await c.end().catch(() => undefined);
+        } finally {
+            await Promise.all(planes.map((p) => p.stop()));
+        }
+    });
+
     it("refuses an invalid region or user with one clear line", async () => {
         await assert.rejects(startLocalDataPlane({ region: "moon-1" }), { message: 'local data plane: region "moon-1" is not an AWS region name; use e.g. eu-west-1' });
         await assert.rejects(startLocalDataPlane({ user: "App User" }), /user "App User" is not a plain identifier/);

@@ -79,6 +79,8 @@ async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
     return module.default;
 }
 
+let initdbQueue: Promise<unknown> = Promise.resolve();
+
 export async function freePort(): Promise<number> {
     return new Promise((resolve, reject) => {
         const server = net.createServer();
@@ -151,7 +153,11 @@ export async function startLocalPostgres(o: LocalPostgresOptions): Promise<Local
         onLog: remember,
         onError: remember,
     });
-    await withTimeout(pgServer.initialise(), START_TIMEOUT_MS, "PostgreSQL initdb");
+    // One initdb at a time: as root, the first one may create the OS user, and two racing
+    // `useradd postgres` would fail one plane's start.
+    const initialised = initdbQueue.then(() => withTimeout(pgServer.initialise(), START_TIMEOUT_MS, "PostgreSQL initdb"));
+    initdbQueue = initialised.catch(() => undefined);
+    await initialised;
 
     // Files the server reads must belong to its OS user, and the key must be 0600 or it refuses it.
     const owner = await stat(dataDir);
