@@ -86,7 +86,7 @@ export function containsUnknown(value: unknown): boolean {
 
 /** A short, one-line rendering of a value for messages. */
 export function show(value: unknown): string {
-    if (value === Unknown) {
+    if (value === Unknown || isUnknownSentinel(value)) {
         return "unknown until apply";
     }
     if (value === undefined) {

@@ -703,6 +703,18 @@ describe("policy pack", function () {
             }
         });
 
+        it("an address range unknown at preview still counts as address-based ingress on the data path", async () => {
+            const rs = await stack("dev");
+            add(rs, T.ingressRule, "proxy-from-vpc-cidr", {
+                securityGroupId: one(rs, T.proxy).inputs.vpcSecurityGroupIds[0], cidrIpv4: UNKNOWN, ipProtocol: "tcp", fromPort: 5432, toPort: 5432,
+            });
+            const v = [...verdicts(rs, "dev", "sg-data-path-ingress-by-reference"), ...verdicts(rs, "dev", "proxy-sg-admits-only-app")];
+            assert.deepStrictEqual(v.map(x => x.enforcementLevel), ["mandatory", "mandatory"]);
+            for (const x of v) {
+                assert.match(x.message, /an address range unknown until apply/);
+            }
+        });
+
         it("once known, the document is checked as a string: dbuser:*/* is reported", async () => {
             const rs = await stack("dev");
             edit(taskPolicy(rs), p => { p.policy = connectPolicy("arn:aws:rds-db:eu-west-1:123456789012:dbuser:*/*"); });

@@ -2,8 +2,8 @@
 // aws.ec2.SecurityGroup, aws.ec2.SecurityGroupRule, and aws.vpc.SecurityGroupIngressRule/
 // EgressRule); `rulesOf` turns them into one shape so each check is written once.
 import { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { asList, environmentConfigSchema, environmentOf, isYes, label, ofType, peek, Peeked, refersTo, show,
-    stackProviders, Unknown } from "../util";
+import { asList, environmentConfigSchema, environmentOf, isUnknownSentinel, isYes, label, ofType, peek, Peeked, raw, refersTo,
+    show, stackProviders, Unknown } from "../util";
 import { T } from "./types";
 
 /** Ports of the data path; ingress to them must name a security group, never an address range. */
@@ -43,8 +43,8 @@ export function rulesOf(owner: Owner): NormalRule[] {
                 asList(list === Unknown ? [] : list).forEach((r, i) => rules.push({
                     owner, where: `${direction}[${i}]`, direction, groupRef: "self",
                     protocol: peek(r, "protocol"), fromPort: peek(r, "fromPort"), toPort: peek(r, "toPort"),
-                    cidrs: [...asList(peek(r, "cidrBlocks")), ...asList(peek(r, "ipv6CidrBlocks"))].filter(isString),
-                    prefixLists: asList(peek(r, "prefixListIds")).filter(isString),
+                    cidrs: addresses([...asList(peek(r, "cidrBlocks")), ...asList(peek(r, "ipv6CidrBlocks"))]),
+                    prefixLists: addresses(asList(peek(r, "prefixListIds"))),
                     groups: asList(peek(r, "securityGroups")).map(value => ({ prop: direction, value })),
                     selfRef: peek(r, "self") === true,
                     description: peek(r, "description"),
@@ -58,8 +58,8 @@ export function rulesOf(owner: Owner): NormalRule[] {
             return [{
                 owner, where: "rule", direction, groupRef: { prop: "securityGroupId", value: peek(p, "securityGroupId") },
                 protocol: peek(p, "protocol"), fromPort: peek(p, "fromPort"), toPort: peek(p, "toPort"),
-                cidrs: [...asList(peek(p, "cidrBlocks")), ...asList(peek(p, "ipv6CidrBlocks"))].filter(isString),
-                prefixLists: asList(peek(p, "prefixListIds")).filter(isString),
+                cidrs: addresses([...asList(peek(p, "cidrBlocks")), ...asList(peek(p, "ipv6CidrBlocks"))]),
+                prefixLists: addresses(asList(peek(p, "prefixListIds"))),
                 groups: source === undefined ? [] : [{ prop: "sourceSecurityGroupId", value: source }],
                 selfRef: peek(p, "self") === true,
                 description: peek(p, "description"),
@@ -72,8 +72,8 @@ export function rulesOf(owner: Owner): NormalRule[] {
                 owner, where: "rule", direction: owner.type === T.ingressRule ? "ingress" : "egress",
                 groupRef: { prop: "securityGroupId", value: peek(p, "securityGroupId") },
                 protocol: peek(p, "ipProtocol"), fromPort: peek(p, "fromPort"), toPort: peek(p, "toPort"),
-                cidrs: [peek(p, "cidrIpv4"), peek(p, "cidrIpv6")].filter(isString),
-                prefixLists: [peek(p, "prefixListId")].filter(isString),
+                cidrs: addresses([raw(p)?.cidrIpv4, raw(p)?.cidrIpv6]),
+                prefixLists: addresses([raw(p)?.prefixListId]),
                 groups: ref === undefined ? [] : [{ prop: "referencedSecurityGroupId", value: ref }],
                 selfRef: false,
                 description: peek(p, "description"),
@@ -84,8 +84,13 @@ export function rulesOf(owner: Owner): NormalRule[] {
     }
 }
 
+/** Present address values; one unknown at preview is still an address range, shown as such. */
 function isString(v: unknown): v is string {
     return typeof v === "string" && v !== "";
+}
+
+function addresses(values: unknown[]): string[] {
+    return values.map(v => (v === Unknown || isUnknownSentinel(v) ? "an address range unknown until apply" : v)).filter(isString);
 }
 
 /** Does the rule admit traffic on `port`? Unknown protocol or ports count as "yes". */
