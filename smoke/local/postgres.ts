@@ -9,8 +9,8 @@ import path from "node:path";
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 
+/** The cert names localhost and 127.0.0.1; we dial the IP so an IPv6 "localhost" never gets in the way. */
 export const LOCAL_HOST = "127.0.0.1";
-/** The cert names localhost and 127.0.0.1; we dial the IP so IPv6 "localhost" never gets in the way. */
 const START_TIMEOUT_MS = 30_000;
 const CONNECT_TIMEOUT_MS = 10_000;
 
@@ -94,15 +94,13 @@ export async function freePort(): Promise<number> {
     });
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms / 1000}s`)), ms);
     });
     return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
-
-export { withTimeout };
 
 export async function startLocalPostgres(o: LocalPostgresOptions): Promise<LocalPostgres> {
     const EmbeddedPostgres = await loadEmbeddedPostgres();
