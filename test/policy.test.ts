@@ -622,6 +622,14 @@ describe("policy pack", function () {
                 assert.deepStrictEqual(formatViolations(mandatory(v)), []);
             });
 
+            it(`${name} in proxy secrets mode (SECRETS auth, iamAuth REQUIRED) passes every mandatory policy, resolved and at a first preview`, async () => {
+                const { resources } = await evaluateStack(name, { "proxy.authMode": "secrets" });
+                assert.ok(all(resources, T.secret).length > 0, "secrets mode keeps the proxy user's secret");
+                for (const rs of [resources, simulateFirstPreview(resources)]) {
+                    assert.deepStrictEqual(formatViolations(mandatory(verdicts(rs, name))), []);
+                }
+            });
+
             it(`${name}: the engine's own analyzer host gives the same verdicts as runPolicies, resolved and at a first preview`, async () => {
                 for (const rs of [await stack(name), simulateFirstPreview(await stack(name))]) {
                     const host = await analyzeViaHost(rs);
