@@ -39,8 +39,11 @@ export interface Violation {
 }
 
 export interface RunOptions {
-    /** Which environment's rules apply (given to every policy as its `environment` config). */
-    environment: Environment;
+    /**
+     * Which environment's rules apply, given to every policy as its `environment` config. Omit it to
+     * let the policies work it out as under the engine (stack tag, aws provider defaultTags, else prod).
+     */
+    environment?: Environment;
     /** The engine's `--policy-pack-config`: per policy, an enforcement level or `{ enforcementLevel, ...props }`. */
     config?: PolicyPackConfig;
     /** Stack tags, as the engine passes them. */
@@ -114,7 +117,7 @@ function configOf(policyName: string, opts: RunOptions): Record<string, unknown>
     const c = opts.config?.[policyName];
     const props = typeof c === "object" && c !== null ? { ...c } : {};
     delete (props as { enforcementLevel?: unknown }).enforcementLevel;
-    return { environment: opts.environment, ...props };
+    return { ...(opts.environment ? { environment: opts.environment } : {}), ...props };
 }
 
 function freezeTags(tags: Record<string, string> = {}): ReadonlyMap<string, string> {

@@ -653,16 +653,24 @@ describe("policy pack", function () {
             const rs = await stack("dev");
             edit(one(rs, T.proxy), p => { p.debugLogging = true; });
             const p = [policy("rds-proxy-debug-logging-off-prod")];
-            assert.deepStrictEqual(runPolicies(rs, { environment: undefined as never, policies: p }), []);
+            assert.deepStrictEqual(runPolicies(rs, { policies: p }), []);
             edit(one(rs, T.awsProvider), x => { x.defaultTags = JSON.stringify({ tags: { Environment: "prod" } }); });
-            assert.strictEqual(runPolicies(rs, { environment: undefined as never, policies: p }).length, 1);
+            assert.strictEqual(runPolicies(rs, { policies: p }).length, 1);
+        });
+
+        it("a stack tag Environment outranks the provider's defaultTags, and the policy config outranks both", async () => {
+            const rs = await stack("dev");
+            edit(one(rs, T.proxy), p => { p.debugLogging = true; });
+            const p = [policy("rds-proxy-debug-logging-off-prod")];
+            assert.strictEqual(runPolicies(rs, { policies: p, stackTags: { Environment: "prod" } }).length, 1);
+            assert.strictEqual(runPolicies(rs, { policies: p, stackTags: { Environment: "prod" }, environment: "dev" }).length, 0);
         });
 
         it("is prod when nothing names it, so a missing setting never relaxes a rule", async () => {
             const rs = await stack("dev");
             edit(one(rs, T.proxy), p => { p.debugLogging = true; });
             edit(one(rs, T.awsProvider), x => { delete x.defaultTags; });
-            assert.strictEqual(runPolicies(rs, { environment: undefined as never, policies: [policy("rds-proxy-debug-logging-off-prod")] }).length, 1);
+            assert.strictEqual(runPolicies(rs, { policies: [policy("rds-proxy-debug-logging-off-prod")] }).length, 1);
         });
     });
 
