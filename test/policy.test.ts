@@ -507,6 +507,13 @@ const cases: Case[] = [
         message: /names cluster-[0-9A-F]+ \(a direct database connection that bypasses the proxy\)/,
     },
     {
+        policy: "task-role-connect-scope", stack: "prod", broken: "the proxy's own role (end-to-end IAM) granted another cluster",
+        breakIt: rs => edit(one(rs, T.rolePolicy, "proxy-role"), p => {
+            p.policy = connectPolicy(`arn:aws:rds-db:eu-west-1:123456789012:dbuser:cluster-ABCDEFGHIJKLMNOPQRSTUVWXY/${APP_USER}`);
+        }),
+        message: /RolePolicy "proxy-role" policy: the proxy's role may connect to cluster-ABCDEFGHIJKLMNOPQRSTUVWXY, but this stack's cluster is cluster-[0-9A-F]+/,
+    },
+    {
         policy: "proxy-targets-stack-cluster", stack: "dev", broken: "the proxy targeting another stack's cluster",
         breakIt: rs => edit(one(rs, T.proxyTarget), p => { p.dbClusterIdentifier = "orders-prod-aurora"; }),
         message: /ProxyTarget "proxy-cluster-target": dbClusterIdentifier "orders-prod-aurora" is not a cluster of this stack/,
