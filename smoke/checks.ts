@@ -152,7 +152,12 @@ export async function negativeCheck(session: Session, spec: NegativeSpec, clock:
         const c = classify(session, err);
         return { ok: false, detail: `inconclusive, not refused by the server: ${c.message}`, kind: c.kind };
       }
-      const when = !spec.tls && !askedForPassword ? " before asking for a password" : "";
+      if (!spec.tls && askedForPassword) {
+        // Refusing the dummy password is not enough: a proxy that requires TLS refuses before any
+        // password is asked for, otherwise a real client would send its token in the clear.
+        return { ok: false, detail: `asked for a password without TLS (a token would travel in clear), then: ${oneLine(refusal)}`, kind: "tls" };
+      }
+      const when = !spec.tls ? " before asking for a password" : "";
       return { ok: true, detail: `refused${when}: ${oneLine(refusal)}` };
     }
     await session.close(client);

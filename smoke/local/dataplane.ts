@@ -29,6 +29,8 @@ export interface LocalDataPlaneOptions {
     authMode?: AuthMode;
     /** Clock of the stand-in's token checks (milliseconds since the epoch); injectable for tests. */
     now?: () => number;
+    /** The stand-in's RequireTLS (default true); false only to prove the smoke runner catches it. */
+    requireTls?: boolean;
 }
 
 export interface LocalDataPlane {
@@ -180,6 +182,7 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
                         users: { [user]: ca.issueClient(user) },
                     },
                     now: opts.now,
+                    requireTls: opts.requireTls,
                 });
 
                 Object.assign(plane, {

@@ -39,6 +39,11 @@ export interface RdsProxyStandInOptions {
         users: Record<string, UpstreamCredential>;
     };
     now?: () => number;
+    /**
+     * RDS Proxy's RequireTLS (default true). false rehearses a misconfigured proxy that lets clients in
+     * without TLS, so tests can prove the smoke runner catches it.
+     */
+    requireTls?: boolean;
     /** From TCP accept to an authenticated session. */
     handshakeTimeoutMs?: number;
     /** Idle client connection timeout (RDS Proxy default: 30 minutes). */
@@ -100,7 +105,7 @@ export async function startRdsProxyStandIn(o: RdsProxyStandInOptions): Promise<R
             },
             async onStartup(state): Promise<boolean> {
                 const user = state.clientInfo?.parameters.user ?? "";
-                if (!state.tlsInfo) {
+                if (!state.tlsInfo && o.requireTls !== false) {
                     // RDS Proxy with RequireTLS: the client never asked for TLS.
                     return refuse(connection, { severity: "FATAL", code: "28000", message: "This RDS Proxy requires TLS connections" }, closeAll);
                 }

@@ -1,0 +1,166 @@
+// The post-deploy Lambda handlers, invoked in-process against the local data plane: the same code the
+// bundles run in AWS, with the local stand-in's credentials and CA instead of the Lambda's.
+import { strict as assert } from "assert";
+import { readFileSync } from "fs";
+import * as pg from "pg";
+import { createBootstrapHandler, dataApiExecutor, SqlExecutor } from "../smoke/lambda/bootstrap-handler";
+import { createSmokeHandler } from "../smoke/lambda/smoke-handler";
+import { diffGrants, readGrants } from "../smoke/grants";
+import { LocalDataPlane, startLocalDataPlane } from "../smoke/local/dataplane";
+
+function lambdaEnv(dp: LocalDataPlane): Record<string, string> {
+    // The variables components/smoke.ts gives the functions, pointed at the local plane.
+    return {
+        DB_HOST: dp.host, DB_PORT: String(dp.port), DB_NAME: dp.database, DB_USER: dp.user, AWS_REGION: dp.region,
+        DB_OWNER: dp.spec.owner, DB_AUTH_MODE: dp.spec.authMode, SMOKE_TIMEOUT_MS: "10000",
+    };
+}
+
+function smokeHandlerFor(dp: LocalDataPlane) {
+    return createSmokeHandler({
+        env: lambdaEnv(dp),
+        caPem: readFileSync(dp.caFile, "utf8"),
+        options: { credentials: { accessKeyId: dp.accessKeyId, secretAccessKey: dp.secretAccessKey } },
+    });
+}
+
+/** Runs the statements in one transaction on a pg client, as the Data API executor does with its own. */
+function pgExecutor(client: pg.Client): SqlExecutor {
+    return async (statements) => {
+        await client.query("BEGIN");
+        try {
+            for (const sql of statements) await client.query(sql);
+            await client.query("COMMIT");
+        } catch (err) {
+            await client.query("ROLLBACK");
+            throw err;
+        }
+    };
+}
+
+describe("smoke Lambda handler against the local data plane", function () {
+    this.timeout(60000);
+    let dp: LocalDataPlane;
+    before(async () => { dp = await startLocalDataPlane(); });
+    after(async () => { await dp?.stop(); });
+
+    it("passes on a correct stack and returns verdicts without any token or key", async () => {
+        const summary = await smokeHandlerFor(dp)();
+        assert.equal(summary.ok, true);
+        assert.equal(summary.target, `app_user@${dp.host}:${dp.port}/appdb`);
+        assert.ok(summary.checks.length >= 8, JSON.stringify(summary.checks.map((c) => c.name)));
+        assert.ok(summary.checks.every((c) => c.ok));
+        const text = JSON.stringify(summary);
+        assert.doesNotMatch(text, /X-Amz-Signature|X-Amz-Credential/);
+        assert.ok(!text.includes(dp.secretAccessKey) && !text.includes(dp.accessKeyId));
+    });
+
+    it("fails the invocation naming a grant added by hand", async () => {
+        const admin = await dp.admin();
+        try {
+            await admin.query("GRANT TRUNCATE ON app.smoke_probe TO app_user");
+            await assert.rejects(smokeHandlerFor(dp)(), (err: Error) => {
+                assert.match(err.message, /^smoke failed: .*TRUNCATE/);
+                assert.ok(!err.message.includes("\n"), "one line");
+                return true;
+            });
+        } finally {
+            await admin.query("REVOKE TRUNCATE ON app.smoke_probe FROM app_user");
+            await admin.end();
+        }
+        assert.equal((await smokeHandlerFor(dp)()).ok, true);
+    });
+
+    it("fails the invocation when the proxy lets clients in without TLS", async () => {
+        const insecure = await startLocalDataPlane({ requireTls: false });
+        try {
+            await assert.rejects(smokeHandlerFor(insecure)(), /smoke failed: refuses no TLS: asked for a password without TLS/);
+        } finally {
+            await insecure.stop();
+        }
+    });
+});
+
+describe("bootstrap Lambda handler", function () {
+    this.timeout(60000);
+    let dp: LocalDataPlane;
+    let admin: pg.Client;
+    before(async () => {
+        dp = await startLocalDataPlane();
+        admin = await dp.admin();
+    });
+    after(async () => {
+        await admin?.end();
+        await dp?.stop();
+    });
+
+    const run = () => createBootstrapHandler({ env: lambdaEnv(dp), execute: pgExecutor(admin) })({});
+
+    it("converges to the spec and leaves the same grants when run twice", async () => {
+        const first = await run();
+        const afterFirst = await readGrants(admin, dp.spec);
+        const second = await run();
+        const afterSecond = await readGrants(admin, dp.spec);
+        assert.equal(first.statements, second.statements);
+        assert.deepEqual(afterSecond, afterFirst);
+        assert.deepEqual(diffGrants(dp.spec, afterSecond), { missing: [], extra: [], forbidden: [] });
+    });
+
+    it("removes grants added by hand", async () => {
+        await admin.query("GRANT TRUNCATE ON app.smoke_probe TO app_user");
+        await admin.query("GRANT CREATE ON SCHEMA app TO app_user");
+        const drift = diffGrants(dp.spec, await readGrants(admin, dp.spec));
+        assert.ok(drift.extra.length >= 2, JSON.stringify(drift));
+        await run();
+        assert.deepEqual(diffGrants(dp.spec, await readGrants(admin, dp.spec)), { missing: [], extra: [], forbidden: [] });
+    });
+
+    it("needs the proxy secret's password in secrets mode, and refuses one in iam mode", async () => {
+        const secretsEnv = { ...lambdaEnv(dp), DB_AUTH_MODE: "secrets" };
+        await assert.rejects(createBootstrapHandler({ env: secretsEnv, execute: async () => undefined })({}), /secrets mode needs the proxy secret's password/);
+        await assert.rejects(createBootstrapHandler({ env: { ...lambdaEnv(dp), DB_AUTH_MODE: "password" }, execute: async () => undefined })({}), /DB_AUTH_MODE is "password"; allowed: iam, secrets/);
+        await assert.rejects(createBootstrapHandler({ env: { ...lambdaEnv(dp), DB_USER: "" }, execute: async () => undefined })({}), /environment variable DB_USER is not set/);
+    });
+});
+
+describe("bootstrap through the RDS Data API", () => {
+    type Sent = { command: string; input: any };
+    const fakeClient = (failOn?: RegExp) => {
+        const sent: Sent[] = [];
+        return {
+            sent,
+            async send(command: any) {
+                const name = command.constructor.name;
+                sent.push({ command: name, input: command.input });
+                if (name === "BeginTransactionCommand") return { transactionId: "tx-1" };
+                if (failOn && name === "ExecuteStatementCommand" && failOn.test(command.input.sql)) throw new Error("ERROR: permission denied");
+                return {};
+            },
+        };
+    };
+    const target = { resourceArn: "arn:aws:rds:eu-west-1:123456789012:cluster:orders-dev-aurora", secretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!cluster-x", database: "appdb" };
+
+    it("runs every statement in one transaction on this cluster with the master secret, then commits", async () => {
+        const client = fakeClient();
+        await dataApiExecutor({ client: client as any, ...target })(["SELECT 1", "SELECT 2"]);
+        assert.deepEqual(client.sent.map((s) => s.command), ["BeginTransactionCommand", "ExecuteStatementCommand", "ExecuteStatementCommand", "CommitTransactionCommand"]);
+        for (const s of client.sent) {
+            assert.equal(s.input.resourceArn, target.resourceArn);
+            assert.equal(s.input.secretArn, target.secretArn);
+        }
+        assert.ok(client.sent.filter((s) => s.command === "ExecuteStatementCommand").every((s) => s.input.transactionId === "tx-1" && s.input.database === "appdb"));
+    });
+
+    it("rolls back on a failed statement and never repeats a password in its error", async () => {
+        const client = fakeClient(/PASSWORD/);
+        await assert.rejects(
+            dataApiExecutor({ client: client as any, ...target })(["SELECT 1", "ALTER ROLE app_user PASSWORD 's3cr3t-value-xyz'"]),
+            (err: Error) => {
+                assert.match(err.message, /^bootstrap failed at statement 2\/2 \(ALTER ROLE app_user PASSWORD '\*\*\*'\): ERROR: permission denied$/);
+                assert.ok(!err.message.includes("s3cr3t"));
+                return true;
+            },
+        );
+        assert.deepEqual(client.sent.map((s) => s.command).slice(-1), ["RollbackTransactionCommand"]);
+    });
+});
