@@ -2,11 +2,10 @@
 // plane, compared with the floor of a direct TLS + password connection to the
 // same PostgreSQL. Targets: ratio <= 1.5, full verdict <= 1 s.
 
-import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { Client } from "pg";
-import { startLocalDataPlane } from "./local/dataplane";
-import { runSmoke, SmokeTarget } from "./runner";
+import { localSmokeTarget, startLocalDataPlane } from "./local/dataplane";
+import { runSmoke } from "./runner";
 import { Session } from "./session";
 import { tokenFactory } from "./token";
 import { verifyFullSsl } from "./tls";
@@ -31,18 +30,8 @@ async function main(): Promise<number> {
   }
   const dp = await startLocalDataPlane();
   try {
-    const caPem = readFileSync(dp.caFile, "utf8");
-    const credentials = { accessKeyId: dp.accessKeyId, secretAccessKey: dp.secretAccessKey };
-    const target: SmokeTarget = {
-      host: dp.host,
-      port: dp.port,
-      database: dp.database,
-      user: dp.user,
-      region: dp.region,
-      authMode: "iam",
-      caPem,
-      ...(dp.spec?.owner ? { owner: dp.spec.owner } : {}),
-    };
+    const { target, credentials } = localSmokeTarget(dp);
+    const caPem = target.caPem;
     const token = tokenFactory({ ...target, credentials });
 
     // (a) exactly the runner's positive connect: fresh token, verify-full TLS, proxy, first query.

@@ -5,7 +5,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { Policies } from "@pulumi/policy";
-import { evaluateStack, MockResource } from "./harness";
+import { evaluateStack, MockResource, stackAsDeclared } from "./harness";
 import { analyzeViaHost } from "../policy/host";
 import { PACK_NAME, policies } from "../policy/policies";
 import { simulateFirstPreview } from "../policy/preview";
@@ -18,7 +18,7 @@ const evaluations: Partial<Record<Stack, Promise<MockResource[]>>> = {};
 
 /** Each stack is evaluated once; every test gets its own deep copy to break. */
 async function stack(name: Stack): Promise<MockResource[]> {
-    evaluations[name] ??= evaluateStack(name).then(e => e.resources);
+    evaluations[name] ??= stackAsDeclared(name).then(e => e.resources);
     return JSON.parse(JSON.stringify(await evaluations[name]!));
 }
 

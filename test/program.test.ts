@@ -2,10 +2,7 @@
 import { strict as assert } from "assert";
 import { parseProxyArn } from "../components/arns";
 import { descriptionProblem } from "../components/validation";
-import { ACCOUNT_ID, Evaluation as BaseEvaluation, evaluateStack, MockResource } from "./harness";
-import { Settings } from "../components/config";
-
-type Evaluation = BaseEvaluation & { settings: Settings };
+import { ACCOUNT_ID, evaluateStack, MockResource, stackAsDeclared, StackEvaluation as Evaluation } from "./harness";
 
 const T = {
     vpc: "aws:ec2/vpc:Vpc",
@@ -37,11 +34,7 @@ const T = {
     provider: "pulumi:providers:aws",
 };
 
-const named = (ev: Evaluation, type: string, name: string): MockResource => {
-    const found = ev.ofType(type).find((r) => r.name === name);
-    assert.ok(found, `no ${type} named ${name}; have ${ev.ofType(type).map((r) => r.name).join(", ")}`);
-    return found!;
-};
+const named = (ev: Evaluation, type: string, name: string) => ev.named(type, name);
 const sgId = (ev: Evaluation, name: string) => named(ev, T.sg, `network-${name}`).id;
 const subnetsOfTier = (ev: Evaluation, tier: string) => ev.ofType(T.subnet).filter((s) => s.inputs.tags?.Tier === tier);
 const policiesOfRole = (ev: Evaluation, role: MockResource) => ev.ofType(T.rolePolicy).filter((p) => p.inputs.role === role.id);
@@ -53,8 +46,8 @@ describe("the Pulumi program", function () {
     let dev: Evaluation;
     let prod: Evaluation;
     before(async () => {
-        dev = await evaluateStack("dev");
-        prod = await evaluateStack("prod");
+        dev = await stackAsDeclared("dev");
+        prod = await stackAsDeclared("prod");
     });
     const both = () => [dev, prod];
 

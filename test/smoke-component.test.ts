@@ -3,22 +3,16 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { Settings } from "../components/config";
 import { bundle, HANDLERS, HandlerName, zippedBytes } from "../smoke/lambda/bundle";
-import { ACCOUNT_ID, Evaluation, evaluateStack, MockResource } from "./harness";
+import { ACCOUNT_ID, evaluateStack, MockResource, stackAsDeclared, StackEvaluation as Ev } from "./harness";
 
-type Ev = Evaluation & { settings: Settings };
 const FN = "aws:lambda/function:Function";
 const INVOKE = "aws:lambda/invocation:Invocation";
 const ROLE = "aws:iam/role:Role";
 const POLICY = "aws:iam/rolePolicy:RolePolicy";
 const ATTACH = "aws:iam/rolePolicyAttachment:RolePolicyAttachment";
 
-const named = (ev: Ev, type: string, name: string): MockResource => {
-    const found = ev.ofType(type).find((r) => r.name === name);
-    assert.ok(found, `no ${type} named ${name}`);
-    return found!;
-};
+const named = (ev: Ev, type: string, name: string) => ev.named(type, name);
 const statementsOf = (ev: Ev, role: MockResource) =>
     ev.ofType(POLICY).filter((p) => p.inputs.role === role.id).flatMap((p) => JSON.parse(p.inputs.policy).Statement);
 const attachedTo = (ev: Ev, role: MockResource) => ev.ofType(ATTACH).filter((a) => a.inputs.role === role.state.name).map((a) => a.inputs.policyArn);
@@ -28,8 +22,8 @@ describe("post-deploy bootstrap and smoke", function () {
     let dev: Ev;
     let prod: Ev;
     before(async () => {
-        dev = await evaluateStack("dev");
-        prod = await evaluateStack("prod");
+        dev = await stackAsDeclared("dev");
+        prod = await stackAsDeclared("prod");
     });
     const both = () => [dev, prod];
 

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -7,7 +7,7 @@ import { Client } from "pg";
 import { CHECK, negativeCheck, PLAIN_PASSWORD } from "../smoke/checks";
 import { main as cli } from "../smoke/cli";
 import { createThrowawayCa } from "../smoke/local/ca";
-import { startLocalDataPlane, LocalDataPlane } from "../smoke/local/dataplane";
+import { localSmokeTarget, startLocalDataPlane, LocalDataPlane } from "../smoke/local/dataplane";
 import { formatReport, runSmoke, SmokeReport, SmokeTarget } from "../smoke/runner";
 import { Session } from "../smoke/session";
 
@@ -21,17 +21,7 @@ describe("smoke runner against the local data plane", function () {
 
   before(async () => {
     dp = await startLocalDataPlane();
-    credentials = { accessKeyId: dp.accessKeyId, secretAccessKey: dp.secretAccessKey };
-    target = {
-      host: dp.host,
-      port: dp.port,
-      database: dp.database,
-      user: dp.user,
-      region: dp.region,
-      authMode: "iam",
-      caPem: readFileSync(dp.caFile, "utf8"),
-      owner: dp.spec.owner,
-    };
+    ({ target, credentials } = localSmokeTarget(dp));
   });
   after(async () => {
     await dp?.stop();
@@ -248,20 +238,16 @@ describe("smoke runner against a data plane whose proxy uses secrets to reach th
   });
 
   it("still connects with an IAM token and expects no rds_iam membership", async () => {
-    const r = await runSmoke(
-      { host: dp.host, port: dp.port, database: dp.database, user: dp.user, region: dp.region, authMode: "secrets", caPem: readFileSync(dp.caFile, "utf8"), owner: dp.spec.owner },
-      { credentials: { accessKeyId: dp.accessKeyId, secretAccessKey: dp.secretAccessKey } },
-    );
+    const { target, credentials } = localSmokeTarget(dp);
+    const r = await runSmoke({ ...target, authMode: "secrets" }, { credentials });
     assert.equal(r.ok, true, formatReport(r));
     const grants = r.checks.find((c) => c.name === CHECK.grants);
     assert.ok(grants && !grants.detail.includes("rds_iam"));
   });
 
   it("fails naming rds_iam when told the proxy uses IAM end to end", async () => {
-    const r = await runSmoke(
-      { host: dp.host, port: dp.port, database: dp.database, user: dp.user, region: dp.region, authMode: "iam", caPem: readFileSync(dp.caFile, "utf8"), owner: dp.spec.owner },
-      { credentials: { accessKeyId: dp.accessKeyId, secretAccessKey: dp.secretAccessKey }, negatives: false },
-    );
+    const { target, credentials } = localSmokeTarget(dp);
+    const r = await runSmoke({ ...target, authMode: "iam" }, { credentials, negatives: false });
     assert.equal(r.ok, false);
     assert.match(r.reason ?? "", /missing member of rds_iam/);
   });

@@ -13,7 +13,7 @@
 
 import { randomBytes, randomInt } from "node:crypto";
 import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type pg from "pg";
@@ -209,4 +209,21 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
     }
     live.add(plane);
     return plane;
+}
+
+/**
+ * How a client reaches this plane the way the application reaches RDS Proxy: the smoke target
+ * (trusting the plane's throwaway CA) and the only credentials the stand-in accepts tokens from.
+ */
+export function localSmokeTarget(plane: LocalDataPlane): {
+    target: { host: string; port: number; database: string; user: string; region: string; authMode: AuthMode; owner: string; caPem: string };
+    credentials: { accessKeyId: string; secretAccessKey: string };
+} {
+    return {
+        target: {
+            host: plane.host, port: plane.port, database: plane.database, user: plane.user, region: plane.region,
+            authMode: plane.spec.authMode, owner: plane.spec.owner, caPem: readFileSync(plane.caFile, "utf8"),
+        },
+        credentials: { accessKeyId: plane.accessKeyId, secretAccessKey: plane.secretAccessKey },
+    };
 }

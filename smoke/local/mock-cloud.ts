@@ -36,6 +36,8 @@ export interface Evaluation {
     ofType(type: string): MockResource[];
     /** The one resource of a type; fails if there are none or several. */
     one(type: string): MockResource;
+    /** The resource of a type with this logical name, e.g. named("aws:iam/role:Role", "ecs-task"). */
+    named(type: string, name: string): MockResource;
     byUrn(urn: string): MockResource;
 }
 
@@ -238,6 +240,11 @@ async function evaluateNow(stack: string, program: () => unknown, opts: Evaluate
             const found = ofType(type);
             if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
             return found[0];
+        },
+        named(type, name) {
+            const found = ofType(type).find((r) => r.name === name);
+            if (!found) throw new Error(`no ${type} named ${name}; have ${ofType(type).map((r) => r.name).join(", ") || "none"}`);
+            return found;
         },
         byUrn(urn) {
             const found = byUrn.get(urn);

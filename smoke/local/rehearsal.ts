@@ -5,12 +5,11 @@
 //   3. starts the local data plane (real PostgreSQL behind an RDS Proxy stand-in that enforces TLS and
 //      IAM tokens) and runs the smoke runner against it, exactly as it runs after a real deploy;
 // then shuts everything down. Exit 0 only if no mandatory policy is violated and every check holds.
-import { readFileSync } from "fs";
 import { Settings } from "../../components/config";
 import { formatViolations, mandatory, runPolicies } from "../../policy/run";
 import { policies } from "../../policy/policies";
 import { formatReport, runSmoke } from "../runner";
-import { LocalDataPlane, startLocalDataPlane } from "./dataplane";
+import { LocalDataPlane, localSmokeTarget, startLocalDataPlane } from "./dataplane";
 import { Evaluation, evaluateStack, MockResource } from "./mock-cloud";
 
 const STACK = "dev";
@@ -91,12 +90,12 @@ async function main(): Promise<number> {
     process.once("SIGINT", onSignal);
     process.once("SIGTERM", onSignal);
     try {
-        dp = await startLocalDataPlane({ database: ev.settings.database.name, user: ev.settings.database.user, region: ev.settings.region });
+        dp = await startLocalDataPlane({
+            database: ev.settings.database.name, user: ev.settings.database.user, region: ev.settings.region, authMode: ev.settings.proxy.authMode,
+        });
         console.log(`  proxy stand-in ${dp.host}:${dp.port}, PostgreSQL ${dp.postgres.host}:${dp.postgres.port}`);
-        const report = await runSmoke({
-            host: dp.host, port: dp.port, database: dp.database, user: dp.user, region: dp.region,
-            authMode: ev.settings.proxy.authMode, owner: dp.spec.owner, caPem: readFileSync(dp.caFile, "utf8"),
-        }, { credentials: { accessKeyId: dp.accessKeyId, secretAccessKey: dp.secretAccessKey } });
+        const { target, credentials } = localSmokeTarget(dp);
+        const report = await runSmoke(target, { credentials });
         console.log("Smoke runner (the same checks as after a real deploy)");
         console.log(formatReport(report));
         const ok = report.ok && blocking.length === 0;
