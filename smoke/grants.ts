@@ -3,9 +3,12 @@
 // policy's user name, and the smoke runner's expectations (readGrants + diffGrants, run as the app
 // user itself through the proxy). No Pulumi import: this file is bundled into a Lambda.
 
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from "node:crypto";
 import type pg from "pg";
 
 export const DB_PORT = 5432;
+/** The master user's name unless the stack's database.masterUsername says otherwise; it owns the app schema. */
+export const DEFAULT_MASTER_USERNAME = "dbadmin";
 export const APP_SCHEMA = "app";
 /**
  * One table the bootstrap always creates. Without a table, table privileges are only visible as
@@ -144,11 +147,13 @@ export function bootstrapStatements(spec: GrantsSpec, o: { password?: string } =
     const keepRoles = `ARRAY[${spec.memberOf.map(literal).join(", ")}]::name[]`;
     const attributes = `LOGIN NOCREATEDB NOCREATEROLE INHERIT CONNECTION LIMIT ${spec.connectionLimit}`;
     // iam: no password at all, so the only way in is a token through rds_iam. secrets: the proxy's secret.
-    const password = spec.authMode === "iam" ? " PASSWORD NULL" : o.password !== undefined ? ` PASSWORD ${literal(o.password)}` : "";
+    // The password itself never reaches the server (or its error log): only its SCRAM verifier does.
+    const password = spec.authMode === "iam" ? " PASSWORD NULL" : o.password !== undefined ? ` PASSWORD ${literal(scramSha256Verifier(o.password))}` : "";
 
     return [
         // Two bootstraps racing (two deploys, a retried Lambda) must not both try CREATE ROLE.
-        `SELECT pg_advisory_xact_lock(hashtext(${literal(`grants:${spec.user}`)}))`,
+        // PERFORM, not SELECT: the RDS Data API cannot return pg_advisory_xact_lock's void result.
+        `DO $$ BEGIN PERFORM pg_advisory_xact_lock(hashtext(${literal(`grants:${spec.user}`)})); END $$`,
         `DO $$
 DECLARE r pg_roles%ROWTYPE;
 BEGIN
@@ -263,6 +268,18 @@ END $$`,
         `ALTER DEFAULT PRIVILEGES FOR ROLE ${owner} IN SCHEMA ${schema} GRANT ${privilegeList(spec.tablePrivileges)} ON TABLES TO ${user}`,
         `ALTER DEFAULT PRIVILEGES FOR ROLE ${owner} IN SCHEMA ${schema} GRANT ${privilegeList(spec.sequencePrivileges)} ON SEQUENCES TO ${user}`,
     ];
+}
+
+/**
+ * PostgreSQL's stored form of a password (`SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>`,
+ * RFC 5802/7677): the server accepts it in ALTER ROLE ... PASSWORD and authenticates the password with it.
+ */
+export function scramSha256Verifier(password: string, salt: Buffer = randomBytes(16), iterations = 4096): string {
+    const salted = pbkdf2Sync(password.normalize("NFKC"), salt, iterations, 32, "sha256");
+    const hmac = (key: Buffer, text: string) => createHmac("sha256", key).update(text).digest();
+    const storedKey = createHash("sha256").update(hmac(salted, "Client Key")).digest();
+    const serverKey = hmac(salted, "Server Key");
+    return `SCRAM-SHA-256$${iterations}:${salt.toString("base64")}$${storedKey.toString("base64")}:${serverKey.toString("base64")}`;
 }
 
 /** Runs the bootstrap in one transaction with bounded waits; on failure nothing is half-applied. */

@@ -11,6 +11,7 @@ import {
     grantsSpec,
     ObservedGrants,
     readGrants,
+    scramSha256Verifier,
 } from "../smoke/grants";
 import { LocalDataPlane, startLocalDataPlane } from "../smoke/local/dataplane";
 
@@ -63,10 +64,16 @@ describe("grants spec", () => {
         assert.throws(() => bootstrapStatements(secrets, { password: "short" }), /16-1024 printable characters/);
     });
 
-    it("quotes every identifier and escapes the password literal", () => {
+    it("computes PostgreSQL's SCRAM-SHA-256 verifier (checked against Python's hashlib)", () => {
+        assert.equal(scramSha256Verifier("correct horse battery staple", Buffer.from([...Array(16).keys()])),
+            "SCRAM-SHA-256$4096:AAECAwQFBgcICQoLDA0ODw==$ONYbSJBXtKl6bP6PVqw8pm9e7EiacprLnoUQPFS80Hw=:IPOtHuGJ2HifEQg74W2XXqqCrCyQG55GbPRHa6g6n9w=");
+    });
+
+    it("quotes every identifier and sends only the password's SCRAM verifier, never the password", () => {
         const secrets = grantsSpec({ database: "appdb", user: "app_user", owner: "master", authMode: "secrets" });
         const sql = bootstrapStatements(secrets, { password: "it's-a-long-password" }).join(";\n");
-        assert.match(sql, /ALTER ROLE "app_user" WITH LOGIN .* PASSWORD 'it''s-a-long-password'/);
+        assert.match(sql, /ALTER ROLE "app_user" WITH LOGIN .* PASSWORD 'SCRAM-SHA-256\$4096:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+'/);
+        assert.ok(!sql.includes("it's-a-long-password") && !sql.includes("it''s-a-long-password"));
         assert.match(sql, /GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "app" TO "app_user"/);
         assert.match(sql, /ALTER DEFAULT PRIVILEGES FOR ROLE "master" IN SCHEMA "app" GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "app_user"/);
         assert.doesNotMatch(sql, /GRANT "rds_iam"/);
@@ -223,6 +230,10 @@ describe("grants on a real PostgreSQL", function () {
         const hasPassword = async () =>
             (await admin.query("SELECT rolpassword IS NOT NULL AS set FROM pg_authid WHERE rolname = $1", [plane.user])).rows[0].set;
         assert.equal(await hasPassword(), true);
+        // PostgreSQL keeps the verifier as sent, and it is the verifier of the secret's password.
+        const stored: string = (await admin.query("SELECT rolpassword FROM pg_authid WHERE rolname = $1", [plane.user])).rows[0].rolpassword;
+        const salt = Buffer.from(stored.split("$")[1].split(":")[1], "base64");
+        assert.equal(stored, scramSha256Verifier("a-password-from-secrets-manager", salt));
 
         await bootstrap(admin, plane.spec);
         assert.deepEqual(diffGrants(plane.spec, await readGrants(admin, plane.spec)), { missing: [], extra: [], forbidden: [] });

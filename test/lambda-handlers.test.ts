@@ -24,12 +24,25 @@ function smokeHandlerFor(dp: LocalDataPlane) {
     });
 }
 
-/** Runs the statements in one transaction on a pg client, as the Data API executor does with its own. */
+/**
+ * Result column types the RDS Data API can return (bool, bytea, int2/4/8, text, json, float4/8, varchar,
+ * date, time, timestamp(tz), numeric, uuid, jsonb). A statement returning anything else (void, char,
+ * regtype...) fails with UnsupportedResultException there, though it runs fine over pg.
+ */
+const DATA_API_TYPE_OIDS = new Set([16, 17, 20, 21, 23, 25, 114, 700, 701, 1043, 1082, 1083, 1114, 1184, 1700, 2950, 3802]);
+
+/** Runs the statements in one transaction on a pg client, refusing results the Data API could not return. */
 function pgExecutor(client: pg.Client): SqlExecutor {
     return async (statements) => {
         await client.query("BEGIN");
         try {
-            for (const sql of statements) await client.query(sql);
+            for (const sql of statements) {
+                const result = await client.query(sql);
+                const unsupported = (result.fields ?? []).filter((f) => !DATA_API_TYPE_OIDS.has(f.dataTypeID));
+                if (unsupported.length > 0) {
+                    throw new Error(`the Data API cannot return column ${unsupported[0].name} (type oid ${unsupported[0].dataTypeID}) of: ${sql.slice(0, 80)}`);
+                }
+            }
             await client.query("COMMIT");
         } catch (err) {
             await client.query("ROLLBACK");
@@ -113,6 +126,10 @@ describe("bootstrap Lambda handler", function () {
         assert.ok(drift.extra.length >= 2, JSON.stringify(drift));
         await run();
         assert.deepEqual(diffGrants(dp.spec, await readGrants(admin, dp.spec)), { missing: [], extra: [], forbidden: [] });
+    });
+
+    it("refuses, like the Data API, a statement whose result it cannot return (so the check above is real)", async () => {
+        await assert.rejects(pgExecutor(admin)(["SELECT pg_advisory_xact_lock(1)"]), /cannot return column pg_advisory_xact_lock \(type oid 2278\)/);
     });
 
     it("needs the proxy secret's password in secrets mode, and refuses one in iam mode", async () => {
