@@ -1,7 +1,7 @@
 // The stack's settings, read once, validated completely, and handed to the components as a typed object.
 // No component reads pulumi.Config itself. Every invalid value is reported on its own line naming the
 // stack, the key, the value seen and what is allowed, and the program stops before declaring anything.
-import { AuthMode } from "../smoke/grants";
+import { AuthMode, DEFAULT_MASTER_USERNAME } from "../smoke/grants";
 import { descriptionProblem, isPrivateIpv4, parseIpv4Cidr, pgIdentifierProblem } from "./validation";
 
 export const PROJECT = "aurora-iam-proxy";
@@ -36,6 +36,8 @@ export interface DatabaseSettings {
     backupRetentionDays: number;
     deletionProtection: boolean;
     performanceInsights: boolean;
+    /** Enhanced Monitoring granularity in seconds; 0 turns it off. */
+    monitoringIntervalSeconds: number;
     logRetentionDays: number;
 }
 
@@ -117,7 +119,7 @@ function range(from: number, to: number, step: number): number[] {
 const KEYS = {
     network: ["cidr", "azCount", "flowLogs", "flowLogRetentionDays"],
     database: ["name", "user", "masterUsername", "engineVersion", "minCapacity", "maxCapacity", "instanceCount",
-        "backupRetentionDays", "deletionProtection", "performanceInsights", "logRetentionDays"],
+        "backupRetentionDays", "deletionProtection", "performanceInsights", "monitoringIntervalSeconds", "logRetentionDays"],
     proxy: ["authMode", "maxConnectionsPercent", "maxIdleConnectionsPercent", "connectionBorrowTimeoutSeconds",
         "idleClientTimeoutSeconds", "debugLogging"],
     app: ["image", "cpu", "memory", "desiredCount", "readonlyRootFilesystem", "logRetentionDays"],
@@ -193,7 +195,7 @@ export function parseSettings(stack: string, config: Record<string, unknown>): S
     const db = section("database");
     const dbName = db.identifier("name", "appdb");
     const dbUser = db.identifier("user", "app_user");
-    const masterUsername = db.identifier("masterUsername", "dbadmin");
+    const masterUsername = db.identifier("masterUsername", DEFAULT_MASTER_USERNAME);
     if (dbUser === masterUsername) fail("database.user", dbUser, "must differ from database.masterUsername: the application never connects as the master user");
     const engineVersion = db.string("engineVersion", "16.8");
     const versionMatch = /^(1[3-7])\.(\d{1,2})$/.exec(engineVersion);
@@ -212,6 +214,10 @@ export function parseSettings(stack: string, config: Record<string, unknown>): S
     const deletionProtection = db.boolean("deletionProtection", prod);
     if (prod && !deletionProtection) fail("database.deletionProtection", deletionProtection, "must be true in prod");
     const performanceInsights = db.boolean("performanceInsights", prod);
+    const monitoringIntervalSeconds = db.integer("monitoringIntervalSeconds", prod ? 60 : 0, 0, 60);
+    if (![0, 1, 5, 10, 15, 30, 60].includes(monitoringIntervalSeconds)) {
+        fail("database.monitoringIntervalSeconds", monitoringIntervalSeconds, "must be 0 (off), 1, 5, 10, 15, 30 or 60");
+    }
     const dbLogRetention = db.retention("logRetentionDays", prod ? 365 : 14);
 
     // Proxy.
@@ -270,7 +276,8 @@ export function parseSettings(stack: string, config: Record<string, unknown>): S
         network: { cidr, azCount, natGateways: prod ? "perAz" : "single", flowLogs, flowLogRetentionDays },
         database: {
             name: dbName, user: dbUser, masterUsername, engineVersion, engineMajor, minCapacity, maxCapacity,
-            instanceCount, backupRetentionDays, deletionProtection, performanceInsights, logRetentionDays: dbLogRetention,
+            instanceCount, backupRetentionDays, deletionProtection, performanceInsights, monitoringIntervalSeconds,
+            logRetentionDays: dbLogRetention,
         },
         proxy: {
             authMode: authMode as AuthMode, maxConnectionsPercent, maxIdleConnectionsPercent,

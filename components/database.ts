@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { serviceTrustPolicy } from "./arns";
 import { DatabaseSettings, Environment } from "./config";
 
 export interface DatabaseArgs {
@@ -88,6 +89,18 @@ export class Database extends pulumi.ComponentResource {
             applyImmediately: !prod,
         }, { parent: this, dependsOn: [logGroup] });
 
+        // Enhanced Monitoring publishes OS metrics through a role RDS assumes; only when it is turned on.
+        const monitoringRole = s.monitoringIntervalSeconds > 0
+            ? new aws.iam.Role(`${name}-monitoring`, {
+                description: `Enhanced Monitoring for ${clusterIdentifier}`,
+                assumeRolePolicy: serviceTrustPolicy("monitoring.rds.amazonaws.com"),
+            }, child)
+            : undefined;
+        const monitoringPolicy = monitoringRole && new aws.iam.RolePolicyAttachment(`${name}-monitoring`, {
+            role: monitoringRole.name,
+            policyArn: aws.iam.ManagedPolicy.AmazonRDSEnhancedMonitoringRole,
+        }, child);
+
         this.instances = Array.from({ length: s.instanceCount }, (_, i) => new aws.rds.ClusterInstance(`${name}-instance-${i + 1}`, {
             clusterIdentifier: cluster.id,
             identifier: `${clusterIdentifier}-${i + 1}`,
@@ -102,9 +115,11 @@ export class Database extends pulumi.ComponentResource {
             performanceInsightsEnabled: s.performanceInsights,
             performanceInsightsKmsKeyId: s.performanceInsights ? args.kmsKeyArn : undefined,
             performanceInsightsRetentionPeriod: s.performanceInsights ? 7 : undefined,
+            monitoringInterval: s.monitoringIntervalSeconds,
+            monitoringRoleArn: monitoringRole?.arn,
             autoMinorVersionUpgrade: true,
             applyImmediately: !prod,
-        }, child));
+        }, { parent: this, dependsOn: monitoringPolicy ? [monitoringPolicy] : [] }));
 
         this.clusterIdentifier = cluster.clusterIdentifier;
         this.clusterArn = cluster.arn;

@@ -4,7 +4,9 @@
 
 import { isIP } from "node:net";
 
-export type AuthMode = "iam" | "secrets";
+import { AuthMode, DEFAULT_MASTER_USERNAME } from "./grants";
+
+export type { AuthMode };
 
 export interface SmokeTarget {
   /** RDS Proxy endpoint name (not an IP: TLS verification checks this name). */
@@ -47,11 +49,10 @@ export interface TargetInput {
 }
 
 /**
- * The schema owner when neither --owner, DB_OWNER nor the dbOwner stack output
- * names it (stacks deployed before dbOwner was exported): the default of
- * database.masterUsername in components/config.ts.
+ * The schema owner when neither --owner, DB_OWNER nor the dbOwner stack output names it: the program's
+ * default master user name.
  */
-export const DEFAULT_OWNER = "dbadmin";
+export const DEFAULT_OWNER = DEFAULT_MASTER_USERNAME;
 
 export class TargetError extends Error {
   constructor(message: string) {

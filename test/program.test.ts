@@ -224,10 +224,16 @@ describe("the Pulumi program", function () {
             const instances = prod.ofType(T.instance);
             assert.ok(instances.length >= 2);
             assert.equal(new Set(instances.map((i) => i.inputs.availabilityZone)).size, instances.length);
+            const monitoringRole = prod.named(T.role, "database-monitoring");
             for (const i of instances) {
                 assert.equal(i.inputs.performanceInsightsEnabled, true);
                 assert.equal(i.inputs.performanceInsightsKmsKeyId, prod.one(T.key).state.arn);
+                assert.equal(i.inputs.monitoringInterval, 60);
+                assert.equal(i.inputs.monitoringRoleArn, monitoringRole.state.arn);
             }
+            assert.equal(JSON.parse(monitoringRole.inputs.assumeRolePolicy).Statement[0].Principal.Service, "monitoring.rds.amazonaws.com");
+            assert.deepEqual(prod.ofType(T.attachment).filter((a) => a.inputs.role === monitoringRole.state.name).map((a) => a.inputs.policyArn),
+                ["arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"]);
         });
 
         it("lets dev be torn down: no deletion protection, no final snapshot, 1-day backups", () => {
@@ -236,6 +242,8 @@ describe("the Pulumi program", function () {
             assert.equal(c.skipFinalSnapshot, true);
             assert.ok(c.backupRetentionPeriod >= 1);
             assert.equal(dev.ofType(T.instance).length, 1);
+            assert.equal(dev.one(T.instance).inputs.monitoringInterval, 0);
+            assert.equal(dev.ofType(T.role).filter((r) => r.name === "database-monitoring").length, 0);
         });
 
         it("creates the PostgreSQL log group itself, with retention, before RDS would", () => {
