@@ -197,7 +197,7 @@ export function parseSettings(stack: string, config: Record<string, unknown>): S
     const dbUser = db.identifier("user", "app_user");
     const masterUsername = db.identifier("masterUsername", DEFAULT_MASTER_USERNAME);
     if (dbUser === masterUsername) fail("database.user", dbUser, "must differ from database.masterUsername: the application never connects as the master user");
-    const engineVersion = db.string("engineVersion", "16.8");
+    const engineVersion = db.string("engineVersion", "16.8", { numbers: "refuse" });
     const versionMatch = /^(1[3-7])\.(\d{1,2})$/.exec(engineVersion);
     if (!versionMatch) fail("database.engineVersion", engineVersion, "is not an aurora-postgresql version; use MAJOR.MINOR with major 13-17, e.g. 16.8");
     const engineMajor = versionMatch ? Number(versionMatch[1]) : 16;
@@ -268,7 +268,8 @@ export function parseSettings(stack: string, config: Record<string, unknown>): S
     // Post-deploy smoke.
     const sm = section("smoke");
     const smokeEnabled = sm.boolean("enabled", true);
-    const smokeTimeout = sm.integer("timeoutSeconds", 60, 10, 900);
+    // Long enough to wait out a proxy target that is still registering right after the first deploy.
+    const smokeTimeout = sm.integer("timeoutSeconds", 300, 60, 900);
 
     if (problems.length > 0) throw new SettingsError(problems);
     return {
@@ -298,11 +299,18 @@ class Reader {
         return decode(this.values[key]);
     }
 
-    string(key: string, fallback: string): string {
-        const v = this.get(key);
+    /**
+     * A string setting, read as given: never through number decoding, which would turn "15.10" into 15.1.
+     * YAML reads `CostCenter: 1234` as a number, which is a fine string; a version must be quoted instead.
+     */
+    string(key: string, fallback: string, o: { numbers: "accept" | "refuse" } = { numbers: "accept" }): string {
+        const v = this.values[key];
         if (v === undefined) return fallback;
-        // YAML reads `CostCenter: 1234` as a number; a number is a fine string here.
-        if (typeof v === "number" && Number.isFinite(v)) return String(v);
+        if (typeof v === "number" && Number.isFinite(v)) {
+            if (o.numbers === "accept") return String(v);
+            this.fail(`${this.section}.${key}`, v, `must be a quoted string: YAML reads an unquoted ${v} as a number and drops trailing zeros`);
+            return fallback;
+        }
         if (typeof v !== "string") { this.fail(`${this.section}.${key}`, v, "must be a string"); return fallback; }
         return v;
     }

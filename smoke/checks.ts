@@ -58,18 +58,32 @@ export function skipped(name: string, why: string): CheckResult {
 }
 
 /** Check 1: the application's way in works and lands as the expected user. */
+/** Failures that can clear by themselves right after a deploy (a proxy target still registering). */
+const TRANSIENT = new Set(["refused", "timeout", "dns", "network", "other"]);
+
 export async function connectCheck(
   session: Session,
   token: TokenFactory,
   clock: Timer,
+  /** Keep retrying transient failures (never TLS or authentication ones) for this long, in ms. */
+  retryForMs = 0,
 ): Promise<{ result: CheckResult; client?: Client }> {
   let client: Client | undefined;
+  const retryUntil = clock() + retryForMs;
   const result = await timed(CHECK.connect, session, clock, async () => {
-    try {
-      client = await session.within(session.connect({ user: session.target.user, password: token, tls: true }));
-    } catch (err) {
-      const c = classify(session, err);
-      return { ok: false, detail: c.message, kind: c.kind };
+    for (let attempt = 1, backoffMs = 1_000; ; attempt++, backoffMs = Math.min(backoffMs * 2, 10_000)) {
+      try {
+        // A fresh token for every attempt: each connection signs its own.
+        client = await session.within(session.connect({ user: session.target.user, password: token, tls: true }));
+        break;
+      } catch (err) {
+        const c = classify(session, err);
+        if (!TRANSIENT.has(c.kind) || clock() + backoffMs >= retryUntil) {
+          const tries = attempt > 1 ? ` (after ${attempt} attempts)` : "";
+          return { ok: false, detail: `${c.message}${tries}`, kind: c.kind };
+        }
+        await new Promise((resolve) => setTimeout(resolve, backoffMs));
+      }
     }
     const { rows } = await session.within(
       client.query<{ current_user: string; db: string; server_version: string }>(

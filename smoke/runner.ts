@@ -36,6 +36,11 @@ export interface SmokeOptions {
   connectTimeoutMs?: number;
   /** Bound on each query, in ms. Default 5000. */
   queryTimeoutMs?: number;
+  /**
+   * Keep retrying the first connection's transient failures (refused, timed out, not resolving) for this
+   * long, in ms: right after a deploy the proxy's target may still be registering. Default 0 (no retry).
+   */
+  retryConnectMs?: number;
   /** Run the must-be-refused attempts. Default true. */
   negatives?: boolean;
   /** Compare grants with the declared spec. Default true. */
@@ -74,7 +79,7 @@ export async function runSmoke(target: SmokeTarget, opts: SmokeOptions = {}): Pr
 
   const checks: CheckResult[] = [];
   try {
-    const { result, client } = await connectCheck(session, ours, clock);
+    const { result, client } = await connectCheck(session, ours, clock, opts.retryConnectMs ?? 0);
     checks.push(result);
     const negatives = opts.negatives ?? true;
     const specs = negatives ? negativeSpecs(session, ours, others, otherUser) : [];

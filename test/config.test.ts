@@ -70,7 +70,8 @@ describe("stack settings", () => {
         ["an application name with an apostrophe", "dev", { "tags.Application": "Tony's Chips" }, /^dev: tags\.Application \("Tony's Chips"\) is used in security-group descriptions and contains "'", which AWS rejects/],
         ["a missing owner tag", "dev", { "tags.Owner": undefined }, /^dev: tags\.Owner \(""\) is required/],
         ["a region that is not one", "dev", { "aws:region": "europe" }, /^dev: aws:region \("europe"\) must be an AWS region/],
-        ["a smoke timeout above Lambda's limit", "dev", { "smoke.timeoutSeconds": 1200 }, /^dev: smoke\.timeoutSeconds \(1200\) must be a whole number from 10 to 900$/],
+        ["a smoke timeout above Lambda's limit", "dev", { "smoke.timeoutSeconds": 1200 }, /^dev: smoke\.timeoutSeconds \(1200\) must be a whole number from 60 to 900$/],
+        ["an unquoted engine version YAML made a number", "dev", { "database.engineVersion": 15.1 }, /^dev: database\.engineVersion \(15\.1\) must be a quoted string/],
     ];
     for (const [what, stack, overrides, expected] of invalid) {
         it(`refuses ${what} with one line naming it`, () => {
@@ -80,6 +81,15 @@ describe("stack settings", () => {
             assert.ok(!problems[0].includes("\n"));
         });
     }
+
+    it("keeps a version such as 15.10 exactly as written, wherever the config comes from", () => {
+        const yaml = withOverrides(stackConfig("dev"), { "database.engineVersion": "15.10" });
+        assert.equal(parseSettings("dev", yaml).database.engineVersion, "15.10");
+        const cli: Record<string, string> = {};
+        for (const [k, v] of Object.entries(yaml)) cli[k] = typeof v === "string" ? v : JSON.stringify(v);
+        assert.equal(parseSettings("dev", cli).database.engineVersion, "15.10");
+        assert.equal(parseSettings("dev", yaml).database.engineMajor, 15);
+    });
 
     it("reports every invalid value at once, one per line", () => {
         const problems = problemsFor("prod", { "database.deletionProtection": false, "app.desiredCount": -2, "proxy.authMode": "none" });

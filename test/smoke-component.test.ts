@@ -36,7 +36,7 @@ describe("post-deploy bootstrap and smoke", function () {
             assert.match(fn.inputs.runtime, /^nodejs2\d\.x$/);
             assert.deepEqual(fn.inputs.environment.variables, {
                 DB_HOST: ev.outputs.proxyEndpoint, DB_PORT: "5432", DB_NAME: "appdb", DB_USER: "app_user",
-                DB_OWNER: "dbadmin", DB_AUTH_MODE: "iam", SMOKE_TIMEOUT_MS: "55000",
+                DB_OWNER: "dbadmin", DB_AUTH_MODE: "iam", SMOKE_TIMEOUT_MS: "295000",
             });
         }
     });

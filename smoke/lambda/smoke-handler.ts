@@ -36,7 +36,10 @@ export function createSmokeHandler(deps: SmokeHandlerDeps) {
             ...(deps.caPem ? { caPem: deps.caPem } : {}),
         });
         const timeoutMs = Number(deps.env.SMOKE_TIMEOUT_MS ?? 20_000);
-        const report = await runSmoke(target, { timeoutMs, ...deps.options });
+        // Right after a deploy the proxy's target may still be registering: keep trying to connect for all
+        // but the last 30 s, which the checks need.
+        const retryConnectMs = Math.max(0, timeoutMs - 30_000);
+        const report = await runSmoke(target, { timeoutMs, retryConnectMs, ...deps.options });
         if (!report.ok) {
             // Lambda reports the message as errorMessage; the provider shows it as the update's failure.
             throw new Error(`smoke failed: ${report.reason ?? "a check did not hold"}`);
