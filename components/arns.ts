@@ -53,14 +53,18 @@ export function connectPolicy(resources: string[]): string {
  * A trust policy for a service role. With `sourceAccount`, only that account's resources may assume it
  * (confused-deputy protection); pass it only for services documented to send aws:SourceAccount.
  */
-export function serviceTrustPolicy(service: string, sourceAccount?: string): string {
+export function serviceTrustPolicy(service: string, sourceAccount?: string, sourceArnLike?: string): string {
+    const condition = {
+        ...(sourceAccount ? { StringEquals: { "aws:SourceAccount": sourceAccount } } : {}),
+        ...(sourceArnLike ? { ArnLike: { "aws:SourceArn": sourceArnLike } } : {}),
+    };
     return JSON.stringify({
         Version: "2012-10-17",
         Statement: [{
             Effect: "Allow",
             Principal: { Service: service },
             Action: "sts:AssumeRole",
-            ...(sourceAccount ? { Condition: { StringEquals: { "aws:SourceAccount": sourceAccount } } } : {}),
+            ...(Object.keys(condition).length > 0 ? { Condition: condition } : {}),
         }],
     });
 }

@@ -53,6 +53,8 @@ export interface ProxySettings {
 
 export interface AppSettings {
     image: string;
+    /** Overrides the image's command; unset keeps the image's own. */
+    command?: string[];
     cpu: number;
     memory: number;
     desiredCount: number;
@@ -122,7 +124,7 @@ const KEYS = {
         "backupRetentionDays", "deletionProtection", "performanceInsights", "monitoringIntervalSeconds", "logRetentionDays"],
     proxy: ["authMode", "maxConnectionsPercent", "maxIdleConnectionsPercent", "connectionBorrowTimeoutSeconds",
         "idleClientTimeoutSeconds", "debugLogging"],
-    app: ["image", "cpu", "memory", "desiredCount", "readonlyRootFilesystem", "logRetentionDays"],
+    app: ["image", "command", "cpu", "memory", "desiredCount", "readonlyRootFilesystem", "logRetentionDays"],
     tags: ["Application", "Owner", "CostCenter"],
     smoke: ["enabled", "timeoutSeconds"],
 } as const;
@@ -241,6 +243,13 @@ export function parseSettings(stack: string, config: Record<string, unknown>): S
     else if (prod && (!/[:@]/.test(image.split("/").pop() ?? "") || image.endsWith(":latest"))) {
         fail("app.image", image, "must be pinned in prod: use an explicit tag other than latest, or a digest");
     }
+    const rawCommand = ap.raw("command");
+    let command: string[] | undefined;
+    if (rawCommand !== undefined) {
+        if (!Array.isArray(rawCommand) || rawCommand.length === 0 || !rawCommand.every((c) => typeof c === "string")) {
+            fail("app.command", rawCommand, "must be a non-empty list of strings, e.g. [\"node\", \"server.js\"]");
+        } else command = rawCommand;
+    }
     const cpu = ap.integer("cpu", 256, 256, 16384);
     const memory = ap.integer("memory", 512, 512, 122880);
     const memoryChoices = FARGATE_MEMORY[cpu];
@@ -284,7 +293,7 @@ export function parseSettings(stack: string, config: Record<string, unknown>): S
             authMode: authMode as AuthMode, maxConnectionsPercent, maxIdleConnectionsPercent,
             connectionBorrowTimeoutSeconds, idleClientTimeoutSeconds, debugLogging,
         },
-        app: { image, cpu, memory, desiredCount, readonlyRootFilesystem, logRetentionDays: appLogRetention },
+        app: { image, command, cpu, memory, desiredCount, readonlyRootFilesystem, logRetentionDays: appLogRetention },
         smoke: { enabled: smokeEnabled, timeoutSeconds: smokeTimeout },
     };
 }
@@ -294,6 +303,11 @@ type Fail = (key: string, value: unknown, allowed: string) => void;
 /** Typed access to one settings object, reporting each bad value through `fail` and returning a safe default. */
 class Reader {
     constructor(private section: string, private values: Record<string, unknown>, private fail: Fail) {}
+
+    /** The value as given, decoded from JSON if Pulumi handed it over as a string. */
+    raw(key: string): unknown {
+        return this.get(key);
+    }
 
     private get(key: string): unknown {
         return decode(this.values[key]);

@@ -87,7 +87,13 @@ export class Database extends pulumi.ComponentResource {
             skipFinalSnapshot: !prod,
             finalSnapshotIdentifier: prod ? `${clusterIdentifier}-final` : undefined,
             applyImmediately: !prod,
-        }, { parent: this, dependsOn: [logGroup] });
+        }, {
+            parent: this,
+            dependsOn: [logGroup],
+            // AWS applies minor upgrades in the maintenance window (autoMinorVersionUpgrade); without this the next
+            // `pulumi up` would try to go back to the configured minor version and fail. See the README for upgrades.
+            ignoreChanges: ["engineVersion"],
+        });
 
         // Enhanced Monitoring publishes OS metrics through a role RDS assumes; only when it is turned on.
         const monitoringRole = s.monitoringIntervalSeconds > 0
@@ -105,7 +111,6 @@ export class Database extends pulumi.ComponentResource {
             clusterIdentifier: cluster.id,
             identifier: `${clusterIdentifier}-${i + 1}`,
             engine: "aurora-postgresql",
-            engineVersion: cluster.engineVersion,
             instanceClass: "db.serverless",
             publiclyAccessible: false,
             dbSubnetGroupName: subnetGroup.name,

@@ -82,6 +82,7 @@ export class Ecs extends pulumi.ComponentResource {
         const containerDefinitions = pulumi.all([args.proxyEndpoint, logGroup.name]).apply(([proxyEndpoint, logGroupName]) => JSON.stringify([{
             name: CONTAINER_NAME,
             image: s.image,
+            ...(s.command ? { command: s.command } : {}),
             essential: true,
             privileged: false,
             readonlyRootFilesystem: s.readonlyRootFilesystem,
@@ -122,6 +123,8 @@ export class Ecs extends pulumi.ComponentResource {
             deploymentCircuitBreaker: { enable: true, rollback: true },
             enableExecuteCommand: false,
             propagateTags: "SERVICE",
+            // `pulumi up` succeeds only once the tasks are running and stable; a crash loop fails it (and rolls back).
+            waitForSteadyState: true,
         }, { parent: this, dependsOn: args.dependsOn });
 
         this.clusterName = cluster.name;

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { DB_PORT } from "../smoke/grants";
+import { serviceTrustPolicy } from "./arns";
 import { assertDescription, formatIpv4, parseIpv4Cidr } from "./validation";
 
 export interface NetworkArgs {
@@ -14,6 +15,9 @@ export interface NetworkArgs {
     flowLogRetentionDays: number;
     /** The stack's CMK; flow-log groups are encrypted with it. */
     kmsKeyArn: pulumi.Input<string>;
+    region: string;
+    accountId: pulumi.Input<string>;
+    partition: pulumi.Input<string>;
 }
 
 export interface SubnetPlan {
@@ -136,10 +140,9 @@ export class Network extends pulumi.ComponentResource {
             }, child);
             const flowLogRole = new aws.iam.Role(`${name}-flow-logs`, {
                 description: "Lets VPC Flow Logs deliver to this VPC's log group",
-                assumeRolePolicy: JSON.stringify({
-                    Version: "2012-10-17",
-                    Statement: [{ Effect: "Allow", Principal: { Service: "vpc-flow-logs.amazonaws.com" }, Action: "sts:AssumeRole" }],
-                }),
+                // Only this account's flow logs may use the role (confused-deputy protection, as AWS documents).
+                assumeRolePolicy: pulumi.all([args.accountId, args.partition]).apply(([account, partition]) =>
+                    serviceTrustPolicy("vpc-flow-logs.amazonaws.com", account, `arn:${partition}:ec2:${args.region}:${account}:vpc-flow-log/*`)),
             }, child);
             new aws.iam.RolePolicy(`${name}-flow-logs`, {
                 role: flowLogRole.id,

@@ -136,9 +136,26 @@ export class Smoke extends pulumi.ComponentResource {
             // permission. It needs only the proxy on 5432: signing a token is local, so it calls no AWS API.
             const smokeLogs = logGroup("smoke");
             const smokeRole = lambdaRole("smoke", `${args.namePrefix}: post-deploy smoke test, connects as ${args.dbUser} through the proxy`);
-            const vpcAccess = new aws.iam.RolePolicyAttachment(`${name}-smoke-vpc`, {
-                role: smokeRole.name,
-                policyArn: aws.iam.ManagedPolicy.AWSLambdaVPCAccessExecutionRole,
+            // What Lambda needs to attach the function to the VPC, and its own log group: narrower than the
+            // AWSLambdaVPCAccessExecutionRole managed policy, which also allows writing to every log group.
+            const vpcAccess = new aws.iam.RolePolicy(`${name}-smoke-runtime`, {
+                role: smokeRole.id,
+                policy: pulumi.output({
+                    Version: "2012-10-17",
+                    Statement: [
+                        {
+                            Sid: "AttachToVpc",
+                            Effect: "Allow",
+                            Action: [
+                                "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+                                "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses",
+                            ],
+                            // EC2 does not support resource-level permissions for these actions.
+                            Resource: "*",
+                        },
+                        writeLogs(smokeLogs),
+                    ],
+                }).apply((doc) => JSON.stringify(doc)),
             }, child);
             const connect = new aws.iam.RolePolicy(`${name}-smoke-connect`, {
                 role: smokeRole.id,

@@ -76,6 +76,9 @@ export function createStack(settings: Settings, deploymentId: string = newDeploy
         flowLogs: settings.network.flowLogs,
         flowLogRetentionDays: settings.network.flowLogRetentionDays,
         kmsKeyArn: secrets.kmsKeyArn,
+        region: settings.region,
+        accountId: identity.accountId,
+        partition,
     }, opts);
 
     const database = new Database("database", {

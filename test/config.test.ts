@@ -61,6 +61,7 @@ describe("stack settings", () => {
         ["prod with proxy debug logging", "prod", { "proxy.debugLogging": true }, /^prod: proxy\.debugLogging \(true\) must be false in prod/],
         ["prod with an unpinned image", "prod", { "app.image": "myorg/orders:latest" }, /^prod: app\.image \("myorg\/orders:latest"\) must be pinned in prod/],
         ["an Enhanced Monitoring interval RDS does not offer", "prod", { "database.monitoringIntervalSeconds": 20 }, /^prod: database\.monitoringIntervalSeconds \(20\) must be 0 \(off\), 1, 5, 10, 15, 30 or 60$/],
+        ["a command given as one string", "dev", { "app.command": "node server.js" }, /^dev: app\.command \("node server\.js"\) must be a non-empty list of strings/],
         ["a negative desired count", "dev", { "app.desiredCount": -1 }, /^dev: app\.desiredCount \(-1\) must be a whole number from 0 to 1000$/],
         ["an unknown proxy auth mode", "dev", { "proxy.authMode": "password" }, /^dev: proxy\.authMode \("password"\) must be iam \(end-to-end IAM, the default\) or secrets$/],
         ["a Fargate memory that does not fit the CPU", "dev", { "app.memory": 4096 }, /^dev: app\.memory \(4096\) is not allowed with cpu 256 on Fargate; allowed: 512-2048 MiB/],

@@ -115,6 +115,11 @@ describe("the Pulumi program", function () {
             const group = prod.ofType(T.logGroup).find((g) => g.state.arn === flow.inputs.logDestination)!;
             assert.equal(group.inputs.kmsKeyId, prod.one(T.key).state.arn);
             assert.equal(group.inputs.retentionInDays, 365);
+            const role = prod.ofType(T.role).find((r) => r.state.arn === flow.inputs.iamRoleArn)!;
+            assert.deepEqual(JSON.parse(role.inputs.assumeRolePolicy).Statement[0].Condition, {
+                StringEquals: { "aws:SourceAccount": ACCOUNT_ID },
+                ArnLike: { "aws:SourceArn": `arn:aws:ec2:eu-west-1:${ACCOUNT_ID}:vpc-flow-log/*` },
+            });
         });
 
         it("chains app -> proxy -> database on 5432 by security-group reference only", () => {
@@ -335,6 +340,8 @@ describe("the Pulumi program", function () {
                 assert.equal(td.memory, String(ev.settings.app.memory));
                 const [c] = containers(ev);
                 assert.equal(c.image, ev.settings.app.image);
+                assert.deepEqual(c.command, ev.settings.app.command);
+                assert.ok(c.command.length > 0, "the stack files keep the placeholder running");
                 assert.equal(c.readonlyRootFilesystem, true);
                 assert.equal(c.privileged, false);
                 assert.equal(c.logConfiguration.logDriver, "awslogs");
@@ -389,6 +396,7 @@ describe("the Pulumi program", function () {
                 assert.deepEqual([...svc.networkConfiguration.subnets].sort(), subnetsOfTier(ev, "private").map((s) => s.id).sort());
                 assert.equal(svc.desiredCount, ev.settings.app.desiredCount);
                 assert.equal(svc.launchType, "FARGATE");
+                assert.equal(svc.waitForSteadyState, true, "an update that leaves tasks crash-looping must fail");
                 assert.ok(ev.one(T.service).dependencies.includes(ev.one(T.target).urn), "starts after the proxy has its target");
             }
             assert.equal(dev.one(T.service).inputs.desiredCount, 1);

@@ -41,16 +41,22 @@ describe("post-deploy bootstrap and smoke", function () {
         }
     });
 
-    it("gives the smoke role the task role's one database permission and VPC access, nothing more", () => {
+    it("gives the smoke role the task role's one database permission, VPC attachment and its own logs, nothing more", () => {
         for (const ev of both()) {
             const role = ev.ofType(ROLE).find((r) => r.state.arn === named(ev, FN, "smoke-smoke").inputs.role)!;
             const statements = statementsOf(ev, role);
             const taskStatements = statementsOf(ev, named(ev, ROLE, "ecs-task"));
-            assert.deepEqual(statements, taskStatements);
-            assert.deepEqual(statements.map((s: any) => [s.Action, s.Resource]), [
+            const database = statements.filter((s: any) => [].concat(s.Action).some((a: string) => a.startsWith("rds")));
+            assert.deepEqual(database, taskStatements);
+            assert.deepEqual(database.map((s: any) => [s.Action, s.Resource]), [
                 ["rds-db:connect", [`arn:aws:rds-db:eu-west-1:${ACCOUNT_ID}:dbuser:${ev.outputs.proxyResourceId}/app_user`]],
             ]);
-            assert.deepEqual(attachedTo(ev, role), ["arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"]);
+            const bySid = Object.fromEntries(statements.map((s: any) => [s.Sid, s]));
+            assert.deepEqual(Object.keys(bySid).sort(), ["AttachToVpc", "ConnectAsApplicationUser", "WriteOwnLogs"]);
+            assert.ok(bySid.AttachToVpc.Action.every((a: string) => /^ec2:[A-Za-z]*(NetworkInterface|Subnets|PrivateIpAddresses)/.test(a)), bySid.AttachToVpc.Action.join());
+            const logGroup = ev.named("aws:cloudwatch/logGroup:LogGroup", "smoke-smoke-logs");
+            assert.equal(bySid.WriteOwnLogs.Resource, `${logGroup.state.arn}:*`);
+            assert.deepEqual(attachedTo(ev, role), [], "no managed policy: AWSLambdaVPCAccessExecutionRole would allow every log group");
         }
     });
 

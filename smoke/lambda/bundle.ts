@@ -15,7 +15,7 @@ export const HANDLERS = {
 export type HandlerName = keyof typeof HANDLERS;
 
 /** The Lambda runtime the bundles target. */
-export const LAMBDA_RUNTIME = "nodejs20.x";
+export const LAMBDA_RUNTIME = "nodejs22.x";
 
 const cache = new Map<HandlerName, string>();
 
@@ -27,7 +27,7 @@ export function bundle(name: HandlerName): string {
         entryPoints: [HANDLERS[name]],
         bundle: true,
         platform: "node",
-        target: "node20",
+        target: "node22",
         format: "cjs",
         minify: true,
         write: false,
