@@ -1,0 +1,55 @@
+// `npm start`, the local rehearsal: the plan and security summary it prints are read from what the program
+// declared, the policy verdicts sit next to them, and the whole run passes on a fresh checkout.
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as path from "path";
+import { resourcesPerComponent, securitySummary } from "../smoke/local/rehearsal";
+import { Evaluation, stackAsDeclared } from "./harness";
+
+/** A deep copy of an evaluation with one resource's inputs changed, to see the summary notice. */
+function withInputs(ev: Evaluation, type: string, change: (inputs: Record<string, any>) => void): Evaluation {
+    const resources = JSON.parse(JSON.stringify(ev.resources));
+    const target = resources.find((r: any) => r.type === type);
+    change(target.inputs);
+    return { ...ev, resources, ofType: (t: string) => resources.filter((r: any) => r.type === t) };
+}
+
+describe("npm start (the local rehearsal)", function () {
+    this.timeout(90000);
+
+    it("counts the plan's resources per component from their parents", async () => {
+        const ev = await stackAsDeclared("dev");
+        const counts = Object.fromEntries(resourcesPerComponent(ev).map(([name, n]) => [name, n]));
+        assert.deepEqual(Object.keys(counts).sort(), ["Database", "Ecs", "Network", "Proxy", "Secrets", "Smoke"]);
+        const total = Object.values(counts).reduce((a, b) => a + b, 0);
+        assert.equal(total, ev.resources.filter((r) => r.type.startsWith("aws:") || r.type.startsWith("random:")).length);
+        assert.equal(counts.Proxy, ev.resources.filter((r) => (r.parent ?? "").includes("aurora-iam-proxy:index:Proxy")).length);
+    });
+
+    it("summarises the security settings as declared, and notices when one is off", async () => {
+        const ev = await stackAsDeclared("dev");
+        const summary = securitySummary(ev);
+        assert.ok(summary.length >= 8);
+        assert.ok(summary.every(([ok]) => ok), summary.filter(([ok]) => !ok).map(([, line]) => line).join("; "));
+        const insecure = withInputs(ev, "aws:rds/proxy:Proxy", (p) => { p.requireTls = false; });
+        assert.deepEqual(securitySummary(insecure).filter(([ok]) => !ok).map(([, line]) => line), ["proxy requires TLS (requireTls: false)"]);
+        const privileged = withInputs(ev, "aws:ecs/taskDefinition:TaskDefinition", (t) => {
+            t.containerDefinitions = t.containerDefinitions.replace('"privileged":false', '"privileged":true');
+        });
+        assert.deepEqual(securitySummary(privileged).filter(([ok]) => !ok).map(([, line]) => line), ["container: read-only root, not privileged"]);
+    });
+
+    it("prints the plan, the policy verdicts and a passing smoke report, and exits 0", () => {
+        const root = path.join(__dirname, "..");
+        const run = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin"), "--transpile-only", "smoke/local/rehearsal.ts"],
+            { cwd: root, encoding: "utf8", timeout: 80_000 });
+        assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
+        const out = run.stdout;
+        const order = ["Plan for stack dev", "Security settings", "Policies (", "Smoke runner", "PASS: rehearsal finished"].map((s) => out.indexOf(s));
+        assert.ok(order.every((i) => i >= 0), out);
+        assert.deepEqual([...order].sort((a, b) => a - b), order, "plan, policies, then the smoke report");
+        assert.match(out, /Policies \(\d+ in the pack\): 0 mandatory violation\(s\)/);
+        assert.match(out, /✓ {2}refuses no TLS/);
+        assert.doesNotMatch(out, /X-Amz-Signature|X-Amz-Credential/);
+    });
+});
