@@ -227,8 +227,11 @@ describe("smoke tokens and TLS options", () => {
   it("verifies the host name and adds an extra CA to the roots instead of replacing them", () => {
     assert.deepEqual(verifyFullSsl("proxy.example"), { servername: "proxy.example" });
     assert.deepEqual(verifyFullSsl("127.0.0.1"), {}, "no SNI for IP literals; Node still checks the IP against the certificate");
+    assert.ok(!("secureContext" in verifyFullSsl("proxy.example")), "no extra CA: Node's default roots");
     const withCa = verifyFullSsl("proxy.example", "-----BEGIN CERTIFICATE-----\n");
-    assert.ok(withCa.secureContext === undefined || typeof withCa.secureContext === "object");
+    assert.equal(withCa.servername, "proxy.example");
+    assert.ok(withCa.secureContext instanceof Object && "context" in withCa.secureContext, "the extra CA goes into a secure context");
+    assert.strictEqual(verifyFullSsl("other.example", "-----BEGIN CERTIFICATE-----\n").secureContext, withCa.secureContext, "one context per bundle");
     assert.ok(!("ca" in withCa), "a bare `ca` would replace Node's roots");
   });
 
@@ -279,6 +282,40 @@ describe("smoke cli", () => {
     t = io();
     assert.equal(await main(["--host", "h.example", "--port", "x"], t.io), 2);
     assert.match(t.err[0], /target\.port is "x"/);
+  });
+
+  it("refuses a --timeout outside 100..300000 ms or not a whole number", async () => {
+    for (const bad of ["50", "300001", "1.5", "soon"]) {
+      const t = io();
+      assert.equal(await main(["--host", "h.example", "--database", "appdb", "--user", "app_user", "--region", "eu-west-1", "--timeout", bad], t.io), 2, bad);
+      assert.match(t.err[0], new RegExp(`--timeout is "${bad.replace(".", "\\.")}"; expected milliseconds, an integer 100\\.\\.300000`));
+    }
+  });
+
+  it("says which --ca file it cannot read, and exits 2", async () => {
+    const t = io();
+    const missing = join(mkdtempSync(join(tmpdir(), "smoke-cli-ca-")), "missing.pem");
+    assert.equal(await main(["--host", "h.example", "--ca", missing], t.io), 2);
+    assert.equal(t.err.length, 1);
+    assert.match(t.err[0], /--ca .*missing\.pem: cannot read the file \(ENOENT\); expected a PEM CA bundle/);
+  });
+
+  it("takes the environment, then stack outputs, then flags, later ones winning", async () => {
+    const outputs = join(mkdtempSync(join(tmpdir(), "smoke-cli-outputs-")), "outputs.json");
+    writeFileSync(outputs, JSON.stringify({ proxyEndpoint: "p.example", proxyPort: 70000, dbName: "appdb", dbUser: "app_user", region: "eu-west-1" }));
+    const env = { DB_HOST: "env.example", DB_PORT: "5432", DB_NAME: "appdb", DB_USER: "app_user", AWS_REGION: "eu-west-1" };
+    // The invalid port tells which source won: the outputs' 70000 over the environment's 5432 ...
+    let t = io();
+    assert.equal(await main(["--outputs", outputs], { ...t.io, env }), 2);
+    assert.match(t.err[0], /target\.port is 70000/);
+    // ... and a flag over both.
+    t = io();
+    assert.equal(await main(["--outputs", outputs, "--port", "x"], { ...t.io, env }), 2);
+    assert.match(t.err[0], /target\.port is "x"/);
+    // The environment is read at all: a bad value there alone is reported.
+    t = io();
+    assert.equal(await main([], { ...t.io, env: { ...env, DB_PORT: "y" } }), 2);
+    assert.match(t.err[0], /target\.port is "y"/);
   });
 
   it("refuses --stack together with --outputs", async () => {
