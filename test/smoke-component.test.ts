@@ -4,7 +4,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { bundle, HANDLERS, HandlerName, zippedBytes } from "../smoke/lambda/bundle";
-import { ACCOUNT_ID, evaluateStack, MockResource, stackAsDeclared, StackEvaluation as Ev } from "./harness";
+import * as pulumi from "@pulumi/pulumi";
+import { parseSettings } from "../components/config";
+import { ACCOUNT_ID, evaluate, evaluateStack, MockResource, stackAsDeclared, stackConfig, StackEvaluation as Ev, withOverrides } from "./harness";
 
 const FN = "aws:lambda/function:Function";
 const INVOKE = "aws:lambda/invocation:Invocation";
@@ -13,6 +15,26 @@ const POLICY = "aws:iam/rolePolicy:RolePolicy";
 const ATTACH = "aws:iam/rolePolicyAttachment:RolePolicyAttachment";
 
 const named = (ev: Ev, type: string, name: string) => ev.named(type, name);
+
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+
+/** Each Invocation's `input` exactly as registered with the engine (secrets still wrapped). */
+async function rawInvocationInputs(stack: "dev" | "prod", overrides: Record<string, unknown>): Promise<Record<string, any>> {
+    const { createStack } = await import("../components/stack");
+    const settings = parseSettings(stack, withOverrides(stackConfig(stack), overrides));
+    const raw: Record<string, any> = {};
+    await evaluate(stack, () => {
+        const monitor = (pulumi.runtime as any).getMonitor();
+        const register = monitor.registerResource.bind(monitor);
+        monitor.registerResource = (req: any, callback: (err: any, res: any) => void) => {
+            if (req.getType() === INVOKE) raw[req.getName()] = (req.getObject().toJavaScript() as Record<string, any>).input;
+            return register(req, callback);
+        };
+        return createStack(settings);
+    }, { region: settings.region });
+    return raw;
+}
 const statementsOf = (ev: Ev, role: MockResource) =>
     ev.ofType(POLICY).filter((p) => p.inputs.role === role.id).flatMap((p) => JSON.parse(p.inputs.policy).Statement);
 const attachedTo = (ev: Ev, role: MockResource) => ev.ofType(ATTACH).filter((a) => a.inputs.role === role.state.name).map((a) => a.inputs.policyArn);
@@ -34,6 +56,9 @@ describe("post-deploy bootstrap and smoke", function () {
             assert.deepEqual(fn.inputs.vpcConfig.securityGroupIds, [ev.outputs.appSecurityGroupId]);
             assert.equal(fn.inputs.handler, "index.handler");
             assert.match(fn.inputs.runtime, /^nodejs2\d\.x$/);
+            // Lambda's default of 3 s would cut the smoke off; the runner's own deadline stays inside the function's.
+            assert.equal(fn.inputs.timeout, ev.settings.smoke.timeoutSeconds);
+            assert.ok(Number(fn.inputs.environment.variables.SMOKE_TIMEOUT_MS) < fn.inputs.timeout * 1000);
             assert.deepEqual(fn.inputs.environment.variables, {
                 DB_HOST: ev.outputs.proxyEndpoint, DB_PORT: "5432", DB_NAME: "appdb", DB_USER: "app_user",
                 DB_OWNER: "dbadmin", DB_AUTH_MODE: "iam", SMOKE_TIMEOUT_MS: "295000",
@@ -116,6 +141,10 @@ describe("post-deploy bootstrap and smoke", function () {
         const ev = await evaluateStack("dev", { "proxy.authMode": "secrets" });
         const password = ev.ofType("random:index/randomPassword:RandomPassword")[0].state.result;
         assert.deepEqual(JSON.parse(named(ev, INVOKE, "smoke-bootstrap").inputs.input), { password });
+        // The recorded inputs have secrets unwrapped; the registration itself must carry the input as a secret,
+        // or the password would sit in plain text in the state file.
+        const input = (await rawInvocationInputs("dev", { "proxy.authMode": "secrets" }))["smoke-bootstrap"];
+        assert.ok(input && typeof input === "object" && input[SECRET_SIG] === SECRET_SIG_VALUE, `input is not a secret: ${JSON.stringify(input)}`);
         for (const fn of ev.ofType(FN)) assert.ok(!JSON.stringify(fn.inputs.environment).includes(password), fn.name);
         assert.ok(!JSON.stringify(ev.outputs).includes(password));
     });
