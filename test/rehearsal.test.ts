@@ -33,6 +33,8 @@ describe("npm start (the local rehearsal)", function () {
         assert.ok(summary.every(([ok]) => ok), summary.filter(([ok]) => !ok).map(([, line]) => line).join("; "));
         const insecure = withInputs(ev, "aws:rds/proxy:Proxy", (p) => { p.requireTls = false; });
         assert.deepEqual(securitySummary(insecure).filter(([ok]) => !ok).map(([, line]) => line), ["proxy requires TLS (requireTls: false)"]);
+        const noIam = withInputs(ev, "aws:rds/proxy:Proxy", (p) => { delete p.defaultAuthScheme; delete p.auths; });
+        assert.deepEqual(securitySummary(noIam).filter(([ok]) => !ok).map(([, line]) => line), ["clients need an IAM token (no IAM_AUTH and no auths entry)"]);
         const privileged = withInputs(ev, "aws:ecs/taskDefinition:TaskDefinition", (t) => {
             t.containerDefinitions = t.containerDefinitions.replace('"privileged":false', '"privileged":true');
         });

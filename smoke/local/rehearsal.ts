@@ -49,8 +49,9 @@ export function securitySummary(ev: Evaluation): Array<[boolean, string]> {
         .filter((r) => r.inputs.cidrIpv4 === "0.0.0.0/0" || r.inputs.cidrIpv6 === "::/0");
     return [
         [proxy.requireTls === true, `proxy requires TLS (requireTls: ${proxy.requireTls})`],
-        [proxy.defaultAuthScheme === "IAM_AUTH" || (proxy.auths ?? []).every((a: any) => a.iamAuth === "REQUIRED"),
-            `clients need an IAM token (${proxy.defaultAuthScheme === "IAM_AUTH" ? "end-to-end IAM" : "iamAuth REQUIRED"})`],
+        [proxy.defaultAuthScheme === "IAM_AUTH" || ((proxy.auths ?? []).length > 0 && proxy.auths.every((a: any) => a.iamAuth === "REQUIRED")),
+            `clients need an IAM token (${proxy.defaultAuthScheme === "IAM_AUTH" ? "end-to-end IAM"
+                : (proxy.auths ?? []).length > 0 ? "iamAuth on every auth entry" : "no IAM_AUTH and no auths entry"})`],
         [cluster.iamDatabaseAuthenticationEnabled === true, "cluster: IAM database authentication on"],
         [cluster.manageMasterUserPassword === true && cluster.masterPassword === undefined, "cluster: master password managed by RDS, none in Pulumi"],
         [cluster.storageEncrypted === true && typeof cluster.kmsKeyId === "string", "cluster: storage encrypted with the stack's CMK"],
