@@ -1,6 +1,6 @@
 // The tests' view of the mock cloud; `npm start` uses the same module to print the plan.
 import { Settings } from "../components/config";
-import { Evaluation, evaluateStack } from "../smoke/local/mock-cloud";
+import { Evaluation, evaluateStack, MockResource } from "../smoke/local/mock-cloud";
 
 export * from "../smoke/local/mock-cloud";
 
@@ -12,4 +12,20 @@ const evaluated: Partial<Record<"dev" | "prod", Promise<StackEvaluation>>> = {};
 export function stackAsDeclared(stack: "dev" | "prod"): Promise<StackEvaluation> {
     evaluated[stack] ??= evaluateStack(stack);
     return evaluated[stack]!;
+}
+
+/** A role's inline policies (aws.iam.RolePolicy resources naming the role's id). */
+export function inlinePoliciesOf(ev: Evaluation, role: MockResource): MockResource[] {
+    return ev.ofType("aws:iam/rolePolicy:RolePolicy").filter((p) => p.inputs.role === role.id);
+}
+
+/** Every statement of a role's inline policies. */
+export function inlineStatementsOf(ev: Evaluation, role: MockResource): any[] {
+    return inlinePoliciesOf(ev, role).flatMap((p) => JSON.parse(p.inputs.policy).Statement);
+}
+
+/** The managed policy ARNs attached to a role. */
+export function attachedPolicyArnsOf(ev: Evaluation, role: MockResource): string[] {
+    return ev.ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        .filter((a) => a.inputs.role === role.state.name).map((a) => a.inputs.policyArn);
 }

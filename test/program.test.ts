@@ -2,7 +2,9 @@
 import { strict as assert } from "assert";
 import { parseProxyArn } from "../components/arns";
 import { descriptionProblem } from "../components/validation";
-import { ACCOUNT_ID, evaluateStack, MockResource, stackAsDeclared, StackEvaluation as Evaluation } from "./harness";
+import {
+    ACCOUNT_ID, attachedPolicyArnsOf, evaluateStack, inlinePoliciesOf, MockResource, stackAsDeclared, StackEvaluation as Evaluation,
+} from "./harness";
 
 const T = {
     vpc: "aws:ec2/vpc:Vpc",
@@ -37,7 +39,6 @@ const T = {
 const named = (ev: Evaluation, type: string, name: string) => ev.named(type, name);
 const sgId = (ev: Evaluation, name: string) => named(ev, T.sg, `network-${name}`).id;
 const subnetsOfTier = (ev: Evaluation, tier: string) => ev.ofType(T.subnet).filter((s) => s.inputs.tags?.Tier === tier);
-const policiesOfRole = (ev: Evaluation, role: MockResource) => ev.ofType(T.rolePolicy).filter((p) => p.inputs.role === role.id);
 const statements = (policy: MockResource) => JSON.parse(policy.inputs.policy).Statement as any[];
 const containers = (ev: Evaluation) => JSON.parse(ev.one(T.taskDef).inputs.containerDefinitions) as any[];
 
@@ -237,7 +238,7 @@ describe("the Pulumi program", function () {
                 assert.equal(i.inputs.monitoringRoleArn, monitoringRole.state.arn);
             }
             assert.equal(JSON.parse(monitoringRole.inputs.assumeRolePolicy).Statement[0].Principal.Service, "monitoring.rds.amazonaws.com");
-            assert.deepEqual(prod.ofType(T.attachment).filter((a) => a.inputs.role === monitoringRole.state.name).map((a) => a.inputs.policyArn),
+            assert.deepEqual(attachedPolicyArnsOf(prod, monitoringRole),
                 ["arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"]);
         });
 
@@ -281,7 +282,7 @@ describe("the Pulumi program", function () {
                 const role = named(ev, T.role, "proxy-role");
                 assert.equal(ev.one(T.proxy).inputs.roleArn, role.state.arn);
                 assert.equal(JSON.parse(role.inputs.assumeRolePolicy).Statement[0].Principal.Service, "rds.amazonaws.com");
-                const [policy] = policiesOfRole(ev, role);
+                const [policy] = inlinePoliciesOf(ev, role);
                 const resourceId = ev.one(T.cluster).state.clusterResourceId;
                 assert.deepEqual(statements(policy).map((s) => [s.Action, s.Resource]), [
                     ["rds-db:connect", `arn:aws:rds-db:eu-west-1:${ACCOUNT_ID}:dbuser:${resourceId}/app_user`],
@@ -315,7 +316,7 @@ describe("the Pulumi program", function () {
                 clientPasswordAuthType: "POSTGRES_SCRAM_SHA_256", description: "IAM-authenticated clients log in as app_user",
             }]);
             assert.equal(secret.inputs.kmsKeyId, ev.one(T.key).state.arn);
-            const [policy] = policiesOfRole(ev, named(ev, T.role, "proxy-role"));
+            const [policy] = inlinePoliciesOf(ev, named(ev, T.role, "proxy-role"));
             assert.deepEqual(statements(policy), [
                 { Sid: "ReadApplicationUserSecret", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: secret.state.arn },
                 {
@@ -366,9 +367,9 @@ describe("the Pulumi program", function () {
             for (const ev of both()) {
                 const role = named(ev, T.role, "ecs-task");
                 assert.equal(ev.one(T.taskDef).inputs.taskRoleArn, role.state.arn);
-                const policies = policiesOfRole(ev, role);
+                const policies = inlinePoliciesOf(ev, role);
                 assert.equal(policies.length, 1);
-                assert.equal(ev.ofType(T.attachment).filter((a) => a.inputs.role === role.state.name).length, 0);
+                assert.equal(attachedPolicyArnsOf(ev, role).length, 0);
                 const { resourceId } = parseProxyArn(ev.one(T.proxy).state.arn);
                 assert.match(resourceId, /^prx-[0-9a-f]+$/);
                 assert.deepEqual(statements(policies[0]).map((s) => [s.Effect, s.Action, s.Resource]), [
@@ -382,8 +383,8 @@ describe("the Pulumi program", function () {
             for (const ev of both()) {
                 const role = named(ev, T.role, "ecs-execution");
                 assert.equal(ev.one(T.taskDef).inputs.executionRoleArn, role.state.arn);
-                assert.equal(policiesOfRole(ev, role).length, 0);
-                const attached = ev.ofType(T.attachment).filter((a) => a.inputs.role === role.state.name).map((a) => a.inputs.policyArn);
+                assert.equal(inlinePoliciesOf(ev, role).length, 0);
+                const attached = attachedPolicyArnsOf(ev, role);
                 assert.deepEqual(attached, ["arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"]);
             }
         });

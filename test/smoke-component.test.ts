@@ -6,13 +6,11 @@ import * as path from "path";
 import { bundle, HANDLERS, HandlerName, zippedBytes } from "../smoke/lambda/bundle";
 import * as pulumi from "@pulumi/pulumi";
 import { parseSettings } from "../components/config";
-import { ACCOUNT_ID, evaluate, evaluateStack, MockResource, stackAsDeclared, stackConfig, StackEvaluation as Ev, withOverrides } from "./harness";
+import { ACCOUNT_ID, attachedPolicyArnsOf, evaluate, evaluateStack, stackAsDeclared, inlineStatementsOf, stackConfig, StackEvaluation as Ev, withOverrides } from "./harness";
 
 const FN = "aws:lambda/function:Function";
 const INVOKE = "aws:lambda/invocation:Invocation";
 const ROLE = "aws:iam/role:Role";
-const POLICY = "aws:iam/rolePolicy:RolePolicy";
-const ATTACH = "aws:iam/rolePolicyAttachment:RolePolicyAttachment";
 
 const named = (ev: Ev, type: string, name: string) => ev.named(type, name);
 
@@ -35,9 +33,6 @@ async function rawInvocationInputs(stack: "dev" | "prod", overrides: Record<stri
     }, { region: settings.region });
     return raw;
 }
-const statementsOf = (ev: Ev, role: MockResource) =>
-    ev.ofType(POLICY).filter((p) => p.inputs.role === role.id).flatMap((p) => JSON.parse(p.inputs.policy).Statement);
-const attachedTo = (ev: Ev, role: MockResource) => ev.ofType(ATTACH).filter((a) => a.inputs.role === role.state.name).map((a) => a.inputs.policyArn);
 
 describe("post-deploy bootstrap and smoke", function () {
     this.timeout(60000);
@@ -69,8 +64,8 @@ describe("post-deploy bootstrap and smoke", function () {
     it("gives the smoke role the task role's one database permission, VPC attachment and its own logs, nothing more", () => {
         for (const ev of both()) {
             const role = ev.ofType(ROLE).find((r) => r.state.arn === named(ev, FN, "smoke-smoke").inputs.role)!;
-            const statements = statementsOf(ev, role);
-            const taskStatements = statementsOf(ev, named(ev, ROLE, "ecs-task"));
+            const statements = inlineStatementsOf(ev, role);
+            const taskStatements = inlineStatementsOf(ev, named(ev, ROLE, "ecs-task"));
             const database = statements.filter((s: any) => [].concat(s.Action).some((a: string) => a.startsWith("rds")));
             assert.deepEqual(database, taskStatements);
             assert.deepEqual(database.map((s: any) => [s.Action, s.Resource]), [
@@ -81,7 +76,7 @@ describe("post-deploy bootstrap and smoke", function () {
             assert.ok(bySid.AttachToVpc.Action.every((a: string) => /^ec2:[A-Za-z]*(NetworkInterface|Subnets|PrivateIpAddresses)/.test(a)), bySid.AttachToVpc.Action.join());
             const logGroup = ev.named("aws:cloudwatch/logGroup:LogGroup", "smoke-smoke-logs");
             assert.equal(bySid.WriteOwnLogs.Resource, `${logGroup.state.arn}:*`);
-            assert.deepEqual(attachedTo(ev, role), [], "no managed policy: AWSLambdaVPCAccessExecutionRole would allow every log group");
+            assert.deepEqual(attachedPolicyArnsOf(ev, role), [], "no managed policy: AWSLambdaVPCAccessExecutionRole would allow every log group");
         }
     });
 
@@ -91,7 +86,7 @@ describe("post-deploy bootstrap and smoke", function () {
             assert.equal(fn.inputs.vpcConfig, undefined, "the Data API needs no network path into the database");
             const role = ev.ofType(ROLE).find((r) => r.state.arn === fn.inputs.role)!;
             const cluster = ev.one("aws:rds/cluster:Cluster");
-            const statements = statementsOf(ev, role);
+            const statements = inlineStatementsOf(ev, role);
             const bySid = Object.fromEntries(statements.map((s: any) => [s.Sid, s]));
             assert.deepEqual(Object.keys(bySid).sort(), ["DecryptThroughSecretsManagerOnly", "ReadMasterSecret", "RunSqlOnThisCluster", "WriteOwnLogs"]);
             assert.equal(bySid.RunSqlOnThisCluster.Resource, cluster.state.arn);
@@ -100,7 +95,7 @@ describe("post-deploy bootstrap and smoke", function () {
             assert.equal(bySid.ReadMasterSecret.Action, "secretsmanager:GetSecretValue");
             assert.deepEqual(bySid.DecryptThroughSecretsManagerOnly.Condition, { StringEquals: { "kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com" } });
             assert.ok(!JSON.stringify(statements).includes("rds-db:connect"));
-            assert.deepEqual(attachedTo(ev, role), []);
+            assert.deepEqual(attachedPolicyArnsOf(ev, role), []);
             assert.equal(cluster.inputs.enableHttpEndpoint, true);
             assert.deepEqual(Object.keys(fn.inputs.environment.variables).sort(), ["DB_AUTH_MODE", "DB_CLUSTER_ARN", "DB_NAME", "DB_OWNER", "DB_SECRET_ARN", "DB_USER"]);
         }

@@ -182,7 +182,6 @@ async function resolveDeep(value: unknown): Promise<unknown> {
 let running: Promise<unknown> = Promise.resolve();
 
 export interface EvaluateOptions {
-    preview?: boolean;
     /** The region the mocks shape ARNs and endpoints for. */
     region?: string;
 }
@@ -203,7 +202,7 @@ async function evaluateNow(stack: string, program: () => unknown, opts: Evaluate
     await pulumi.runtime.setMocks({
         newResource: (args) => mockState(args, region),
         call: (args) => mockCall(args, region),
-    }, PROJECT, stack, opts.preview ?? false);
+    }, PROJECT, stack, false);
 
     // Record each registration's metadata: the mocks API shows inputs, the request also shows the graph.
     const monitor = (pulumi.runtime as any).getMonitor();
@@ -270,10 +269,9 @@ function unwrapSecrets(value: any): any {
 export async function evaluateStack(
     stack: "dev" | "prod",
     overrides?: Record<string, unknown>,
-    opts: { preview?: boolean } = {},
 ): Promise<Evaluation & { settings: Settings }> {
     const { createStack } = await import("../../components/stack");
     const settings = parseSettings(stack, withOverrides(stackConfig(stack), overrides));
-    const ev = await evaluate(stack, () => createStack(settings), { ...opts, region: settings.region });
+    const ev = await evaluate(stack, () => createStack(settings), { region: settings.region });
     return { ...ev, settings };
 }
