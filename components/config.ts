@@ -1,6 +1,7 @@
 // The stack's settings, read once, validated completely, and handed to the components as a typed object.
 // No component reads pulumi.Config itself. Every invalid value is reported on its own line naming the
 // stack, the key, the value seen and what is allowed, and the program stops before declaring anything.
+import { DbUser, toUsers, usersProblems } from "../access/users";
 import { AuthMode, DEFAULT_MASTER_USERNAME } from "../smoke/grants";
 import { descriptionProblem, isPrivateIpv4, parseIpv4Cidr, pgIdentifierProblem } from "./validation";
 
@@ -68,6 +69,17 @@ export interface SmokeSettings {
     timeoutSeconds: number;
 }
 
+export interface AccessSettings {
+    /** Every database user of the stack, with its access profile and the endpoint it is meant for. */
+    users: DbUser[];
+    /** The users the ECS task role may connect as (default: every readwrite and readonly user; ddl only if named). */
+    ecsTaskUsers: string[];
+    /** The user the application connects as by default (DB_USER): database.user, a readwrite user. */
+    appUser: string;
+    /** True when a user is meant for the reader endpoint: the stack then declares a READ_ONLY proxy endpoint. */
+    readerEndpoint: boolean;
+}
+
 export interface Tags {
     Environment: string;
     Application: string;
@@ -87,6 +99,7 @@ export interface Settings {
     proxy: ProxySettings;
     app: AppSettings;
     smoke: SmokeSettings;
+    access: AccessSettings;
 }
 
 /** Raised for invalid settings; `problems` holds one line per invalid value. */
@@ -127,6 +140,7 @@ const KEYS = {
     app: ["image", "command", "cpu", "memory", "desiredCount", "readonlyRootFilesystem", "logRetentionDays"],
     tags: ["Application", "Owner", "CostCenter"],
     smoke: ["enabled", "timeoutSeconds"],
+    access: ["users", "ecsTask"],
 } as const;
 const TOP_KEYS = ["environment", "name", ...Object.keys(KEYS)];
 
@@ -280,7 +294,31 @@ export function parseSettings(stack: string, config: Record<string, unknown>): S
     // Long enough to wait out a proxy target that is still registering right after the first deploy.
     const smokeTimeout = sm.integer("timeoutSeconds", 300, 60, 900);
 
+    // Database users: who exists, what each may do, and who may connect as whom.
+    const ac = section("access");
+    const rawUsers = ac.raw("users") ?? [{ name: dbUser, access: "readwrite" }];
+    const userProblems = usersProblems(rawUsers, { key: "access.users", masterUsername, readers: prod || instanceCount >= 2 }); // prod already requires 2+
+    userProblems.forEach((line) => problems.push(`${stack}: ${line}`));
+    const users = userProblems.length === 0 ? toUsers(rawUsers as unknown[]) : [];
+    const byName = new Map(users.map((u) => [u.name, u]));
+    if (users.length > 0) {
+        const declared = users.map((u) => `${u.name} (${u.access})`).join(", ");
+        const appEntry = byName.get(dbUser);
+        if (dbUser !== masterUsername && (!appEntry || appEntry.access !== "readwrite")) {
+            fail("database.user", dbUser, `must be a readwrite user of access.users; declared: ${declared}`);
+        }
+        const rawTask = ac.raw("ecsTask");
+        const ecsTask = rawTask ?? users.filter((u) => u.access !== "ddl").map((u) => u.name);
+        if (!Array.isArray(ecsTask) || ecsTask.some((n) => typeof n !== "string")) {
+            fail("access.ecsTask", rawTask, "must be a list of user names from access.users");
+        } else {
+            for (const n of ecsTask) if (!byName.has(n)) fail("access.ecsTask", n, `is not a user of access.users; declared: ${declared}`);
+            if (new Set(ecsTask).size !== ecsTask.length) fail("access.ecsTask", rawTask, "names a user twice");
+        }
+    }
+
     if (problems.length > 0) throw new SettingsError(problems);
+    const ecsTaskUsers = (ac.raw("ecsTask") as string[] | undefined) ?? users.filter((u) => u.access !== "ddl").map((u) => u.name);
     return {
         stack, environment, region: region as string, namePrefix: `${name}-${environment}`, tags,
         network: { cidr, azCount, natGateways: prod ? "perAz" : "single", flowLogs, flowLogRetentionDays },
@@ -295,6 +333,7 @@ export function parseSettings(stack: string, config: Record<string, unknown>): S
         },
         app: { image, command, cpu, memory, desiredCount, readonlyRootFilesystem, logRetentionDays: appLogRetention },
         smoke: { enabled: smokeEnabled, timeoutSeconds: smokeTimeout },
+        access: { users, ecsTaskUsers, appUser: dbUser, readerEndpoint: users.some((u) => u.endpoint === "reader") },
     };
 }
 

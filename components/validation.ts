@@ -23,22 +23,8 @@ export function assertDescription(owner: string, text: string): string {
     return text;
 }
 
-/** Why `name` cannot be the application's PostgreSQL identifier, or undefined. Unquoted, lower case, not reserved. */
-export function pgIdentifierProblem(name: string): string | undefined {
-    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) {
-        return "is not a PostgreSQL identifier; use 1-63 characters of a-z, 0-9 and _, starting with a letter or _";
-    }
-    if (name.startsWith("pg_") || name.startsWith("rds_")) {
-        return "starts with a reserved prefix (pg_ or rds_); choose another name";
-    }
-    if (RESERVED_PG_NAMES.has(name)) return "is reserved by PostgreSQL or RDS; choose another name";
-    return undefined;
-}
-
-const RESERVED_PG_NAMES = new Set([
-    "postgres", "rdsadmin", "rdsproxyadmin", "rdsrepladmin", "rdstopmgr", "template0", "template1",
-    "public", "none", "all", "current_user", "session_user", "user", "default",
-]);
+/** Why `name` cannot be a PostgreSQL user or database name, or undefined (defined with the users, in access/). */
+export { pgIdentifierProblem } from "../access/users";
 
 /** Parses an IPv4 CIDR. Returns the base address as a 32-bit number and the prefix, or a reason. */
 export function parseIpv4Cidr(cidr: string): { base: number; prefix: number } | string {

@@ -73,6 +73,22 @@ describe("stack settings", () => {
         ["a region that is not one", "dev", { "aws:region": "europe" }, /^dev: aws:region \("europe"\) must be an AWS region/],
         ["a smoke timeout above Lambda's limit", "dev", { "smoke.timeoutSeconds": 1200 }, /^dev: smoke\.timeoutSeconds \(1200\) must be a whole number from 60 to 900$/],
         ["an unquoted engine version YAML made a number", "dev", { "database.engineVersion": 15.1 }, /^dev: database\.engineVersion \(15\.1\) must be a quoted string/],
+        ["a user with an unknown access profile", "dev", { "access.users": [{ name: "app_user", access: "readwrite" }, { name: "ops", access: "admin" }] },
+            /^dev: access\.users\[1\]\.access \("admin"\) must be one of readwrite, readonly, ddl$/],
+        ["a user declared twice", "dev", { "access.users": [{ name: "app_user", access: "readwrite" }, { name: "app_user", access: "readonly" }] },
+            /^dev: access\.users\[1\]\.name \("app_user"\) is declared twice/],
+        ["the master user as a declared user", "dev", { "access.users": [{ name: "app_user", access: "readwrite" }, { name: "dbadmin", access: "ddl" }] },
+            /^dev: access\.users\[1\]\.name \("dbadmin"\) is database\.masterUsername/],
+        ["a reserved user name", "dev", { "access.users": [{ name: "app_user", access: "readwrite" }, { name: "rds_ops", access: "readonly" }] },
+            /^dev: access\.users\[1\]\.name \("rds_ops"\) starts with a reserved prefix/],
+        ["a reader endpoint with a single instance", "dev", { "access.users": [{ name: "app_user", access: "readwrite" }, { name: "app_reader", access: "readonly", endpoint: "reader" }] },
+            /^dev: access\.users\[1\]\.endpoint \("reader"\) needs reader instances \(database\.instanceCount >= 2\)/],
+        ["a writing user on the reader endpoint", "prod", { "access.users": [{ name: "app_user", access: "readwrite", endpoint: "reader" }] },
+            /^prod: access\.users\[0\]\.endpoint \("reader"\) is only for readonly users/],
+        ["an empty user list", "dev", { "access.users": [] }, /^dev: access\.users \(\[\]\) must be a non-empty list/],
+        ["an unknown key on a user", "dev", { "access.users": [{ name: "app_user", access: "readwrite", limit: 5 }] }, /^dev: access\.users\[0\]\.limit \(5\) is not a setting; allowed: name, access, endpoint$/],
+        ["an application user that is not a readwrite user", "dev", { "database.user": "app_reader" }, /^dev: database\.user \("app_reader"\) must be a readwrite user of access\.users; declared: app_user \(readwrite\), app_reader \(readonly\), app_migrator \(ddl\)$/],
+        ["an ECS task user that is not declared", "dev", { "access.ecsTask": ["app_user", "ghost"] }, /^dev: access\.ecsTask \("ghost"\) is not a user of access\.users/],
     ];
     for (const [what, stack, overrides, expected] of invalid) {
         it(`refuses ${what} with one line naming it`, () => {
@@ -82,6 +98,24 @@ describe("stack settings", () => {
             assert.ok(!problems[0].includes("\n"));
         });
     }
+
+    it("declares every access profile in both stacks, the reader endpoint only where readers exist", () => {
+        const dev = parseSettings("dev", stackConfig("dev"));
+        const prod = parseSettings("prod", stackConfig("prod"));
+        for (const s of [dev, prod]) {
+            assert.deepEqual([...new Set(s.access.users.map((u) => u.access))].sort(), ["ddl", "readonly", "readwrite"]);
+            assert.ok(!s.access.ecsTaskUsers.some((n) => s.access.users.find((u) => u.name === n)?.access === "ddl"), "the task never connects as a ddl user by default");
+            assert.equal(s.access.appUser, s.database.user);
+        }
+        assert.equal(dev.access.readerEndpoint, false);
+        assert.equal(prod.access.readerEndpoint, true);
+    });
+
+    it("without access.users, the stack has one readwrite user: database.user", () => {
+        const s = parseSettings("dev", withOverrides(stackConfig("dev"), { "aurora-iam-proxy:access": undefined }));
+        assert.deepEqual(s.access.users, [{ name: "app_user", access: "readwrite", endpoint: "writer" }]);
+        assert.deepEqual(s.access.ecsTaskUsers, ["app_user"]);
+    });
 
     it("keeps a version such as 15.10 exactly as written, wherever the config comes from", () => {
         const yaml = withOverrides(stackConfig("dev"), { "database.engineVersion": "15.10" });
