@@ -28,9 +28,15 @@ export interface DatabaseSettings {
     user: string;
     /** The master user; its password is managed by RDS in Secrets Manager and is never seen here. */
     masterUsername: string;
+    /** As written: a major ("16") or a preferred MAJOR.MINOR ("16.8"). */
     engineVersion: string;
     /** The PostgreSQL major version, e.g. 16, which picks the parameter-group family. */
     engineMajor: number;
+    /**
+     * MAJOR.MINOR versions to use if AWS still offers them, first match wins; otherwise the newest of the
+     * major, resolved at deploy time. Existing clusters keep the version they run.
+     */
+    preferredEngineVersions: string[];
     minCapacity: number;
     maxCapacity: number;
     instanceCount: number;
@@ -67,6 +73,8 @@ export interface SmokeSettings {
     /** Run the bootstrap and the smoke runner inside the VPC after every update. Turning it off is discouraged. */
     enabled: boolean;
     timeoutSeconds: number;
+    /** Any new value re-runs the bootstrap and the smoke on the next `pulumi up`, with no other change. */
+    rerun: string;
 }
 
 export interface AccessSettings {
@@ -133,13 +141,13 @@ function range(from: number, to: number, step: number): number[] {
 /** The keys each settings object may hold; anything else is a typo we report rather than ignore. */
 const KEYS = {
     network: ["cidr", "azCount", "flowLogs", "flowLogRetentionDays"],
-    database: ["name", "user", "masterUsername", "engineVersion", "minCapacity", "maxCapacity", "instanceCount",
+    database: ["name", "user", "masterUsername", "engineVersion", "preferredEngineVersions", "minCapacity", "maxCapacity", "instanceCount",
         "backupRetentionDays", "deletionProtection", "performanceInsights", "monitoringIntervalSeconds", "logRetentionDays"],
     proxy: ["authMode", "maxConnectionsPercent", "maxIdleConnectionsPercent", "connectionBorrowTimeoutSeconds",
         "idleClientTimeoutSeconds", "debugLogging"],
     app: ["image", "command", "cpu", "memory", "desiredCount", "readonlyRootFilesystem", "logRetentionDays"],
     tags: ["Application", "Owner", "CostCenter"],
-    smoke: ["enabled", "timeoutSeconds"],
+    smoke: ["enabled", "timeoutSeconds", "rerun"],
     access: ["users", "ecsTask"],
 } as const;
 const TOP_KEYS = ["environment", "name", ...Object.keys(KEYS)];
@@ -213,10 +221,17 @@ export function parseSettings(stack: string, config: Record<string, unknown>): S
     const dbUser = db.identifier("user", "app_user");
     const masterUsername = db.identifier("masterUsername", DEFAULT_MASTER_USERNAME);
     if (dbUser === masterUsername) fail("database.user", dbUser, "must differ from database.masterUsername: the application never connects as the master user");
-    const engineVersion = db.string("engineVersion", "16.8", { numbers: "refuse" });
-    const versionMatch = /^(1[3-7])\.(\d{1,2})$/.exec(engineVersion);
-    if (!versionMatch) fail("database.engineVersion", engineVersion, "is not an aurora-postgresql version; use MAJOR.MINOR with major 13-17, e.g. 16.8");
+    const engineVersion = db.string("engineVersion", "16", { numbers: "refuse" });
+    const versionMatch = /^(1[3-7])(?:\.(\d{1,2}))?$/.exec(engineVersion);
+    if (!versionMatch) fail("database.engineVersion", engineVersion, "is not an aurora-postgresql version; use a major 13-17 (e.g. \"16\": the newest 16.x at deploy time) or MAJOR.MINOR (e.g. \"16.8\": preferred while AWS offers it)");
     const engineMajor = versionMatch ? Number(versionMatch[1]) : 16;
+    const rawPreferred = db.raw("preferredEngineVersions") ?? [];
+    const preferredEngineVersions: string[] = versionMatch?.[2] !== undefined ? [engineVersion] : [];
+    if (!Array.isArray(rawPreferred) || !rawPreferred.every((v) => typeof v === "string" && new RegExp(`^${engineMajor}\\.\\d{1,2}$`).test(v))) {
+        fail("database.preferredEngineVersions", rawPreferred, `must be a list of quoted ${engineMajor}.MINOR versions of database.engineVersion's major, e.g. ["${engineMajor}.8"]`);
+    } else {
+        for (const v of rawPreferred as string[]) if (!preferredEngineVersions.includes(v)) preferredEngineVersions.push(v);
+    }
     const minCapacity = db.capacity("minCapacity", 0.5);
     const maxCapacity = db.capacity("maxCapacity", prod ? 8 : 1);
     if (minCapacity > maxCapacity) {
@@ -293,6 +308,8 @@ export function parseSettings(stack: string, config: Record<string, unknown>): S
     const smokeEnabled = sm.boolean("enabled", true);
     // Long enough to wait out a proxy target that is still registering right after the first deploy.
     const smokeTimeout = sm.integer("timeoutSeconds", 300, 60, 900);
+    const rerun = sm.string("rerun", "");
+    if (!/^[\w.:@+-]{0,64}$/.test(rerun)) fail("smoke.rerun", rerun, "must be up to 64 letters, digits and . _ : @ + - (e.g. a date or a ticket id)");
 
     // Database users: who exists, what each may do, and who may connect as whom.
     const ac = section("access");
@@ -323,7 +340,7 @@ export function parseSettings(stack: string, config: Record<string, unknown>): S
         stack, environment, region: region as string, namePrefix: `${name}-${environment}`, tags,
         network: { cidr, azCount, natGateways: prod ? "perAz" : "single", flowLogs, flowLogRetentionDays },
         database: {
-            name: dbName, user: dbUser, masterUsername, engineVersion, engineMajor, minCapacity, maxCapacity,
+            name: dbName, user: dbUser, masterUsername, engineVersion, engineMajor, preferredEngineVersions, minCapacity, maxCapacity,
             instanceCount, backupRetentionDays, deletionProtection, performanceInsights, monitoringIntervalSeconds,
             logRetentionDays: dbLogRetention,
         },
@@ -332,7 +349,7 @@ export function parseSettings(stack: string, config: Record<string, unknown>): S
             connectionBorrowTimeoutSeconds, idleClientTimeoutSeconds, debugLogging,
         },
         app: { image, command, cpu, memory, desiredCount, readonlyRootFilesystem, logRetentionDays: appLogRetention },
-        smoke: { enabled: smokeEnabled, timeoutSeconds: smokeTimeout },
+        smoke: { enabled: smokeEnabled, timeoutSeconds: smokeTimeout, rerun },
         access: { users, ecsTaskUsers, appUser: dbUser, readerEndpoint: users.some((u) => u.endpoint === "reader") },
     };
 }

@@ -1,7 +1,10 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import { serviceTrustPolicy } from "./arns";
 import { DatabaseSettings, Environment } from "./config";
+
+export const ENGINE = "aurora-postgresql";
 
 export interface DatabaseArgs {
     namePrefix: string;
@@ -18,6 +21,11 @@ export interface DatabaseArgs {
 /** Aurora PostgreSQL Serverless v2: IAM auth on, TLS forced, storage and master secret under the stack's CMK. */
 export class Database extends pulumi.ComponentResource {
     readonly clusterIdentifier: pulumi.Output<string>;
+    /**
+     * The engine version chosen at deploy time (the first preferred version still offered, else the newest
+     * of the configured major). An existing cluster keeps its own version: engineVersion changes are ignored.
+     */
+    readonly engineVersion: pulumi.Output<string>;
     readonly clusterArn: pulumi.Output<string>;
     /** The cluster's resource id (cluster-XXXX), which IAM's rds-db:connect ARNs name for direct connections. */
     readonly clusterResourceId: pulumi.Output<string>;
@@ -41,14 +49,31 @@ export class Database extends pulumi.ComponentResource {
             subnetIds: args.subnetIds,
         }, child);
 
+        // Versions age out: a pinned minor is retired after about a year and CreateDBCluster then refuses it.
+        // Resolve at deploy time: the newest available version of the major, unless a preferred one is still
+        // offered (aws_rds_engine_version errors when no preferred version matches, so the newest is appended
+        // as the last preference: the first match in preference order wins).
+        const newest = aws.rds.getEngineVersionOutput({ engine: ENGINE, version: String(s.engineMajor), latest: true }, child);
+        const chosen = s.preferredEngineVersions.length === 0 ? newest : aws.rds.getEngineVersionOutput({
+            engine: ENGINE,
+            version: String(s.engineMajor),
+            preferredVersions: newest.versionActual.apply((v) => [...s.preferredEngineVersions, v]),
+        }, child);
+        this.engineVersion = chosen.versionActual;
+
         const parameters = new aws.rds.ClusterParameterGroup(`${name}-params`, {
-            family: `aurora-postgresql${s.engineMajor}`,
-            description: `${args.namePrefix}: TLS forced, connections logged`,
+            family: `${ENGINE}${s.engineMajor}`,
+            description: `${args.namePrefix}: TLS forced, connections and DDL logged`,
             parameters: [
                 // pending-reboot is accepted for every parameter; at creation the group is in force from the first boot.
                 { name: "rds.force_ssl", value: "1", applyMethod: "pending-reboot" },
                 { name: "log_connections", value: "1", applyMethod: "pending-reboot" },
                 { name: "log_disconnections", value: "1", applyMethod: "pending-reboot" },
+                // Every role and grant change (CREATE/ALTER/DROP/GRANT/REVOKE) reaches the exported PostgreSQL log,
+                // including the bootstrap's, which the Data API runs as the master user (CloudTrail records Data
+                // API calls only as data events, off by default). The bootstrap never sends password material in
+                // statement text. log_statement is dynamic, so an existing cluster picks it up without a reboot.
+                { name: "log_statement", value: "ddl", applyMethod: "immediate" },
             ],
         }, child);
 
@@ -56,13 +81,21 @@ export class Database extends pulumi.ComponentResource {
             name: `/aws/rds/cluster/${clusterIdentifier}/postgresql`,
             retentionInDays: s.logRetentionDays,
             kmsKeyId: args.kmsKeyArn,
+        }, { parent: this, deleteBeforeReplace: true });
+
+        // A final snapshot name that no earlier cluster of this name can have used: RDS refuses to delete a
+        // cluster whose final snapshot name exists (DBClusterSnapshotAlreadyExistsFault), which would fail the
+        // second destroy or a replacement. A new suffix comes with anything that replaces the cluster.
+        const snapshotSuffix = new random.RandomId(`${name}-final-snapshot`, {
+            byteLength: 4,
+            keepers: { clusterIdentifier, databaseName: s.name, masterUsername: s.masterUsername, kmsKeyId: args.kmsKeyArn },
         }, child);
 
         const cluster = new aws.rds.Cluster(`${name}-cluster`, {
             clusterIdentifier,
-            engine: "aurora-postgresql",
+            engine: ENGINE,
             engineMode: "provisioned",
-            engineVersion: s.engineVersion,
+            engineVersion: this.engineVersion,
             databaseName: s.name,
             masterUsername: s.masterUsername,
             // RDS generates, stores and rotates the master password in Secrets Manager; it never passes through Pulumi.
@@ -85,14 +118,18 @@ export class Database extends pulumi.ComponentResource {
             copyTagsToSnapshot: true,
             deletionProtection: s.deletionProtection,
             skipFinalSnapshot: !prod,
-            finalSnapshotIdentifier: prod ? `${clusterIdentifier}-final` : undefined,
+            finalSnapshotIdentifier: prod ? pulumi.interpolate`${clusterIdentifier}-final-${snapshotSuffix.hex}` : undefined,
             applyImmediately: !prod,
         }, {
             parent: this,
             dependsOn: [logGroup],
-            // AWS applies minor upgrades in the maintenance window (autoMinorVersionUpgrade); without this the next
-            // `pulumi up` would try to go back to the configured minor version and fail. See the README for upgrades.
+            // AWS applies minor upgrades in the maintenance window (autoMinorVersionUpgrade), and the resolved version
+            // moves as AWS releases new minors; an existing cluster keeps its own. See the README for upgrades.
             ignoreChanges: ["engineVersion"],
+            // prod: Pulumi refuses to delete or replace the cluster (unprotect it deliberately first). dev: a change
+            // that replaces it deletes the old one first, as the fixed identifier would collide.
+            protect: prod,
+            deleteBeforeReplace: true,
         });
 
         // Enhanced Monitoring publishes OS metrics through a role RDS assumes; only when it is turned on.
@@ -110,13 +147,15 @@ export class Database extends pulumi.ComponentResource {
         this.instances = Array.from({ length: s.instanceCount }, (_, i) => new aws.rds.ClusterInstance(`${name}-instance-${i + 1}`, {
             clusterIdentifier: cluster.id,
             identifier: `${clusterIdentifier}-${i + 1}`,
-            engine: "aurora-postgresql",
+            engine: ENGINE,
             instanceClass: "db.serverless",
             publiclyAccessible: false,
             dbSubnetGroupName: subnetGroup.name,
             // Spread over the subnet group's AZs so a reader in another AZ can be promoted.
             availabilityZone: args.availabilityZones[i % args.availabilityZones.length],
-            promotionTier: i,
+            // Serverless v2 readers in tiers 0-1 scale with the writer, so the first reader can take over at the
+            // writer's size; further readers (tier 2) scale with their own read load, which costs less.
+            promotionTier: i === 0 ? 0 : i === 1 ? 1 : 2,
             performanceInsightsEnabled: s.performanceInsights,
             performanceInsightsKmsKeyId: s.performanceInsights ? args.kmsKeyArn : undefined,
             performanceInsightsRetentionPeriod: s.performanceInsights ? 7 : undefined,
@@ -124,7 +163,7 @@ export class Database extends pulumi.ComponentResource {
             monitoringRoleArn: monitoringRole?.arn,
             autoMinorVersionUpgrade: true,
             applyImmediately: !prod,
-        }, { parent: this, dependsOn: monitoringPolicy ? [monitoringPolicy] : [] }));
+        }, { parent: this, dependsOn: monitoringPolicy ? [monitoringPolicy] : [], deleteBeforeReplace: true }));
 
         this.clusterIdentifier = cluster.clusterIdentifier;
         this.clusterArn = cluster.arn;
@@ -138,6 +177,7 @@ export class Database extends pulumi.ComponentResource {
             return arn ?? "";
         });
         this.registerOutputs({
+            engineVersion: this.engineVersion,
             clusterArn: this.clusterArn,
             endpoint: this.endpoint,
             readerEndpoint: this.readerEndpoint,

@@ -10,21 +10,26 @@ export interface EcsArgs {
     accountId: pulumi.Input<string>;
     settings: AppSettings;
     proxyEndpoint: pulumi.Input<string>;
+    /** The READ_ONLY proxy endpoint, where the stack has one (readonly users are meant for it). */
+    proxyReaderEndpoint?: pulumi.Input<string>;
     dbName: string;
+    /** The user the application connects as by default (DB_USER); a readwrite user. */
     dbUser: string;
-    /** The exact rds-db:connect resource for dbUser through the proxy (from Proxy.connectArn). */
-    connectArn: pulumi.Input<string>;
+    /** A readonly user the task may connect as, if any (DB_READONLY_USER). */
+    readonlyUser?: string;
+    /** The exact rds-db:connect resources for the task's users through the proxy (from Proxy.connectArn). */
+    connectArns: pulumi.Input<string>[];
     subnetIds: pulumi.Input<string>[];
     securityGroupId: pulumi.Input<string>;
     kmsKeyArn: pulumi.Input<string>;
-    /** The service starts only once the proxy can reach the database. */
+    /** The service starts only once the proxy can reach the database and the bootstrap has created its users. */
     dependsOn: pulumi.Resource[];
 }
 
 export const CONTAINER_NAME = "app";
 
 /** The environment the application container gets: where to connect and as whom. Never a password. */
-export function appEnvironment(a: { proxyEndpoint: string; dbName: string; dbUser: string; region: string }) {
+export function appEnvironment(a: { proxyEndpoint: string; proxyReaderEndpoint?: string; dbName: string; dbUser: string; readonlyUser?: string; region: string }) {
     return [
         { name: "DB_HOST", value: a.proxyEndpoint },
         { name: "DB_PORT", value: String(DB_PORT) },
@@ -32,16 +37,23 @@ export function appEnvironment(a: { proxyEndpoint: string; dbName: string; dbUse
         { name: "DB_USER", value: a.dbUser },
         { name: "DB_IAM_AUTH", value: "true" },
         { name: "AWS_REGION", value: a.region },
+        // Reads that may go to the replicas: as the readonly user, through the READ_ONLY endpoint where there is one.
+        ...(a.readonlyUser ? [{ name: "DB_READONLY_USER", value: a.readonlyUser }] : []),
+        ...(a.readonlyUser ? [{ name: "DB_READER_HOST", value: a.proxyReaderEndpoint ?? a.proxyEndpoint }] : []),
     ];
 }
 
-/** The ECS cluster, the Fargate task definition and the service, with a task role that can only connect as dbUser. */
+/** The ECS cluster, the Fargate task definition and the service, with a task role that can only connect as its users. */
 export class Ecs extends pulumi.ComponentResource {
     readonly clusterName: pulumi.Output<string>;
     readonly serviceName: pulumi.Output<string>;
     readonly taskRoleArn: pulumi.Output<string>;
     readonly executionRoleArn: pulumi.Output<string>;
     readonly taskDefinitionArn: pulumi.Output<string>;
+    /** What the tasks run (image, command, environment): a change re-runs the post-deploy smoke. */
+    readonly containerDefinitions: pulumi.Output<string>;
+    /** The task role's rds-db:connect policy document. */
+    readonly taskConnectPolicy: pulumi.Output<string>;
     readonly service: aws.ecs.Service;
 
     constructor(name: string, args: EcsArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -53,7 +65,7 @@ export class Ecs extends pulumi.ComponentResource {
             name: `/ecs/${args.namePrefix}/app`,
             retentionInDays: s.logRetentionDays,
             kmsKeyId: args.kmsKeyArn,
-        }, child);
+        }, { parent: this, deleteBeforeReplace: true });
 
         const cluster = new aws.ecs.Cluster(`${name}-cluster`, {
             settings: [{ name: "containerInsights", value: "enabled" }],
@@ -69,24 +81,24 @@ export class Ecs extends pulumi.ComponentResource {
             policyArn: aws.iam.ManagedPolicy.AmazonECSTaskExecutionRolePolicy,
         }, child);
 
-        // The task role is what the application's IAM tokens are signed with: rds-db:connect as dbUser via this proxy, nothing else.
+        // The task role is what the application's IAM tokens are signed with: rds-db:connect as its users via this proxy, nothing else.
         const taskRole = new aws.iam.Role(`${name}-task`, {
-            description: `Application tasks of ${args.namePrefix}: connect to the database as ${args.dbUser} through the proxy`,
+            description: `Application tasks of ${args.namePrefix}: connect to the database as their declared users through the proxy`,
             assumeRolePolicy: pulumi.output(args.accountId).apply((account) => serviceTrustPolicy("ecs-tasks.amazonaws.com", account)),
         }, child);
-        new aws.iam.RolePolicy(`${name}-task-connect`, {
+        const taskConnect = new aws.iam.RolePolicy(`${name}-task-connect`, {
             role: taskRole.id,
-            policy: pulumi.output(args.connectArn).apply((arn) => connectPolicy([arn])),
+            policy: pulumi.all(args.connectArns).apply((arns) => connectPolicy(arns)),
         }, child);
 
-        const containerDefinitions = pulumi.all([args.proxyEndpoint, logGroup.name]).apply(([proxyEndpoint, logGroupName]) => JSON.stringify([{
+        const containerDefinitions = pulumi.all([args.proxyEndpoint, args.proxyReaderEndpoint, logGroup.name]).apply(([proxyEndpoint, proxyReaderEndpoint, logGroupName]) => JSON.stringify([{
             name: CONTAINER_NAME,
             image: s.image,
             ...(s.command ? { command: s.command } : {}),
             essential: true,
             privileged: false,
             readonlyRootFilesystem: s.readonlyRootFilesystem,
-            environment: appEnvironment({ proxyEndpoint, dbName: args.dbName, dbUser: args.dbUser, region: args.region }),
+            environment: appEnvironment({ proxyEndpoint, proxyReaderEndpoint, dbName: args.dbName, dbUser: args.dbUser, readonlyUser: args.readonlyUser, region: args.region }),
             // A read-only root still needs somewhere to write temporary files.
             mountPoints: [{ sourceVolume: "tmp", containerPath: "/tmp", readOnly: false }],
             linuxParameters: { initProcessEnabled: true, capabilities: { drop: ["ALL"] } },
@@ -132,6 +144,8 @@ export class Ecs extends pulumi.ComponentResource {
         this.taskRoleArn = taskRole.arn;
         this.executionRoleArn = executionRole.arn;
         this.taskDefinitionArn = taskDefinition.arn;
+        this.containerDefinitions = taskDefinition.containerDefinitions;
+        this.taskConnectPolicy = taskConnect.policy;
         this.registerOutputs({ clusterName: this.clusterName, serviceName: this.serviceName, taskRoleArn: this.taskRoleArn });
     }
 }

@@ -13,6 +13,11 @@ export interface NetworkArgs {
     natGateways: "single" | "perAz";
     flowLogs: boolean;
     flowLogRetentionDays: number;
+    /**
+     * Secrets mode only: RDS Proxy reads its users' secrets from Secrets Manager, and the isolated subnets
+     * have no route out, so an interface endpoint for secretsmanager is declared there (and only then).
+     */
+    secretsManagerEndpoint: boolean;
     /** The stack's CMK; flow-log groups are encrypted with it. */
     kmsKeyArn: pulumi.Input<string>;
     region: string;
@@ -53,8 +58,17 @@ export class Network extends pulumi.ComponentResource {
     /** The AZ of each isolated subnet, in the same order. */
     readonly isolatedSubnetAzs: pulumi.Output<string>[];
     readonly appSecurityGroupId: pulumi.Output<string>;
+    /** The post-deploy smoke function's own group: egress to the proxy on 5432, nothing else. */
+    readonly smokeSecurityGroupId: pulumi.Output<string>;
     readonly proxySecurityGroupId: pulumi.Output<string>;
     readonly dbSecurityGroupId: pulumi.Output<string>;
+    /**
+     * Every security-group rule on the data path, as declared (ports, protocol, which groups): the
+     * post-deploy checks re-run when any of them changes.
+     */
+    readonly dataPathRules: pulumi.Output<string>;
+    /** Secrets mode only: the Secrets Manager interface endpoint the proxy reads its secrets through. */
+    readonly secretsManagerEndpoint?: aws.ec2.VpcEndpoint;
 
     constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super("aurora-iam-proxy:index:Network", name, {}, opts);
@@ -63,7 +77,13 @@ export class Network extends pulumi.ComponentResource {
             app: assertDescription("app security group", `${args.applicationName} application tasks - egress to the proxy only on the data path`),
             proxy: assertDescription("proxy security group", `${args.applicationName} RDS Proxy - from app tasks, to the database`),
             db: assertDescription("database security group", `${args.applicationName} Aurora cluster - from the RDS Proxy only`),
+            smoke: assertDescription("smoke security group", `${args.applicationName} post-deploy smoke - egress to the proxy only`),
+            endpoints: assertDescription("endpoint security group", `${args.applicationName} Secrets Manager endpoint - HTTPS from the RDS Proxy`),
             appToProxy: assertDescription("app egress rule", `PostgreSQL to the RDS Proxy`),
+            smokeToProxy: assertDescription("smoke egress rule", `PostgreSQL to the RDS Proxy`),
+            proxyFromSmoke: assertDescription("proxy ingress rule", `PostgreSQL from the post-deploy smoke function`),
+            proxyToEndpoint: assertDescription("proxy egress rule", `HTTPS to the Secrets Manager endpoint`),
+            endpointFromProxy: assertDescription("endpoint ingress rule", `HTTPS from the RDS Proxy`),
             appHttps: assertDescription("app egress rule", `HTTPS to AWS APIs and the image registry through NAT`),
             proxyFromApp: assertDescription("proxy ingress rule", `PostgreSQL from application tasks`),
             proxyToDb: assertDescription("proxy egress rule", `PostgreSQL to the Aurora cluster`),
@@ -148,11 +168,21 @@ export class Network extends pulumi.ComponentResource {
                 role: flowLogRole.id,
                 policy: flowLogGroup.arn.apply((arn) => JSON.stringify({
                     Version: "2012-10-17",
-                    Statement: [{
-                        Effect: "Allow",
-                        Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                        Resource: [arn, `${arn}:*`],
-                    }],
+                    // What the VPC guide lists for the flow-log role (flow-logs-iam-role), on this group only; the group
+                    // exists already, so logs:CreateLogGroup is not needed. DescribeLogGroups is a list call that
+                    // IAM matches against the groups of this account and region.
+                    Statement: [
+                        {
+                            Effect: "Allow",
+                            Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                            Resource: [arn, `${arn}:*`],
+                        },
+                        {
+                            Effect: "Allow",
+                            Action: "logs:DescribeLogGroups",
+                            Resource: arn.replace(/:log-group:.*$/, ":log-group:*"),
+                        },
+                    ],
                 })),
             }, child);
             new aws.ec2.FlowLog(`${name}-flow-log`, {
@@ -169,17 +199,42 @@ export class Network extends pulumi.ComponentResource {
         const securityGroup = (id: string, description: string) =>
             new aws.ec2.SecurityGroup(`${name}-${id}`, { vpcId: vpc.id, description, tags: { Name: `${args.namePrefix}-${id}` } }, child);
         const appSg = securityGroup("app", descriptions.app);
+        // The smoke function has a group of its own: least privilege, and a destroy never waits on the ENIs
+        // Lambda keeps for a while after a VPC function is deleted (they block deleting their group) in the app's group.
+        const smokeSg = securityGroup("smoke", descriptions.smoke);
         const proxySg = securityGroup("proxy", descriptions.proxy);
         const dbSg = securityGroup("db", descriptions.db);
         const postgres = { ipProtocol: "tcp", fromPort: DB_PORT, toPort: DB_PORT };
+        const https = { ipProtocol: "tcp", fromPort: 443, toPort: 443 };
+        const rules: Array<aws.vpc.SecurityGroupIngressRule | aws.vpc.SecurityGroupEgressRule> = [];
+        const egress = (id: string, a: aws.vpc.SecurityGroupEgressRuleArgs) => rules.push(new aws.vpc.SecurityGroupEgressRule(`${name}-${id}`, a, child));
+        const ingress = (id: string, a: aws.vpc.SecurityGroupIngressRuleArgs) => rules.push(new aws.vpc.SecurityGroupIngressRule(`${name}-${id}`, a, child));
 
-        new aws.vpc.SecurityGroupEgressRule(`${name}-app-to-proxy`, { ...postgres, securityGroupId: appSg.id, referencedSecurityGroupId: proxySg.id, description: descriptions.appToProxy }, child);
-        new aws.vpc.SecurityGroupEgressRule(`${name}-app-https`, {
-            ipProtocol: "tcp", fromPort: 443, toPort: 443, securityGroupId: appSg.id, cidrIpv4: "0.0.0.0/0", description: descriptions.appHttps,
-        }, child);
-        new aws.vpc.SecurityGroupIngressRule(`${name}-proxy-from-app`, { ...postgres, securityGroupId: proxySg.id, referencedSecurityGroupId: appSg.id, description: descriptions.proxyFromApp }, child);
-        new aws.vpc.SecurityGroupEgressRule(`${name}-proxy-to-db`, { ...postgres, securityGroupId: proxySg.id, referencedSecurityGroupId: dbSg.id, description: descriptions.proxyToDb }, child);
-        new aws.vpc.SecurityGroupIngressRule(`${name}-db-from-proxy`, { ...postgres, securityGroupId: dbSg.id, referencedSecurityGroupId: proxySg.id, description: descriptions.dbFromProxy }, child);
+        egress("app-to-proxy", { ...postgres, securityGroupId: appSg.id, referencedSecurityGroupId: proxySg.id, description: descriptions.appToProxy });
+        egress("app-https", { ...https, securityGroupId: appSg.id, cidrIpv4: "0.0.0.0/0", description: descriptions.appHttps });
+        egress("smoke-to-proxy", { ...postgres, securityGroupId: smokeSg.id, referencedSecurityGroupId: proxySg.id, description: descriptions.smokeToProxy });
+        ingress("proxy-from-app", { ...postgres, securityGroupId: proxySg.id, referencedSecurityGroupId: appSg.id, description: descriptions.proxyFromApp });
+        ingress("proxy-from-smoke", { ...postgres, securityGroupId: proxySg.id, referencedSecurityGroupId: smokeSg.id, description: descriptions.proxyFromSmoke });
+        egress("proxy-to-db", { ...postgres, securityGroupId: proxySg.id, referencedSecurityGroupId: dbSg.id, description: descriptions.proxyToDb });
+        ingress("db-from-proxy", { ...postgres, securityGroupId: dbSg.id, referencedSecurityGroupId: proxySg.id, description: descriptions.dbFromProxy });
+
+        if (args.secretsManagerEndpoint) {
+            const endpointSg = securityGroup("secretsmanager-endpoint", descriptions.endpoints);
+            egress("proxy-to-secretsmanager", { ...https, securityGroupId: proxySg.id, referencedSecurityGroupId: endpointSg.id, description: descriptions.proxyToEndpoint });
+            ingress("secretsmanager-from-proxy", { ...https, securityGroupId: endpointSg.id, referencedSecurityGroupId: proxySg.id, description: descriptions.endpointFromProxy });
+            // Private DNS makes the regional secretsmanager name resolve to the endpoint inside the VPC.
+            this.secretsManagerEndpoint = new aws.ec2.VpcEndpoint(`${name}-secretsmanager`, {
+                vpcId: vpc.id,
+                serviceName: `com.amazonaws.${args.region}.secretsmanager`,
+                vpcEndpointType: "Interface",
+                privateDnsEnabled: true,
+                subnetIds: isolatedSubnets.map((s) => s.id),
+                securityGroupIds: [endpointSg.id],
+                tags: { Name: `${args.namePrefix}-secretsmanager` },
+            }, child);
+        }
+        this.dataPathRules = pulumi.all(rules.map((r) => pulumi.all([r.securityGroupId, r.ipProtocol, r.fromPort, r.toPort, r.referencedSecurityGroupId, r.cidrIpv4, r.urn])))
+            .apply((all) => JSON.stringify(all));
 
         this.vpcId = vpc.id;
         this.publicSubnetIds = publicSubnets.map((s) => s.id);
@@ -187,6 +242,7 @@ export class Network extends pulumi.ComponentResource {
         this.isolatedSubnetIds = isolatedSubnets.map((s) => s.id);
         this.isolatedSubnetAzs = isolatedSubnets.map((s) => s.availabilityZone);
         this.appSecurityGroupId = appSg.id;
+        this.smokeSecurityGroupId = smokeSg.id;
         this.proxySecurityGroupId = proxySg.id;
         this.dbSecurityGroupId = dbSg.id;
         this.registerOutputs({
@@ -194,6 +250,7 @@ export class Network extends pulumi.ComponentResource {
             privateSubnetIds: this.privateSubnetIds,
             isolatedSubnetIds: this.isolatedSubnetIds,
             appSecurityGroupId: this.appSecurityGroupId,
+            smokeSecurityGroupId: this.smokeSecurityGroupId,
             proxySecurityGroupId: this.proxySecurityGroupId,
             dbSecurityGroupId: this.dbSecurityGroupId,
         });

@@ -7,8 +7,8 @@ export interface SecretsArgs {
     region: string;
     accountId: pulumi.Input<string>;
     partition: pulumi.Input<string>;
-    /** In the proxy's secrets mode, the application user whose password the proxy keeps; otherwise unset. */
-    proxyUser?: string;
+    /** In the proxy's secrets mode, the users whose passwords the proxy keeps (one secret each); otherwise unset. */
+    proxyUsers?: string[];
 }
 
 /**
@@ -18,10 +18,10 @@ export interface SecretsArgs {
 export class Secrets extends pulumi.ComponentResource {
     readonly kmsKeyArn: pulumi.Output<string>;
     readonly kmsKeyId: pulumi.Output<string>;
-    /** Only in secrets mode: the secret the proxy reads to log in to the database as the application user. */
-    readonly proxyUserSecretArn?: pulumi.Output<string>;
-    /** Only in secrets mode: the password the bootstrap sets on the role. A Pulumi secret; never exported. */
-    readonly proxyUserPassword?: pulumi.Output<string>;
+    /** Only in secrets mode: for each user, the secret the proxy reads to log in to the database as that user. */
+    readonly proxyUserSecretArns?: Record<string, pulumi.Output<string>>;
+    /** Only in secrets mode: each user's password, which the bootstrap sets on the role. A Pulumi secret; never exported. */
+    readonly proxyUserPasswords?: pulumi.Output<Record<string, string>>;
 
     constructor(name: string, args: SecretsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("aurora-iam-proxy:index:Secrets", name, {}, opts);
@@ -57,25 +57,31 @@ export class Secrets extends pulumi.ComponentResource {
         }, child);
         new aws.kms.Alias(`${name}-cmk`, { name: `alias/${args.namePrefix}`, targetKeyId: key.keyId }, child);
 
-        if (args.proxyUser) {
-            // RDS Proxy in secrets mode logs in to the database with this password; clients still need IAM tokens.
-            const password = new random.RandomPassword(`${name}-proxy-user`, { length: 40, special: false }, child);
-            const secret = new aws.secretsmanager.Secret(`${name}-proxy-user`, {
-                namePrefix: `${args.namePrefix}/proxy/${args.proxyUser}-`,
-                description: `RDS Proxy login for database user ${args.proxyUser}`,
-                kmsKeyId: key.arn,
-                recoveryWindowInDays: 7,
-            }, child);
-            new aws.secretsmanager.SecretVersion(`${name}-proxy-user`, {
-                secretId: secret.id,
-                secretString: pulumi.secret(pulumi.jsonStringify({ username: args.proxyUser, password: password.result })),
-            }, child);
-            this.proxyUserSecretArn = secret.arn;
-            this.proxyUserPassword = pulumi.secret(password.result);
+        if (args.proxyUsers && args.proxyUsers.length > 0) {
+            // RDS Proxy in secrets mode logs in to the database with these passwords; clients still need IAM tokens.
+            const arns: Record<string, pulumi.Output<string>> = {};
+            const passwords: Record<string, pulumi.Output<string>> = {};
+            for (const user of args.proxyUsers) {
+                const password = new random.RandomPassword(`${name}-proxy-user-${user}`, { length: 40, special: false }, child);
+                const secret = new aws.secretsmanager.Secret(`${name}-proxy-user-${user}`, {
+                    namePrefix: `${args.namePrefix}/proxy/${user}-`,
+                    description: `RDS Proxy login for database user ${user}`,
+                    kmsKeyId: key.arn,
+                    recoveryWindowInDays: 7,
+                }, child);
+                new aws.secretsmanager.SecretVersion(`${name}-proxy-user-${user}`, {
+                    secretId: secret.id,
+                    secretString: pulumi.secret(pulumi.jsonStringify({ username: user, password: password.result })),
+                }, child);
+                arns[user] = secret.arn;
+                passwords[user] = password.result;
+            }
+            this.proxyUserSecretArns = arns;
+            this.proxyUserPasswords = pulumi.secret(pulumi.all(passwords));
         }
 
         this.kmsKeyArn = key.arn;
         this.kmsKeyId = key.keyId;
-        this.registerOutputs({ kmsKeyArn: this.kmsKeyArn, proxyUserSecretArn: this.proxyUserSecretArn });
+        this.registerOutputs({ kmsKeyArn: this.kmsKeyArn, proxyUserSecretArns: this.proxyUserSecretArns });
     }
 }

@@ -1,5 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
+import { DbUser } from "../access/users";
 import { AuthMode, DB_PORT } from "../smoke/grants";
 import { bundle, HandlerName, LAMBDA_RUNTIME } from "../smoke/lambda/bundle";
 import { connectPolicy, serviceTrustPolicy } from "./arns";
@@ -10,53 +12,87 @@ export interface SmokeArgs {
     region: string;
     settings: SmokeSettings;
     kmsKeyArn: pulumi.Input<string>;
-    /** Changes on every `pulumi up`, so both invocations run after every update. */
-    deploymentId: string;
-    // Where and as whom the smoke connects: the application's own path.
+    // Where the smoke connects from: the tasks' private subnets, with a security group of its own.
     privateSubnetIds: pulumi.Input<string>[];
-    appSecurityGroupId: pulumi.Input<string>;
+    smokeSecurityGroupId: pulumi.Input<string>;
     proxyEndpoint: pulumi.Input<string>;
-    /** The same exact rds-db:connect resource as the task role (Proxy.connectArn). */
-    connectArn: pulumi.Input<string>;
+    /** The READ_ONLY proxy endpoint, where the stack has one. */
+    proxyReaderEndpoint?: pulumi.Input<string>;
+    /** For each declared user, the exact rds-db:connect resource through this proxy (Proxy.connectArn). */
+    connectArns: Record<string, pulumi.Input<string>>;
     dbName: string;
-    dbUser: string;
+    /** The user the application connects as by default. */
+    appUser: string;
+    users: DbUser[];
     dbOwner: string;
     authMode: AuthMode;
     // What the bootstrap needs: the cluster and the master secret RDS manages, nothing else.
     clusterArn: pulumi.Input<string>;
     masterSecretArn: pulumi.Input<string>;
-    /** Secrets mode only: the password of the proxy's secret, set on the role by the bootstrap. */
-    proxyUserPassword?: pulumi.Input<string>;
-    /** The bootstrap runs once these exist (the cluster's instances). */
+    /** Secrets mode only: each user's password (the proxy's secrets), set on the roles by the bootstrap. */
+    proxyUserPasswords?: pulumi.Input<Record<string, string>>;
+    /** The bootstrap runs once these exist or have changed (the cluster's instances, the proxy's auth settings). */
     bootstrapAfter: pulumi.Resource[];
-    /** The smoke runs once these exist too (the proxy's target, the ECS service). */
-    smokeAfter: pulumi.Resource[];
+    /**
+     * What the smoke's verdict depends on besides the access spec and its own code: cluster, proxy and target
+     * identity and endpoints, the task definition, the IAM grants and the security-group rules on the path.
+     * Any change re-runs the smoke; an update that changes none of it runs nothing.
+     */
+    verifies: Record<string, pulumi.Input<unknown>>;
+}
+
+/** A stable digest of a JSON value: object keys are sorted, so equal content gives an equal digest. */
+export function contentHash(value: unknown): string {
+    const canonical = (v: unknown): unknown => {
+        if (Array.isArray(v)) return v.map(canonical);
+        if (v && typeof v === "object") {
+            return Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]));
+        }
+        return v;
+    };
+    return createHash("sha256").update(JSON.stringify(canonical(value) ?? null)).digest("hex");
+}
+
+/** The digest of a handler's bundle: new smoke or bootstrap code re-runs its invocation. */
+export function codeHash(id: HandlerName): string {
+    return contentHash(bundle(id));
 }
 
 /**
- * After every update: converge the application role to the grants spec (bootstrap, through the RDS Data
- * API), then prove the path from inside the VPC (smoke, a Lambda on the app's subnets and security group).
- * A failed check fails the update with the runner's one-line reason.
+ * After each update that changes what they depend on: converge every declared database user to the access
+ * spec (bootstrap, through the RDS Data API), then prove the path from inside the VPC (smoke, a Lambda on
+ * the app's private subnets). A failed check fails the update with the runner's one-line reason.
+ *
+ * The invocations are triggered by content hashes, not by a new id per run, so an unchanged stack
+ * previews with no changes (`pulumi preview --expect-no-changes` passes) and the prod bootstrap does not
+ * re-run its REVOKE/GRANT sequence on every `pulumi up`. `smoke.rerun` re-runs both on demand.
  */
 export class Smoke extends pulumi.ComponentResource {
     readonly bootstrapFunctionName: pulumi.Output<string>;
     readonly smokeFunctionName?: pulumi.Output<string>;
     readonly smokeRoleArn?: pulumi.Output<string>;
-    /** The smoke runner's verdicts and timings (JSON); no token or secret. Unset when the smoke is off. */
-    readonly report?: pulumi.Output<string>;
+    /** The smoke runner's verdicts and timings (JSON); no token or secret. Set by proveAfter; unset when the smoke is off. */
+    report?: pulumi.Output<string>;
     readonly bootstrapInvocation: aws.lambda.Invocation;
-    readonly smokeInvocation?: aws.lambda.Invocation;
+    /** Set by proveAfter. */
+    smokeInvocation?: aws.lambda.Invocation;
+    /** The content hash that triggers the bootstrap: its code, the access spec, the cluster, `smoke.rerun`. */
+    readonly bootstrapTrigger: pulumi.Output<string>;
+    /** The content hash that triggers the smoke: the bootstrap's, its own code, everything in `verifies` (and proveAfter's). */
+    smokeTrigger?: pulumi.Output<string>;
 
     constructor(name: string, args: SmokeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("aurora-iam-proxy:index:Smoke", name, {}, opts);
+        this.logicalName = name;
         const child = { parent: this };
+        const usersEnv = JSON.stringify(args.users);
         const timeout = args.settings.timeoutSeconds;
 
         const logGroup = (fn: string) => new aws.cloudwatch.LogGroup(`${name}-${fn}-logs`, {
             name: `/aws/lambda/${args.namePrefix}-${fn}`,
             retentionInDays: 30,
             kmsKeyId: args.kmsKeyArn,
-        }, child);
+        }, { parent: this, deleteBeforeReplace: true });
         const writeLogs = (group: aws.cloudwatch.LogGroup) => ({
             Sid: "WriteOwnLogs",
             Effect: "Allow",
@@ -79,12 +115,13 @@ export class Smoke extends pulumi.ComponentResource {
                 memorySize: 256,
                 loggingConfig: { logFormat: "JSON", logGroup: group.name },
                 ...extra,
-            }, { parent: this, dependsOn });
+                // The fixed name would collide with a replacement's: delete the old function first.
+            }, { parent: this, dependsOn, deleteBeforeReplace: true });
 
         // Bootstrap: reads the RDS-managed master secret (decrypting it only through Secrets Manager) and runs
         // SQL through the Data API on this cluster. No network access at all: it is not attached to the VPC.
         const bootstrapLogs = logGroup("bootstrap");
-        const bootstrapRole = lambdaRole("bootstrap", `${args.namePrefix}: converges the application role's grants via the RDS Data API`);
+        const bootstrapRole = lambdaRole("bootstrap", `${args.namePrefix}: converges the database users' grants via the RDS Data API`);
         const bootstrapPolicy = new aws.iam.RolePolicy(`${name}-bootstrap`, {
             role: bootstrapRole.id,
             policy: pulumi.output({
@@ -109,33 +146,43 @@ export class Smoke extends pulumi.ComponentResource {
             }).apply((doc) => JSON.stringify(doc)),
         }, child);
         const bootstrapFunction = fn("bootstrap", bootstrapRole, bootstrapLogs, {
-            description: "Converges the application database role to the declared grants",
+            description: "Converges the stack's database users to the declared access profiles",
             environment: {
                 variables: {
                     DB_CLUSTER_ARN: args.clusterArn,
                     DB_SECRET_ARN: args.masterSecretArn,
                     DB_NAME: args.dbName,
-                    DB_USER: args.dbUser,
+                    DB_USER: args.appUser,
+                    DB_USERS: usersEnv,
                     DB_OWNER: args.dbOwner,
                     DB_AUTH_MODE: args.authMode,
                 },
             },
         }, [bootstrapPolicy]);
+        this.bootstrapTrigger = pulumi.output({
+            code: codeHash("bootstrap"),
+            access: { users: args.users, owner: args.dbOwner, database: args.dbName, authMode: args.authMode },
+            cluster: args.clusterArn,
+            masterSecret: args.masterSecretArn,
+            rerun: args.settings.rerun,
+        }).apply(contentHash);
         this.bootstrapInvocation = new aws.lambda.Invocation(`${name}-bootstrap`, {
             functionName: bootstrapFunction.name,
-            // In secrets mode the password travels only in this (secret) input, never in the function's environment.
-            input: args.proxyUserPassword
-                ? pulumi.secret(pulumi.jsonStringify({ password: args.proxyUserPassword }))
+            // In secrets mode the passwords travel only in this (secret) input, never in the function's environment;
+            // a new password changes the input, which re-runs the bootstrap.
+            input: args.proxyUserPasswords
+                ? pulumi.secret(pulumi.jsonStringify({ passwords: args.proxyUserPasswords }))
                 : JSON.stringify({}),
-            triggers: { deployment: args.deploymentId },
+            triggers: { checks: this.bootstrapTrigger },
         }, { parent: this, dependsOn: args.bootstrapAfter });
         this.bootstrapFunctionName = bootstrapFunction.name;
 
         if (args.settings.enabled) {
-            // Smoke: in the tasks' private subnets with the tasks' security group, and the tasks' one database
-            // permission. It needs only the proxy on 5432: signing a token is local, so it calls no AWS API.
+            // Smoke: in the tasks' private subnets with a security group of its own (egress to the proxy only).
+            // It may connect as every declared user, to prove each one's grants: that grant is on this function's
+            // role alone; the task role holds only its own users. Signing a token is local: it calls no AWS API.
             const smokeLogs = logGroup("smoke");
-            const smokeRole = lambdaRole("smoke", `${args.namePrefix}: post-deploy smoke test, connects as ${args.dbUser} through the proxy`);
+            const smokeRole = lambdaRole("smoke", `${args.namePrefix}: post-deploy smoke test, connects as each database user through the proxy`);
             // What Lambda needs to attach the function to the VPC, and its own log group: narrower than the
             // AWSLambdaVPCAccessExecutionRole managed policy, which also allows writing to every log group.
             const vpcAccess = new aws.iam.RolePolicy(`${name}-smoke-runtime`, {
@@ -159,17 +206,19 @@ export class Smoke extends pulumi.ComponentResource {
             }, child);
             const connect = new aws.iam.RolePolicy(`${name}-smoke-connect`, {
                 role: smokeRole.id,
-                policy: pulumi.output(args.connectArn).apply((arn) => connectPolicy([arn])),
+                policy: pulumi.all(args.users.map((u) => args.connectArns[u.name])).apply((arns) => connectPolicy(arns)),
             }, child);
             const smokeFunction = fn("smoke", smokeRole, smokeLogs, {
-                description: "Proves IAM auth, TLS and grants through the RDS Proxy after every update",
-                vpcConfig: { subnetIds: args.privateSubnetIds, securityGroupIds: [args.appSecurityGroupId] },
+                description: "Proves IAM auth, TLS and every user's grants through the RDS Proxy after each update",
+                vpcConfig: { subnetIds: args.privateSubnetIds, securityGroupIds: [args.smokeSecurityGroupId] },
                 environment: {
                     variables: {
                         DB_HOST: args.proxyEndpoint,
+                        ...(args.proxyReaderEndpoint ? { DB_READER_HOST: args.proxyReaderEndpoint } : {}),
                         DB_PORT: String(DB_PORT),
                         DB_NAME: args.dbName,
-                        DB_USER: args.dbUser,
+                        DB_USER: args.appUser,
+                        DB_USERS: usersEnv,
                         DB_OWNER: args.dbOwner,
                         DB_AUTH_MODE: args.authMode,
                         // Leave the function a margin to report before Lambda's own timeout cuts it off.
@@ -177,17 +226,41 @@ export class Smoke extends pulumi.ComponentResource {
                     },
                 },
             }, [vpcAccess, connect]);
-            this.smokeInvocation = new aws.lambda.Invocation(`${name}-smoke`, {
-                functionName: smokeFunction.name,
-                input: JSON.stringify({}),
-                triggers: { deployment: args.deploymentId },
-            }, { parent: this, dependsOn: [this.bootstrapInvocation, ...args.smokeAfter] });
+            this.smokeFunction = smokeFunction;
+            this.smokeTrigger = pulumi.output({
+                bootstrap: this.bootstrapTrigger,
+                code: codeHash("smoke"),
+                grants: [vpcAccess.policy, connect.policy],
+                verifies: args.verifies,
+            }).apply(contentHash);
             this.smokeFunctionName = smokeFunction.name;
             this.smokeRoleArn = smokeRole.arn;
-            this.report = this.smokeInvocation.result;
         } else {
             pulumi.log.warn(`${args.namePrefix}: the post-deploy smoke is off (smoke.enabled: false); nothing proves this update works`, this);
         }
-        this.registerOutputs({ bootstrapFunctionName: this.bootstrapFunctionName, report: this.report });
+        this.registerOutputs({ bootstrapFunctionName: this.bootstrapFunctionName });
+    }
+
+    private smokeFunction?: aws.lambda.Function;
+    private readonly logicalName: string;
+
+    /**
+     * Declares the smoke's invocation, to run once `after` exist too (the proxy's target, the ECS service,
+     * which itself starts only after the bootstrap), re-run when anything in `alsoVerifies` changes (the
+     * task definition, the task's grants). Returns the report, or undefined when the smoke is off.
+     */
+    proveAfter(after: pulumi.Resource[], alsoVerifies: Record<string, pulumi.Input<unknown>> = {}): pulumi.Output<string> | undefined {
+        if (!this.smokeFunction || !this.smokeTrigger) return undefined;
+        if (this.smokeInvocation) throw new Error("smoke: proveAfter was called twice");
+        const trigger = pulumi.output({ smoke: this.smokeTrigger, also: alsoVerifies }).apply(contentHash);
+        this.smokeTrigger = trigger;
+        const invocation = new aws.lambda.Invocation(`${this.logicalName}-smoke`, {
+            functionName: this.smokeFunction.name,
+            input: JSON.stringify({}),
+            triggers: { checks: trigger },
+        }, { parent: this, dependsOn: [this.bootstrapInvocation, ...after] });
+        this.smokeInvocation = invocation;
+        this.report = invocation.result;
+        return invocation.result;
     }
 }

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { randomUUID } from "crypto";
+import { DbUser } from "../access/users";
 import { DB_PORT } from "../smoke/grants";
 import { Settings } from "./config";
 import { Database } from "./database";
@@ -15,12 +15,18 @@ export interface StackOutputs {
     region: string;
     environment: string;
     proxyEndpoint: pulumi.Output<string>;
+    /** The READ_ONLY proxy endpoint (readers), where the stack has one. */
+    proxyReaderEndpoint?: pulumi.Output<string>;
     proxyPort: number;
     proxyArn: pulumi.Output<string>;
     proxyResourceId: pulumi.Output<string>;
     proxyAuthMode: string;
     dbName: string;
     dbUser: string;
+    /** Every database user of the stack: name, access profile, endpoint. */
+    dbUsers: DbUser[];
+    /** The Aurora engine version chosen when the cluster was declared (an existing cluster keeps its own). */
+    engineVersion: pulumi.Output<string>;
     /** The master user's name (not its password): owner of the app schema, which the grants spec names. */
     dbOwner: string;
     clusterArn: pulumi.Output<string>;
@@ -30,10 +36,13 @@ export interface StackOutputs {
     privateSubnetIds: pulumi.Output<string>[];
     isolatedSubnetIds: pulumi.Output<string>[];
     appSecurityGroupId: pulumi.Output<string>;
+    smokeSecurityGroupId: pulumi.Output<string>;
     proxySecurityGroupId: pulumi.Output<string>;
     dbSecurityGroupId: pulumi.Output<string>;
     taskRoleArn: pulumi.Output<string>;
     appConnectArn: pulumi.Output<string>;
+    /** For each user, the exact rds-db:connect resource through this proxy. */
+    connectArns: Record<string, pulumi.Output<string>>;
     ecsClusterName: pulumi.Output<string>;
     ecsServiceName: pulumi.Output<string>;
     bootstrapFunctionName: pulumi.Output<string>;
@@ -41,13 +50,8 @@ export interface StackOutputs {
     smokeReport: pulumi.Output<string> | string;
 }
 
-/** A value that differs on every program run, so the post-deploy invocations run after every update. */
-export function newDeploymentId(): string {
-    return `${new Date().toISOString()}/${randomUUID()}`;
-}
-
 /** The whole architecture, top to bottom: key, network, database, proxy, application, post-deploy proof. */
-export function createStack(settings: Settings, deploymentId: string = newDeploymentId()): StackOutputs {
+export function createStack(settings: Settings): StackOutputs {
     const provider = new aws.Provider("aws", {
         region: settings.region as aws.Region,
         // Every taggable resource carries who owns it, what it is for and who pays.
@@ -58,13 +62,15 @@ export function createStack(settings: Settings, deploymentId: string = newDeploy
     const partition = aws.getPartitionOutput({}, { provider }).partition;
     const prefix = settings.namePrefix;
     const db = settings.database;
+    const access = settings.access;
+    const secretsMode = settings.proxy.authMode === "secrets";
 
     const secrets = new Secrets("secrets", {
         namePrefix: prefix,
         region: settings.region,
         accountId: identity.accountId,
         partition,
-        proxyUser: settings.proxy.authMode === "secrets" ? db.user : undefined,
+        proxyUsers: secretsMode ? access.users.map((u) => u.name) : undefined,
     }, opts);
 
     const network = new Network("network", {
@@ -75,6 +81,7 @@ export function createStack(settings: Settings, deploymentId: string = newDeploy
         natGateways: settings.network.natGateways,
         flowLogs: settings.network.flowLogs,
         flowLogRetentionDays: settings.network.flowLogRetentionDays,
+        secretsManagerEndpoint: secretsMode,
         kmsKeyArn: secrets.kmsKeyArn,
         region: settings.region,
         accountId: identity.accountId,
@@ -94,7 +101,8 @@ export function createStack(settings: Settings, deploymentId: string = newDeploy
     const proxy = new Proxy("proxy", {
         namePrefix: prefix,
         settings: settings.proxy,
-        dbUser: db.user,
+        users: access.users,
+        logRetentionDays: db.logRetentionDays,
         region: settings.region,
         accountId: identity.accountId,
         partition,
@@ -104,56 +112,82 @@ export function createStack(settings: Settings, deploymentId: string = newDeploy
         subnetIds: network.isolatedSubnetIds,
         securityGroupId: network.proxySecurityGroupId,
         kmsKeyArn: secrets.kmsKeyArn,
-        userSecretArn: secrets.proxyUserSecretArn,
+        userSecretArns: secrets.proxyUserSecretArns,
+        readerEndpoint: access.readerEndpoint,
+        // Secrets mode: the proxy reads its secrets through the VPC endpoint, so it must exist first.
+        dependsOn: network.secretsManagerEndpoint ? [network.secretsManagerEndpoint] : [],
     }, opts);
 
-    const appConnectArn = proxy.connectArn(db.user);
+    // Every rds-db:connect resource comes from the proxy's own ARN: nobody writes one by hand.
+    const connectArns = Object.fromEntries(access.users.map((u) => [u.name, proxy.connectArn(u.name)]));
+    const readonlyTaskUser = access.ecsTaskUsers.find((n) => access.users.find((u) => u.name === n)?.access === "readonly");
+
+    // Order on every update that changes them: the proxy's auth settings, then the bootstrap (so a switch of
+    // proxy.authMode converges the users right after the proxy changes), then the service, then the smoke.
+    const smoke = new Smoke("smoke", {
+        namePrefix: prefix,
+        region: settings.region,
+        settings: settings.smoke,
+        kmsKeyArn: secrets.kmsKeyArn,
+        privateSubnetIds: network.privateSubnetIds,
+        smokeSecurityGroupId: network.smokeSecurityGroupId,
+        proxyEndpoint: proxy.endpoint,
+        proxyReaderEndpoint: proxy.readerEndpoint,
+        connectArns,
+        dbName: db.name,
+        appUser: access.appUser,
+        users: access.users,
+        dbOwner: db.masterUsername,
+        authMode: settings.proxy.authMode,
+        clusterArn: database.clusterArn,
+        masterSecretArn: database.masterSecretArn,
+        proxyUserPasswords: secrets.proxyUserPasswords,
+        bootstrapAfter: [...database.instances, proxy.proxy],
+        verifies: {
+            cluster: [database.clusterArn, database.clusterResourceId, database.endpoint, database.readerEndpoint],
+            proxy: [proxy.arn, proxy.endpoint, proxy.readerEndpoint, settings.proxy, proxy.backendPolicy],
+            target: proxy.target.id,
+            dataPathRules: network.dataPathRules,
+        },
+    }, opts);
+
     const ecs = new Ecs("ecs", {
         namePrefix: prefix,
         region: settings.region,
         accountId: identity.accountId,
         settings: settings.app,
         proxyEndpoint: proxy.endpoint,
+        proxyReaderEndpoint: proxy.readerEndpoint,
         dbName: db.name,
-        dbUser: db.user,
-        connectArn: appConnectArn,
+        dbUser: access.appUser,
+        readonlyUser: readonlyTaskUser,
+        connectArns: access.ecsTaskUsers.map((n) => connectArns[n]),
         subnetIds: network.privateSubnetIds,
         securityGroupId: network.appSecurityGroupId,
         kmsKeyArn: secrets.kmsKeyArn,
-        dependsOn: [proxy.target],
+        // The first task connects as a user the bootstrap has already created.
+        dependsOn: [proxy.target, smoke.bootstrapInvocation],
     }, opts);
 
-    const smoke = new Smoke("smoke", {
-        namePrefix: prefix,
-        region: settings.region,
-        settings: settings.smoke,
-        kmsKeyArn: secrets.kmsKeyArn,
-        deploymentId,
-        privateSubnetIds: network.privateSubnetIds,
-        appSecurityGroupId: network.appSecurityGroupId,
-        proxyEndpoint: proxy.endpoint,
-        connectArn: appConnectArn,
-        dbName: db.name,
-        dbUser: db.user,
-        dbOwner: db.masterUsername,
-        authMode: settings.proxy.authMode,
-        clusterArn: database.clusterArn,
-        masterSecretArn: database.masterSecretArn,
-        proxyUserPassword: secrets.proxyUserPassword,
-        bootstrapAfter: database.instances,
-        smokeAfter: [proxy.target, ecs.service],
-    }, opts);
+    // A new image, command or grant for the tasks re-runs the smoke, which runs once the service is steady.
+    const smokeReport = smoke.proveAfter([proxy.target, ecs.service], {
+        taskDefinition: ecs.containerDefinitions,
+        taskGrants: ecs.taskConnectPolicy,
+    });
 
     return {
         region: settings.region,
         environment: settings.environment,
         proxyEndpoint: proxy.endpoint,
+        ...(proxy.readerEndpoint ? { proxyReaderEndpoint: proxy.readerEndpoint } : {}),
         proxyPort: DB_PORT,
         proxyArn: proxy.arn,
         proxyResourceId: proxy.resourceId,
         proxyAuthMode: proxy.authMode,
         dbName: db.name,
-        dbUser: db.user,
+        dbUser: access.appUser,
+        dbUsers: access.users,
+        engineVersion: database.engineVersion,
         dbOwner: db.masterUsername,
         clusterArn: database.clusterArn,
         clusterEndpoint: database.endpoint,
@@ -162,13 +196,15 @@ export function createStack(settings: Settings, deploymentId: string = newDeploy
         privateSubnetIds: network.privateSubnetIds,
         isolatedSubnetIds: network.isolatedSubnetIds,
         appSecurityGroupId: network.appSecurityGroupId,
+        smokeSecurityGroupId: network.smokeSecurityGroupId,
         proxySecurityGroupId: network.proxySecurityGroupId,
         dbSecurityGroupId: network.dbSecurityGroupId,
         taskRoleArn: ecs.taskRoleArn,
-        appConnectArn,
+        appConnectArn: connectArns[access.appUser],
+        connectArns,
         ecsClusterName: ecs.clusterName,
         ecsServiceName: ecs.serviceName,
         bootstrapFunctionName: smoke.bootstrapFunctionName,
-        smokeReport: smoke.report ?? "off (smoke.enabled is false)",
+        smokeReport: smokeReport ?? "off (smoke.enabled is false)",
     };
 }

@@ -125,16 +125,20 @@ describe("the Pulumi program", function () {
 
         it("chains app -> proxy -> database on 5432 by security-group reference only", () => {
             for (const ev of both()) {
-                const [app, proxy, db] = ["app", "proxy", "db"].map((n) => sgId(ev, n));
+                const [app, smoke, proxy, db] = ["app", "smoke", "proxy", "db"].map((n) => sgId(ev, n));
                 const rules = [...ev.ofType(T.ingress), ...ev.ofType(T.egress)];
                 const on5432 = rules.filter((r) => r.inputs.fromPort <= 5432 && r.inputs.toPort >= 5432);
                 const summary = on5432.map((r) => `${r.type.includes("Ingress") ? "in" : "out"} ${r.inputs.securityGroupId}<-${r.inputs.referencedSecurityGroupId}`).sort();
                 assert.deepEqual(summary, [
                     `in ${db}<-${proxy}`,
                     `in ${proxy}<-${app}`,
+                    `in ${proxy}<-${smoke}`,
                     `out ${app}<-${proxy}`,
+                    `out ${smoke}<-${proxy}`,
                     `out ${proxy}<-${db}`,
                 ].sort());
+                // The smoke function's own group reaches the proxy on 5432 and nothing else; nothing reaches it.
+                assert.deepEqual(rules.filter((r) => r.inputs.securityGroupId === smoke).map((r) => r.name), ["network-smoke-to-proxy"]);
                 for (const r of on5432) {
                     assert.equal(r.inputs.cidrIpv4, undefined, `${r.name} must not use a CIDR`);
                     assert.equal(r.inputs.cidrIpv6, undefined);
@@ -225,7 +229,12 @@ describe("the Pulumi program", function () {
             const c = prod.one(T.cluster).inputs;
             assert.equal(c.deletionProtection, true);
             assert.equal(c.skipFinalSnapshot, false);
-            assert.match(c.finalSnapshotIdentifier, /^orders-prod-aurora-final$/);
+            // A suffix no earlier cluster of this name used: a second destroy never meets DBClusterSnapshotAlreadyExists.
+            assert.match(c.finalSnapshotIdentifier, /^orders-prod-aurora-final-[0-9a-f]{8}$/);
+            const suffix = prod.one("random:index/randomId:RandomId");
+            assert.deepEqual(Object.keys(suffix.inputs.keepers).sort(), ["clusterIdentifier", "databaseName", "kmsKeyId", "masterUsername"]);
+            assert.equal(prod.one(T.cluster).options.protect, true, "Pulumi refuses to delete or replace the prod cluster");
+            assert.equal(dev.one(T.cluster).options.protect, false);
             assert.ok(c.backupRetentionPeriod >= 7);
             const instances = prod.ofType(T.instance);
             assert.ok(instances.length >= 2);
@@ -270,14 +279,14 @@ describe("the Pulumi program", function () {
                 assert.equal(p.engineFamily, "POSTGRESQL");
                 assert.equal(p.requireTls, true);
                 assert.equal(p.defaultAuthScheme, "IAM_AUTH");
-                assert.equal(p.auths, undefined);
+                assert.deepEqual(p.auths ?? [], []);
                 assert.equal(p.debugLogging, false);
                 assert.deepEqual([...p.vpcSubnetIds].sort(), subnetsOfTier(ev, "isolated").map((s) => s.id).sort());
                 assert.deepEqual(p.vpcSecurityGroupIds, [sgId(ev, "proxy")]);
             }
         });
 
-        it("lets its role connect to this cluster as the application user, and nothing else", () => {
+        it("lets its role connect to this cluster as each declared user, and nothing else", () => {
             for (const ev of both()) {
                 const role = named(ev, T.role, "proxy-role");
                 assert.equal(ev.one(T.proxy).inputs.roleArn, role.state.arn);
@@ -285,7 +294,7 @@ describe("the Pulumi program", function () {
                 const [policy] = inlinePoliciesOf(ev, role);
                 const resourceId = ev.one(T.cluster).state.clusterResourceId;
                 assert.deepEqual(statements(policy).map((s) => [s.Action, s.Resource]), [
-                    ["rds-db:connect", `arn:aws:rds-db:eu-west-1:${ACCOUNT_ID}:dbuser:${resourceId}/app_user`],
+                    ["rds-db:connect", ["app_user", "app_reader", "app_migrator"].map((u) => `arn:aws:rds-db:eu-west-1:${ACCOUNT_ID}:dbuser:${resourceId}/${u}`)],
                 ]);
             }
         });
@@ -306,28 +315,69 @@ describe("the Pulumi program", function () {
             }
         });
 
-        it("in secrets mode reads exactly one CMK-encrypted secret and still requires IAM from clients", async () => {
+        it("in secrets mode reads one CMK-encrypted secret per user, says NONE explicitly, and still requires IAM from clients", async () => {
             const ev = await evaluateStack("dev", { "proxy.authMode": "secrets" });
             const p = ev.one(T.proxy).inputs;
-            const secret = ev.one(T.secret);
-            assert.equal(p.defaultAuthScheme, undefined);
-            assert.deepEqual(p.auths, [{
-                authScheme: "SECRETS", iamAuth: "REQUIRED", secretArn: secret.state.arn,
-                clientPasswordAuthType: "POSTGRES_SCRAM_SHA_256", description: "IAM-authenticated clients log in as app_user",
-            }]);
-            assert.equal(secret.inputs.kmsKeyId, ev.one(T.key).state.arn);
+            const users = ["app_user", "app_reader", "app_migrator"];
+            const secrets = users.map((u) => ev.named(T.secret, `secrets-proxy-user-${u}`));
+            // default_auth_scheme is Optional+Computed: left out, a proxy switched from iam would keep IAM_AUTH.
+            assert.equal(p.defaultAuthScheme, "NONE");
+            assert.deepEqual(p.auths, users.map((u, i) => ({
+                authScheme: "SECRETS", iamAuth: "REQUIRED", secretArn: secrets[i].state.arn,
+                clientPasswordAuthType: "POSTGRES_SCRAM_SHA_256", description: `IAM-authenticated clients log in as ${u}`,
+            })));
+            for (const secret of secrets) assert.equal(secret.inputs.kmsKeyId, ev.one(T.key).state.arn);
             const [policy] = inlinePoliciesOf(ev, named(ev, T.role, "proxy-role"));
             assert.deepEqual(statements(policy), [
-                { Sid: "ReadApplicationUserSecret", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: secret.state.arn },
+                { Sid: "ReadUserSecrets", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: secrets.map((x) => x.state.arn) },
                 {
                     Sid: "DecryptThroughSecretsManagerOnly", Effect: "Allow", Action: "kms:Decrypt", Resource: ev.one(T.key).state.arn,
                     Condition: { StringEquals: { "kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com" } },
                 },
             ]);
             assert.equal(ev.outputs.proxyAuthMode, "secrets");
-            // The generated password never reaches an output.
-            const password = ev.ofType("random:index/randomPassword:RandomPassword")[0].state.result;
-            assert.ok(!JSON.stringify(ev.outputs).includes(password));
+            // The generated passwords never reach an output.
+            for (const pw of ev.ofType("random:index/randomPassword:RandomPassword")) assert.ok(!JSON.stringify(ev.outputs).includes(pw.state.result));
+        });
+
+        it("in secrets mode only, reaches Secrets Manager from the isolated subnets through an interface endpoint that admits the proxy on 443", async () => {
+            for (const ev of both()) assert.equal(ev.ofType("aws:ec2/vpcEndpoint:VpcEndpoint").length, 0, `${ev.stack}: no endpoint in iam mode`);
+            const ev = await evaluateStack("dev", { "proxy.authMode": "secrets" });
+            const endpoint = ev.one("aws:ec2/vpcEndpoint:VpcEndpoint");
+            assert.equal(endpoint.inputs.serviceName, "com.amazonaws.eu-west-1.secretsmanager");
+            assert.equal(endpoint.inputs.vpcEndpointType, "Interface");
+            assert.equal(endpoint.inputs.privateDnsEnabled, true);
+            assert.deepEqual([...endpoint.inputs.subnetIds].sort(), subnetsOfTier(ev, "isolated").map((s) => s.id).sort());
+            const endpointSg = sgId(ev, "secretsmanager-endpoint");
+            assert.deepEqual(endpoint.inputs.securityGroupIds, [endpointSg]);
+            const into = ev.ofType(T.ingress).filter((r) => r.inputs.securityGroupId === endpointSg);
+            assert.deepEqual(into.map((r) => [r.inputs.fromPort, r.inputs.toPort, r.inputs.referencedSecurityGroupId]), [[443, 443, sgId(ev, "proxy")]]);
+            const out = ev.ofType(T.egress).filter((r) => r.inputs.securityGroupId === sgId(ev, "proxy") && r.inputs.fromPort === 443);
+            assert.deepEqual(out.map((r) => r.inputs.referencedSecurityGroupId), [endpointSg]);
+            assert.ok(ev.one(T.proxy).dependencies.includes(endpoint.urn), "the proxy switches to secrets only once it can reach them");
+        });
+
+        it("writes its logs to /aws/rds/proxy/<name>, a group the stack declares first with retention and its key", () => {
+            for (const ev of both()) {
+                const proxy = ev.one(T.proxy);
+                const group = ev.ofType(T.logGroup).find((g) => g.inputs.name === `/aws/rds/proxy/${proxy.inputs.name}`);
+                assert.ok(group, `${ev.stack}: no log group for the proxy`);
+                assert.equal(group!.inputs.retentionInDays, ev.settings.database.logRetentionDays);
+                assert.equal(group!.inputs.kmsKeyId, ev.one(T.key).state.arn);
+                assert.ok(proxy.dependencies.includes(group!.urn));
+            }
+        });
+
+        it("gives prod's readers a READ_ONLY endpoint in the proxy's subnets and group; dev has none", () => {
+            const endpoint = prod.one("aws:rds/proxyEndpoint:ProxyEndpoint");
+            const proxy = prod.one(T.proxy);
+            assert.equal(endpoint.inputs.targetRole, "READ_ONLY");
+            assert.equal(endpoint.inputs.dbProxyName, proxy.id);
+            assert.deepEqual(endpoint.inputs.vpcSubnetIds, proxy.inputs.vpcSubnetIds);
+            assert.deepEqual(endpoint.inputs.vpcSecurityGroupIds, [sgId(prod, "proxy")]);
+            assert.equal(prod.outputs.proxyReaderEndpoint, endpoint.state.endpoint);
+            assert.equal(dev.ofType("aws:rds/proxyEndpoint:ProxyEndpoint").length, 0);
+            assert.equal(dev.outputs.proxyReaderEndpoint, undefined);
         });
     });
 
@@ -355,15 +405,16 @@ describe("the Pulumi program", function () {
         it("tells the app where to connect and as whom, never a password", () => {
             for (const ev of both()) {
                 const env = Object.fromEntries(containers(ev)[0].environment.map((e: any) => [e.name, e.value]));
+                const reader = ev.ofType("aws:rds/proxyEndpoint:ProxyEndpoint")[0]?.state.endpoint ?? ev.one(T.proxy).state.endpoint;
                 assert.deepEqual(env, {
                     DB_HOST: ev.one(T.proxy).state.endpoint, DB_PORT: "5432", DB_NAME: "appdb", DB_USER: "app_user",
-                    DB_IAM_AUTH: "true", AWS_REGION: "eu-west-1",
+                    DB_IAM_AUTH: "true", AWS_REGION: "eu-west-1", DB_READONLY_USER: "app_reader", DB_READER_HOST: reader,
                 });
                 assert.equal(containers(ev)[0].secrets, undefined);
             }
         });
 
-        it("gives the task role only rds-db:connect, on this proxy's resource id for the application user", () => {
+        it("gives the task role only rds-db:connect, on this proxy's resource id, for its users (never the ddl user)", () => {
             for (const ev of both()) {
                 const role = named(ev, T.role, "ecs-task");
                 assert.equal(ev.one(T.taskDef).inputs.taskRoleArn, role.state.arn);
@@ -373,7 +424,7 @@ describe("the Pulumi program", function () {
                 const { resourceId } = parseProxyArn(ev.one(T.proxy).state.arn);
                 assert.match(resourceId, /^prx-[0-9a-f]+$/);
                 assert.deepEqual(statements(policies[0]).map((s) => [s.Effect, s.Action, s.Resource]), [
-                    ["Allow", "rds-db:connect", [`arn:aws:rds-db:eu-west-1:${ACCOUNT_ID}:dbuser:${resourceId}/app_user`]],
+                    ["Allow", "rds-db:connect", ["app_user", "app_reader"].map((u) => `arn:aws:rds-db:eu-west-1:${ACCOUNT_ID}:dbuser:${resourceId}/${u}`)],
                 ]);
                 assert.equal(ev.outputs.appConnectArn, `arn:aws:rds-db:eu-west-1:${ACCOUNT_ID}:dbuser:${resourceId}/app_user`);
             }
@@ -399,6 +450,8 @@ describe("the Pulumi program", function () {
                 assert.equal(svc.launchType, "FARGATE");
                 assert.equal(svc.waitForSteadyState, true, "an update that leaves tasks crash-looping must fail");
                 assert.ok(ev.one(T.service).dependencies.includes(ev.one(T.target).urn), "starts after the proxy has its target");
+                const bootstrap = ev.named("aws:lambda/invocation:Invocation", "smoke-bootstrap");
+                assert.ok(ev.one(T.service).dependencies.includes(bootstrap.urn), "the first task's database user exists already");
             }
             assert.equal(dev.one(T.service).inputs.desiredCount, 1);
             assert.equal(prod.one(T.service).inputs.desiredCount, 2);
@@ -441,7 +494,10 @@ describe("the Pulumi program", function () {
                 assert.equal(o.clusterReaderEndpoint, ev.one(T.cluster).state.readerEndpoint);
                 assert.equal(o.vpcId, ev.one(T.vpc).id);
                 assert.deepEqual(o.privateSubnetIds, subnetsOfTier(ev, "private").map((s) => s.id));
-                assert.deepEqual([o.appSecurityGroupId, o.proxySecurityGroupId, o.dbSecurityGroupId], ["app", "proxy", "db"].map((n) => sgId(ev, n)));
+                assert.deepEqual([o.appSecurityGroupId, o.smokeSecurityGroupId, o.proxySecurityGroupId, o.dbSecurityGroupId], ["app", "smoke", "proxy", "db"].map((n) => sgId(ev, n)));
+                assert.deepEqual(o.dbUsers, ev.settings.access.users);
+                assert.match(o.engineVersion, /^16\.\d+$/);
+                assert.deepEqual(Object.keys(o.connectArns), ["app_user", "app_reader", "app_migrator"]);
                 assert.equal(o.taskRoleArn, named(ev, T.role, "ecs-task").state.arn);
                 assert.equal(o.ecsClusterName, ev.one(T.ecsCluster).state.name);
                 assert.equal(o.ecsServiceName, ev.one(T.service).state.name);

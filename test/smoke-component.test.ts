@@ -5,7 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import { bundle, HANDLERS, HandlerName, zippedBytes } from "../smoke/lambda/bundle";
 import * as pulumi from "@pulumi/pulumi";
-import { parseSettings } from "../components/config";
+import { parseSettings, Settings } from "../components/config";
 import { ACCOUNT_ID, attachedPolicyArnsOf, evaluate, evaluateStack, stackAsDeclared, inlineStatementsOf, stackConfig, StackEvaluation as Ev, withOverrides } from "./harness";
 
 const FN = "aws:lambda/function:Function";
@@ -44,11 +44,12 @@ describe("post-deploy bootstrap and smoke", function () {
     });
     const both = () => [dev, prod];
 
-    it("runs the smoke function in the private subnets with the application's security group", () => {
+    it("runs the smoke function in the private subnets with a security group of its own", () => {
         for (const ev of both()) {
             const fn = named(ev, FN, "smoke-smoke");
             assert.deepEqual([...fn.inputs.vpcConfig.subnetIds].sort(), [...ev.outputs.privateSubnetIds].sort());
-            assert.deepEqual(fn.inputs.vpcConfig.securityGroupIds, [ev.outputs.appSecurityGroupId]);
+            assert.deepEqual(fn.inputs.vpcConfig.securityGroupIds, [ev.outputs.smokeSecurityGroupId]);
+            assert.notEqual(ev.outputs.smokeSecurityGroupId, ev.outputs.appSecurityGroupId);
             assert.equal(fn.inputs.handler, "index.handler");
             assert.match(fn.inputs.runtime, /^nodejs2\d\.x$/);
             // Lambda's default of 3 s would cut the smoke off; the runner's own deadline stays inside the function's.
@@ -56,21 +57,24 @@ describe("post-deploy bootstrap and smoke", function () {
             assert.ok(Number(fn.inputs.environment.variables.SMOKE_TIMEOUT_MS) < fn.inputs.timeout * 1000);
             assert.deepEqual(fn.inputs.environment.variables, {
                 DB_HOST: ev.outputs.proxyEndpoint, DB_PORT: "5432", DB_NAME: "appdb", DB_USER: "app_user",
+                DB_USERS: JSON.stringify(ev.settings.access.users),
+                ...(ev.outputs.proxyReaderEndpoint ? { DB_READER_HOST: ev.outputs.proxyReaderEndpoint } : {}),
                 DB_OWNER: "dbadmin", DB_AUTH_MODE: "iam", SMOKE_TIMEOUT_MS: "295000",
             });
         }
     });
 
-    it("gives the smoke role the task role's one database permission, VPC attachment and its own logs, nothing more", () => {
+    it("lets the smoke role (alone) connect as every declared user through this proxy, attach to the VPC and write its own logs, nothing more", () => {
         for (const ev of both()) {
             const role = ev.ofType(ROLE).find((r) => r.state.arn === named(ev, FN, "smoke-smoke").inputs.role)!;
             const statements = inlineStatementsOf(ev, role);
-            const taskStatements = inlineStatementsOf(ev, named(ev, ROLE, "ecs-task"));
             const database = statements.filter((s: any) => [].concat(s.Action).some((a: string) => a.startsWith("rds")));
-            assert.deepEqual(database, taskStatements);
             assert.deepEqual(database.map((s: any) => [s.Action, s.Resource]), [
-                ["rds-db:connect", [`arn:aws:rds-db:eu-west-1:${ACCOUNT_ID}:dbuser:${ev.outputs.proxyResourceId}/app_user`]],
+                ["rds-db:connect", ev.settings.access.users.map((u) => `arn:aws:rds-db:eu-west-1:${ACCOUNT_ID}:dbuser:${ev.outputs.proxyResourceId}/${u.name}`)],
             ]);
+            // Only the smoke role may connect as the ddl user: the task role holds its own users only.
+            const task = JSON.stringify(inlineStatementsOf(ev, named(ev, ROLE, "ecs-task")));
+            assert.ok(!task.includes("/app_migrator"), task);
             const bySid = Object.fromEntries(statements.map((s: any) => [s.Sid, s]));
             assert.deepEqual(Object.keys(bySid).sort(), ["AttachToVpc", "ConnectAsApplicationUser", "WriteOwnLogs"]);
             assert.ok(bySid.AttachToVpc.Action.every((a: string) => /^ec2:[A-Za-z]*(NetworkInterface|Subnets|PrivateIpAddresses)/.test(a)), bySid.AttachToVpc.Action.join());
@@ -97,7 +101,8 @@ describe("post-deploy bootstrap and smoke", function () {
             assert.ok(!JSON.stringify(statements).includes("rds-db:connect"));
             assert.deepEqual(attachedPolicyArnsOf(ev, role), []);
             assert.equal(cluster.inputs.enableHttpEndpoint, true);
-            assert.deepEqual(Object.keys(fn.inputs.environment.variables).sort(), ["DB_AUTH_MODE", "DB_CLUSTER_ARN", "DB_NAME", "DB_OWNER", "DB_SECRET_ARN", "DB_USER"]);
+            assert.deepEqual(Object.keys(fn.inputs.environment.variables).sort(), ["DB_AUTH_MODE", "DB_CLUSTER_ARN", "DB_NAME", "DB_OWNER", "DB_SECRET_ARN", "DB_USER", "DB_USERS"]);
+            assert.deepEqual(JSON.parse(fn.inputs.environment.variables.DB_USERS), ev.settings.access.users);
         }
     });
 
@@ -109,18 +114,10 @@ describe("post-deploy bootstrap and smoke", function () {
                 assert.ok(smoke.dependencies.includes(after.urn), `smoke waits for ${after.type}`);
             }
             for (const i of ev.ofType("aws:rds/clusterInstance:ClusterInstance")) assert.ok(bootstrap.dependencies.includes(i.urn));
+            // A switch of proxy.authMode converges the users right after the proxy's auth settings change.
+            assert.ok(bootstrap.dependencies.includes(ev.one("aws:rds/proxy:Proxy").urn), "the bootstrap runs after the proxy's auth change");
             assert.equal(smoke.inputs.functionName, named(ev, FN, "smoke-smoke").state.name);
             assert.equal(ev.outputs.smokeReport, smoke.state.result);
-        }
-    });
-
-    it("re-runs both on every update: the trigger differs between two evaluations", async () => {
-        const again = await evaluateStack("dev");
-        for (const name of ["smoke-smoke", "smoke-bootstrap"]) {
-            const first = named(dev, INVOKE, name).inputs.triggers.deployment;
-            const second = named(again, INVOKE, name).inputs.triggers.deployment;
-            assert.ok(first && second);
-            assert.notEqual(first, second);
         }
     });
 
@@ -132,10 +129,13 @@ describe("post-deploy bootstrap and smoke", function () {
         assert.match(off.outputs.smokeReport, /^off/);
     });
 
-    it("in secrets mode hands the password to the bootstrap only in the invocation's secret input", async () => {
+    it("in secrets mode hands the passwords to the bootstrap only in the invocation's secret input", async () => {
         const ev = await evaluateStack("dev", { "proxy.authMode": "secrets" });
-        const password = ev.ofType("random:index/randomPassword:RandomPassword")[0].state.result;
-        assert.deepEqual(JSON.parse(named(ev, INVOKE, "smoke-bootstrap").inputs.input), { password });
+        const passwords = Object.fromEntries(ev.ofType("random:index/randomPassword:RandomPassword")
+            .map((p) => [p.name.replace("secrets-proxy-user-", ""), p.state.result]));
+        assert.deepEqual(Object.keys(passwords).sort(), ["app_migrator", "app_reader", "app_user"]);
+        assert.deepEqual(JSON.parse(named(ev, INVOKE, "smoke-bootstrap").inputs.input), { passwords });
+        const password = passwords.app_user;
         // The recorded inputs have secrets unwrapped; the registration itself must carry the input as a secret,
         // or the password would sit in plain text in the state file.
         const input = (await rawInvocationInputs("dev", { "proxy.authMode": "secrets" }))["smoke-bootstrap"];
@@ -167,5 +167,76 @@ describe("post-deploy bootstrap and smoke", function () {
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
+    });
+
+    describe("re-runs the checks only when what they depend on changes", () => {
+        const triggers = (ev: Ev) => Object.fromEntries(["smoke-bootstrap", "smoke-smoke"].map((n) => [n, named(ev, INVOKE, n).inputs.triggers.checks]));
+        const changed = (a: Ev, b: Ev) => Object.keys(triggers(a)).filter((n) => triggers(a)[n] !== triggers(b)[n]).sort();
+
+        it("gives an unchanged stack identical invocation inputs and triggers, so a no-op preview shows no change", async () => {
+            for (const stack of ["dev", "prod"] as const) {
+                const first = await stackAsDeclared(stack);
+                const second = await evaluateStack(stack);
+                for (const name of ["smoke-bootstrap", "smoke-smoke"]) {
+                    const [a, b] = [first, second].map((ev) => named(ev, INVOKE, name).inputs);
+                    assert.match(a.triggers.checks, /^[0-9a-f]{64}$/, `${stack} ${name}`);
+                    assert.deepEqual(b, a, `${stack} ${name}: the inputs differ between two evaluations`);
+                }
+            }
+        });
+
+        // Each change below is one a real update makes; each must re-run the smoke (and the bootstrap when it
+        // changes what the bootstrap converges), and nothing else.
+        const cases: Array<[string, Record<string, unknown>, string[]]> = [
+            ["a new application image", { "app.image": "public.ecr.aws/docker/library/node:22-alpine" }, ["smoke-smoke"]],
+            ["a different grant for the task", { "access.ecsTask": ["app_user"] }, ["smoke-smoke"]],
+            ["proxy pool settings", { "proxy.maxConnectionsPercent": 80 }, ["smoke-smoke"]],
+            ["a new database user", { "access.users": [
+                { name: "app_user", access: "readwrite" }, { name: "app_reader", access: "readonly" },
+                { name: "app_migrator", access: "ddl" }, { name: "reports", access: "readonly" },
+            ] }, ["smoke-bootstrap", "smoke-smoke"]],
+            ["the proxy's auth mode", { "proxy.authMode": "secrets" }, ["smoke-bootstrap", "smoke-smoke"]],
+            ["smoke.rerun, the on-demand re-run", { "smoke.rerun": "2026-11-23" }, ["smoke-bootstrap", "smoke-smoke"]],
+        ];
+        for (const [what, overrides, expected] of cases) {
+            it(`re-runs ${expected.join(" and ")} after ${what}`, async () => {
+                const after = await evaluateStack("dev", overrides);
+                assert.deepEqual(changed(dev, after), expected);
+            });
+        }
+
+        it("re-runs the smoke after a security-group rule on the path changes", async () => {
+            const { createStack } = await import("../components/stack");
+            const settings: Settings = dev.settings;
+            const { Struct } = require("google-protobuf/google/protobuf/struct_pb");
+            const after = await evaluate("dev", () => {
+                // As if the smoke's rule into the proxy were widened: the path the smoke proves is a different one.
+                const monitor = (pulumi.runtime as any).getMonitor();
+                const register = monitor.registerResource.bind(monitor);
+                monitor.registerResource = (req: any, callback: (err: any, res: any) => void) => {
+                    if (req.getName() === "network-proxy-from-smoke") {
+                        req.setObject(Struct.fromJavaScript({ ...req.getObject().toJavaScript(), toPort: 5433 }));
+                    }
+                    return register(req, callback);
+                };
+                return createStack(settings);
+            }, { region: settings.region });
+            assert.equal((after as Ev).named("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "network-proxy-from-smoke").state.toPort, 5433);
+            assert.deepEqual(changed(dev, after as Ev), ["smoke-smoke"]);
+        });
+
+        it("re-runs the smoke, or the bootstrap, when its own code changes", async () => {
+            const bundles = require("../smoke/lambda/bundle");
+            const original = bundles.bundle;
+            try {
+                for (const handler of ["smoke", "bootstrap"] as const) {
+                    bundles.bundle = (name: HandlerName) => (name === handler ? `${original(name)}\n// changed` : original(name));
+                    const after = await evaluateStack("dev");
+                    assert.deepEqual(changed(dev, after), handler === "smoke" ? ["smoke-smoke"] : ["smoke-bootstrap", "smoke-smoke"]);
+                }
+            } finally {
+                bundles.bundle = original;
+            }
+        });
     });
 });

@@ -151,30 +151,27 @@ function stackDocuments(resources: PolicyResource[]): { holder: PolicyResource; 
     return result;
 }
 
-/** The user the application connects as, read from its task definition's environment. */
-const USER_VARIABLES = ["DB_USER", "PGUSER", "DB_USERNAME", "DATABASE_USER", "POSTGRES_USER"];
+/** The users the application connects as, read from its task definition's environment. */
+const USER_VARIABLES = ["DB_USER", "PGUSER", "DB_USERNAME", "DATABASE_USER", "POSTGRES_USER", "DB_READONLY_USER"];
 
-function appUserOf(td: PolicyResource): string | undefined {
+function appUsersOf(td: PolicyResource): string[] | undefined {
     const containers = parseContainers(peek(td.props, "containerDefinitions")) ?? [];
-    for (const c of containers) {
-        const v = (c.environment ?? []).find(e => USER_VARIABLES.includes(String(e.name)));
-        if (v && typeof v.value === "string") {
-            return v.value;
-        }
-    }
-    return undefined;
+    const users = containers.flatMap(c => (c.environment ?? [])
+        .filter(e => USER_VARIABLES.includes(String(e.name)) && typeof e.value === "string")
+        .map(e => String(e.value)));
+    return users.length > 0 ? [...new Set(users)] : undefined;
 }
 
 export const taskRoleConnectScope: StackValidationPolicy = {
     name: "task-role-connect-scope",
     description: "Every rds-db:connect grant names this stack's proxy, except the proxy's own role (end-to-end IAM), which names this stack's cluster; " +
-        "the task role's names the application's user, and no grant names the master user. At preview an unknown document must be built from " +
+        "the task role's names the application's users (DB_USER, DB_READONLY_USER), and no grant names the master user. At preview an unknown document must be built from " +
         "this stack's proxy (dependency graph), and is checked as a string once known.",
     enforcementLevel: "mandatory",
     severity: "critical",
     configSchema: {
         properties: {
-            appUser: { type: "string", description: "The database user the application connects as; defaults to DB_USER/PGUSER in the task's environment." },
+            appUser: { type: "string", description: "The database user the application connects as; defaults to DB_USER/PGUSER (and DB_READONLY_USER) in the task's environment." },
         },
     },
     validateStack: (args, report) => {
@@ -186,7 +183,7 @@ export const taskRoleConnectScope: StackValidationPolicy = {
         const tasks = taskRoles(resources, "taskRoleArn");
         const appUserOfRole = (role: PolicyResource) => {
             const td = tasks.find(t => t.resolved.includes(role));
-            return td ? { user: configuredUser ?? appUserOf(td.td), td: td.td } : undefined;
+            return td ? { users: configuredUser ? [configuredUser] : appUsersOf(td.td), td: td.td } : undefined;
         };
         const documents = stackDocuments(resources);
         const grantingRoles = new Set<PolicyResource>();
@@ -253,9 +250,9 @@ export const taskRoleConnectScope: StackValidationPolicy = {
                         report(`${where}: rds-db:connect as ${JSON.stringify(parsed.user)}, the cluster's master user; connect as the application's own user`, holder.urn);
                     }
                     const app = taskRole && appUserOfRole(taskRole);
-                    if (app && app.user !== undefined && parsed.user !== app.user) {
-                        report(`${where}: task role ${label(taskRole!)} may connect as ${JSON.stringify(parsed.user)}, but the application connects as ${JSON.stringify(app.user)}; ` +
-                            "grant exactly the application's user", holder.urn);
+                    if (app && app.users !== undefined && !app.users.includes(parsed.user)) {
+                        report(`${where}: task role ${label(taskRole!)} may connect as ${JSON.stringify(parsed.user)}, but the application connects as ${app.users.map(u => JSON.stringify(u)).join(" or ")}; ` +
+                            "grant exactly the application's users", holder.urn);
                     }
                 }
             }

@@ -11,6 +11,11 @@ import { parseSettings, PROJECT, Settings } from "../../components/config";
 
 export const ACCOUNT_ID = "123456789012";
 
+/** The engine versions the mocks say AWS offers, oldest first (16.1 is retired already). */
+export const MOCK_ENGINE_VERSIONS: Record<string, string[]> = {
+    "aurora-postgresql": ["15.6", "15.8", "15.10", "16.4", "16.6", "16.8", "16.9"],
+};
+
 export interface MockResource {
     type: string;
     name: string;
@@ -26,6 +31,8 @@ export interface MockResource {
     dependencies: string[];
     /** For each input property, the URNs its value came from. */
     propertyDependencies: Record<string, string[]>;
+    /** The resource options that decide what a replacement or a destroy does. */
+    options: { protect: boolean; deleteBeforeReplace: boolean; ignoreChanges: string[] };
 }
 
 export interface Evaluation {
@@ -98,6 +105,13 @@ function mockState(args: pulumi.runtime.MockResourceArgs, region: string): { id:
             return { id: i.identifier, state: { ...i, arn: arn("rds", `db:${i.identifier}`), dbiResourceId: `db-${h.toUpperCase()}` } };
         case "aws:rds/proxyDefaultTargetGroup:ProxyDefaultTargetGroup":
             return { id: i.dbProxyName, state: { ...i, name: "default", arn: arn("rds", `target-group:prx-tg-${h}`) } };
+        case "aws:rds/proxyEndpoint:ProxyEndpoint":
+            return {
+                id: `${i.dbProxyName}/${i.dbProxyEndpointName}`,
+                state: { ...i, arn: arn("rds", `db-proxy-endpoint:prx-endpoint-${h}`), endpoint: `${i.dbProxyEndpointName}.endpoint.proxy-c${hash(region, 11)}.${region}.rds.amazonaws.com`, isDefault: false },
+            };
+        case "aws:ec2/vpcEndpoint:VpcEndpoint": return { id: `vpce-${h}`, state: { ...i, arn: arn("ec2", `vpc-endpoint/vpce-${h}`) } };
+        case "random:index/randomId:RandomId": return { id: `mock${h.slice(0, 6)}`, state: { ...i, hex: h.slice(0, 2 * (i.byteLength ?? 4)), b64Url: "mock", dec: "1" } };
         case "aws:rds/proxyTarget:ProxyTarget":
             return { id: `${i.dbProxyName}/${i.targetGroupName}/CLUSTER/${i.dbClusterIdentifier}`, state: { ...i, type: "TRACKED_CLUSTER" } };
         case "aws:iam/role:Role": {
@@ -159,6 +173,16 @@ function mockCall(args: pulumi.runtime.MockCallArgs, region: string): Record<str
         case "aws:index/getAvailabilityZones:getAvailabilityZones": {
             const names = ["a", "b", "c"].map((z) => `${region}${z}`);
             return { names, zoneIds: names.map((_, n) => `euw1-az${n + 1}`), id: region, groupNames: [region] };
+        }
+        case "aws:rds/getEngineVersion:getEngineVersion": {
+            // As aws_rds_engine_version answers: the versions AWS offers for the major (prefix match), the first
+            // preferred one offered, else (latest) the newest; an error when no preferred version is offered.
+            const offered = (MOCK_ENGINE_VERSIONS[args.inputs.engine] ?? []).filter((v) => v.startsWith(`${args.inputs.version}.`));
+            const preferred: string[] = args.inputs.preferredVersions ?? [];
+            const matches = preferred.length > 0 ? preferred.filter((v) => offered.includes(v)) : offered;
+            if (matches.length === 0) throw new Error(`no RDS engine versions match the criteria and preferred versions: ${preferred.join(", ")}`);
+            const found = args.inputs.latest ? matches[matches.length - 1] : matches[0];
+            return { id: found, engine: args.inputs.engine, version: found, versionActual: found, parameterGroupFamily: `${args.inputs.engine}${found.split(".")[0]}`, status: "available" };
         }
         default:
             throw new Error(`test mocks: no answer for invoke ${args.token}; add one to test/harness.ts`);
@@ -224,6 +248,11 @@ async function evaluateNow(stack: string, program: () => unknown, opts: Evaluate
                     provider: req.getProvider() || undefined,
                     dependencies: req.getDependenciesList(),
                     propertyDependencies,
+                    options: {
+                        protect: req.getProtect() === true,
+                        deleteBeforeReplace: req.getDeletebeforereplace() === true,
+                        ignoreChanges: req.getIgnorechangesList(),
+                    },
                 });
             }
             callback(err, res);

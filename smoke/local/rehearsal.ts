@@ -56,7 +56,7 @@ export function securitySummary(ev: Evaluation): Array<[boolean, string]> {
         [cluster.manageMasterUserPassword === true && cluster.masterPassword === undefined, "cluster: master password managed by RDS, none in Pulumi"],
         [cluster.storageEncrypted === true && typeof cluster.kmsKeyId === "string", "cluster: storage encrypted with the stack's CMK"],
         [params.some((p: any) => p.name === "rds.force_ssl" && p.value === "1"), "cluster: rds.force_ssl = 1"],
-        [taskResources.length === 1 && /:dbuser:prx-[a-z0-9]+\/[a-z_][a-z0-9_]*$/.test(taskResources[0]),
+        [taskResources.length >= 1 && taskResources.every((r: string) => /:dbuser:prx-[a-z0-9]+\/[a-z_][a-z0-9_]*$/.test(r)),
             `task role: rds-db:connect on ${taskResources.join(", ") || "nothing"} only`],
         [container.readonlyRootFilesystem === true && container.privileged === false, "container: read-only root, not privileged"],
         [openRules.length === 0, "no ingress from 0.0.0.0/0 or ::/0"],
