@@ -157,7 +157,7 @@ export class Network extends pulumi.ComponentResource {
                 name: `/vpc/${args.namePrefix}/flow-logs`,
                 retentionInDays: args.flowLogRetentionDays,
                 kmsKeyId: args.kmsKeyArn,
-            }, child);
+            }, { parent: this, deleteBeforeReplace: true });
             const flowLogRole = new aws.iam.Role(`${name}-flow-logs`, {
                 description: "Lets VPC Flow Logs deliver to this VPC's log group",
                 // Only this account's flow logs may use the role (confused-deputy protection, as AWS documents).

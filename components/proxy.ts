@@ -100,7 +100,7 @@ export class Proxy extends pulumi.ComponentResource {
             name: `/aws/rds/proxy/${proxyName}`,
             retentionInDays: args.logRetentionDays,
             kmsKeyId: args.kmsKeyArn,
-        }, child);
+        }, { parent: this, deleteBeforeReplace: true });
 
         this.proxy = new aws.rds.Proxy(`${name}-proxy`, {
             name: proxyName,

@@ -117,6 +117,12 @@ describe("the Pulumi program", function () {
             assert.equal(group.inputs.kmsKeyId, prod.one(T.key).state.arn);
             assert.equal(group.inputs.retentionInDays, 365);
             const role = prod.ofType(T.role).find((r) => r.state.arn === flow.inputs.iamRoleArn)!;
+            // What the VPC guide lists for the role, scoped to this group (DescribeLogGroups to the account's groups).
+            const [policy] = inlinePoliciesOf(prod, role);
+            const granted = statements(policy).flatMap((s) => [].concat(s.Action));
+            assert.deepEqual(granted.sort(), ["logs:CreateLogStream", "logs:DescribeLogGroups", "logs:DescribeLogStreams", "logs:PutLogEvents"]);
+            const describe = statements(policy).find((s) => s.Action === "logs:DescribeLogGroups");
+            assert.equal(describe.Resource, `arn:aws:logs:eu-west-1:${ACCOUNT_ID}:log-group:*`);
             assert.deepEqual(JSON.parse(role.inputs.assumeRolePolicy).Statement[0].Condition, {
                 StringEquals: { "aws:SourceAccount": ACCOUNT_ID },
                 ArnLike: { "aws:SourceArn": `arn:aws:ec2:eu-west-1:${ACCOUNT_ID}:vpc-flow-log/*` },
@@ -259,6 +265,46 @@ describe("the Pulumi program", function () {
             assert.equal(dev.ofType(T.instance).length, 1);
             assert.equal(dev.one(T.instance).inputs.monitoringInterval, 0);
             assert.equal(dev.ofType(T.role).filter((r) => r.name === "database-monitoring").length, 0);
+        });
+
+        it("resolves the engine version at deploy time: the first preferred one AWS still offers, else the newest of the major", async () => {
+            // The mocks offer 16.4, 16.6, 16.8 and 16.9 (16.1 is retired), as DescribeDBEngineVersions would.
+            assert.equal(dev.outputs.engineVersion, "16.9", "dev asks for a major: the newest 16.x");
+            assert.equal(dev.one(T.cluster).inputs.engineVersion, "16.9");
+            assert.equal(prod.outputs.engineVersion, "16.8", "prod prefers 16.8 while it is offered");
+            const retired = await evaluateStack("prod", { "database.preferredEngineVersions": ["16.1"] });
+            assert.equal(retired.outputs.engineVersion, "16.9", "a retired preference falls back to the newest, instead of failing CreateDBCluster");
+            const pinnedOld = await evaluateStack("dev", { "database.engineVersion": "16.6" });
+            assert.equal(pinnedOld.outputs.engineVersion, "16.6", "MAJOR.MINOR is a preference kept while offered");
+            for (const ev of both()) {
+                assert.deepEqual(ev.one(T.cluster).options.ignoreChanges, ["engineVersion"], "an existing cluster keeps its own version");
+                assert.equal(ev.one(T.paramGroup).inputs.family, "aurora-postgresql16");
+            }
+        });
+
+        it("logs every role and grant change (log_statement = ddl), applied without a reboot", () => {
+            for (const ev of both()) {
+                const params = ev.one(T.paramGroup).inputs.parameters;
+                assert.deepEqual(params.find((p: any) => p.name === "log_statement"), { name: "log_statement", value: "ddl", applyMethod: "immediate" });
+                assert.deepEqual(ev.one(T.cluster).inputs.enabledCloudwatchLogsExports, ["postgresql"]);
+            }
+        });
+
+        it("lets the first reader take over at the writer's size (tier 1) and further readers scale on their own (tier 2)", async () => {
+            const tiers = (ev: Evaluation) => ev.ofType(T.instance).sort((a, b) => a.inputs.identifier.localeCompare(b.inputs.identifier)).map((i) => i.inputs.promotionTier);
+            assert.deepEqual(tiers(prod), [0, 1]);
+            const four = await evaluateStack("prod", { "database.instanceCount": 4 });
+            assert.deepEqual(tiers(four), [0, 1, 2, 2]);
+        });
+
+        it("makes replacements safe: fixed names are deleted before they are re-created, and prod's cluster is protected", () => {
+            for (const ev of both()) {
+                const fixedNames = [
+                    ev.one(T.cluster), ...ev.ofType(T.instance), ev.one(T.proxy), ...ev.ofType(T.logGroup),
+                    ...ev.ofType("aws:lambda/function:Function"), ...ev.ofType("aws:rds/proxyEndpoint:ProxyEndpoint"),
+                ];
+                for (const r of fixedNames) assert.equal(r.options.deleteBeforeReplace, true, `${ev.stack}: ${r.type} ${r.name}`);
+            }
         });
 
         it("creates the PostgreSQL log group itself, with retention, before RDS would", () => {
