@@ -68,6 +68,13 @@ export interface SmokeSettings {
     timeoutSeconds: number;
 }
 
+export interface BudgetSettings {
+    /** The stack's monthly budget in USD; the cost policy compares the plan's expected cost with it. */
+    monthlyUsd?: number;
+    /** true: a plan over budget fails (mandatory); false (default): it is reported (advisory). */
+    enforce: boolean;
+}
+
 export interface Tags {
     Environment: string;
     Application: string;
@@ -87,6 +94,7 @@ export interface Settings {
     proxy: ProxySettings;
     app: AppSettings;
     smoke: SmokeSettings;
+    budget: BudgetSettings;
 }
 
 /** Raised for invalid settings; `problems` holds one line per invalid value. */
@@ -127,6 +135,7 @@ const KEYS = {
     app: ["image", "command", "cpu", "memory", "desiredCount", "readonlyRootFilesystem", "logRetentionDays"],
     tags: ["Application", "Owner", "CostCenter"],
     smoke: ["enabled", "timeoutSeconds"],
+    budget: ["monthlyUsd", "enforce"],
 } as const;
 const TOP_KEYS = ["environment", "name", ...Object.keys(KEYS)];
 
@@ -280,6 +289,15 @@ export function parseSettings(stack: string, config: Record<string, unknown>): S
     // Long enough to wait out a proxy target that is still registering right after the first deploy.
     const smokeTimeout = sm.integer("timeoutSeconds", 300, 60, 900);
 
+    // Budget (optional): what the plan may cost a month; see cost/README.md.
+    const bg = section("budget");
+    const monthlyUsd = bg.raw("monthlyUsd");
+    if (monthlyUsd !== undefined && (typeof monthlyUsd !== "number" || !Number.isFinite(monthlyUsd) || monthlyUsd <= 0)) {
+        fail("budget.monthlyUsd", monthlyUsd, "must be a positive number of US dollars a month, e.g. 250");
+    }
+    const enforce = bg.boolean("enforce", false);
+    if (enforce && monthlyUsd === undefined) fail("budget.enforce", enforce, "needs budget.monthlyUsd: there is no budget to enforce");
+
     if (problems.length > 0) throw new SettingsError(problems);
     return {
         stack, environment, region: region as string, namePrefix: `${name}-${environment}`, tags,
@@ -295,6 +313,7 @@ export function parseSettings(stack: string, config: Record<string, unknown>): S
         },
         app: { image, command, cpu, memory, desiredCount, readonlyRootFilesystem, logRetentionDays: appLogRetention },
         smoke: { enabled: smokeEnabled, timeoutSeconds: smokeTimeout },
+        budget: { monthlyUsd: monthlyUsd as number | undefined, enforce },
     };
 }
 
