@@ -266,27 +266,36 @@ function lambdaRuns(ctx: Context, fn: PlannedResource | undefined, runs: Range):
         `${ctx.show("lambdaRequestMillion")}/M requests + ${ctx.show(gbs)}/GB-s` };
 }
 
-/** Runs a month of a Scheduler expression: rate(...) or cron(...) (cron counted per day from its fields). */
+/** Runs a month of a Scheduler expression: rate(...), cron(...) (fields counted, days from day-of-month or -week) or at(...). */
 export function runsPerMonth(expression: unknown): number | undefined {
     if (typeof expression !== "string") return undefined;
-    const rate = /^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$/.exec(expression.trim());
+    const text = expression.trim();
+    const rate = /^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$/.exec(text);
     if (rate) {
-        const per = { minute: 60, minutes: 60, hour: 1, hours: 1, day: 1 / 24, days: 1 / 24 }[rate[2]]!;
-        return (HOURS_PER_MONTH * per) / Number(rate[1]);
+        const perHour = { minute: 60, minutes: 60, hour: 1, hours: 1, day: 1 / 24, days: 1 / 24 }[rate[2]]!;
+        return (HOURS_PER_MONTH * perHour) / Number(rate[1]);
     }
-    const cron = /^cron\(([^)]*)\)$/.exec(expression.trim());
-    if (cron) {
-        const [minutes, hours] = cron[1].trim().split(/\s+/);
-        const count = (field: string | undefined, size: number) => {
-            if (!field || field === "*") return size;
-            const step = /^(?:\*|\d+)\/(\d+)$/.exec(field);
-            if (step) return Math.ceil(size / Number(step[1]));
-            return field.split(",").length;
-        };
-        return count(minutes, 60) * count(hours, 24) * (HOURS_PER_MONTH / 24);
-    }
-    if (/^at\(/.test(expression.trim())) return 0;
-    return undefined;
+    if (/^at\(/.test(text)) return 0;
+    const cron = /^cron\(([^)]*)\)$/.exec(text);
+    const fields = cron?.[1].trim().split(/\s+/);
+    if (!fields || fields.length !== 6) return undefined;
+    const [minutes, hours, dayOfMonth, month, dayOfWeek] = fields;
+    const any = (f: string) => f === "*" || f === "?";
+    const DAYS = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
+    const value = (v: string) => (DAYS.includes(v.toUpperCase()) ? DAYS.indexOf(v.toUpperCase()) + 1 : Number(v));
+    /** How many values of a field of `size` values match, e.g. "*\/15" of 60 → 4, "8-17" → 10, "MON-FRI" → 5. */
+    const count = (field: string, size: number): number => field.split(",").reduce((n, part) => {
+        const [range, step] = part.split("/");
+        const by = step ? Number(step) : 1;
+        if (range === "*" || range === "?") return n + Math.ceil(size / by);
+        const [from, to] = range.split("-");
+        return n + (to === undefined ? 1 : Math.floor((value(to) - value(from)) / by) + 1);
+    }, 0);
+    const daysPerMonth = HOURS_PER_MONTH / 24;
+    const days = !any(dayOfWeek) ? (count(dayOfWeek, 7) / 7) * daysPerMonth : !any(dayOfMonth) ? count(dayOfMonth, 31) : daysPerMonth;
+    const months = any(month) ? 1 : count(month, 12) / 12;
+    const runs = count(minutes, 60) * count(hours, 24) * days * months;
+    return Number.isFinite(runs) ? runs : undefined;
 }
 
 const PRICERS: Record<string, Pricer> = {
