@@ -1,6 +1,8 @@
 // What each stack costs a month, from the plan: the price table, the pricing of each resource kind,
 // both stacks as declared (every type priced or free), the --json contract, and the budget policy.
 import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
 import { parseSettings, SettingsError } from "../components/config";
 import { classify, DEFAULT_ASSUMPTIONS, estimate, PlannedResource, PRICED_TYPES, runsPerMonth, toJson, UnpricedRegionError } from "../cost/estimate";
 import { HOURS_PER_MONTH, PRICES, PRICES_AS_OF, REGIONS } from "../cost/prices";
@@ -335,6 +337,16 @@ describe("cost", function () {
             assert.match(basis, /RDS-managed master user secret/);
             assert.ok(prod.lines.some((l) => l.type === "aws:kms/key:Key" && l.monthly === 1));
             assert.equal(prod.lines.filter((l) => l.type === "aws:ec2/natGateway:NatGateway").length, 3);
+        });
+
+        it("the README's dev vs prod totals are the tool's", async () => {
+            const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
+            const money = (x: number) => `$${x.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+            const dev = estimateStack(await stackAsDeclared("dev")).monthly;
+            const prod = estimateStack(await stackAsDeclared("prod")).monthly;
+            assert.ok(readme.includes(`| **expected** | **${money(dev.expected)}** | **${money(prod.expected)}** |`), "README: expected row");
+            assert.ok(readme.includes(`| low / high | ${money(dev.low)} / ${money(dev.high)} | ${money(prod.low)} / ${money(prod.high)} |`), "README: low / high row");
+            assert.ok(readme.includes(`prices as of ${PRICES_AS_OF}`), "README: the table's date");
         });
 
         it("npm start's cost section: the totals and the largest lines", async () => {
