@@ -70,12 +70,12 @@ export const PRICES = {
     natGatewayHour: {
         unit: "NAT gateway-hour",
         usd: { "us-east-1": 0.045, "eu-west-1": 0.048 },
-        source: `${VPC} — us-east-1 $0.045 seen in basavytix.com and cloudburn.io "AWS NAT Gateway pricing" (2026); Europe (Ireland) "~$0.048" seen in cloudpipelines.pages.dev "AWS NAT Gateway pricing 2026"`,
+        source: `${VPC} — us-east-1 $0.045 seen in basavytix.com and cloudburn.io "AWS NAT Gateway pricing" (2026); Europe (Ireland, Frankfurt, London) "~$0.048–$0.052" seen in cloudpipelines.pages.dev "AWS NAT Gateway pricing 2026", Ireland's exact figure not confirmed: $0.048 used`,
     },
     natGatewayGb: {
         unit: "GB processed by a NAT gateway",
         usd: { "us-east-1": 0.045, "eu-west-1": 0.048 },
-        source: `${VPC} — us-east-1 $0.045/GB seen in basavytix.com and cloudburn.io (2026); Europe (Ireland) "~$0.048" seen in cloudpipelines.pages.dev (2026)`,
+        source: `${VPC} — us-east-1 $0.045/GB seen in basavytix.com and cloudburn.io (2026); Europe (Ireland, Frankfurt, London) "~$0.048–$0.052" seen in cloudpipelines.pages.dev (2026), Ireland's exact figure not confirmed: $0.048 used`,
     },
     publicIpv4Hour: {
         unit: "public IPv4 address-hour (in use or idle)",
