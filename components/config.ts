@@ -88,6 +88,13 @@ export interface AccessSettings {
     readerEndpoint: boolean;
 }
 
+export interface BudgetSettings {
+    /** The stack's monthly budget in USD; the cost policy compares the plan's expected cost with it. */
+    monthlyUsd?: number;
+    /** true: a plan over budget fails (mandatory); false (default): it is reported (advisory). */
+    enforce: boolean;
+}
+
 export interface Tags {
     Environment: string;
     Application: string;
@@ -108,6 +115,7 @@ export interface Settings {
     app: AppSettings;
     smoke: SmokeSettings;
     access: AccessSettings;
+    budget: BudgetSettings;
 }
 
 /** Raised for invalid settings; `problems` holds one line per invalid value. */
@@ -149,6 +157,7 @@ const KEYS = {
     tags: ["Application", "Owner", "CostCenter"],
     smoke: ["enabled", "timeoutSeconds", "rerun"],
     access: ["users", "ecsTask"],
+    budget: ["monthlyUsd", "enforce"],
 } as const;
 const TOP_KEYS = ["environment", "name", ...Object.keys(KEYS)];
 
@@ -334,6 +343,15 @@ export function parseSettings(stack: string, config: Record<string, unknown>): S
         }
     }
 
+    // Budget (optional): what the plan may cost a month; see cost/README.md.
+    const bg = section("budget");
+    const monthlyUsd = bg.raw("monthlyUsd");
+    if (monthlyUsd !== undefined && (typeof monthlyUsd !== "number" || !Number.isFinite(monthlyUsd) || monthlyUsd <= 0)) {
+        fail("budget.monthlyUsd", monthlyUsd, "must be a positive number of US dollars a month, e.g. 250");
+    }
+    const enforce = bg.boolean("enforce", false);
+    if (enforce && monthlyUsd === undefined) fail("budget.enforce", enforce, "needs budget.monthlyUsd: there is no budget to enforce");
+
     if (problems.length > 0) throw new SettingsError(problems);
     const ecsTaskUsers = (ac.raw("ecsTask") as string[] | undefined) ?? users.filter((u) => u.access !== "ddl").map((u) => u.name);
     return {
@@ -351,6 +369,7 @@ export function parseSettings(stack: string, config: Record<string, unknown>): S
         app: { image, command, cpu, memory, desiredCount, readonlyRootFilesystem, logRetentionDays: appLogRetention },
         smoke: { enabled: smokeEnabled, timeoutSeconds: smokeTimeout, rerun },
         access: { users, ecsTaskUsers, appUser: dbUser, readerEndpoint: users.some((u) => u.endpoint === "reader") },
+        budget: { monthlyUsd: monthlyUsd as number | undefined, enforce },
     };
 }
 

@@ -1,6 +1,7 @@
 // The pack's policies as a plain array. Importing this module starts nothing, so the policies run
 // outside the engine too (policy/run.ts, the tests, `npm start`); policy/index.ts serves them.
 import { Policies } from "@pulumi/policy";
+import { costWithinBudget } from "./rules/cost";
 import { cloudwatchLogGroupCmk, cloudwatchLogGroupRetention, kmsKeyRotation, requiredTags, secretsManagerCmk } from "./rules/data";
 import { ecsAwsvpcNetworkMode, ecsClusterContainerInsights, ecsLoggingWithRetention, ecsNoHostNamespaces, ecsNoPlaintextSecrets,
     ecsNoPrivilegedContainers, ecsNoPublicIp, ecsReadOnlyRootFilesystem, lambdaNoPlaintextSecrets } from "./rules/ecs";
@@ -75,4 +76,6 @@ export const policies: Policies = [
     proxyTargetsStackCluster,
     // Tags (advisory)
     requiredTags,
+    // Cost against the stack's budget (advisory unless the budget asks to be enforced)
+    costWithinBudget,
 ];

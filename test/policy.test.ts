@@ -533,7 +533,20 @@ const cases: Case[] = [
             },
         },
     },
+    // ---------------------------------------------------------------- Cost (test/cost.test.ts has the rest)
+    {
+        policy: "cost-within-budget", stack: "dev", broken: "a plan above the budget in the provider's defaultTags",
+        breakIt: rs => edit(one(rs, T.awsProvider), p => { p.defaultTags = withBudgetTag(p.defaultTags, "100"); }),
+        message: /expected monthly cost \$\d+\.\d\d \(low .*\) is above the budget of \$100\.00 from the aws provider's default tag BudgetMonthlyUsd; largest lines: proxy-proxy/,
+        compliant: { title: "a budget above the plan", fix: rs => edit(one(rs, T.awsProvider), p => { p.defaultTags = withBudgetTag(p.defaultTags, "10000"); }) },
+    },
 ];
+
+/** The provider's defaultTags (a JSON string, as the aws SDK sends them) with a BudgetMonthlyUsd tag. */
+function withBudgetTag(defaultTags: unknown, amount: string): string {
+    const parsed = typeof defaultTags === "string" ? JSON.parse(defaultTags) : (defaultTags ?? {});
+    return JSON.stringify({ ...parsed, tags: { ...(parsed.tags ?? {}), BudgetMonthlyUsd: amount } });
+}
 
 describe("policy pack", function () {
     this.timeout(20000);
@@ -580,8 +593,8 @@ describe("policy pack", function () {
             assert.deepStrictEqual(policies.map(p => p.name).filter(n => !readme.includes(`| \`${n}\` | ${policy(n).enforcementLevel} |`)), []);
         });
 
-        it("every policy is mandatory except required-tags and rds-enhanced-monitoring-prod, which are advisory", () => {
-            const advisory = ["required-tags", "rds-enhanced-monitoring-prod"];
+        it("every policy is mandatory except required-tags, rds-enhanced-monitoring-prod and cost-within-budget, which are advisory", () => {
+            const advisory = ["required-tags", "rds-enhanced-monitoring-prod", "cost-within-budget"];
             for (const p of policies) {
                 assert.strictEqual(p.enforcementLevel, advisory.includes(p.name) ? "advisory" : "mandatory", p.name);
             }

@@ -6,6 +6,8 @@
 //      IAM tokens) and runs the smoke runner against it, exactly as it runs after a real deploy;
 // then shuts everything down. Exit 0 only if no mandatory policy is violated and every check holds.
 import { Settings } from "../../components/config";
+import { costSection } from "../../cost/report";
+import { budgetPolicyConfig } from "../../policy/rules/cost";
 import { formatViolations, mandatory, runPolicies } from "../../policy/run";
 import { policies } from "../../policy/policies";
 import { formatReport, runSmoke } from "../runner";
@@ -79,10 +81,11 @@ async function main(): Promise<number> {
     const ev = await evaluateStack(STACK);
     printPlan(ev, ev.settings);
 
-    const violations = runPolicies(ev.resources, { environment: ev.settings.environment });
+    const violations = runPolicies(ev.resources, { environment: ev.settings.environment, config: budgetPolicyConfig(ev.settings.budget) });
     const blocking = mandatory(violations);
     console.log(`Policies (${policies.length} in the pack): ${blocking.length} mandatory violation(s), ${violations.length - blocking.length} advisory`);
     for (const line of formatViolations(violations)) console.log(`  ${line}`);
+    for (const line of costSection(ev)) console.log(line);
 
     console.log("Local data plane: starting PostgreSQL (TLS only) and the RDS Proxy stand-in (TLS + IAM tokens)...");
     let dp: LocalDataPlane | undefined;

@@ -1,0 +1,58 @@
+// What a person reads: the estimate as a table (`npm run cost`) and as a short section (`npm start`).
+import { describeAssumptions, estimate, Estimate, PlannedResource } from "./estimate";
+
+/** A stack as the mock cloud evaluates it (smoke/local/mock-cloud.ts `evaluateStack`). */
+export interface EvaluatedStack {
+    stack: string;
+    resources: PlannedResource[];
+    settings: { region: string };
+}
+
+/** The estimate for an evaluated stack, in its own region. */
+export function estimateStack(ev: EvaluatedStack): Estimate {
+    return estimate(ev.stack, ev.settings.region, ev.resources);
+}
+
+const money = (x: number) => `$${x.toFixed(2)}`;
+
+/** Lines, most expensive first (ties keep plan order). */
+export function byCost(e: Estimate) {
+    return [...e.lines].map((l, i) => ({ l, i })).sort((a, b) => b.l.monthly - a.l.monthly || a.i - b.i).map(({ l }) => l);
+}
+
+/** The full table: every line with low / expected / high and its basis, then what is not priced and the assumptions. */
+export function formatEstimate(e: Estimate): string[] {
+    const out = [
+        `Monthly cost of stack ${e.stack} (${e.region}, ${e.currency}, prices as of ${e.pricesAsOf}, estimated from the offline plan)`,
+        `  expected ${money(e.monthly.expected)}   low ${money(e.monthly.low)}   high ${money(e.monthly.high)}`,
+        "",
+        `  ${"expected".padStart(9)} ${"low".padStart(9)} ${"high".padStart(9)}  resource (type): basis`,
+    ];
+    for (const l of byCost(e)) {
+        const kind = l.type.split(":").pop();
+        out.push(`  ${money(l.monthly).padStart(9)} ${money(l.low).padStart(9)} ${money(l.high).padStart(9)}  ${l.resource} (${kind}): ${l.basis}`);
+    }
+    out.push(`  ${money(e.monthly.expected).padStart(9)} ${money(e.monthly.low).padStart(9)} ${money(e.monthly.high).padStart(9)}  total`);
+    out.push("");
+    if (e.notPriced.length > 0) {
+        out.push(`Not priced (${e.notPriced.length}): not included in the totals above`);
+        for (const n of e.notPriced) out.push(`  ${n.resource} (${n.type}): ${n.reason}`);
+    } else {
+        out.push("Not priced: none (every resource in the plan is priced or free)");
+    }
+    const kinds = [...new Set(e.free.map((f) => f.type.split(":").pop()))];
+    out.push(`Free (${e.free.length}): ${kinds.join(", ")}`);
+    out.push("Assumptions (low / expected / high):");
+    for (const a of describeAssumptions()) out.push(`  - ${a}`);
+    return out;
+}
+
+/** A few lines for `npm start`: the totals and the largest lines. */
+export function costSection(ev: EvaluatedStack, top = 5): string[] {
+    const e = estimateStack(ev);
+    const out = [`Monthly cost (${e.region}, prices as of ${e.pricesAsOf}; npm run cost -- --stack ${e.stack} for every line): ` +
+        `expected ${money(e.monthly.expected)}, low ${money(e.monthly.low)}, high ${money(e.monthly.high)}`];
+    for (const l of byCost(e).slice(0, top)) out.push(`  ${money(l.monthly).padStart(8)}  ${l.resource}: ${l.basis}`);
+    if (e.notPriced.length > 0) out.push(`  not priced: ${e.notPriced.map((n) => `${n.resource} (${n.type})`).join(", ")}`);
+    return out;
+}
