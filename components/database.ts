@@ -22,8 +22,8 @@ export interface DatabaseArgs {
 export class Database extends pulumi.ComponentResource {
     readonly clusterIdentifier: pulumi.Output<string>;
     /**
-     * The engine version chosen at deploy time (the first preferred version still offered, else the newest
-     * of the configured major). An existing cluster keeps its own version: engineVersion changes are ignored.
+     * The engine version the cluster runs: chosen at its creation (the first preferred version still offered,
+     * else the newest of the configured major), then kept; engineVersion changes are ignored.
      */
     readonly engineVersion: pulumi.Output<string>;
     readonly clusterArn: pulumi.Output<string>;
@@ -59,11 +59,11 @@ export class Database extends pulumi.ComponentResource {
             version: String(s.engineMajor),
             preferredVersions: newest.versionActual.apply((v) => [...s.preferredEngineVersions, v]),
         }, child);
-        this.engineVersion = chosen.versionActual;
 
         const parameters = new aws.rds.ClusterParameterGroup(`${name}-params`, {
             family: `${ENGINE}${s.engineMajor}`,
-            description: `${args.namePrefix}: TLS forced, connections and DDL logged`,
+            // The description is ForceNew (a new group, then a reboot): keep it as first written.
+            description: `${args.namePrefix}: TLS forced, connections logged`,
             parameters: [
                 // pending-reboot is accepted for every parameter; at creation the group is in force from the first boot.
                 { name: "rds.force_ssl", value: "1", applyMethod: "pending-reboot" },
@@ -95,7 +95,7 @@ export class Database extends pulumi.ComponentResource {
             clusterIdentifier,
             engine: ENGINE,
             engineMode: "provisioned",
-            engineVersion: this.engineVersion,
+            engineVersion: chosen.versionActual,
             databaseName: s.name,
             masterUsername: s.masterUsername,
             // RDS generates, stores and rotates the master password in Secrets Manager; it never passes through Pulumi.
@@ -165,6 +165,8 @@ export class Database extends pulumi.ComponentResource {
             applyImmediately: !prod,
         }, { parent: this, dependsOn: monitoringPolicy ? [monitoringPolicy] : [], deleteBeforeReplace: true }));
 
+        // What the cluster runs, not what the lookup would choose today (an existing cluster keeps its version).
+        this.engineVersion = cluster.engineVersionActual;
         this.clusterIdentifier = cluster.clusterIdentifier;
         this.clusterArn = cluster.arn;
         this.clusterResourceId = cluster.clusterResourceId;
@@ -177,7 +179,7 @@ export class Database extends pulumi.ComponentResource {
             return arn ?? "";
         });
         this.registerOutputs({
-            engineVersion: this.engineVersion,
+            engineVersion: chosen.versionActual,
             clusterArn: this.clusterArn,
             endpoint: this.endpoint,
             readerEndpoint: this.readerEndpoint,

@@ -168,9 +168,9 @@ export class Network extends pulumi.ComponentResource {
                 role: flowLogRole.id,
                 policy: flowLogGroup.arn.apply((arn) => JSON.stringify({
                     Version: "2012-10-17",
-                    // What the VPC guide lists for the flow-log role (flow-logs-iam-role), on this group only; the group
-                    // exists already, so logs:CreateLogGroup is not needed. DescribeLogGroups is a list call that
-                    // IAM matches against the groups of this account and region.
+                    // What the VPC guide lists for the flow-log role (flow-logs-iam-role), on this group where IAM allows;
+                    // the group exists already, so logs:CreateLogGroup is not needed. DescribeLogGroups has no resource
+                    // type in the Service Authorization Reference for CloudWatch Logs, so it takes "*" (a list call, read only).
                     Statement: [
                         {
                             Effect: "Allow",
@@ -180,7 +180,7 @@ export class Network extends pulumi.ComponentResource {
                         {
                             Effect: "Allow",
                             Action: "logs:DescribeLogGroups",
-                            Resource: arn.replace(/:log-group:.*$/, ":log-group:*"),
+                            Resource: "*",
                         },
                     ],
                 })),

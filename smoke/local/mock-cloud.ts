@@ -94,7 +94,7 @@ function mockState(args: pulumi.runtime.MockResourceArgs, region: string): { id:
             return {
                 id,
                 state: {
-                    ...i, arn: arn("rds", `cluster:${id}`), clusterResourceId: resourceId, port: 5432,
+                    ...i, arn: arn("rds", `cluster:${id}`), clusterResourceId: resourceId, port: 5432, engineVersionActual: i.engineVersion,
                     endpoint: `${id}.cluster-c${hash(region, 11)}.${region}.rds.amazonaws.com`,
                     readerEndpoint: `${id}.cluster-ro-c${hash(region, 11)}.${region}.rds.amazonaws.com`,
                     masterUserSecrets: [{ kmsKeyId: i.masterUserSecretKmsKeyId, secretArn: arn("secretsmanager", `secret:rds!cluster-${hash(id, 8)}-${h.slice(0, 6)}`), secretStatus: "active" }],
