@@ -17,7 +17,8 @@ export interface EcsArgs {
     dbUser: string;
     /** A readonly user the task may connect as, if any (DB_READONLY_USER). */
     readonlyUser?: string;
-    /** The exact rds-db:connect resources for the task's users through the proxy (from Proxy.connectArn). */
+    /** The users the task may connect as (access.ecsTask), and their exact rds-db:connect resources (Proxy.connectArn). */
+    connectAs: string[];
     connectArns: pulumi.Input<string>[];
     subnetIds: pulumi.Input<string>[];
     securityGroupId: pulumi.Input<string>;
@@ -29,7 +30,7 @@ export interface EcsArgs {
 export const CONTAINER_NAME = "app";
 
 /** The environment the application container gets: where to connect and as whom. Never a password. */
-export function appEnvironment(a: { proxyEndpoint: string; proxyReaderEndpoint?: string; dbName: string; dbUser: string; readonlyUser?: string; region: string }) {
+export function appEnvironment(a: { proxyEndpoint: string; proxyReaderEndpoint?: string; dbName: string; dbUser: string; readonlyUser?: string; connectAs: string[]; region: string }) {
     return [
         { name: "DB_HOST", value: a.proxyEndpoint },
         { name: "DB_PORT", value: String(DB_PORT) },
@@ -40,6 +41,8 @@ export function appEnvironment(a: { proxyEndpoint: string; proxyReaderEndpoint?:
         // Reads that may go to the replicas: as the readonly user, through the READ_ONLY endpoint where there is one.
         ...(a.readonlyUser ? [{ name: "DB_READONLY_USER", value: a.readonlyUser }] : []),
         ...(a.readonlyUser ? [{ name: "DB_READER_HOST", value: a.proxyReaderEndpoint ?? a.proxyEndpoint }] : []),
+        // Every user the task role may connect as (access.ecsTask): what the policy pack holds its grants to.
+        { name: "DB_CONNECT_AS", value: a.connectAs.join(",") },
     ];
 }
 
@@ -98,7 +101,7 @@ export class Ecs extends pulumi.ComponentResource {
             essential: true,
             privileged: false,
             readonlyRootFilesystem: s.readonlyRootFilesystem,
-            environment: appEnvironment({ proxyEndpoint, proxyReaderEndpoint, dbName: args.dbName, dbUser: args.dbUser, readonlyUser: args.readonlyUser, region: args.region }),
+            environment: appEnvironment({ proxyEndpoint, proxyReaderEndpoint, dbName: args.dbName, dbUser: args.dbUser, readonlyUser: args.readonlyUser, connectAs: args.connectAs, region: args.region }),
             // A read-only root still needs somewhere to write temporary files.
             mountPoints: [{ sourceVolume: "tmp", containerPath: "/tmp", readOnly: false }],
             linuxParameters: { initProcessEnabled: true, capabilities: { drop: ["ALL"] } },

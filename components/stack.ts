@@ -161,6 +161,7 @@ export function createStack(settings: Settings): StackOutputs {
         dbName: db.name,
         dbUser: access.appUser,
         readonlyUser: readonlyTaskUser,
+        connectAs: access.ecsTaskUsers,
         connectArns: access.ecsTaskUsers.map((n) => connectArns[n]),
         subnetIds: network.privateSubnetIds,
         securityGroupId: network.appSecurityGroupId,

@@ -14,6 +14,7 @@ import { rdsAutoMinorVersionUpgrade, rdsBackupRetention, rdsClusterForcesTls, rd
     rdsEnhancedMonitoringProd, rdsFinalSnapshotProd, rdsIamAuthentication, rdsManagedMasterPassword, rdsMultiAzProd,
     rdsNotPubliclyAccessible, rdsPerformanceInsights, rdsPostgresqlLogsExported, rdsStorageEncryptedCmk,
     rdsSupportedEngineVersion } from "./rules/rds";
+import { connectOnlyServedUsers, ddlUserConnectNamed, readOnlyEndpointNeedsReaders } from "./rules/access";
 import { dbSgAdmitsOnlyProxy, ecsExecutionRoleNoDbConnect, proxySgAdmitsOnlyApp, taskRoleConnectScope } from "./rules/stack";
 
 export const PACK_NAME = "aurora-iam-proxy-security";
@@ -74,6 +75,10 @@ export const policies: Policies = [
     proxySgAdmitsOnlyApp,
     taskRoleConnectScope,
     proxyTargetsStackCluster,
+    // Database users (access.users)
+    ddlUserConnectNamed,
+    connectOnlyServedUsers,
+    readOnlyEndpointNeedsReaders,
     // Tags (advisory)
     requiredTags,
     // Cost against the stack's budget (advisory unless the budget asks to be enforced)

@@ -513,6 +513,45 @@ const cases: Case[] = [
         }),
         message: /RolePolicy "proxy-role" policy: the proxy's role may connect to cluster-ABCDEFGHIJKLMNOPQRSTUVWXY, but this stack's cluster is cluster-[0-9A-F]+/,
     },
+    // ---------------------------------------------------------------- Database users
+    {
+        policy: "ddl-user-connect-named", stack: "dev", broken: "the task role granted the migrations user the settings do not give it",
+        breakIt: rs => edit(one(rs, T.rolePolicy, "ecs-task-connect"), p => {
+            const proxyId = one(rs, T.proxy).state!.arn.split(":").pop();
+            p.policy = connectPolicy(["app_user", "app_migrator"].map(u => `arn:aws:rds-db:eu-west-1:123456789012:dbuser:${proxyId}/${u}`));
+        }),
+        message: /RolePolicy "ecs-task-connect": aws:iam\/role:Role "ecs-task" may connect as "app_migrator", a ddl \(migrations\) user that the settings do not give it/,
+        compliant: {
+            title: "the task named for the migrations user in its DB_CONNECT_AS (access.ecsTask)",
+            fix: rs => {
+                const proxyId = one(rs, T.proxy).state!.arn.split(":").pop();
+                edit(one(rs, T.rolePolicy, "ecs-task-connect"), p => {
+                    p.policy = connectPolicy(["app_user", "app_migrator"].map(u => `arn:aws:rds-db:eu-west-1:123456789012:dbuser:${proxyId}/${u}`));
+                });
+                setContainers(one(rs, T.ecsTaskDefinition), c => {
+                    c.environment = c.environment.map((e: any) => e.name === "DB_CONNECT_AS" ? { ...e, value: "app_user,app_reader,app_migrator" } : e);
+                });
+            },
+        },
+    },
+    {
+        policy: "connect-only-served-users", stack: "prod", broken: "a role granted a user the proxy does not log in as",
+        breakIt: rs => {
+            const proxyId = one(rs, T.proxy).state!.arn.split(":").pop();
+            const role = add(rs, T.role, "reports", { assumeRolePolicy: "{}" }, {});
+            edit(role, p => { p.arn = "arn:aws:iam::123456789012:role/reports"; });
+            add(rs, T.rolePolicy, "reports-connect", { role: role.id, policy: connectPolicy(`arn:aws:rds-db:eu-west-1:123456789012:dbuser:${proxyId}/analytics`) });
+        },
+        message: /RolePolicy "reports-connect": rds-db:connect as "analytics" through the proxy, which serves only app_user, app_reader, app_migrator/,
+    },
+    {
+        policy: "read-only-endpoint-needs-readers", stack: "prod", broken: "a READ_ONLY endpoint with a single instance",
+        breakIt: rs => {
+            const instances = all(rs, T.rdsClusterInstance);
+            rs.splice(rs.indexOf(instances[1]), 1);
+        },
+        message: /ProxyEndpoint "proxy-reader": a READ_ONLY endpoint, but the cluster has 1 instance\(s\) and so no reader/,
+    },
     {
         policy: "proxy-targets-stack-cluster", stack: "dev", broken: "the proxy targeting another stack's cluster",
         breakIt: rs => edit(one(rs, T.proxyTarget), p => { p.dbClusterIdentifier = "orders-prod-aurora"; }),

@@ -459,6 +459,7 @@ describe("the Pulumi program", function () {
                 assert.deepEqual(env, {
                     DB_HOST: ev.one(T.proxy).state.endpoint, DB_PORT: "5432", DB_NAME: "appdb", DB_USER: "app_user",
                     DB_IAM_AUTH: "true", AWS_REGION: "eu-west-1", DB_READONLY_USER: "app_reader", DB_READER_HOST: reader,
+                    DB_CONNECT_AS: "app_user,app_reader",
                 });
                 assert.equal(containers(ev)[0].secrets, undefined);
             }

@@ -130,7 +130,7 @@ function arnRegionAccount(arn: unknown): { region: string; account: string } | u
 }
 
 /** Every identity policy document in the stack, with the roles it applies to. */
-function stackDocuments(resources: PolicyResource[]): { holder: PolicyResource; doc: HeldDocument; roles: PolicyResource[] }[] {
+export function stackDocuments(resources: PolicyResource[]): { holder: PolicyResource; doc: HeldDocument; roles: PolicyResource[] }[] {
     const roles = ofType(resources, T.role);
     const result: { holder: PolicyResource; doc: HeldDocument; roles: PolicyResource[] }[] = [];
     for (const holder of resources) {
@@ -154,11 +154,12 @@ function stackDocuments(resources: PolicyResource[]): { holder: PolicyResource; 
 /** The users the application connects as, read from its task definition's environment. */
 const USER_VARIABLES = ["DB_USER", "PGUSER", "DB_USERNAME", "DATABASE_USER", "POSTGRES_USER", "DB_READONLY_USER"];
 
-function appUsersOf(td: PolicyResource): string[] | undefined {
+/** Every user the task may connect as: DB_CONNECT_AS (comma-separated) and the single-user variables. */
+export function appUsersOf(td: PolicyResource): string[] | undefined {
     const containers = parseContainers(peek(td.props, "containerDefinitions")) ?? [];
     const users = containers.flatMap(c => (c.environment ?? [])
-        .filter(e => USER_VARIABLES.includes(String(e.name)) && typeof e.value === "string")
-        .map(e => String(e.value)));
+        .filter(e => (USER_VARIABLES.includes(String(e.name)) || e.name === "DB_CONNECT_AS") && typeof e.value === "string")
+        .flatMap(e => String(e.value).split(",").map(u => u.trim()).filter(Boolean)));
     return users.length > 0 ? [...new Set(users)] : undefined;
 }
 
