@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { AuthMode, DB_PORT } from "../smoke/grants";
+import { AuthMode, DB_PORT } from "../access/grants";
 import { bundle, HandlerName, LAMBDA_RUNTIME } from "../smoke/lambda/bundle";
 import { connectPolicy, serviceTrustPolicy } from "./arns";
 import { SmokeSettings } from "./config";

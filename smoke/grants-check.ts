@@ -1,12 +1,12 @@
 // Check 3: the grants the application user holds equal the declared spec.
-// The spec and the catalog reading live in smoke/grants.ts (one source of
+// The spec and the catalog reading live in access/grants.ts (one source of
 // truth, shared with the bootstrap SQL); this file only turns the diff into a
 // verdict that names every drift item.
 
 import type { Client } from "pg";
 import { CheckResult, CHECK, Timer, timed } from "./checks";
-import { errorMessage } from "./errors";
-import { diffGrants, grantsSpec, readGrants } from "./grants";
+import { errorMessage } from "../client/errors";
+import { diffGrants, grantsSpec, readGrants } from "../access/grants";
 import type { Session } from "./session";
 import { DEFAULT_OWNER } from "./target";
 

@@ -19,12 +19,12 @@ import { grantsCheck } from "./grants-check";
 import { buildReport, formatReport, SmokeReport } from "./report";
 import { Session } from "./session";
 import { SmokeTarget, TargetError, validateTarget } from "./target";
-import { Credentials, tokenFactory } from "./token";
+import { Credentials, tokenFactory } from "../client/token";
 
 export type { CheckResult } from "./checks";
 export type { SmokeReport } from "./report";
 export type { SmokeTarget, AuthMode } from "./target";
-export type { Credentials } from "./token";
+export type { Credentials } from "../client/token";
 export { formatReport };
 
 export interface SmokeOptions {

@@ -3,7 +3,7 @@
 // deadline passes, so nothing outlives the run or hangs it.
 
 import { Client, ClientConfig } from "pg";
-import { verifyFullSsl } from "./tls";
+import { verifyFullSsl } from "../client/tls";
 import type { SmokeTarget } from "./target";
 
 export type Password = string | (() => Promise<string>);

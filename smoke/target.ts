@@ -4,7 +4,7 @@
 
 import { isIP } from "node:net";
 
-import { AuthMode, DEFAULT_MASTER_USERNAME } from "./grants";
+import { AuthMode, DEFAULT_MASTER_USERNAME } from "../access/grants";
 
 export type { AuthMode };
 

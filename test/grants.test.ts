@@ -12,8 +12,8 @@ import {
     ObservedGrants,
     readGrants,
     scramSha256Verifier,
-} from "../smoke/grants";
-import { LocalDataPlane, startLocalDataPlane } from "../smoke/local/dataplane";
+} from "../access/grants";
+import { LocalDataPlane, startLocalDataPlane } from "../local/dataplane";
 
 const iamSpec = grantsSpec({ database: "appdb", user: "app_user", owner: "postgres", authMode: "iam" });
 

@@ -5,8 +5,8 @@ import { readFileSync } from "fs";
 import * as pg from "pg";
 import { createBootstrapHandler, dataApiExecutor, SqlExecutor } from "../smoke/lambda/bootstrap-handler";
 import { createSmokeHandler } from "../smoke/lambda/smoke-handler";
-import { diffGrants, readGrants } from "../smoke/grants";
-import { LocalDataPlane, startLocalDataPlane } from "../smoke/local/dataplane";
+import { diffGrants, readGrants } from "../access/grants";
+import { LocalDataPlane, startLocalDataPlane } from "../local/dataplane";
 
 function lambdaEnv(dp: LocalDataPlane): Record<string, string> {
     // The variables components/smoke.ts gives the functions, pointed at the local plane.

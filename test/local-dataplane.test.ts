@@ -5,10 +5,10 @@ import path from "node:path";
 import { Signer } from "@aws-sdk/rds-signer";
 import net from "node:net";
 import pg from "pg";
-import { createThrowawayCa, ThrowawayCa } from "../smoke/local/ca";
-import { LocalDataPlane, startLocalDataPlane } from "../smoke/local/dataplane";
-import { freePort } from "../smoke/local/postgres";
-import { RdsProxyStandIn, startRdsProxyStandIn } from "../smoke/local/proxy";
+import { createThrowawayCa, ThrowawayCa } from "../local/ca";
+import { LocalDataPlane, startLocalDataPlane } from "../local/dataplane";
+import { freePort } from "../local/postgres";
+import { RdsProxyStandIn, startRdsProxyStandIn } from "../local/proxy";
 
 const FIFTEEN_MINUTES_MS = 15 * 60_000;
 
@@ -261,7 +261,7 @@ describe("local data plane lifecycle", function () {
     });
 
     it("npm run local:up prints exactly one JSON line, then stops cleanly on SIGTERM", async () => {
-        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join("smoke", "local", "up.ts")], {
+        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join("local", "up.ts")], {
             cwd: path.resolve(__dirname, ".."),
             stdio: ["ignore", "pipe", "pipe"],
         });

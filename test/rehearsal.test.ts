@@ -3,7 +3,7 @@
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as path from "path";
-import { resourcesPerComponent, securitySummary } from "../smoke/local/rehearsal";
+import { resourcesPerComponent, securitySummary } from "../local/rehearsal";
 import { Evaluation, stackAsDeclared } from "./harness";
 
 /** A deep copy of an evaluation with one resource's inputs changed, to see the summary notice. */
@@ -43,7 +43,7 @@ describe("npm start (the local rehearsal)", function () {
 
     it("prints the plan, the policy verdicts and a passing smoke report, and exits 0", () => {
         const root = path.join(__dirname, "..");
-        const run = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin"), "--transpile-only", "smoke/local/rehearsal.ts"],
+        const run = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin"), "--transpile-only", "local/rehearsal.ts"],
             { cwd: root, encoding: "utf8", timeout: 80_000 });
         assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
         const out = run.stdout;

@@ -6,8 +6,8 @@ import { performance } from "node:perf_hooks";
 import { Client } from "pg";
 import { CHECK, negativeCheck, PLAIN_PASSWORD } from "../smoke/checks";
 import { main as cli } from "../smoke/cli";
-import { createThrowawayCa } from "../smoke/local/ca";
-import { localSmokeTarget, startLocalDataPlane, LocalDataPlane } from "../smoke/local/dataplane";
+import { createThrowawayCa } from "../local/ca";
+import { localSmokeTarget, startLocalDataPlane, LocalDataPlane } from "../local/dataplane";
 import { formatReport, runSmoke, SmokeReport, SmokeTarget } from "../smoke/runner";
 import { Session } from "../smoke/session";
 

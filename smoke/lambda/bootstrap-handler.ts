@@ -4,7 +4,7 @@
 import {
     BeginTransactionCommand, CommitTransactionCommand, ExecuteStatementCommand, RDSDataClient, RollbackTransactionCommand,
 } from "@aws-sdk/client-rds-data";
-import { AuthMode, bootstrapStatements, grantsSpec } from "../grants";
+import { AuthMode, bootstrapStatements, grantsSpec } from "../../access/grants";
 
 /** Runs statements in one transaction: all of them or none. */
 export type SqlExecutor = (statements: string[]) => Promise<void>;

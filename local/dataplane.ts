@@ -9,7 +9,7 @@
 //     │  TLS + client certificate CN=<user>, held only by the stand-in
 //     ▼
 //   PostgreSQL 16       127.0.0.1:<port>   (postgres.ts: hostssl only; <user> by certificate only)
-//     database <database>, schema app, grants from smoke/grants.ts bootstrapped as the superuser
+//     database <database>, schema app, grants from access/grants.ts bootstrapped as the superuser
 
 import { randomBytes, randomInt } from "node:crypto";
 import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -17,7 +17,7 @@ import { readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type pg from "pg";
-import { AuthMode, bootstrap, GrantsSpec, grantsSpec } from "../grants";
+import { AuthMode, bootstrap, GrantsSpec, grantsSpec } from "../access/grants";
 import { createThrowawayCa } from "./ca";
 import { LOCAL_HOST, LocalPostgres, startLocalPostgres, withTimeout } from "./postgres";
 import { RdsProxyStandIn, startRdsProxyStandIn } from "./proxy";

@@ -5,10 +5,10 @@
 //   3. starts the local data plane (real PostgreSQL behind an RDS Proxy stand-in that enforces TLS and
 //      IAM tokens) and runs the smoke runner against it, exactly as it runs after a real deploy;
 // then shuts everything down. Exit 0 only if no mandatory policy is violated and every check holds.
-import { Settings } from "../../components/config";
-import { formatViolations, mandatory, runPolicies } from "../../policy/run";
-import { policies } from "../../policy/policies";
-import { formatReport, runSmoke } from "../runner";
+import { Settings } from "../components/config";
+import { formatViolations, mandatory, runPolicies } from "../policy/run";
+import { policies } from "../policy/policies";
+import { formatReport, runSmoke } from "../smoke/runner";
 import { LocalDataPlane, localSmokeTarget, startLocalDataPlane } from "./dataplane";
 import { Evaluation, evaluateStack, MockResource } from "./mock-cloud";
 

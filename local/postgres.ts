@@ -167,7 +167,7 @@ export async function startLocalPostgres(o: LocalPostgresOptions): Promise<Local
     await writeFile(
         files.hba,
         [
-            "# Written by smoke/local/postgres.ts. First match wins.",
+            "# Written by local/postgres.ts. First match wins.",
             "# Roles listed first log in with a client certificate only (the stand-in holds it), never a password.",
             certOnly.trimEnd(),
             "# Everyone else: TLS and scram-sha-256, like Aurora with rds.force_ssl=1.",
