@@ -17,7 +17,7 @@ import { readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type pg from "pg";
-import { AuthMode, bootstrap, GrantsSpec, grantsSpec } from "../access/grants";
+import { AccessProfile, AccessSpec, accessSpec, AuthMode, bootstrap, GrantsSpec } from "../access/grants";
 import { createThrowawayCa } from "./ca";
 import { LOCAL_HOST, LocalPostgres, startLocalPostgres, withTimeout } from "./postgres";
 import { RdsProxyStandIn, startRdsProxyStandIn } from "./proxy";
@@ -31,6 +31,12 @@ export interface LocalDataPlaneOptions {
     now?: () => number;
     /** The stand-in's RequireTLS (default true); false only to prove the smoke runner catches it. */
     requireTls?: boolean;
+    /** Every database user (default: `user` alone, readwrite). `user` must be one of them. */
+    users?: Array<{ name: string; access: AccessProfile }>;
+    /** secrets mode: each user's password (default: random). Set on the roles by the bootstrap, never used locally. */
+    passwords?: Record<string, string>;
+    /** Extra PostgreSQL settings, e.g. { log_statement: "ddl" } for the audit test. */
+    postgresSettings?: Record<string, string>;
 }
 
 export interface LocalDataPlane {
@@ -48,7 +54,13 @@ export interface LocalDataPlane {
     secretAccessKey: string;
     /** The real server, TLS only: for the benchmark floor and for tests that add drift. */
     postgres: { host: string; port: number; user: string; password: string };
+    /** The default user's spec. */
     spec: GrantsSpec;
+    /** Every user's spec, as the bootstrap applied it. */
+    access: AccessSpec;
+    users: Array<{ name: string; access: AccessProfile }>;
+    /** Everything the server logged so far (the file every log line is appended to). */
+    serverLogFile: string;
     /** A superuser client connected to `database` over verified TLS. The caller ends it. */
     admin(): Promise<pg.Client>;
     /** Stops everything and removes the temp folder; safe to call more than once. */
@@ -108,8 +120,13 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
     if (!REGION.test(region)) {
         throw new Error(`local data plane: region ${JSON.stringify(region)} is not an AWS region name; use e.g. eu-west-1`);
     }
+    const users = opts.users ?? [{ name: user, access: "readwrite" as AccessProfile }];
+    if (!users.some((u) => u.name === user)) {
+        throw new Error(`local data plane: user ${JSON.stringify(user)} is not among users (${users.map((u) => u.name).join(", ")}); add it or pick one of them`);
+    }
     // The local superuser owns the schema, as the master user does in AWS. Validates the names.
-    const spec = grantsSpec({ database, user, owner: "postgres", authMode });
+    const access = accessSpec({ database, owner: "postgres", authMode, users });
+    const spec = access.users.find((u) => u.user === user)!;
 
     installSignalHandlers();
     const tempRoot = await mkdtemp(path.join(os.tmpdir(), "aurora-local-dataplane-")).catch((err: Error) => {
@@ -118,6 +135,7 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
     tempFolders.add(tempRoot);
     // PostgreSQL runs as its own OS user when we are root: it must traverse (not list) this folder.
     await chmod(tempRoot, 0o711);
+    const serverLogFile = path.join(tempRoot, "server.log");
 
     let pgServer: LocalPostgres | undefined;
     let proxy: RdsProxyStandIn | undefined;
@@ -147,7 +165,9 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
                     caPem: ca.caPem,
                     serverCertPem: ca.server.certPem,
                     serverKeyPem: ca.server.keyPem,
-                    certificateOnlyRoles: [user],
+                    certificateOnlyRoles: users.map((u) => u.name),
+                    settings: opts.postgresSettings,
+                    logFile: serverLogFile,
                 });
                 const server = pgServer;
 
@@ -163,7 +183,8 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
                 try {
                     // secrets mode: the password RDS Proxy would read from Secrets Manager. The stand-in
                     // still logs in by certificate, so this password is set but never used locally.
-                    await bootstrap(owner, spec, authMode === "secrets" ? { password: randomBytes(24).toString("base64url") } : {});
+                    const passwords = Object.fromEntries(users.map((u) => [u.name, opts.passwords?.[u.name] ?? randomBytes(24).toString("base64url")]));
+                    await bootstrap(owner, access, authMode === "secrets" ? { passwords } : {});
                 } finally {
                     await owner.end().catch(() => undefined);
                 }
@@ -179,7 +200,7 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
                         port: server.port,
                         caPem: ca.caPem,
                         servername: "localhost",
-                        users: { [user]: ca.issueClient(user) },
+                        users: Object.fromEntries(users.map((u) => [u.name, ca.issueClient(u.name)])),
                     },
                     now: opts.now,
                     requireTls: opts.requireTls,
@@ -196,6 +217,9 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
                     secretAccessKey: credentials.secretAccessKey,
                     postgres: { host: server.host, port: server.port, user: server.user, password: server.password },
                     spec,
+                    access,
+                    users: users.map((u) => ({ name: u.name, access: u.access })),
+                    serverLogFile,
                     admin: () => server.connect(database),
                     stop,
                 } satisfies LocalDataPlane);

@@ -3,6 +3,7 @@
 // port, with its data under the plane's temp folder.
 
 import type { ChildProcess } from "node:child_process";
+import { appendFileSync } from "node:fs";
 import { chown, mkdir, stat, writeFile } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
@@ -22,6 +23,10 @@ export interface LocalPostgresOptions {
     serverKeyPem: string;
     /** Roles that log in only with a client certificate (CN = role) signed by the CA, never with a password. */
     certificateOnlyRoles: string[];
+    /** Extra server settings (-c name=value), e.g. { log_statement: "ddl" }. */
+    settings?: Record<string, string>;
+    /** Every line the server logs is also appended here, for tests that read the server log. */
+    logFile?: string;
 }
 
 export interface LocalPostgres {
@@ -111,8 +116,10 @@ export async function startLocalPostgres(o: LocalPostgresOptions): Promise<Local
     const tlsDir = path.join(o.dir, "pg-tls");
     const log: string[] = [];
     const remember = (line: unknown) => {
-        log.push(String(line instanceof Error ? line.message : line).trim());
+        const text = String(line instanceof Error ? line.message : line);
+        log.push(text.trim());
         if (log.length > 50) log.shift();
+        if (o.logFile) appendFileSync(o.logFile, text.endsWith("\n") ? text : `${text}\n`);
     };
 
     const port = await freePort();
@@ -135,6 +142,7 @@ export async function startLocalPostgres(o: LocalPostgresOptions): Promise<Local
         "-c", "password_encryption=scram-sha-256",
         "-c", "fsync=off",
         "-c", "max_connections=200",
+        ...Object.entries(o.settings ?? {}).flatMap(([name, value]) => ["-c", `${name}=${value}`]),
     ];
     const pgServer = new EmbeddedPostgres({
         databaseDir: dataDir,
