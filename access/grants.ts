@@ -358,7 +358,7 @@ END $$`,
             {
                 sql: `DO $$
 BEGIN
-  RAISE LOG '${AUDIT_PREFIX} ALTER ROLE %I PASSWORD <SCRAM-SHA-256 verifier of the proxy secret, not logged>', ${name};
+  RAISE LOG '${AUDIT_PREFIX} ALTER ROLE % PASSWORD <SCRAM-SHA-256 verifier of the proxy secret, not logged>', ${name};
   EXECUTE format('ALTER ROLE %I PASSWORD %L', ${name}, current_setting('${VERIFIER_SETTING}'));
   PERFORM set_config('${VERIFIER_SETTING}', '', true);
 EXCEPTION WHEN OTHERS THEN
