@@ -15,6 +15,8 @@ export interface CheckResult {
   ms: number;
   /** On failure: what kind of failure, for callers that branch on it. */
   kind?: FailureKind;
+  /** The database user a per-user check ran as (absent for the default user's checks). */
+  user?: string;
 }
 
 export const CHECK = {
