@@ -18,6 +18,7 @@ import os from "node:os";
 import path from "node:path";
 import type pg from "pg";
 import { AccessProfile, AccessSpec, accessSpec, AuthMode, bootstrap, GrantsSpec } from "../access/grants";
+import type { EndpointRole } from "../access/users";
 import { createThrowawayCa } from "./ca";
 import { LOCAL_HOST, LocalPostgres, startLocalPostgres, withTimeout } from "./postgres";
 import { RdsProxyStandIn, startRdsProxyStandIn } from "./proxy";
@@ -32,7 +33,12 @@ export interface LocalDataPlaneOptions {
     /** The stand-in's RequireTLS (default true); false only to prove the smoke runner catches it. */
     requireTls?: boolean;
     /** Every database user (default: `user` alone, readwrite). `user` must be one of them. */
-    users?: Array<{ name: string; access: AccessProfile }>;
+    users?: Array<{ name: string; access: AccessProfile; endpoint?: EndpointRole }>;
+    /**
+     * Also a hot standby streaming from the server and a second stand-in in front of it playing RDS
+     * Proxy's READ_ONLY endpoint (same TLS and token rules). Default false: most tests need no reader.
+     */
+    reader?: boolean;
     /** secrets mode: each user's password (default: random). Set on the roles by the bootstrap, never used locally. */
     passwords?: Record<string, string>;
     /** Extra PostgreSQL settings, e.g. { log_statement: "ddl" } for the audit test. */
@@ -58,7 +64,11 @@ export interface LocalDataPlane {
     spec: GrantsSpec;
     /** Every user's spec, as the bootstrap applied it. */
     access: AccessSpec;
-    users: Array<{ name: string; access: AccessProfile }>;
+    users: Array<{ name: string; access: AccessProfile; endpoint: EndpointRole }>;
+    /** The READ_ONLY endpoint stand-in (in front of the hot standby), when started with reader: true. */
+    reader?: { host: string; port: number };
+    /** The hot standby itself, TLS only, superuser credentials as `postgres`. */
+    standby?: { host: string; port: number; connect(database?: string): Promise<pg.Client> };
     /** Everything the server logged so far (the file every log line is appended to). */
     serverLogFile: string;
     /** A superuser client connected to `database` over verified TLS. The caller ends it. */
@@ -139,11 +149,13 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
 
     let pgServer: LocalPostgres | undefined;
     let proxy: RdsProxyStandIn | undefined;
+    let readerProxy: RdsProxyStandIn | undefined;
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => {
         stopping ??= (async () => {
             live.delete(plane);
-            await proxy?.close().catch(() => undefined);
+            await Promise.all([proxy?.close().catch(() => undefined), readerProxy?.close().catch(() => undefined)]);
+            await pgServer?.standby?.stop().catch(() => undefined);
             await pgServer?.stop().catch(() => undefined);
             await rm(tempRoot, { recursive: true, force: true, maxRetries: 3 });
             tempFolders.delete(tempRoot);
@@ -168,6 +180,7 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
                     certificateOnlyRoles: users.map((u) => u.name),
                     settings: opts.postgresSettings,
                     logFile: serverLogFile,
+                    standby: opts.reader === true,
                 });
                 const server = pgServer;
 
@@ -190,21 +203,23 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
                 }
 
                 const credentials = { accessKeyId: randomAccessKeyId(), secretAccessKey: randomBytes(30).toString("base64") };
-                proxy = await startRdsProxyStandIn({
+                const userCertificates = Object.fromEntries(users.map((u) => [u.name, ca.issueClient(u.name)]));
+                const standInFor = (upstream: { host: string; port: number }) => startRdsProxyStandIn({
                     host: LOCAL_HOST,
                     region,
                     credentials,
                     tls: ca.server,
-                    upstream: {
-                        host: server.host,
-                        port: server.port,
-                        caPem: ca.caPem,
-                        servername: "localhost",
-                        users: Object.fromEntries(users.map((u) => [u.name, ca.issueClient(u.name)])),
-                    },
+                    upstream: { ...upstream, caPem: ca.caPem, servername: "localhost", users: userCertificates },
                     now: opts.now,
                     requireTls: opts.requireTls,
                 });
+                const standby = server.standby;
+                [proxy, readerProxy] = await Promise.all([
+                    standInFor(server),
+                    standby ? standInFor(standby) : Promise.resolve(undefined),
+                    // The reader must see what the bootstrap just wrote before anyone connects through it.
+                    standby ? waitForReplay(server, standby, database) : Promise.resolve(),
+                ]);
 
                 Object.assign(plane, {
                     host: LOCAL_HOST,
@@ -218,7 +233,9 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
                     postgres: { host: server.host, port: server.port, user: server.user, password: server.password },
                     spec,
                     access,
-                    users: users.map((u) => ({ name: u.name, access: u.access })),
+                    users: users.map((u) => ({ name: u.name, access: u.access, endpoint: u.endpoint ?? "writer" })),
+                    ...(readerProxy ? { reader: { host: LOCAL_HOST, port: readerProxy.port } } : {}),
+                    ...(standby ? { standby: { host: standby.host, port: standby.port, connect: (db?: string) => standby.connect(db) } } : {}),
                     serverLogFile,
                     admin: () => server.connect(database),
                     stop,
@@ -228,6 +245,7 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
             "local data plane start-up",
         );
     } catch (err) {
+        if (process.env.KEEP_LOG) console.error(readFileSync(serverLogFile, "utf8").split("\n").filter((l) => l.includes("standby")).slice(-30).join("\n"));
         await stop().catch(() => undefined);
         throw new Error(`local data plane: could not start: ${(err as Error).message}`);
     }
@@ -235,18 +253,49 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
     return plane;
 }
 
+/** Waits (bounded) until the standby has replayed everything the primary has written so far. */
+export async function waitForReplay(primary: { connect(db?: string): Promise<pg.Client> }, standby: { connect(db?: string): Promise<pg.Client> }, database = "postgres", timeoutMs = 10_000): Promise<void> {
+    const source = await primary.connect();
+    let lsn: string;
+    try {
+        lsn = (await source.query<{ lsn: string }>("SELECT pg_current_wal_lsn()::text AS lsn")).rows[0].lsn;
+    } finally {
+        await source.end().catch(() => undefined);
+    }
+    const deadline = Date.now() + timeoutMs;
+    const replica = await standby.connect();
+    try {
+        for (;;) {
+            const { rows } = await replica.query<{ caught_up: boolean; has_db: boolean }>(
+                "SELECT coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false) AS caught_up, EXISTS (SELECT 1 FROM pg_database WHERE datname = $2) AS has_db",
+                [lsn, database],
+            );
+            if (rows[0].caught_up && rows[0].has_db) return;
+            if (Date.now() > deadline) throw new Error(`the standby did not replay up to ${lsn} within ${timeoutMs / 1000}s`);
+            await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+    } finally {
+        await replica.end().catch(() => undefined);
+    }
+}
+
 /**
  * How a client reaches this plane the way the application reaches RDS Proxy: the smoke target
  * (trusting the plane's throwaway CA) and the only credentials the stand-in accepts tokens from.
  */
 export function localSmokeTarget(plane: LocalDataPlane): {
-    target: { host: string; port: number; database: string; user: string; region: string; authMode: AuthMode; owner: string; caPem: string };
+    target: {
+        host: string; port: number; database: string; user: string; region: string; authMode: AuthMode; owner: string; caPem: string;
+        users: Array<{ name: string; access: AccessProfile; endpoint: EndpointRole }>; readerHost?: string; readerPort?: number;
+    };
     credentials: { accessKeyId: string; secretAccessKey: string };
 } {
     return {
         target: {
             host: plane.host, port: plane.port, database: plane.database, user: plane.user, region: plane.region,
             authMode: plane.spec.authMode, owner: plane.spec.owner, caPem: readFileSync(plane.caFile, "utf8"),
+            users: plane.users,
+            ...(plane.reader ? { readerHost: plane.reader.host, readerPort: plane.reader.port } : {}),
         },
         credentials: { accessKeyId: plane.accessKeyId, secretAccessKey: plane.secretAccessKey },
     };

@@ -84,7 +84,8 @@ async function main(): Promise<number> {
     console.log(`Policies (${policies.length} in the pack): ${blocking.length} mandatory violation(s), ${violations.length - blocking.length} advisory`);
     for (const line of formatViolations(violations)) console.log(`  ${line}`);
 
-    console.log("Local data plane: starting PostgreSQL (TLS only) and the RDS Proxy stand-in (TLS + IAM tokens)...");
+    const users = ev.settings.access.users;
+    console.log("Local data plane: starting PostgreSQL (TLS only) with a hot standby, and RDS Proxy stand-ins (TLS + IAM tokens) for the writer and READ_ONLY endpoints...");
     let dp: LocalDataPlane | undefined;
     const stop = async () => { await dp?.stop(); };
     const onSignal = () => { void stop().finally(() => process.exit(130)); };
@@ -93,8 +94,14 @@ async function main(): Promise<number> {
     try {
         dp = await startLocalDataPlane({
             database: ev.settings.database.name, user: ev.settings.database.user, region: ev.settings.region, authMode: ev.settings.proxy.authMode,
+            users, reader: true,
         });
-        console.log(`  proxy stand-in ${dp.host}:${dp.port}, PostgreSQL ${dp.postgres.host}:${dp.postgres.port}`);
+        console.log(`  proxy stand-in ${dp.host}:${dp.port} → PostgreSQL ${dp.postgres.host}:${dp.postgres.port}; ` +
+            `READ_ONLY stand-in ${dp.reader!.host}:${dp.reader!.port} → hot standby ${dp.standby!.host}:${dp.standby!.port}`);
+        console.log(`  users: ${users.map((u) => `${u.name} (${u.access}, ${u.endpoint})`).join(", ")}`);
+        if (!ev.settings.access.readerEndpoint) {
+            console.log(`  ${STACK} has no READ_ONLY endpoint in AWS (one instance); the reader checks run here against the local hot standby`);
+        }
         const { target, credentials } = localSmokeTarget(dp);
         const report = await runSmoke(target, { credentials });
         console.log("Smoke runner (the same checks as after a real deploy)");

@@ -27,6 +27,7 @@ Target (later sources win: environment < stack outputs < flags):
   --users JSON        every user: [{"name","access","endpoint"}] (DB_USERS; dbUsers output;
                       default: --user alone as readwrite on the writer endpoint)
   --reader-host HOST  the proxy's READ_ONLY endpoint       (DB_READER_HOST; proxyReaderEndpoint output)
+  --reader-port PORT  its port, if not --port              (DB_READER_PORT)
   --ca FILE           extra CA bundle (PEM), added to the system roots
 
 Options:
@@ -70,6 +71,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         owner: { type: "string" },
         users: { type: "string" },
         "reader-host": { type: "string" },
+        "reader-port": { type: "string" },
         ca: { type: "string" },
         json: { type: "boolean", default: false },
         timeout: { type: "string" },
@@ -115,6 +117,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       owner: values.owner,
       users: values.users,
       readerHost: values["reader-host"],
+      readerPort: values["reader-port"],
       caPem: values.ca !== undefined ? await readCa(values.ca) : undefined,
     };
     target = validateTarget(mergeInputs(inputFromEnv(io.env), fromOutputs, fromFlags));

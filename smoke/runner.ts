@@ -18,7 +18,7 @@ import {
 import { grantsCheck, targetSpecs } from "./grants-check";
 import { buildReport, formatReport, SmokeReport } from "./report";
 import { Session } from "./session";
-import { SmokeTarget, TargetError, targetUsers, validateTarget } from "./target";
+import { readerEndpoint, SmokeTarget, TargetError, targetUsers, validateTarget } from "./target";
 import { noReaderHost, profileChecks, readerChecks, userChecks, UserRunOptions } from "./users-check";
 import { Credentials, tokenFactory } from "../client/token";
 
@@ -90,6 +90,7 @@ export async function runSmoke(target: SmokeTarget, opts: SmokeOptions = {}): Pr
   }
   const userOptions: UserRunOptions = { credentials, clock, specs };
   const defaultUser = allUsers.find((u) => u.name === valid.user)!;
+  const reader = readerEndpoint(valid);
   try {
     const { result, client } = await connectCheck(session, ours, clock, opts.retryConnectMs ?? 0);
     checks.push(result);
@@ -105,8 +106,8 @@ export async function runSmoke(target: SmokeTarget, opts: SmokeOptions = {}): Pr
       const negativeRuns = Promise.all(negativeSpecsList.map((spec) => negativeCheck(session, spec, clock)));
       const otherUsers = (opts.users ?? true) ? allUsers.filter((u) => u.name !== valid.user) : [];
       const otherRuns = Promise.all(otherUsers
-        .filter((u) => u.endpoint === "writer" || valid.readerHost !== undefined)
-        .map((u) => userChecks(session, u, u.endpoint === "reader" ? valid.readerHost! : valid.host, userOptions)));
+        .filter((u) => u.endpoint === "writer" || reader !== undefined)
+        .map((u) => userChecks(session, u, u.endpoint === "reader" && reader ? reader : { host: valid.host, port: valid.port }, userOptions)));
       checks.push(await tlsCheck(session, client, clock));
       if (opts.grants ?? true) checks.push(await grantsCheck(session, client, clock));
       if (opts.users ?? true) checks.push(...(await profileChecks(session, client, defaultUser, userOptions)));
@@ -114,10 +115,10 @@ export async function runSmoke(target: SmokeTarget, opts: SmokeOptions = {}): Pr
       checks.push(...(await negativeRuns));
       checks.push(...(await otherRuns).flat());
       if (opts.users ?? true) {
-        if (valid.readerHost !== undefined) {
+        if (reader !== undefined) {
           // A reader-endpoint user if there is one, else any readonly user, else the default user.
           const readerUser = allUsers.find((u) => u.endpoint === "reader") ?? allUsers.find((u) => u.access === "readonly") ?? defaultUser;
-          checks.push(...(await readerChecks(session, readerUser.name, valid.readerHost, userOptions)));
+          checks.push(...(await readerChecks(session, readerUser.name, reader, userOptions)));
         } else {
           checks.push(...noReaderHost(otherUsers));
         }

@@ -10,8 +10,9 @@ export type Password = string | (() => Promise<string>);
 
 export interface AttemptSpec {
   user: string;
-  /** Another endpoint of the same proxy (the READ_ONLY one); default the target's host. */
+  /** Another endpoint of the same proxy (the READ_ONLY one); default the target's host and port. */
   host?: string;
+  port?: number;
   /** A function keeps tokens out of any config object that might be logged. */
   password: Password;
   tls: boolean;
@@ -54,7 +55,7 @@ export class Session {
     const bound = Math.max(1, Math.min(this.connectTimeoutMs, remaining));
     const config: ClientConfig = {
       host: spec.host ?? this.target.host,
-      port: this.target.port,
+      port: spec.port ?? this.target.port,
       database: this.target.database,
       user: spec.user,
       password: spec.password,

@@ -27,6 +27,8 @@ export interface SmokeTarget {
   users?: DbUser[];
   /** The proxy's READ_ONLY endpoint, for reader users and the reader checks. */
   readerHost?: string;
+  /** Its port when it differs from `port` (the local plane's second stand-in); RDS Proxy uses one port. */
+  readerPort?: number;
 }
 
 /** Stack output keys, as produced by index.ts. */
@@ -58,6 +60,7 @@ export interface TargetInput {
   /** A JSON string or an already parsed array of { name, access, endpoint? }. */
   users?: unknown;
   readerHost?: string;
+  readerPort?: string | number;
 }
 
 /**
@@ -143,6 +146,10 @@ export function validateTarget(input: TargetInput): SmokeTarget {
   if (readerHost !== undefined && !isHostnameOrIp(readerHost)) {
     throw new TargetError(`target.readerHost is ${describe(readerHost)}; expected a DNS name such as the proxy's READ_ONLY endpoint (proxyReaderEndpoint output, --reader-host, DB_READER_HOST)`);
   }
+  const readerPort = input.readerPort === undefined || input.readerPort === "" ? undefined : Number(input.readerPort);
+  if (readerPort !== undefined && (!Number.isInteger(readerPort) || readerPort < 1 || readerPort > 65535)) {
+    throw new TargetError(`target.readerPort is ${describe(input.readerPort)}; expected an integer 1..65535 (--reader-port, DB_READER_PORT; default the proxy port)`);
+  }
   if (input.caPem !== undefined && !input.caPem.includes("-----BEGIN CERTIFICATE-----")) {
     throw new TargetError(`target.caPem does not contain a PEM certificate; expected a file with "-----BEGIN CERTIFICATE-----" blocks (--ca)`);
   }
@@ -157,10 +164,15 @@ export function validateTarget(input: TargetInput): SmokeTarget {
     ...(input.caPem !== undefined ? { caPem: input.caPem } : {}),
     ...(users !== undefined ? { users } : {}),
     ...(readerHost !== undefined ? { readerHost } : {}),
+    ...(readerPort !== undefined ? { readerPort } : {}),
   };
 }
 
 /** The users a run checks: the declared ones, or the default user alone as a readwrite writer user. */
+export function readerEndpoint(t: SmokeTarget): { host: string; port: number } | undefined {
+  return t.readerHost === undefined ? undefined : { host: t.readerHost, port: t.readerPort ?? t.port };
+}
+
 export function targetUsers(t: SmokeTarget): DbUser[] {
   return t.users ?? [{ name: t.user, access: "readwrite", endpoint: "writer" }];
 }
@@ -210,6 +222,7 @@ export function inputFromEnv(env: Record<string, string | undefined>): TargetInp
     owner: env.DB_OWNER || undefined,
     users: env.DB_USERS || undefined,
     readerHost: env.DB_READER_HOST || undefined,
+    readerPort: env.DB_READER_PORT || undefined,
   });
 }
 

@@ -59,11 +59,19 @@ export interface UserRunOptions {
   specs: GrantsSpec[];
 }
 
-/** Connects as `user` through `host` with a fresh token for that endpoint and user. */
-export async function connectAs(session: Session, user: string, host: string, credentials: Credentials): Promise<Client> {
-  const t = session.target;
-  const token = tokenFactory({ host, port: t.port, user, region: t.region, credentials });
-  return session.within(session.connect({ user, host, password: token, tls: true }));
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+/** Connects as `user` through `endpoint` with a fresh token signed for that endpoint and user. */
+export async function connectAs(session: Session, user: string, endpoint: Endpoint, credentials: Credentials): Promise<Client> {
+  const token = tokenFactory({ host: endpoint.host, port: endpoint.port, user, region: session.target.region, credentials });
+  return session.within(session.connect({ user, host: endpoint.host, port: endpoint.port, password: token, tls: true }));
+}
+
+function writerOf(session: Session): Endpoint {
+  return { host: session.target.host, port: session.target.port };
 }
 
 /** The profile checks on an open connection as `user` (through the writer endpoint). */
@@ -108,16 +116,16 @@ export async function profileChecks(session: Session, client: Client, user: DbUs
 }
 
 /** Connect, TLS, grants and profile checks for one user other than the default one. */
-export async function userChecks(session: Session, user: DbUser, host: string, o: UserRunOptions): Promise<CheckResult[]> {
+export async function userChecks(session: Session, user: DbUser, endpoint: Endpoint, o: UserRunOptions): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   let client: Client | undefined;
   const connect = await timed(USER_CHECK.connect(user.name), session, o.clock, async () => {
-    client = await connectAs(session, user.name, host, o.credentials);
+    client = await connectAs(session, user.name, endpoint, o.credentials);
     const { rows } = await session.within(client.query<{ current_user: string }>("select current_user"));
     if (rows[0].current_user !== user.name) {
       return { ok: false, detail: `connected, but current_user is ${JSON.stringify(rows[0].current_user)}; expected ${JSON.stringify(user.name)}`, kind: "auth" };
     }
-    return { ok: true, detail: `current_user=${rows[0].current_user} via ${user.endpoint} endpoint ${host}` };
+    return { ok: true, detail: `current_user=${rows[0].current_user} via the ${user.endpoint} endpoint ${endpoint.host}:${endpoint.port}` };
   });
   results.push({ ...connect, user: user.name });
   if (!client || !connect.ok) {
@@ -136,10 +144,10 @@ export async function userChecks(session: Session, user: DbUser, host: string, o
   // Profile checks run through the writer: on the reader a write fails read-only (25006) before any
   // privilege is even looked at, which would prove nothing about the profile.
   let writer: Client = open;
-  if (host !== session.target.host) {
+  if (endpoint.host !== session.target.host || endpoint.port !== session.target.port) {
     await session.close(open);
     try {
-      writer = await connectAs(session, user.name, session.target.host, o.credentials);
+      writer = await connectAs(session, user.name, writerOf(session), o.credentials);
     } catch (err) {
       const c = classify(session, err);
       results.push({ name: `${user.name}: profile checks`, ok: false, detail: `could not connect through the writer endpoint: ${c.message}`, ms: 0, kind: c.kind, user: user.name });
@@ -155,10 +163,11 @@ export async function userChecks(session: Session, user: DbUser, host: string, o
  * Through the READ_ONLY endpoint: the session lands on a replica (pg_is_in_recovery) and a write is
  * refused as read-only (25006), whatever the user's privileges.
  */
-export async function readerChecks(session: Session, user: string, readerHost: string, o: UserRunOptions): Promise<CheckResult[]> {
+export async function readerChecks(session: Session, user: string, reader: Endpoint, o: UserRunOptions): Promise<CheckResult[]> {
+  const readerHost = `${reader.host}:${reader.port}`;
   let client: Client | undefined;
   const recovery = await timed(USER_CHECK.readerRecovery, session, o.clock, async () => {
-    client = await connectAs(session, user, readerHost, o.credentials);
+    client = await connectAs(session, user, reader, o.credentials);
     const { rows } = await session.within(client.query<{ recovery: boolean }>("select pg_is_in_recovery() as recovery"));
     if (rows[0].recovery !== true) return { ok: false, detail: `pg_is_in_recovery() is false through ${readerHost}: the READ_ONLY endpoint reached the writer`, kind: "other" };
     return { ok: true, detail: `pg_is_in_recovery() = true as ${user} through ${readerHost}` };
