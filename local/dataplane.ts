@@ -245,9 +245,9 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
             "local data plane start-up",
         );
     } catch (err) {
-        if (process.env.KEEP_LOG) console.error(readFileSync(serverLogFile, "utf8").split("\n").filter((l) => l.includes("standby")).slice(-30).join("\n"));
+        const standbyLog = pgServer?.standby ? `; standby log: ${pgServer.standby.recentLog()}` : "";
         await stop().catch(() => undefined);
-        throw new Error(`local data plane: could not start: ${(err as Error).message}`);
+        throw new Error(`local data plane: could not start: ${(err as Error).message}${standbyLog}`);
     }
     live.add(plane);
     return plane;
