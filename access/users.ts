@@ -83,3 +83,27 @@ export function toUsers(users: unknown[]): DbUser[] {
         return { name: entry.name as string, access: entry.access as AccessProfile, endpoint: (entry.endpoint ?? "writer") as EndpointRole };
     });
 }
+
+/**
+ * The users a Lambda is told about in DB_USERS (a JSON array of { name, access, endpoint? }), validated
+ * like the settings; without DB_USERS, the single DB_USER as a readwrite user on the writer endpoint.
+ */
+export function usersFromEnv(env: Record<string, string | undefined>, o: { masterUsername?: string } = {}): DbUser[] {
+    const text = env.DB_USERS;
+    if (text === undefined || text.trim() === "") {
+        const name = env.DB_USER;
+        if (!name) throw new Error("environment variable DB_USERS (or DB_USER) is not set");
+        const problem = pgIdentifierProblem(name);
+        if (problem) throw new Error(`DB_USER (${JSON.stringify(name)}) ${problem}`);
+        return [{ name, access: "readwrite", endpoint: "writer" }];
+    }
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(text);
+    } catch (err) {
+        throw new Error(`DB_USERS is not JSON (${(err as Error).message}); expected [{"name":"app_user","access":"readwrite","endpoint":"writer"}, ...]`);
+    }
+    const problems = usersProblems(parsed, { key: "DB_USERS", masterUsername: o.masterUsername ?? "", readers: true });
+    if (problems.length > 0) throw new Error(problems.join("; "));
+    return toUsers(parsed as unknown[]);
+}

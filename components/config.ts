@@ -2,7 +2,7 @@
 // No component reads pulumi.Config itself. Every invalid value is reported on its own line naming the
 // stack, the key, the value seen and what is allowed, and the program stops before declaring anything.
 import { DbUser, toUsers, usersProblems } from "../access/users";
-import { AuthMode, DEFAULT_MASTER_USERNAME } from "../smoke/grants";
+import { AuthMode, DEFAULT_MASTER_USERNAME } from "../access/grants";
 import { descriptionProblem, isPrivateIpv4, parseIpv4Cidr, pgIdentifierProblem } from "./validation";
 
 export const PROJECT = "aurora-iam-proxy";

@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { DbUser } from "../access/users";
-import { DB_PORT } from "../smoke/grants";
+import { DB_PORT } from "../access/grants";
 import { Settings } from "./config";
 import { Database } from "./database";
 import { Ecs } from "./ecs";

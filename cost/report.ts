@@ -1,7 +1,7 @@
 // What a person reads: the estimate as a table (`npm run cost`) and as a short section (`npm start`).
 import { describeAssumptions, estimate, Estimate, PlannedResource } from "./estimate";
 
-/** A stack as the mock cloud evaluates it (smoke/local/mock-cloud.ts `evaluateStack`). */
+/** A stack as the mock cloud evaluates it (local/mock-cloud.ts `evaluateStack`). */
 export interface EvaluatedStack {
     stack: string;
     resources: PlannedResource[];

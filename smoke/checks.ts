@@ -2,10 +2,10 @@
 // negative check passes only when the server itself refuses the attempt.
 
 import type { Client } from "pg";
-import { classifyError, ClassifiedError, errorMessage, FailureKind } from "./errors";
+import { classifyError, ClassifiedError, errorMessage, FailureKind } from "../client/errors";
 import { DeadlineError, Session } from "./session";
-import { tamperToken, TokenFactory } from "./token";
-import { describeTls, socketOf, tlsFacts, tlsShortfall } from "./tls";
+import { tamperToken, TokenFactory } from "../client/token";
+import { describeTls, socketOf, tlsFacts, tlsShortfall } from "../client/tls";
 
 export interface CheckResult {
   name: string;
@@ -15,6 +15,8 @@ export interface CheckResult {
   ms: number;
   /** On failure: what kind of failure, for callers that branch on it. */
   kind?: FailureKind;
+  /** The database user a per-user check ran as (absent for the default user's checks). */
+  user?: string;
 }
 
 export const CHECK = {

@@ -11,7 +11,8 @@ export const USAGE = `Usage: npm run smoke -- [target] [options]
 
 Proves a deployed stack works: connects through RDS Proxy with a fresh IAM
 token and verify-full TLS, checks the user, TLS, grants, and that insecure
-ways in are refused.
+ways in are refused; then, for every declared user, the same through its own
+endpoint plus what its profile must allow and refuse, and the reader endpoint.
 
 Target (later sources win: environment < stack outputs < flags):
   --stack NAME        read outputs with "pulumi stack output --json -s NAME"
@@ -23,6 +24,10 @@ Target (later sources win: environment < stack outputs < flags):
   --region REGION     AWS region the token is signed for  (AWS_REGION)
   --auth-mode MODE    proxy auth to Aurora: iam | secrets (DB_AUTH_MODE; default iam)
   --owner ROLE        schema owner for the grants spec     (DB_OWNER; dbOwner output; default dbadmin)
+  --users JSON        every user: [{"name","access","endpoint"}] (DB_USERS; dbUsers output;
+                      default: --user alone as readwrite on the writer endpoint)
+  --reader-host HOST  the proxy's READ_ONLY endpoint       (DB_READER_HOST; proxyReaderEndpoint output)
+  --reader-port PORT  its port, if not --port              (DB_READER_PORT)
   --ca FILE           extra CA bundle (PEM), added to the system roots
 
 Options:
@@ -64,6 +69,9 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         region: { type: "string" },
         "auth-mode": { type: "string" },
         owner: { type: "string" },
+        users: { type: "string" },
+        "reader-host": { type: "string" },
+        "reader-port": { type: "string" },
         ca: { type: "string" },
         json: { type: "boolean", default: false },
         timeout: { type: "string" },
@@ -107,6 +115,9 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       region: values.region,
       authMode: values["auth-mode"],
       owner: values.owner,
+      users: values.users,
+      readerHost: values["reader-host"],
+      readerPort: values["reader-port"],
       caPem: values.ca !== undefined ? await readCa(values.ca) : undefined,
     };
     target = validateTarget(mergeInputs(inputFromEnv(io.env), fromOutputs, fromFlags));

@@ -1,25 +1,32 @@
-// Check 3: the grants the application user holds equal the declared spec.
-// The spec and the catalog reading live in smoke/grants.ts (one source of
+// Check 3: the grants each user holds equal its declared profile, both ways.
+// The spec and the catalog reading live in access/grants.ts (one source of
 // truth, shared with the bootstrap SQL); this file only turns the diff into a
 // verdict that names every drift item.
 
 import type { Client } from "pg";
+import { accessSpec, diffGrants, GrantsSpec, readGrants } from "../access/grants";
+import { errorMessage } from "../client/errors";
 import { CheckResult, CHECK, Timer, timed } from "./checks";
-import { errorMessage } from "./errors";
-import { diffGrants, grantsSpec, readGrants } from "./grants";
 import type { Session } from "./session";
-import { DEFAULT_OWNER } from "./target";
+import { DEFAULT_OWNER, SmokeTarget, targetUsers } from "./target";
 
-export async function grantsCheck(session: Session, client: Client, clock: Timer): Promise<CheckResult> {
-  return timed(CHECK.grants, session, clock, async () => {
+/** Every declared user's spec for this target (throws with the reason when a name cannot be a user). */
+export function targetSpecs(t: SmokeTarget): GrantsSpec[] {
+  return accessSpec({ database: t.database, owner: t.owner ?? DEFAULT_OWNER, authMode: t.authMode, users: targetUsers(t) }).users;
+}
+
+export async function grantsCheck(session: Session, client: Client, clock: Timer, user?: string, name: string = CHECK.grants): Promise<CheckResult> {
+  return timed(name, session, clock, async () => {
     const t = session.target;
     const owner = t.owner ?? DEFAULT_OWNER;
-    let spec;
+    const who = user ?? t.user;
+    let spec: GrantsSpec | undefined;
     try {
-      spec = grantsSpec({ database: t.database, user: t.user, owner, authMode: t.authMode });
+      spec = targetSpecs(t).find((s) => s.user === who);
     } catch (err) {
       return { ok: false, detail: errorMessage(err), kind: "config" };
     }
+    if (!spec) return { ok: false, detail: `user ${who} is not among the declared users`, kind: "config" };
     const observed = await session.within(readGrants(client, spec));
     const drift = diffGrants(spec, observed);
     const items = [
@@ -28,14 +35,15 @@ export async function grantsCheck(session: Session, client: Client, clock: Timer
       ...drift.extra.map((d) => `extra ${d}`),
     ];
     if (items.length > 0) {
-      return { ok: false, detail: `grant drift for ${t.user} (owner ${owner}): ${items.join("; ")}`, kind: "grants" };
+      return { ok: false, detail: `grant drift for ${who} (owner ${owner}): ${items.join("; ")}`, kind: "grants" };
     }
-    const tables = observed.tables.length;
+    const tables = observed.tables.filter((x) => x.owner !== who && x.privileges.length > 0).length;
+    const list = (p: string[]) => (p.length > 0 ? p.join(",") : "nothing");
     return {
       ok: true,
       detail:
-        `${spec.databasePrivileges.join(",")} on ${spec.database}, ${spec.schemaPrivileges.join(",")} on ${spec.schema}, ` +
-        `${spec.tablePrivileges.join(",")} on ${tables} table${tables === 1 ? "" : "s"}` +
+        `${spec.access}: ${list(spec.databasePrivileges)} on ${spec.database}, ${list(spec.schemaPrivileges)} on ${spec.schema}, ` +
+        `${list(spec.tablePrivileges)} on ${tables} table${tables === 1 ? "" : "s"}` +
         (spec.memberOf.length > 0 ? `, member of ${spec.memberOf.join(",")}` : "") +
         `; nothing extra`,
     };

@@ -1,7 +1,7 @@
 // The verdict, as data (JSON for CI and the Lambda) and as a table for people.
 
 import type { CheckResult } from "./checks";
-import { redact } from "./errors";
+import { redact } from "../client/errors";
 
 export interface SmokeReport {
   ok: boolean;

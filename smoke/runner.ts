@@ -15,16 +15,17 @@ import {
   tlsCheck,
   Timer,
 } from "./checks";
-import { grantsCheck } from "./grants-check";
+import { grantsCheck, targetSpecs } from "./grants-check";
 import { buildReport, formatReport, SmokeReport } from "./report";
 import { Session } from "./session";
-import { SmokeTarget, TargetError, validateTarget } from "./target";
-import { Credentials, tokenFactory } from "./token";
+import { readerEndpoint, SmokeTarget, TargetError, targetUsers, validateTarget } from "./target";
+import { noReaderHost, profileChecks, readerChecks, userChecks, UserRunOptions } from "./users-check";
+import { Credentials, tokenFactory } from "../client/token";
 
 export type { CheckResult } from "./checks";
 export type { SmokeReport } from "./report";
 export type { SmokeTarget, AuthMode } from "./target";
-export type { Credentials } from "./token";
+export type { Credentials } from "../client/token";
 export { formatReport };
 
 export interface SmokeOptions {
@@ -45,6 +46,8 @@ export interface SmokeOptions {
   negatives?: boolean;
   /** Compare grants with the declared spec. Default true. */
   grants?: boolean;
+  /** Check every declared user other than the default one, and the reader endpoint. Default true. */
+  users?: boolean;
   /** The user the "other user" negatives sign for. Default "app_user_smoke_other". */
   otherUser?: string;
   /** Monotonic milliseconds for timings. Default performance.now. */
@@ -78,23 +81,48 @@ export async function runSmoke(target: SmokeTarget, opts: SmokeOptions = {}): Pr
   const others = tokenFactory({ ...valid, user: otherUser, credentials });
 
   const checks: CheckResult[] = [];
+  const allUsers = targetUsers(valid);
+  let specs;
+  try {
+    specs = targetSpecs(valid);
+  } catch (err) {
+    return buildReport(valid, [{ name: "target", ok: false, detail: (err as Error).message, ms: 0, kind: "config" }], clock() - started);
+  }
+  const userOptions: UserRunOptions = { credentials, clock, specs };
+  const defaultUser = allUsers.find((u) => u.name === valid.user)!;
+  const reader = readerEndpoint(valid);
   try {
     const { result, client } = await connectCheck(session, ours, clock, opts.retryConnectMs ?? 0);
     checks.push(result);
     const negatives = opts.negatives ?? true;
-    const specs = negatives ? negativeSpecs(session, ours, others, otherUser) : [];
+    const negativeSpecsList = negatives ? negativeSpecs(session, ours, others, otherUser) : [];
     if (!client) {
       checks.push(skipped(CHECK.tls, "no connection"));
       if (opts.grants ?? true) checks.push(skipped(CHECK.grants, "no connection"));
       // A refusal proves nothing when the legitimate way in fails too.
-      for (const spec of specs) checks.push(skipped(spec.name, "the IAM connection failed, so a refusal would prove nothing"));
+      for (const spec of negativeSpecsList) checks.push(skipped(spec.name, "the IAM connection failed, so a refusal would prove nothing"));
     } else {
-      // The negatives use their own connections; run them alongside the positive checks.
-      const negativeRuns = Promise.all(specs.map((spec) => negativeCheck(session, spec, clock)));
+      // The negatives and the other users use their own connections; run them alongside.
+      const negativeRuns = Promise.all(negativeSpecsList.map((spec) => negativeCheck(session, spec, clock)));
+      const otherUsers = (opts.users ?? true) ? allUsers.filter((u) => u.name !== valid.user) : [];
+      const otherRuns = Promise.all(otherUsers
+        .filter((u) => u.endpoint === "writer" || reader !== undefined)
+        .map((u) => userChecks(session, u, u.endpoint === "reader" && reader ? reader : { host: valid.host, port: valid.port }, userOptions)));
       checks.push(await tlsCheck(session, client, clock));
       if (opts.grants ?? true) checks.push(await grantsCheck(session, client, clock));
+      if (opts.users ?? true) checks.push(...(await profileChecks(session, client, defaultUser, userOptions)));
       await session.close(client);
       checks.push(...(await negativeRuns));
+      checks.push(...(await otherRuns).flat());
+      if (opts.users ?? true) {
+        if (reader !== undefined) {
+          // A reader-endpoint user if there is one, else any readonly user, else the default user.
+          const readerUser = allUsers.find((u) => u.endpoint === "reader") ?? allUsers.find((u) => u.access === "readonly") ?? defaultUser;
+          checks.push(...(await readerChecks(session, readerUser.name, reader, userOptions)));
+        } else {
+          checks.push(...noReaderHost(otherUsers));
+        }
+      }
     }
   } finally {
     await session.closeAll();

@@ -3,13 +3,16 @@
 // deadline passes, so nothing outlives the run or hangs it.
 
 import { Client, ClientConfig } from "pg";
-import { verifyFullSsl } from "./tls";
+import { verifyFullSsl } from "../client/tls";
 import type { SmokeTarget } from "./target";
 
 export type Password = string | (() => Promise<string>);
 
 export interface AttemptSpec {
   user: string;
+  /** Another endpoint of the same proxy (the READ_ONLY one); default the target's host and port. */
+  host?: string;
+  port?: number;
   /** A function keeps tokens out of any config object that might be logged. */
   password: Password;
   tls: boolean;
@@ -51,12 +54,12 @@ export class Session {
     if (remaining <= 0) throw new DeadlineError(this.budgetMs);
     const bound = Math.max(1, Math.min(this.connectTimeoutMs, remaining));
     const config: ClientConfig = {
-      host: this.target.host,
-      port: this.target.port,
+      host: spec.host ?? this.target.host,
+      port: spec.port ?? this.target.port,
       database: this.target.database,
       user: spec.user,
       password: spec.password,
-      ssl: spec.tls ? verifyFullSsl(this.target.host, this.target.caPem) : false,
+      ssl: spec.tls ? verifyFullSsl(spec.host ?? this.target.host, this.target.caPem) : false,
       connectionTimeoutMillis: bound,
       query_timeout: this.queryTimeoutMs,
       statement_timeout: this.queryTimeoutMs,

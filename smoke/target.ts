@@ -4,9 +4,10 @@
 
 import { isIP } from "node:net";
 
-import { AuthMode, DEFAULT_MASTER_USERNAME } from "./grants";
+import { AuthMode, DEFAULT_MASTER_USERNAME } from "../access/grants";
+import { DbUser, usersProblems, toUsers } from "../access/users";
 
-export type { AuthMode };
+export type { AuthMode, DbUser };
 
 export interface SmokeTarget {
   /** RDS Proxy endpoint name (not an IP: TLS verification checks this name). */
@@ -22,6 +23,12 @@ export interface SmokeTarget {
   caPem?: string;
   /** Schema owner role for the grants spec (the master user in AWS); default DEFAULT_OWNER. */
   owner?: string;
+  /** Every database user to check (default: `user` alone, readwrite, on the writer endpoint). */
+  users?: DbUser[];
+  /** The proxy's READ_ONLY endpoint, for reader users and the reader checks. */
+  readerHost?: string;
+  /** Its port when it differs from `port` (the local plane's second stand-in); RDS Proxy uses one port. */
+  readerPort?: number;
 }
 
 /** Stack output keys, as produced by index.ts. */
@@ -34,6 +41,10 @@ export interface StackOutputs {
   proxyAuthMode?: unknown;
   /** The master user, which owns the app schema. */
   dbOwner?: unknown;
+  /** Every database user: [{ name, access, endpoint }] (or the same as a JSON string). */
+  dbUsers?: unknown;
+  /** The proxy's READ_ONLY endpoint, when the cluster has readers. */
+  proxyReaderEndpoint?: unknown;
 }
 
 /** Loosely typed input gathered from any source, before validation. */
@@ -46,6 +57,10 @@ export interface TargetInput {
   authMode?: string;
   owner?: string;
   caPem?: string;
+  /** A JSON string or an already parsed array of { name, access, endpoint? }. */
+  users?: unknown;
+  readerHost?: string;
+  readerPort?: string | number;
 }
 
 /**
@@ -110,6 +125,31 @@ export function validateTarget(input: TargetInput): SmokeTarget {
   if (owner !== undefined && owner === user) {
     throw new TargetError(`target.owner is ${describe(owner)}, the same as target.user; the application user must not own the schema`);
   }
+  let users: DbUser[] | undefined;
+  if (input.users !== undefined) {
+    let parsed = input.users;
+    if (typeof parsed === "string") {
+      try {
+        parsed = JSON.parse(parsed);
+      } catch (err) {
+        throw new TargetError(`target.users is not JSON (${(err as Error).message}); expected [{"name":"app_user","access":"readwrite","endpoint":"writer"}, ...] (dbUsers output, --users, DB_USERS)`);
+      }
+    }
+    const problems = usersProblems(parsed, { key: "target.users", masterUsername: owner ?? "", readers: true });
+    if (problems.length > 0) throw new TargetError(`${problems.join("; ")} (dbUsers output, --users, DB_USERS)`);
+    users = toUsers(parsed as unknown[]);
+    if (!users.some((u) => u.name === user)) {
+      throw new TargetError(`target.user ${describe(user)} is not among target.users (${users.map((u) => u.name).join(", ")}); the default user must be one of the declared users`);
+    }
+  }
+  const readerHost = input.readerHost;
+  if (readerHost !== undefined && !isHostnameOrIp(readerHost)) {
+    throw new TargetError(`target.readerHost is ${describe(readerHost)}; expected a DNS name such as the proxy's READ_ONLY endpoint (proxyReaderEndpoint output, --reader-host, DB_READER_HOST)`);
+  }
+  const readerPort = input.readerPort === undefined || input.readerPort === "" ? undefined : Number(input.readerPort);
+  if (readerPort !== undefined && (!Number.isInteger(readerPort) || readerPort < 1 || readerPort > 65535)) {
+    throw new TargetError(`target.readerPort is ${describe(input.readerPort)}; expected an integer 1..65535 (--reader-port, DB_READER_PORT; default the proxy port)`);
+  }
   if (input.caPem !== undefined && !input.caPem.includes("-----BEGIN CERTIFICATE-----")) {
     throw new TargetError(`target.caPem does not contain a PEM certificate; expected a file with "-----BEGIN CERTIFICATE-----" blocks (--ca)`);
   }
@@ -122,7 +162,19 @@ export function validateTarget(input: TargetInput): SmokeTarget {
     authMode,
     ...(owner !== undefined ? { owner } : {}),
     ...(input.caPem !== undefined ? { caPem: input.caPem } : {}),
+    ...(users !== undefined ? { users } : {}),
+    ...(readerHost !== undefined ? { readerHost } : {}),
+    ...(readerPort !== undefined ? { readerPort } : {}),
   };
+}
+
+/** The users a run checks: the declared ones, or the default user alone as a readwrite writer user. */
+export function readerEndpoint(t: SmokeTarget): { host: string; port: number } | undefined {
+  return t.readerHost === undefined ? undefined : { host: t.readerHost, port: t.readerPort ?? t.port };
+}
+
+export function targetUsers(t: SmokeTarget): DbUser[] {
+  return t.users ?? [{ name: t.user, access: "readwrite", endpoint: "writer" }];
 }
 
 function optionalString(outputs: StackOutputs, key: keyof StackOutputs): string | undefined {
@@ -152,6 +204,8 @@ export function inputFromOutputs(outputs: unknown): TargetInput {
     region: optionalString(o, "region"),
     authMode: optionalString(o, "proxyAuthMode"),
     owner: optionalString(o, "dbOwner"),
+    readerHost: optionalString(o, "proxyReaderEndpoint"),
+    users: o.dbUsers === null ? undefined : o.dbUsers,
   };
   return dropUndefined(input);
 }
@@ -166,6 +220,9 @@ export function inputFromEnv(env: Record<string, string | undefined>): TargetInp
     region: env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined,
     authMode: env.DB_AUTH_MODE || undefined,
     owner: env.DB_OWNER || undefined,
+    users: env.DB_USERS || undefined,
+    readerHost: env.DB_READER_HOST || undefined,
+    readerPort: env.DB_READER_PORT || undefined,
   });
 }
 

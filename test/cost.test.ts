@@ -6,7 +6,7 @@ import * as path from "path";
 import { parseSettings, SettingsError } from "../components/config";
 import { classify, DEFAULT_ASSUMPTIONS, estimate, PlannedResource, PRICED_TYPES, runsPerMonth, toJson, UnpricedRegionError } from "../cost/estimate";
 import { HOURS_PER_MONTH, PRICES, PRICES_AS_OF, REGIONS } from "../cost/prices";
-import { run } from "../cost/cli";
+import { run } from "../local/cost-cli";
 import { costSection, estimateStack } from "../cost/report";
 import { analyzeViaHost } from "../policy/host";
 import { simulateFirstPreview } from "../policy/preview";

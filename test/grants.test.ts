@@ -12,8 +12,8 @@ import {
     ObservedGrants,
     readGrants,
     scramSha256Verifier,
-} from "../smoke/grants";
-import { LocalDataPlane, startLocalDataPlane } from "../smoke/local/dataplane";
+} from "../access/grants";
+import { LocalDataPlane, startLocalDataPlane } from "../local/dataplane";
 
 const iamSpec = grantsSpec({ database: "appdb", user: "app_user", owner: "postgres", authMode: "iam" });
 
@@ -25,13 +25,15 @@ describe("grants spec", () => {
             owner: "postgres",
             schema: APP_SCHEMA,
             authMode: "iam",
-            connectionLimit: 100,
+            connectionLimit: -1,
             probeTable: "smoke_probe",
             databasePrivileges: ["CONNECT"],
             schemaPrivileges: ["USAGE"],
             tablePrivileges: ["SELECT", "INSERT", "UPDATE", "DELETE"],
             sequencePrivileges: ["USAGE", "SELECT"],
             memberOf: ["rds_iam"],
+            access: "readwrite",
+            creators: ["postgres"],
         });
     });
 
@@ -71,14 +73,21 @@ describe("grants spec", () => {
 
     it("quotes every identifier and sends only the password's SCRAM verifier, never the password", () => {
         const secrets = grantsSpec({ database: "appdb", user: "app_user", owner: "master", authMode: "secrets" });
-        const sql = bootstrapStatements(secrets, { password: "it's-a-long-password" }).join(";\n");
-        assert.match(sql, /ALTER ROLE "app_user" WITH LOGIN .* PASSWORD 'SCRAM-SHA-256\$4096:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+'/);
+        const statements = bootstrapStatements(secrets, { password: "it's-a-long-password" });
+        const sql = statements.map((s) => s.sql).join(";\n");
+        // The verifier travels as a bind parameter only; no statement text holds it or the password.
+        assert.doesNotMatch(sql, /SCRAM-SHA-256\$/);
         assert.ok(!sql.includes("it's-a-long-password") && !sql.includes("it''s-a-long-password"));
+        const withVerifier = statements.filter((s) => s.parameters !== undefined);
+        assert.equal(withVerifier.length, 1);
+        assert.match(withVerifier[0].parameters!.verifier, /^SCRAM-SHA-256\$4096:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+$/);
+        assert.ok(!JSON.stringify(statements).includes("it's-a-long-password"));
         assert.match(sql, /GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "app" TO "app_user"/);
         assert.match(sql, /ALTER DEFAULT PRIVILEGES FOR ROLE "master" IN SCHEMA "app" GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "app_user"/);
         assert.doesNotMatch(sql, /GRANT "rds_iam"/);
-        assert.match(bootstrapStatements(iamSpec).join("\n"), /GRANT "rds_iam" TO "app_user"/);
-        assert.match(bootstrapStatements(iamSpec).join("\n"), /PASSWORD NULL/);
+        const iamSql = bootstrapStatements(iamSpec).map((s) => s.sql).join("\n");
+        assert.match(iamSql, /GRANT "rds_iam" TO "app_user"/);
+        assert.match(iamSql, /ALTER ROLE "app_user" WITH LOGIN NOCREATEDB NOCREATEROLE INHERIT CONNECTION LIMIT -1 PASSWORD NULL/);
     });
 });
 
@@ -86,12 +95,12 @@ function observedClean(spec: GrantsSpec): ObservedGrants {
     return {
         user: spec.user,
         exists: true,
-        attributes: { login: true, superuser: false, createRole: false, createDb: false, replication: false, bypassRls: false, inherit: true, connectionLimit: 100 },
+        attributes: { login: true, superuser: false, createRole: false, createDb: false, replication: false, bypassRls: false, inherit: true, connectionLimit: -1 },
         memberOf: [...spec.memberOf],
         database: { name: spec.database, privileges: ["CONNECT"] },
         schemas: [{ schema: "app", privileges: ["USAGE"] }],
-        tables: [{ schema: "app", name: "smoke_probe", privileges: ["SELECT", "INSERT", "UPDATE", "DELETE"], columnPrivileges: [] }],
-        sequences: [{ schema: "app", name: "smoke_probe_id_seq", privileges: ["USAGE", "SELECT"] }],
+        tables: [{ schema: "app", name: "smoke_probe", owner: spec.owner, privileges: ["SELECT", "INSERT", "UPDATE", "DELETE"], columnPrivileges: [] }],
+        sequences: [{ schema: "app", name: "smoke_probe_id_seq", owner: spec.owner, privileges: ["USAGE", "SELECT"] }],
         defaultPrivileges: [
             { owner: spec.owner, schema: "app", objectType: "sequences", privileges: ["SELECT", "USAGE"] },
             { owner: spec.owner, schema: "app", objectType: "tables", privileges: ["DELETE", "INSERT", "SELECT", "UPDATE"] },

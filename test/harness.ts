@@ -1,8 +1,8 @@
 // The tests' view of the mock cloud; `npm start` uses the same module to print the plan.
 import { Settings } from "../components/config";
-import { Evaluation, evaluateStack, MockResource } from "../smoke/local/mock-cloud";
+import { Evaluation, evaluateStack, MockResource } from "../local/mock-cloud";
 
-export * from "../smoke/local/mock-cloud";
+export * from "../local/mock-cloud";
 
 export type StackEvaluation = Evaluation & { settings: Settings };
 

@@ -3,7 +3,7 @@ import { Sha256 } from "@aws-crypto/sha256-js";
 import { Signer } from "@aws-sdk/rds-signer";
 import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
-import { verifyRdsIamToken, VerifyRdsIamTokenOptions } from "../smoke/local/iam-token";
+import { verifyRdsIamToken, VerifyRdsIamTokenOptions } from "../local/iam-token";
 
 const endpoint = { host: "127.0.0.1", port: 6543, user: "app_user", region: "eu-west-1" };
 const trusted = { accessKeyId: "AKIAEXAMPLETRUSTED01", secretAccessKey: "trusted-secret-key-for-unit-tests-only" };

@@ -5,8 +5,8 @@ import { readFileSync } from "fs";
 import * as pg from "pg";
 import { createBootstrapHandler, dataApiExecutor, SqlExecutor } from "../smoke/lambda/bootstrap-handler";
 import { createSmokeHandler } from "../smoke/lambda/smoke-handler";
-import { diffGrants, readGrants } from "../smoke/grants";
-import { LocalDataPlane, startLocalDataPlane } from "../smoke/local/dataplane";
+import { accessSpec, bootstrapStatements, diffGrants, readGrants, toPositional } from "../access/grants";
+import { LocalDataPlane, startLocalDataPlane } from "../local/dataplane";
 
 function lambdaEnv(dp: LocalDataPlane): Record<string, string> {
     // The variables components/smoke.ts gives the functions, pointed at the local plane.
@@ -31,19 +31,26 @@ function smokeHandlerFor(dp: LocalDataPlane) {
  */
 const DATA_API_TYPE_OIDS = new Set([16, 17, 20, 21, 23, 25, 114, 700, 701, 1043, 1082, 1083, 1114, 1184, 1700, 2950, 3802]);
 
-/** Runs the statements in one transaction on a pg client, refusing results the Data API could not return. */
-function pgExecutor(client: pg.Client): SqlExecutor {
+/**
+ * Runs the statements in one transaction on a pg client, refusing results the Data API could not return
+ * and named parameters it would not have been sent (`:name` in the text, values alongside).
+ */
+export function pgExecutor(client: pg.Client): SqlExecutor {
     return async (statements) => {
         await client.query("BEGIN");
+        const rows: Array<Record<string, unknown>[] | undefined> = [];
         try {
-            for (const sql of statements) {
-                const result = await client.query(sql);
+            for (const statement of statements) {
+                const { text, values } = toPositional(statement);
+                const result: pg.QueryResult = await client.query(text, values);
                 const unsupported = (result.fields ?? []).filter((f) => !DATA_API_TYPE_OIDS.has(f.dataTypeID));
                 if (unsupported.length > 0) {
-                    throw new Error(`the Data API cannot return column ${unsupported[0].name} (type oid ${unsupported[0].dataTypeID}) of: ${sql.slice(0, 80)}`);
+                    throw new Error(`the Data API cannot return column ${unsupported[0].name} (type oid ${unsupported[0].dataTypeID}) of: ${statement.sql.slice(0, 80)}`);
                 }
+                rows.push(statement.returnsRows ? result.rows : undefined);
             }
             await client.query("COMMIT");
+            return rows;
         } catch (err) {
             await client.query("ROLLBACK");
             throw err;
@@ -129,14 +136,16 @@ describe("bootstrap Lambda handler", function () {
     });
 
     it("refuses, like the Data API, a statement whose result it cannot return (so the check above is real)", async () => {
-        await assert.rejects(pgExecutor(admin)(["SELECT pg_advisory_xact_lock(1)"]), /cannot return column pg_advisory_xact_lock \(type oid 2278\)/);
+        await assert.rejects(pgExecutor(admin)([{ sql: "SELECT pg_advisory_xact_lock(1)" }]), /cannot return column pg_advisory_xact_lock \(type oid 2278\)/);
     });
 
     it("needs the proxy secret's password in secrets mode, and refuses one in iam mode", async () => {
         const secretsEnv = { ...lambdaEnv(dp), DB_AUTH_MODE: "secrets" };
-        await assert.rejects(createBootstrapHandler({ env: secretsEnv, execute: async () => undefined })({}), /secrets mode needs the proxy secret's password/);
+        await assert.rejects(createBootstrapHandler({ env: secretsEnv, execute: async () => undefined })({}), /secrets mode needs each user's proxy-secret password in the event .*; missing: app_user$/);
         await assert.rejects(createBootstrapHandler({ env: { ...lambdaEnv(dp), DB_AUTH_MODE: "password" }, execute: async () => undefined })({}), /DB_AUTH_MODE is "password"; allowed: iam, secrets/);
-        await assert.rejects(createBootstrapHandler({ env: { ...lambdaEnv(dp), DB_USER: "" }, execute: async () => undefined })({}), /environment variable DB_USER is not set/);
+        await assert.rejects(createBootstrapHandler({ env: { ...lambdaEnv(dp), DB_USER: "" }, execute: async () => undefined })({}), /environment variable DB_USERS \(or DB_USER\) is not set/);
+        await assert.rejects(createBootstrapHandler({ env: { ...lambdaEnv(dp), DB_USERS: '[{"name":"x","access":"admin"}]' }, execute: async () => undefined })({}),
+            /^Error: bootstrap: DB_USERS\[0\]\.access \("admin"\) must be one of readwrite, readonly, ddl$/);
     });
 });
 
@@ -159,7 +168,7 @@ describe("bootstrap through the RDS Data API", () => {
 
     it("runs every statement in one transaction on this cluster with the master secret, then commits", async () => {
         const client = fakeClient();
-        await dataApiExecutor({ client: client as any, ...target })(["SELECT 1", "SELECT 2"]);
+        await dataApiExecutor({ client: client as any, ...target })([{ sql: "SELECT 1" }, { sql: "SELECT 2" }]);
         assert.deepEqual(client.sent.map((s) => s.command), ["BeginTransactionCommand", "ExecuteStatementCommand", "ExecuteStatementCommand", "CommitTransactionCommand"]);
         for (const s of client.sent) {
             assert.equal(s.input.resourceArn, target.resourceArn);
@@ -168,13 +177,33 @@ describe("bootstrap through the RDS Data API", () => {
         assert.ok(client.sent.filter((s) => s.command === "ExecuteStatementCommand").every((s) => s.input.transactionId === "tx-1" && s.input.database === "appdb"));
     });
 
-    it("rolls back on a failed statement and never repeats a password in its error", async () => {
-        const client = fakeClient(/PASSWORD/);
+    it("sends the SCRAM verifier only as a named parameter, never in statement text", async () => {
+        const client = fakeClient();
+        const password = "s3cr3t-value-xyz-0123456789";
+        const spec = accessSpec({ database: "appdb", owner: "dbadmin", authMode: "secrets", users: [{ name: "app_user", access: "readwrite" }] });
+        await dataApiExecutor({ client: client as any, ...target })(bootstrapStatements(spec, { passwords: { app_user: password } }));
+        const executed = client.sent.filter((s) => s.command === "ExecuteStatementCommand").map((s) => s.input);
+        const withParameters = executed.filter((input) => input.parameters !== undefined);
+        assert.equal(withParameters.length, 1);
+        assert.match(withParameters[0].sql, /set_config\('aurora_iam_proxy\.verifier', :verifier, true\)/);
+        assert.equal(withParameters[0].parameters.length, 1);
+        assert.equal(withParameters[0].parameters[0].name, "verifier");
+        assert.match(withParameters[0].parameters[0].value.stringValue, /^SCRAM-SHA-256\$4096:/);
+        for (const input of executed) {
+            assert.ok(!input.sql.includes(password) && !input.sql.includes("SCRAM-SHA-256$"), input.sql);
+        }
+        assert.equal(executed.filter((input) => input.formatRecordsAs === "JSON").length, 1, "the retired-users query asks for JSON records");
+    });
+
+    it("rolls back on a failed statement and never repeats a password or verifier in its error", async () => {
+        const client = fakeClient(/PASSWORD %L/);
+        const password = "s3cr3t-value-xyz-0123456789";
+        const spec = accessSpec({ database: "appdb", owner: "dbadmin", authMode: "secrets", users: [{ name: "app_user", access: "readwrite" }] });
         await assert.rejects(
-            dataApiExecutor({ client: client as any, ...target })(["SELECT 1", "ALTER ROLE app_user PASSWORD 's3cr3t-value-xyz'"]),
+            dataApiExecutor({ client: client as any, ...target })(bootstrapStatements(spec, { passwords: { app_user: password } })),
             (err: Error) => {
-                assert.match(err.message, /^bootstrap failed at statement 2\/2 \(ALTER ROLE app_user PASSWORD '\*\*\*'\): ERROR: permission denied$/);
-                assert.ok(!err.message.includes("s3cr3t"));
+                assert.match(err.message, /^bootstrap failed at statement \d+\/\d+ \(DO \$\$ BEGIN RAISE LOG .*\): ERROR: permission denied$/);
+                assert.ok(!err.message.includes(password) && !err.message.includes("SCRAM-SHA-256$"));
                 return true;
             },
         );

@@ -5,10 +5,10 @@ import path from "node:path";
 import { Signer } from "@aws-sdk/rds-signer";
 import net from "node:net";
 import pg from "pg";
-import { createThrowawayCa, ThrowawayCa } from "../smoke/local/ca";
-import { LocalDataPlane, startLocalDataPlane } from "../smoke/local/dataplane";
-import { freePort } from "../smoke/local/postgres";
-import { RdsProxyStandIn, startRdsProxyStandIn } from "../smoke/local/proxy";
+import { createThrowawayCa, ThrowawayCa } from "../local/ca";
+import { LocalDataPlane, startLocalDataPlane } from "../local/dataplane";
+import { freePort } from "../local/postgres";
+import { RdsProxyStandIn, startRdsProxyStandIn } from "../local/proxy";
 
 const FIFTEEN_MINUTES_MS = 15 * 60_000;
 
@@ -260,8 +260,8 @@ describe("local data plane lifecycle", function () {
         await assert.rejects(startLocalDataPlane({ user: "App User" }), /user "App User" is not a plain identifier/);
     });
 
-    it("npm run local:up prints exactly one JSON line, then stops cleanly on SIGTERM", async () => {
-        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join("smoke", "local", "up.ts")], {
+    it("npm run local:up prints exactly one JSON line (every earlier field, plus users and reader), then stops cleanly on SIGTERM", async () => {
+        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join("local", "up.ts")], {
             cwd: path.resolve(__dirname, ".."),
             stdio: ["ignore", "pipe", "pipe"],
         });
@@ -280,29 +280,55 @@ describe("local data plane lifecycle", function () {
                 });
                 void exited.then(({ code }) => reject(new Error(`up.ts exited with ${code} before it was ready; stderr: ${stderr}`)));
             });
-            assert.deepEqual(Object.keys(ready), ["host", "port", "database", "user", "region", "caFile", "accessKeyId", "secretAccessKey"]);
+            // Scripts read this line: fields are only ever added, never renamed.
+            assert.deepEqual(Object.keys(ready), ["host", "port", "database", "user", "region", "caFile", "accessKeyId", "secretAccessKey", "users", "reader"]);
             const caFile = String(ready.caFile);
             assert.ok(existsSync(caFile));
+            const users = ready.users as Array<{ name: string; access: string }>;
+            assert.deepEqual(users.map((u) => Object.keys(u)), users.map(() => ["name", "access"]));
+            assert.deepEqual(users.map((u) => u.access).sort(), ["ddl", "readonly", "readwrite"]);
+            assert.ok(users.some((u) => u.name === ready.user && u.access === "readwrite"));
+            const reader = ready.reader as { host: string; port: number };
+            assert.deepEqual(Object.keys(reader), ["host", "port"]);
 
-            // What it printed is enough to get in.
-            const password = await new Signer({
-                hostname: String(ready.host),
-                port: Number(ready.port),
-                username: String(ready.user),
-                region: String(ready.region),
-                credentials: { accessKeyId: String(ready.accessKeyId), secretAccessKey: String(ready.secretAccessKey) },
-            }).getAuthToken();
-            const c = new pg.Client({
-                host: String(ready.host),
-                port: Number(ready.port),
-                user: String(ready.user),
-                database: String(ready.database),
-                password,
-                ssl: { ca: readFileSync(caFile, "utf8"), servername: "localhost" },
-                connectionTimeoutMillis: 5_000,
-            });
-            await c.connect();
-            await c.end();
+            // What it printed is enough to get in, as every user, through either endpoint.
+            const connect = async (user: string, at: { host: string; port: number }) => {
+                const password = await new Signer({
+                    hostname: at.host,
+                    port: at.port,
+                    username: user,
+                    region: String(ready.region),
+                    credentials: { accessKeyId: String(ready.accessKeyId), secretAccessKey: String(ready.secretAccessKey) },
+                }).getAuthToken();
+                const c = new pg.Client({
+                    host: at.host, port: at.port, user, database: String(ready.database), password,
+                    ssl: { ca: readFileSync(caFile, "utf8"), servername: "localhost" }, connectionTimeoutMillis: 5_000,
+                });
+                await c.connect();
+                return c;
+            };
+            const writer = { host: String(ready.host), port: Number(ready.port) };
+            for (const u of users) {
+                const c = await connect(u.name, writer);
+                try {
+                    assert.equal((await c.query("SELECT current_user AS u")).rows[0].u, u.name);
+                    if (u.access === "ddl") await c.query("CREATE TABLE app.made_by_migration (id int)");
+                } finally {
+                    await c.end();
+                }
+            }
+            const app = await connect(String(ready.user), writer);
+            try {
+                await app.query("INSERT INTO app.made_by_migration VALUES (1)");
+            } finally {
+                await app.end();
+            }
+            const onReader = await connect(users.find((u) => u.access === "readonly")!.name, reader);
+            try {
+                assert.equal((await onReader.query("SELECT pg_is_in_recovery() AS r")).rows[0].r, true);
+            } finally {
+                await onReader.end();
+            }
 
             child.kill("SIGTERM");
             assert.deepEqual(await exited, { code: 0, signal: null });

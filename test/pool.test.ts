@@ -2,10 +2,10 @@ import { strict as assert } from "node:assert";
 import { readFileSync } from "node:fs";
 import * as FakeTimers from "@sinonjs/fake-timers";
 import { Pool, PoolClient } from "pg";
-import { startLocalDataPlane, LocalDataPlane } from "../smoke/local/dataplane";
-import { createIamPool } from "../smoke/pool";
-import { tokenFactory } from "../smoke/token";
-import { verifyFullSsl } from "../smoke/tls";
+import { startLocalDataPlane, LocalDataPlane } from "../local/dataplane";
+import { createIamPool } from "../client/pool";
+import { tokenFactory } from "../client/token";
+import { verifyFullSsl } from "../client/tls";
 
 const SIXTEEN_MINUTES = 16 * 60_000;
 

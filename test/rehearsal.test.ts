@@ -3,7 +3,7 @@
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as path from "path";
-import { resourcesPerComponent, securitySummary } from "../smoke/local/rehearsal";
+import { resourcesPerComponent, securitySummary } from "../local/rehearsal";
 import { Evaluation, stackAsDeclared } from "./harness";
 
 /** A deep copy of an evaluation with one resource's inputs changed, to see the summary notice. */
@@ -43,7 +43,7 @@ describe("npm start (the local rehearsal)", function () {
 
     it("prints the plan, the policy verdicts and a passing smoke report, and exits 0", () => {
         const root = path.join(__dirname, "..");
-        const run = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin"), "--transpile-only", "smoke/local/rehearsal.ts"],
+        const run = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin"), "--transpile-only", "local/rehearsal.ts"],
             { cwd: root, encoding: "utf8", timeout: 80_000 });
         assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
         const out = run.stdout;
@@ -52,6 +52,12 @@ describe("npm start (the local rehearsal)", function () {
         assert.deepEqual([...order].sort((a, b) => a - b), order, "plan, policies, then the smoke report");
         assert.match(out, /Policies \(\d+ in the pack\): 0 mandatory violation\(s\)/);
         assert.match(out, /✓ {2}refuses no TLS/);
+        // Every dev user (read from Pulumi.dev.yaml) and the reader, with the one line about dev having no reader in AWS.
+        for (const user of ["app_reader", "app_migrator"]) assert.match(out, new RegExp(`✓ {2}grants match spec for ${user} `));
+        assert.match(out, /✓ {2}app_migrator: CREATE in app allowed \(rolled back\)/);
+        assert.match(out, /✓ {2}reader endpoint in recovery +pg_is_in_recovery\(\) = true/);
+        assert.match(out, /✓ {2}reader endpoint refuses writes \(25006\)/);
+        assert.match(out, /dev has no READ_ONLY endpoint in AWS \(one instance\); the reader checks run here against the local hot standby/);
         assert.doesNotMatch(out, /X-Amz-Signature|X-Amz-Credential/);
     });
 });

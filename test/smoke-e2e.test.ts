@@ -6,10 +6,11 @@ import { performance } from "node:perf_hooks";
 import { Client } from "pg";
 import { CHECK, negativeCheck, PLAIN_PASSWORD } from "../smoke/checks";
 import { main as cli } from "../smoke/cli";
-import { createThrowawayCa } from "../smoke/local/ca";
-import { localSmokeTarget, startLocalDataPlane, LocalDataPlane } from "../smoke/local/dataplane";
+import { createThrowawayCa } from "../local/ca";
+import { localSmokeTarget, startLocalDataPlane, LocalDataPlane } from "../local/dataplane";
 import { formatReport, runSmoke, SmokeReport, SmokeTarget } from "../smoke/runner";
 import { Session } from "../smoke/session";
+import { USER_CHECK } from "../smoke/users-check";
 
 const NEGATIVES = [CHECK.noTls, CHECK.tampered, CHECK.tokenForOtherUser, CHECK.otherUser, CHECK.plainPassword];
 
@@ -52,7 +53,8 @@ describe("smoke runner against the local data plane", function () {
       assert.equal(report.reason, undefined);
       assert.deepEqual(
         report.checks.map((c) => c.name),
-        [CHECK.connect, CHECK.tls, CHECK.grants, ...NEGATIVES],
+        // A single-user target (no DB_USERS): the default user is a readwrite user, so it must not CREATE.
+        [CHECK.connect, CHECK.tls, CHECK.grants, USER_CHECK.createRefused(dp.user), ...NEGATIVES],
       );
     });
 

@@ -3,7 +3,7 @@
 import { strict as assert } from "assert";
 import * as net from "net";
 import { performance } from "perf_hooks";
-import { LocalDataPlane, localSmokeTarget, startLocalDataPlane } from "../smoke/local/dataplane";
+import { LocalDataPlane, localSmokeTarget, startLocalDataPlane } from "../local/dataplane";
 import { runSmoke } from "../smoke/runner";
 
 async function closedPort(): Promise<number> {

@@ -4,13 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as FakeTimers from "@sinonjs/fake-timers";
 import { main } from "../smoke/cli";
-import { classifyError, redact } from "../smoke/errors";
+import { classifyError, redact } from "../client/errors";
 import { readOutputsFile, readStackOutputs } from "../smoke/outputs";
-import { createIamPool } from "../smoke/pool";
+import { createIamPool } from "../client/pool";
 import { buildReport, formatReport } from "../smoke/report";
 import { inputFromEnv, inputFromOutputs, mergeInputs, validateTarget } from "../smoke/target";
-import { tamperToken, tokenFactory } from "../smoke/token";
-import { tlsShortfall, verifyFullSsl } from "../smoke/tls";
+import { tamperToken, tokenFactory } from "../client/token";
+import { tlsShortfall, verifyFullSsl } from "../client/tls";
 
 const credentials = { accessKeyId: "AKIDSMOKEUNITTEST", secretAccessKey: "unit-test-secret-key" };
 const valid = { host: "proxy.example.internal", port: 5432, database: "appdb", user: "app_user", region: "eu-west-1" };
@@ -331,7 +331,7 @@ describe("smoke library bundle", () => {
     // Required lazily so the other unit tests do not pay for loading esbuild.
     const esbuild = await import("esbuild");
     const result = await esbuild.build({
-      entryPoints: [join(__dirname, "..", "smoke", "runner.ts"), join(__dirname, "..", "smoke", "pool.ts")],
+      entryPoints: [join(__dirname, "..", "smoke", "runner.ts"), join(__dirname, "..", "client", "pool.ts")],
       bundle: true,
       platform: "node",
       target: "node20",

@@ -14,13 +14,24 @@ export const HANDLERS = {
 } as const;
 export type HandlerName = keyof typeof HANDLERS;
 
+const PROJECT_ROOT = path.join(__dirname, "..", "..");
+
 /** The Lambda runtime the bundles target. */
 export const LAMBDA_RUNTIME = "nodejs22.x";
 
-const cache = new Map<HandlerName, string>();
+const cache = new Map<HandlerName, { code: string; inputs: string[] }>();
 
 /** The bundled source of a handler, built once per process. */
 export function bundle(name: HandlerName): string {
+    return build(name).code;
+}
+
+/** Every file esbuild put into a handler's bundle (from its metafile), relative to the project root. */
+export function bundleInputs(name: HandlerName): string[] {
+    return build(name).inputs;
+}
+
+function build(name: HandlerName): { code: string; inputs: string[] } {
     const cached = cache.get(name);
     if (cached) return cached;
     const result = buildSync({
@@ -35,10 +46,12 @@ export function bundle(name: HandlerName): string {
         // pg's optional native binding is never installed; without this esbuild would fail to resolve it.
         external: ["pg-native"],
         logLevel: "silent",
+        metafile: true,
+        absWorkingDir: PROJECT_ROOT,
     });
-    const code = result.outputFiles[0].text;
-    cache.set(name, code);
-    return code;
+    const built = { code: result.outputFiles[0].text, inputs: Object.keys(result.metafile.inputs) };
+    cache.set(name, built);
+    return built;
 }
 
 /** Roughly what Lambda's zip upload weighs: the deflated bundle. */

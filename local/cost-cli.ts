@@ -1,9 +1,9 @@
 // `npm run cost -- --stack dev|prod [--json]`: the monthly cost of a stack, from the same offline plan
 // `npm start` evaluates (Pulumi mocks; nothing is created, nothing is fetched).
-import { evaluateStack } from "../smoke/local/mock-cloud";
+import { evaluateStack } from "./mock-cloud";
 import { SettingsError } from "../components/config";
-import { Estimate, toJson, UnpricedRegionError } from "./estimate";
-import { estimateStack, formatEstimate } from "./report";
+import { Estimate, toJson, UnpricedRegionError } from "../cost/estimate";
+import { estimateStack, formatEstimate } from "../cost/report";
 
 export const STACKS = ["dev", "prod"] as const;
 type Stack = (typeof STACKS)[number];

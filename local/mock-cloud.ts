@@ -7,7 +7,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { parse as parseYaml } from "yaml";
-import { parseSettings, PROJECT, Settings } from "../../components/config";
+import { parseSettings, PROJECT, Settings } from "../components/config";
 
 export const ACCOUNT_ID = "123456789012";
 
@@ -50,7 +50,7 @@ export interface Evaluation {
 
 /** The stack file's `config:` block, as Pulumi hands it to a program. */
 export function stackConfig(stack: string): Record<string, unknown> {
-    const file = path.join(__dirname, "..", "..", `Pulumi.${stack}.yaml`);
+    const file = path.join(__dirname, "..", `Pulumi.${stack}.yaml`);
     return parseYaml(fs.readFileSync(file, "utf8")).config;
 }
 
@@ -299,7 +299,7 @@ export async function evaluateStack(
     stack: "dev" | "prod",
     overrides?: Record<string, unknown>,
 ): Promise<Evaluation & { settings: Settings }> {
-    const { createStack } = await import("../../components/stack");
+    const { createStack } = await import("../components/stack");
     const settings = parseSettings(stack, withOverrides(stackConfig(stack), overrides));
     const ev = await evaluate(stack, () => createStack(settings), { region: settings.region });
     return { ...ev, settings };

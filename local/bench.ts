@@ -4,11 +4,11 @@
 
 import { performance } from "node:perf_hooks";
 import { Client } from "pg";
-import { localSmokeTarget, startLocalDataPlane } from "./local/dataplane";
-import { runSmoke } from "./runner";
-import { Session } from "./session";
-import { tokenFactory } from "./token";
-import { verifyFullSsl } from "./tls";
+import { localSmokeTarget, startLocalDataPlane } from "./dataplane";
+import { runSmoke } from "../smoke/runner";
+import { Session } from "../smoke/session";
+import { tokenFactory } from "../client/token";
+import { verifyFullSsl } from "../client/tls";
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 25);
 const WARMUP = 3;

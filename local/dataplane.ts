@@ -9,7 +9,7 @@
 //     │  TLS + client certificate CN=<user>, held only by the stand-in
 //     ▼
 //   PostgreSQL 16       127.0.0.1:<port>   (postgres.ts: hostssl only; <user> by certificate only)
-//     database <database>, schema app, grants from smoke/grants.ts bootstrapped as the superuser
+//     database <database>, schema app, grants from access/grants.ts bootstrapped as the superuser
 
 import { randomBytes, randomInt } from "node:crypto";
 import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -17,7 +17,8 @@ import { readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type pg from "pg";
-import { AuthMode, bootstrap, GrantsSpec, grantsSpec } from "../grants";
+import { AccessProfile, AccessSpec, accessSpec, AuthMode, bootstrap, GrantsSpec } from "../access/grants";
+import type { EndpointRole } from "../access/users";
 import { createThrowawayCa } from "./ca";
 import { LOCAL_HOST, LocalPostgres, startLocalPostgres, withTimeout } from "./postgres";
 import { RdsProxyStandIn, startRdsProxyStandIn } from "./proxy";
@@ -31,6 +32,17 @@ export interface LocalDataPlaneOptions {
     now?: () => number;
     /** The stand-in's RequireTLS (default true); false only to prove the smoke runner catches it. */
     requireTls?: boolean;
+    /** Every database user (default: `user` alone, readwrite). `user` must be one of them. */
+    users?: Array<{ name: string; access: AccessProfile; endpoint?: EndpointRole }>;
+    /**
+     * Also a hot standby streaming from the server and a second stand-in in front of it playing RDS
+     * Proxy's READ_ONLY endpoint (same TLS and token rules). Default false: most tests need no reader.
+     */
+    reader?: boolean;
+    /** secrets mode: each user's password (default: random). Set on the roles by the bootstrap, never used locally. */
+    passwords?: Record<string, string>;
+    /** Extra PostgreSQL settings, e.g. { log_statement: "ddl" } for the audit test. */
+    postgresSettings?: Record<string, string>;
 }
 
 export interface LocalDataPlane {
@@ -48,7 +60,17 @@ export interface LocalDataPlane {
     secretAccessKey: string;
     /** The real server, TLS only: for the benchmark floor and for tests that add drift. */
     postgres: { host: string; port: number; user: string; password: string };
+    /** The default user's spec. */
     spec: GrantsSpec;
+    /** Every user's spec, as the bootstrap applied it. */
+    access: AccessSpec;
+    users: Array<{ name: string; access: AccessProfile; endpoint: EndpointRole }>;
+    /** The READ_ONLY endpoint stand-in (in front of the hot standby), when started with reader: true. */
+    reader?: { host: string; port: number };
+    /** The hot standby itself, TLS only, superuser credentials as `postgres`. */
+    standby?: { host: string; port: number; connect(database?: string): Promise<pg.Client> };
+    /** Everything the server logged so far (the file every log line is appended to). */
+    serverLogFile: string;
     /** A superuser client connected to `database` over verified TLS. The caller ends it. */
     admin(): Promise<pg.Client>;
     /** Stops everything and removes the temp folder; safe to call more than once. */
@@ -108,8 +130,13 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
     if (!REGION.test(region)) {
         throw new Error(`local data plane: region ${JSON.stringify(region)} is not an AWS region name; use e.g. eu-west-1`);
     }
+    const users = opts.users ?? [{ name: user, access: "readwrite" as AccessProfile }];
+    if (!users.some((u) => u.name === user)) {
+        throw new Error(`local data plane: user ${JSON.stringify(user)} is not among users (${users.map((u) => u.name).join(", ")}); add it or pick one of them`);
+    }
     // The local superuser owns the schema, as the master user does in AWS. Validates the names.
-    const spec = grantsSpec({ database, user, owner: "postgres", authMode });
+    const access = accessSpec({ database, owner: "postgres", authMode, users });
+    const spec = access.users.find((u) => u.user === user)!;
 
     installSignalHandlers();
     const tempRoot = await mkdtemp(path.join(os.tmpdir(), "aurora-local-dataplane-")).catch((err: Error) => {
@@ -118,14 +145,17 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
     tempFolders.add(tempRoot);
     // PostgreSQL runs as its own OS user when we are root: it must traverse (not list) this folder.
     await chmod(tempRoot, 0o711);
+    const serverLogFile = path.join(tempRoot, "server.log");
 
     let pgServer: LocalPostgres | undefined;
     let proxy: RdsProxyStandIn | undefined;
+    let readerProxy: RdsProxyStandIn | undefined;
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => {
         stopping ??= (async () => {
             live.delete(plane);
-            await proxy?.close().catch(() => undefined);
+            await Promise.all([proxy?.close().catch(() => undefined), readerProxy?.close().catch(() => undefined)]);
+            await pgServer?.standby?.stop().catch(() => undefined);
             await pgServer?.stop().catch(() => undefined);
             await rm(tempRoot, { recursive: true, force: true, maxRetries: 3 });
             tempFolders.delete(tempRoot);
@@ -147,7 +177,10 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
                     caPem: ca.caPem,
                     serverCertPem: ca.server.certPem,
                     serverKeyPem: ca.server.keyPem,
-                    certificateOnlyRoles: [user],
+                    certificateOnlyRoles: users.map((u) => u.name),
+                    settings: opts.postgresSettings,
+                    logFile: serverLogFile,
+                    standby: opts.reader === true,
                 });
                 const server = pgServer;
 
@@ -163,27 +196,30 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
                 try {
                     // secrets mode: the password RDS Proxy would read from Secrets Manager. The stand-in
                     // still logs in by certificate, so this password is set but never used locally.
-                    await bootstrap(owner, spec, authMode === "secrets" ? { password: randomBytes(24).toString("base64url") } : {});
+                    const passwords = Object.fromEntries(users.map((u) => [u.name, opts.passwords?.[u.name] ?? randomBytes(24).toString("base64url")]));
+                    await bootstrap(owner, access, authMode === "secrets" ? { passwords } : {});
                 } finally {
                     await owner.end().catch(() => undefined);
                 }
 
                 const credentials = { accessKeyId: randomAccessKeyId(), secretAccessKey: randomBytes(30).toString("base64") };
-                proxy = await startRdsProxyStandIn({
+                const userCertificates = Object.fromEntries(users.map((u) => [u.name, ca.issueClient(u.name)]));
+                const standInFor = (upstream: { host: string; port: number }) => startRdsProxyStandIn({
                     host: LOCAL_HOST,
                     region,
                     credentials,
                     tls: ca.server,
-                    upstream: {
-                        host: server.host,
-                        port: server.port,
-                        caPem: ca.caPem,
-                        servername: "localhost",
-                        users: { [user]: ca.issueClient(user) },
-                    },
+                    upstream: { ...upstream, caPem: ca.caPem, servername: "localhost", users: userCertificates },
                     now: opts.now,
                     requireTls: opts.requireTls,
                 });
+                const standby = server.standby;
+                [proxy, readerProxy] = await Promise.all([
+                    standInFor(server),
+                    standby ? standInFor(standby) : Promise.resolve(undefined),
+                    // The reader must see what the bootstrap just wrote before anyone connects through it.
+                    standby ? waitForReplay(server, standby, database) : Promise.resolve(),
+                ]);
 
                 Object.assign(plane, {
                     host: LOCAL_HOST,
@@ -196,6 +232,11 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
                     secretAccessKey: credentials.secretAccessKey,
                     postgres: { host: server.host, port: server.port, user: server.user, password: server.password },
                     spec,
+                    access,
+                    users: users.map((u) => ({ name: u.name, access: u.access, endpoint: u.endpoint ?? "writer" })),
+                    ...(readerProxy ? { reader: { host: LOCAL_HOST, port: readerProxy.port } } : {}),
+                    ...(standby ? { standby: { host: standby.host, port: standby.port, connect: (db?: string) => standby.connect(db) } } : {}),
+                    serverLogFile,
                     admin: () => server.connect(database),
                     stop,
                 } satisfies LocalDataPlane);
@@ -204,11 +245,38 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
             "local data plane start-up",
         );
     } catch (err) {
+        const standbyLog = pgServer?.standby ? `; standby log: ${pgServer.standby.recentLog()}` : "";
         await stop().catch(() => undefined);
-        throw new Error(`local data plane: could not start: ${(err as Error).message}`);
+        throw new Error(`local data plane: could not start: ${(err as Error).message}${standbyLog}`);
     }
     live.add(plane);
     return plane;
+}
+
+/** Waits (bounded) until the standby has replayed everything the primary has written so far. */
+export async function waitForReplay(primary: { connect(db?: string): Promise<pg.Client> }, standby: { connect(db?: string): Promise<pg.Client> }, database = "postgres", timeoutMs = 10_000): Promise<void> {
+    const source = await primary.connect();
+    let lsn: string;
+    try {
+        lsn = (await source.query<{ lsn: string }>("SELECT pg_current_wal_lsn()::text AS lsn")).rows[0].lsn;
+    } finally {
+        await source.end().catch(() => undefined);
+    }
+    const deadline = Date.now() + timeoutMs;
+    const replica = await standby.connect();
+    try {
+        for (;;) {
+            const { rows } = await replica.query<{ caught_up: boolean; has_db: boolean }>(
+                "SELECT coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false) AS caught_up, EXISTS (SELECT 1 FROM pg_database WHERE datname = $2) AS has_db",
+                [lsn, database],
+            );
+            if (rows[0].caught_up && rows[0].has_db) return;
+            if (Date.now() > deadline) throw new Error(`the standby did not replay up to ${lsn} within ${timeoutMs / 1000}s`);
+            await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+    } finally {
+        await replica.end().catch(() => undefined);
+    }
 }
 
 /**
@@ -216,13 +284,18 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
  * (trusting the plane's throwaway CA) and the only credentials the stand-in accepts tokens from.
  */
 export function localSmokeTarget(plane: LocalDataPlane): {
-    target: { host: string; port: number; database: string; user: string; region: string; authMode: AuthMode; owner: string; caPem: string };
+    target: {
+        host: string; port: number; database: string; user: string; region: string; authMode: AuthMode; owner: string; caPem: string;
+        users: Array<{ name: string; access: AccessProfile; endpoint: EndpointRole }>; readerHost?: string; readerPort?: number;
+    };
     credentials: { accessKeyId: string; secretAccessKey: string };
 } {
     return {
         target: {
             host: plane.host, port: plane.port, database: plane.database, user: plane.user, region: plane.region,
             authMode: plane.spec.authMode, owner: plane.spec.owner, caPem: readFileSync(plane.caFile, "utf8"),
+            users: plane.users,
+            ...(plane.reader ? { readerHost: plane.reader.host, readerPort: plane.reader.port } : {}),
         },
         credentials: { accessKeyId: plane.accessKeyId, secretAccessKey: plane.secretAccessKey },
     };

@@ -5,12 +5,12 @@
 //   3. starts the local data plane (real PostgreSQL behind an RDS Proxy stand-in that enforces TLS and
 //      IAM tokens) and runs the smoke runner against it, exactly as it runs after a real deploy;
 // then shuts everything down. Exit 0 only if no mandatory policy is violated and every check holds.
-import { Settings } from "../../components/config";
-import { costSection } from "../../cost/report";
-import { budgetPolicyConfig } from "../../policy/rules/cost";
-import { formatViolations, mandatory, runPolicies } from "../../policy/run";
-import { policies } from "../../policy/policies";
-import { formatReport, runSmoke } from "../runner";
+import { Settings } from "../components/config";
+import { costSection } from "../cost/report";
+import { budgetPolicyConfig } from "../policy/rules/cost";
+import { formatViolations, mandatory, runPolicies } from "../policy/run";
+import { policies } from "../policy/policies";
+import { formatReport, runSmoke } from "../smoke/runner";
 import { LocalDataPlane, localSmokeTarget, startLocalDataPlane } from "./dataplane";
 import { Evaluation, evaluateStack, MockResource } from "./mock-cloud";
 
@@ -87,7 +87,8 @@ async function main(): Promise<number> {
     for (const line of formatViolations(violations)) console.log(`  ${line}`);
     for (const line of costSection(ev)) console.log(line);
 
-    console.log("Local data plane: starting PostgreSQL (TLS only) and the RDS Proxy stand-in (TLS + IAM tokens)...");
+    const users = ev.settings.access.users;
+    console.log("Local data plane: starting PostgreSQL (TLS only) with a hot standby, and RDS Proxy stand-ins (TLS + IAM tokens) for the writer and READ_ONLY endpoints...");
     let dp: LocalDataPlane | undefined;
     const stop = async () => { await dp?.stop(); };
     const onSignal = () => { void stop().finally(() => process.exit(130)); };
@@ -96,8 +97,14 @@ async function main(): Promise<number> {
     try {
         dp = await startLocalDataPlane({
             database: ev.settings.database.name, user: ev.settings.database.user, region: ev.settings.region, authMode: ev.settings.proxy.authMode,
+            users, reader: true,
         });
-        console.log(`  proxy stand-in ${dp.host}:${dp.port}, PostgreSQL ${dp.postgres.host}:${dp.postgres.port}`);
+        console.log(`  proxy stand-in ${dp.host}:${dp.port} → PostgreSQL ${dp.postgres.host}:${dp.postgres.port}; ` +
+            `READ_ONLY stand-in ${dp.reader!.host}:${dp.reader!.port} → hot standby ${dp.standby!.host}:${dp.standby!.port}`);
+        console.log(`  users: ${users.map((u) => `${u.name} (${u.access}, ${u.endpoint})`).join(", ")}`);
+        if (!ev.settings.access.readerEndpoint) {
+            console.log(`  ${STACK} has no READ_ONLY endpoint in AWS (one instance); the reader checks run here against the local hot standby`);
+        }
         const { target, credentials } = localSmokeTarget(dp);
         const report = await runSmoke(target, { credentials });
         console.log("Smoke runner (the same checks as after a real deploy)");

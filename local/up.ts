@@ -4,10 +4,18 @@
 
 import { startLocalDataPlane, LocalDataPlane } from "./dataplane";
 
+/** The users the dev stack declares (Pulumi.dev.yaml access.users), with their profiles. */
+export const LOCAL_USERS = [
+    { name: "app_user", access: "readwrite" as const },
+    { name: "app_reader", access: "readonly" as const },
+    { name: "app_migrator", access: "ddl" as const },
+];
+
 async function main(): Promise<void> {
     let plane: LocalDataPlane;
     try {
-        plane = await startLocalDataPlane();
+        // The dev stack's users, so a client can try each profile; a hot standby behind a READ_ONLY stand-in.
+        plane = await startLocalDataPlane({ users: LOCAL_USERS, reader: true });
     } catch (err) {
         process.stderr.write(`local:up: ${(err as Error).message}\n`);
         process.exit(1);
@@ -42,10 +50,13 @@ async function main(): Promise<void> {
         caFile: plane.caFile,
         accessKeyId: plane.accessKeyId,
         secretAccessKey: plane.secretAccessKey,
+        users: plane.users.map((u) => ({ name: u.name, access: u.access })),
+        reader: { host: plane.reader!.host, port: plane.reader!.port },
     };
     process.stdout.write(`${JSON.stringify(ready)}\n`);
     process.stderr.write(
-        `local:up: RDS Proxy stand-in on ${plane.host}:${plane.port} (database ${plane.database}, user ${plane.user}, region ${plane.region}); Ctrl-C to stop\n`,
+        `local:up: RDS Proxy stand-in on ${plane.host}:${plane.port}, READ_ONLY stand-in on ${plane.reader!.host}:${plane.reader!.port} ` +
+            `(database ${plane.database}, users ${plane.users.map((u) => `${u.name}/${u.access}`).join(", ")}, region ${plane.region}); Ctrl-C to stop\n`,
     );
 }
 
