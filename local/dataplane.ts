@@ -55,6 +55,8 @@ export interface LocalDataPlane {
     region: string;
     /** PEM of the throwaway CA that signed both the stand-in's and PostgreSQL's certificates. */
     caFile: string;
+    /** The certificate the stand-ins present (PEM): what a client's TLS check sees. */
+    serverCertPem: string;
     /** The only key pair the stand-in trusts, generated per start. */
     accessKeyId: string;
     secretAccessKey: string;
@@ -228,6 +230,7 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
                     user,
                     region,
                     caFile,
+                    serverCertPem: ca.server.certPem,
                     accessKeyId: credentials.accessKeyId,
                     secretAccessKey: credentials.secretAccessKey,
                     postgres: { host: server.host, port: server.port, user: server.user, password: server.password },

@@ -17,6 +17,8 @@ export interface CheckResult {
   kind?: FailureKind;
   /** The database user a per-user check ran as (absent for the default user's checks). */
   user?: string;
+  /** Figures a check measured, published as metrics between deploys (e.g. the certificate's days to expiry). */
+  figures?: { certDaysToExpiry?: number };
 }
 
 export const CHECK = {
@@ -124,9 +126,17 @@ export async function tlsCheck(session: Session, client: Client, clock: Timer): 
     } catch {
       // Information only; a proxy may not expose it.
     }
-    if (shortfall) return { ok: false, detail: `${shortfall}${info}`, kind: "tls" };
-    return { ok: true, detail: `authorized, ${describeTls(facts)}${info}` };
+    const figures = facts.validTo ? { certDaysToExpiry: daysUntil(facts.validTo, Date.now()) } : undefined;
+    if (shortfall) return { ok: false, detail: `${shortfall}${info}`, kind: "tls", ...(figures ? { figures } : {}) };
+    return { ok: true, detail: `authorized, ${describeTls(facts)}${info}`, ...(figures ? { figures } : {}) };
   });
+}
+
+/** Whole days from `nowMs` until a certificate's `valid_to` (Node's "Nov 25 13:30:08 2026 GMT"); negative once expired. */
+export function daysUntil(validTo: string, nowMs: number): number {
+  const expires = Date.parse(validTo);
+  if (Number.isNaN(expires)) throw new Error(`certificate valid_to ${JSON.stringify(validTo)} is not a date`);
+  return Math.floor((expires - nowMs) / 86_400_000);
 }
 
 export interface NegativeSpec {

@@ -4,7 +4,9 @@ import { strict as assert } from "assert";
 import { readFileSync } from "fs";
 import * as pg from "pg";
 import { createBootstrapHandler, dataApiExecutor, SqlExecutor } from "../smoke/lambda/bootstrap-handler";
-import { createSmokeHandler } from "../smoke/lambda/smoke-handler";
+import { X509Certificate } from "crypto";
+import { createSmokeHandler, SCHEDULE_SOURCE } from "../smoke/lambda/smoke-handler";
+import { METRIC, METRICS_NAMESPACE } from "../smoke/metrics";
 import { accessSpec, bootstrapStatements, diffGrants, readGrants, toPositional } from "../access/grants";
 import { LocalDataPlane, startLocalDataPlane } from "../local/dataplane";
 
@@ -16,11 +18,29 @@ function lambdaEnv(dp: LocalDataPlane): Record<string, string> {
     };
 }
 
-function smokeHandlerFor(dp: LocalDataPlane) {
+function smokeHandlerFor(dp: LocalDataPlane, o: { lines?: string[]; now?: () => number } = {}) {
     return createSmokeHandler({
-        env: lambdaEnv(dp),
+        env: { ...lambdaEnv(dp), STACK_NAME: "dev" },
         caPem: readFileSync(dp.caFile, "utf8"),
         options: { credentials: { accessKeyId: dp.accessKeyId, secretAccessKey: dp.secretAccessKey } },
+        writeMetrics: (line) => o.lines?.push(line),
+        ...(o.now ? { now: o.now } : {}),
+    });
+}
+
+/** The EMF lines as CloudWatch Logs reads them: each one a JSON document whose _aws block declares its metrics. */
+function parseEmf(lines: string[]) {
+    return lines.map((line) => {
+        const doc = JSON.parse(line);
+        const [directive] = doc._aws.CloudWatchMetrics;
+        assert.equal(directive.Namespace, METRICS_NAMESPACE);
+        for (const dims of directive.Dimensions) for (const d of dims) assert.equal(typeof doc[d], "string", `dimension ${d} is a member`);
+        const values: Record<string, number> = {};
+        for (const m of directive.Metrics) {
+            assert.equal(typeof doc[m.Name], "number", `metric ${m.Name} is a number member`);
+            values[m.Name] = doc[m.Name];
+        }
+        return { dimensions: directive.Dimensions[0] as string[], stack: doc.Stack as string, check: doc.Check as string | undefined, values, timestamp: doc._aws.Timestamp as number };
     });
 }
 
@@ -89,6 +109,52 @@ describe("smoke Lambda handler against the local data plane", function () {
             await admin.end();
         }
         assert.equal((await smokeHandlerFor(dp)()).ok, true);
+    });
+
+    describe("on its schedule", () => {
+        const scheduled = { source: SCHEDULE_SOURCE };
+
+        it("publishes a passing run as EMF: overall and per-check pass, connect latency, the certificate's days to expiry", async () => {
+            const lines: string[] = [];
+            const now = Date.now();
+            const summary = await smokeHandlerFor(dp, { lines, now: () => now })(scheduled);
+            assert.equal(summary.ok, true);
+            const docs = parseEmf(lines);
+            const overall = docs.find((d) => d.check === undefined)!;
+            assert.deepEqual(overall.dimensions, ["Stack"]);
+            assert.equal(overall.stack, "dev");
+            assert.equal(overall.timestamp, now);
+            assert.equal(overall.values[METRIC.pass], 1);
+            assert.ok(overall.values[METRIC.connectMs] >= 0);
+            // Days to expiry from the stand-in's own certificate, read independently of the check.
+            const validTo = Date.parse(new X509Certificate(dp.serverCertPem).validTo);
+            const expected = Math.floor((validTo - Date.now()) / 86_400_000);
+            assert.ok(Math.abs(overall.values[METRIC.certDays] - expected) <= 1, `${overall.values[METRIC.certDays]} vs ${expected}`);
+            const perCheck = docs.filter((d) => d.check !== undefined);
+            assert.deepEqual(perCheck.map((d) => d.check), summary.checks.map((c) => c.name));
+            assert.ok(perCheck.every((d) => d.values[METRIC.checkPass] === 1 && d.dimensions.join() === "Stack,Check"));
+        });
+
+        it("reports a hand-made grant drift as pass 0 for that check and overall, without throwing (no async retries)", async () => {
+            const admin = await dp.admin();
+            try {
+                await admin.query("GRANT TRUNCATE ON app.smoke_probe TO app_user");
+                const lines: string[] = [];
+                const summary = await smokeHandlerFor(dp, { lines })(scheduled);
+                assert.equal(summary.ok, false);
+                const docs = parseEmf(lines);
+                assert.equal(docs.find((d) => d.check === undefined)!.values[METRIC.pass], 0);
+                const failed = docs.filter((d) => d.check !== undefined && d.values[METRIC.checkPass] === 0).map((d) => d.check);
+                assert.deepEqual(failed, ["grants match spec"]);
+                // After a deploy the same drift fails the invocation, and the metrics are written all the same.
+                const deployLines: string[] = [];
+                await assert.rejects(smokeHandlerFor(dp, { lines: deployLines })({}), /smoke failed: .*TRUNCATE/);
+                assert.equal(parseEmf(deployLines).find((d) => d.check === undefined)!.values[METRIC.pass], 0);
+            } finally {
+                await admin.query("REVOKE TRUNCATE ON app.smoke_probe FROM app_user");
+                await admin.end();
+            }
+        });
     });
 
     it("fails the invocation when the proxy lets clients in without TLS", async () => {

@@ -1,6 +1,9 @@
 // The smoke runner as a Lambda function inside the VPC, on the application's own network path. It runs the
-// same checks as the CLI; a failed check throws with the runner's one-line reason, which fails the
-// aws.lambda.Invocation and so the `pulumi up` that triggered it.
+// same checks as the CLI. After a deploy a failed check throws with the runner's one-line reason, which fails
+// the aws.lambda.Invocation and so the `pulumi up` that triggered it. On its schedule it does not throw
+// (an asynchronous invocation that fails is retried twice): its verdicts reach the alarms as metrics.
+// Every run writes them as EMF lines to stdout.
+import { emfDocuments } from "../metrics";
 import { runSmoke, SmokeOptions, SmokeReport } from "../runner";
 import { inputFromEnv, mergeInputs, validateTarget } from "../target";
 
@@ -9,7 +12,17 @@ export interface SmokeHandlerDeps {
     /** Extra options, e.g. the local rehearsal's credentials and CA in tests. */
     options?: SmokeOptions;
     caPem?: string;
+    /** Where the EMF lines go. Lambda wraps only console.* output in its JSON log format, so stdout keeps them raw. */
+    writeMetrics?: (line: string) => void;
+    now?: () => number;
 }
+
+/** What EventBridge Scheduler sends on the schedule; a post-deploy invocation sends {}. */
+export interface SmokeEvent {
+    source?: string;
+}
+
+export const SCHEDULE_SOURCE = "aurora-iam-proxy.schedule";
 
 /** What the invocation returns and the stack exports: verdicts and timings, never a token. */
 export interface SmokeSummary {
@@ -30,7 +43,8 @@ export function summarize(report: SmokeReport): SmokeSummary {
 }
 
 export function createSmokeHandler(deps: SmokeHandlerDeps) {
-    return async (): Promise<SmokeSummary> => {
+    const writeMetrics = deps.writeMetrics ?? ((line: string) => { process.stdout.write(`${line}\n`); });
+    return async (event: SmokeEvent = {}): Promise<SmokeSummary> => {
         const target = validateTarget({
             ...mergeInputs(inputFromEnv(deps.env), { owner: deps.env.DB_OWNER }),
             ...(deps.caPem ? { caPem: deps.caPem } : {}),
@@ -39,8 +53,11 @@ export function createSmokeHandler(deps: SmokeHandlerDeps) {
         // Right after a deploy the proxy's target may still be registering: keep trying to connect for all
         // but the last 30 s, which the checks need.
         const retryConnectMs = Math.max(0, timeoutMs - 30_000);
-        const report = await runSmoke(target, { timeoutMs, retryConnectMs, ...deps.options });
-        if (!report.ok) {
+        const scheduled = event?.source === SCHEDULE_SOURCE;
+        const report = await runSmoke(target, { timeoutMs, retryConnectMs: scheduled ? 0 : retryConnectMs, ...deps.options });
+        const stack = deps.env.STACK_NAME ?? "unknown";
+        for (const doc of emfDocuments(report, { stack, nowMs: (deps.now ?? Date.now)() })) writeMetrics(JSON.stringify(doc));
+        if (!report.ok && !scheduled) {
             // Lambda reports the message as errorMessage; the provider shows it as the update's failure.
             throw new Error(`smoke failed: ${report.reason ?? "a check did not hold"}`);
         }
