@@ -75,6 +75,15 @@ export interface SmokeSettings {
     timeoutSeconds: number;
     /** Any new value re-runs the bootstrap and the smoke on the next `pulumi up`, with no other change. */
     rerun: string;
+    /** Between deploys: `rate(N minutes)` etc. for EventBridge Scheduler, or undefined when off. */
+    schedule?: { expression: string; intervalSeconds: number };
+}
+
+export interface AlarmSettings {
+    /** Who hears about an alarm: SNS subscriptions on the stack's encrypted topic. */
+    subscriptions: Array<{ protocol: "email" | "https" | "sqs" | "lambda"; endpoint: string }>;
+    /** Alarm when the proxy's certificate expires within this many days. */
+    certExpiryDays: number;
 }
 
 export interface AccessSettings {
@@ -116,6 +125,7 @@ export interface Settings {
     smoke: SmokeSettings;
     access: AccessSettings;
     budget: BudgetSettings;
+    alarms: AlarmSettings;
 }
 
 /** Raised for invalid settings; `problems` holds one line per invalid value. */
@@ -155,7 +165,8 @@ const KEYS = {
         "idleClientTimeoutSeconds", "debugLogging"],
     app: ["image", "command", "cpu", "memory", "desiredCount", "readonlyRootFilesystem", "logRetentionDays"],
     tags: ["Application", "Owner", "CostCenter"],
-    smoke: ["enabled", "timeoutSeconds", "rerun"],
+    smoke: ["enabled", "timeoutSeconds", "rerun", "schedule"],
+    alarms: ["subscriptions", "certExpiryDays"],
     access: ["users", "ecsTask"],
     budget: ["monthlyUsd", "enforce"],
 } as const;
@@ -318,6 +329,26 @@ export function parseSettings(stack: string, config: Record<string, unknown>): S
     // Long enough to wait out a proxy target that is still registering right after the first deploy.
     const smokeTimeout = sm.integer("timeoutSeconds", 300, 60, 900);
     const rerun = sm.string("rerun", "");
+    const scheduleText = sm.string("schedule", prod ? "rate(5 minutes)" : "rate(1 hour)");
+    const schedule = scheduleText === "off" ? undefined : parseRate(scheduleText);
+    if (schedule === null) {
+        fail("smoke.schedule", scheduleText, "must be off or rate(N unit) with unit minute(s), hour(s) or day(s), e.g. rate(5 minutes); the alarms' period follows it");
+    } else if (prod && (!schedule || schedule.intervalSeconds > 300)) {
+        fail("smoke.schedule", scheduleText, "must run at least every 5 minutes in prod (e.g. rate(5 minutes)), so a failure alarms within 10 minutes");
+    }
+    if (schedule && !smokeEnabled) fail("smoke.schedule", scheduleText, "needs smoke.enabled: true (it runs the smoke function); set it to off");
+
+    // Alarms: where they go, and how early a certificate expiry is raised.
+    const al = section("alarms");
+    const rawSubscriptions = al.raw("subscriptions") ?? [];
+    const subscriptions: AlarmSettings["subscriptions"] = [];
+    if (!Array.isArray(rawSubscriptions)) fail("alarms.subscriptions", rawSubscriptions, "must be a list of { protocol, endpoint }");
+    else rawSubscriptions.forEach((sub, i) => {
+        const problem = subscriptionProblem(sub);
+        if (problem) fail(`alarms.subscriptions[${i}]`, sub, problem);
+        else subscriptions.push(sub as AlarmSettings["subscriptions"][number]);
+    });
+    const certExpiryDays = al.integer("certExpiryDays", 30, 1, 365);
     if (!/^[\w.:@+-]{0,64}$/.test(rerun)) fail("smoke.rerun", rerun, "must be up to 64 letters, digits and . _ : @ + - (e.g. a date or a ticket id)");
 
     // Database users: who exists, what each may do, and who may connect as whom.
@@ -367,10 +398,38 @@ export function parseSettings(stack: string, config: Record<string, unknown>): S
             connectionBorrowTimeoutSeconds, idleClientTimeoutSeconds, debugLogging,
         },
         app: { image, command, cpu, memory, desiredCount, readonlyRootFilesystem, logRetentionDays: appLogRetention },
-        smoke: { enabled: smokeEnabled, timeoutSeconds: smokeTimeout, rerun },
+        smoke: { enabled: smokeEnabled, timeoutSeconds: smokeTimeout, rerun, ...(schedule ? { schedule } : {}) },
+        alarms: { subscriptions, certExpiryDays },
         access: { users, ecsTaskUsers, appUser: dbUser, readerEndpoint: users.some((u) => u.endpoint === "reader") },
         budget: { monthlyUsd: monthlyUsd as number | undefined, enforce },
     };
+}
+
+/** An EventBridge Scheduler rate expression and its interval; null when it is not one. */
+export function parseRate(text: string): { expression: string; intervalSeconds: number } | null {
+    const m = /^rate\((\d{1,4}) (minute|minutes|hour|hours|day|days)\)$/.exec(text);
+    if (!m) return null;
+    const n = Number(m[1]);
+    const unit = m[2].replace(/s$/, "");
+    // EventBridge: the singular unit for 1, the plural otherwise.
+    if (n < 1 || (n === 1) !== (m[2] === unit)) return null;
+    const seconds = n * { minute: 60, hour: 3600, day: 86400 }[unit as "minute" | "hour" | "day"];
+    return seconds > 86400 ? null : { expression: text, intervalSeconds: seconds };
+}
+
+/** Why an SNS subscription from the settings will not work, or undefined. */
+function subscriptionProblem(sub: unknown): string | undefined {
+    if (typeof sub !== "object" || sub === null || Array.isArray(sub)) return "must be { protocol, endpoint }";
+    const { protocol, endpoint, ...rest } = sub as Record<string, unknown>;
+    if (Object.keys(rest).length > 0) return `has ${Object.keys(rest).join(", ")}; allowed: protocol, endpoint`;
+    if (typeof endpoint !== "string") return "needs an endpoint string";
+    switch (protocol) {
+        case "email": return /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(endpoint) ? undefined : "endpoint must be an email address for protocol email";
+        case "https": return /^https:\/\/[^\s/]+/.test(endpoint) ? undefined : "endpoint must be an https:// URL for protocol https";
+        case "sqs": return /^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[\w-]+$/.test(endpoint) ? undefined : "endpoint must be an SQS queue ARN for protocol sqs";
+        case "lambda": return /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[\w-]+$/.test(endpoint) ? undefined : "endpoint must be a Lambda function ARN for protocol lambda";
+        default: return "protocol must be email, https, sqs or lambda";
+    }
 }
 
 type Fail = (key: string, value: unknown, allowed: string) => void;

@@ -52,6 +52,15 @@ export class Secrets extends pulumi.ComponentResource {
                         Resource: "*",
                         Condition: { ArnLike: { "kms:EncryptionContext:aws:logs:arn": `arn:${partition}:logs:${args.region}:${account}:log-group:*` } },
                     },
+                    {
+                        // CloudWatch alarms publish to the stack's encrypted SNS topic only if the key lets them
+                        // (SNS Developer Guide, "compatibility between event sources from AWS services and encrypted topics").
+                        Sid: "CloudWatchAlarmsPublishToEncryptedTopic",
+                        Effect: "Allow",
+                        Principal: { Service: "cloudwatch.amazonaws.com" },
+                        Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+                        Resource: "*",
+                    },
                 ],
             })),
         }, child);

@@ -9,6 +9,8 @@ import { SmokeSettings } from "./config";
 
 export interface SmokeArgs {
     namePrefix: string;
+    /** The stack's name: the Stack dimension of the smoke's metrics. */
+    stack: string;
     region: string;
     settings: SmokeSettings;
     kmsKeyArn: pulumi.Input<string>;
@@ -70,6 +72,7 @@ export function codeHash(id: HandlerName): string {
 export class Smoke extends pulumi.ComponentResource {
     readonly bootstrapFunctionName: pulumi.Output<string>;
     readonly smokeFunctionName?: pulumi.Output<string>;
+    readonly smokeFunctionArn?: pulumi.Output<string>;
     readonly smokeRoleArn?: pulumi.Output<string>;
     /** The smoke runner's verdicts and timings (JSON); no token or secret. Set by proveAfter; unset when the smoke is off. */
     report?: pulumi.Output<string>;
@@ -221,6 +224,7 @@ export class Smoke extends pulumi.ComponentResource {
                         DB_USERS: usersEnv,
                         DB_OWNER: args.dbOwner,
                         DB_AUTH_MODE: args.authMode,
+                        STACK_NAME: args.stack,
                         // Leave the function a margin to report before Lambda's own timeout cuts it off.
                         SMOKE_TIMEOUT_MS: String(Math.max(5, timeout - 5) * 1000),
                     },
@@ -234,6 +238,7 @@ export class Smoke extends pulumi.ComponentResource {
                 verifies: args.verifies,
             }).apply(contentHash);
             this.smokeFunctionName = smokeFunction.name;
+            this.smokeFunctionArn = smokeFunction.arn;
             this.smokeRoleArn = smokeRole.arn;
         } else {
             pulumi.log.warn(`${args.namePrefix}: the post-deploy smoke is off (smoke.enabled: false); nothing proves this update works`, this);

@@ -5,6 +5,7 @@ import { DB_PORT } from "../access/grants";
 import { Settings } from "./config";
 import { Database } from "./database";
 import { Ecs } from "./ecs";
+import { Monitoring } from "./monitoring";
 import { Network } from "./network";
 import { Proxy } from "./proxy";
 import { Secrets } from "./secrets";
@@ -48,6 +49,10 @@ export interface StackOutputs {
     bootstrapFunctionName: pulumi.Output<string>;
     /** The post-deploy smoke's verdicts (JSON), or a note that it is off. */
     smokeReport: pulumi.Output<string> | string;
+    /** Where the alarms go, the dashboard, and how often the smoke runs between deploys. */
+    alarmTopicArn: pulumi.Output<string>;
+    dashboardName: pulumi.Output<string>;
+    smokeSchedule: string;
 }
 
 /** The whole architecture, top to bottom: key, network, database, proxy, application, post-deploy proof. */
@@ -126,6 +131,7 @@ export function createStack(settings: Settings): StackOutputs {
     // proxy.authMode converges the users right after the proxy changes), then the service, then the smoke.
     const smoke = new Smoke("smoke", {
         namePrefix: prefix,
+        stack: settings.stack,
         region: settings.region,
         settings: settings.smoke,
         kmsKeyArn: secrets.kmsKeyArn,
@@ -176,6 +182,20 @@ export function createStack(settings: Settings): StackOutputs {
         taskGrants: ecs.taskConnectPolicy,
     });
 
+    // Between deploys: the same smoke on a schedule, its metrics, alarms and a dashboard.
+    const monitoring = new Monitoring("monitoring", {
+        namePrefix: prefix,
+        stack: settings.stack,
+        region: settings.region,
+        accountId: identity.accountId,
+        smoke: settings.smoke,
+        alarms: settings.alarms,
+        kmsKeyArn: secrets.kmsKeyArn,
+        smokeFunctionArn: smoke.smokeFunctionArn,
+        proxyName: proxy.proxyName,
+        clusterIdentifier: database.clusterIdentifier,
+    }, opts);
+
     return {
         region: settings.region,
         environment: settings.environment,
@@ -207,5 +227,8 @@ export function createStack(settings: Settings): StackOutputs {
         ecsServiceName: ecs.serviceName,
         bootstrapFunctionName: smoke.bootstrapFunctionName,
         smokeReport: smokeReport ?? "off (smoke.enabled is false)",
+        alarmTopicArn: monitoring.topicArn,
+        dashboardName: monitoring.dashboardName,
+        smokeSchedule: settings.smoke.schedule?.expression ?? "off",
     };
 }

@@ -5,6 +5,9 @@ import type { SmokeReport } from "./report";
 
 export const METRICS_NAMESPACE = "AuroraIamProxy/Smoke";
 
+/** What EventBridge Scheduler sends the smoke function on its schedule (a post-deploy invocation sends {}). */
+export const SCHEDULE_SOURCE = "aurora-iam-proxy.schedule";
+
 /** The metric names the alarms and the dashboard use. */
 export const METRIC = {
     pass: "Pass",

@@ -59,7 +59,7 @@ describe("post-deploy bootstrap and smoke", function () {
                 DB_HOST: ev.outputs.proxyEndpoint, DB_PORT: "5432", DB_NAME: "appdb", DB_USER: "app_user",
                 DB_USERS: JSON.stringify(ev.settings.access.users),
                 ...(ev.outputs.proxyReaderEndpoint ? { DB_READER_HOST: ev.outputs.proxyReaderEndpoint } : {}),
-                DB_OWNER: "dbadmin", DB_AUTH_MODE: "iam", SMOKE_TIMEOUT_MS: "295000",
+                DB_OWNER: "dbadmin", DB_AUTH_MODE: "iam", SMOKE_TIMEOUT_MS: "295000", STACK_NAME: ev.stack,
             });
         }
     });
@@ -122,7 +122,7 @@ describe("post-deploy bootstrap and smoke", function () {
     });
 
     it("can be turned off, leaving the bootstrap and saying the smoke is off", async () => {
-        const off = await evaluateStack("dev", { "smoke.enabled": false });
+        const off = await evaluateStack("dev", { "smoke.enabled": false, "smoke.schedule": "off" });
         assert.equal(off.ofType(FN).filter((f) => f.name === "smoke-smoke").length, 0);
         assert.equal(off.ofType(INVOKE).filter((i) => i.name === "smoke-smoke").length, 0);
         assert.equal(off.ofType(INVOKE).filter((i) => i.name === "smoke-bootstrap").length, 1);

@@ -3,7 +3,7 @@
 // the aws.lambda.Invocation and so the `pulumi up` that triggered it. On its schedule it does not throw
 // (an asynchronous invocation that fails is retried twice): its verdicts reach the alarms as metrics.
 // Every run writes them as EMF lines to stdout.
-import { emfDocuments } from "../metrics";
+import { emfDocuments, SCHEDULE_SOURCE } from "../metrics";
 import { runSmoke, SmokeOptions, SmokeReport } from "../runner";
 import { inputFromEnv, mergeInputs, validateTarget } from "../target";
 
@@ -17,12 +17,12 @@ export interface SmokeHandlerDeps {
     now?: () => number;
 }
 
-/** What EventBridge Scheduler sends on the schedule; a post-deploy invocation sends {}. */
+/** What EventBridge Scheduler sends on the schedule (SCHEDULE_SOURCE); a post-deploy invocation sends {}. */
 export interface SmokeEvent {
     source?: string;
 }
 
-export const SCHEDULE_SOURCE = "aurora-iam-proxy.schedule";
+export { SCHEDULE_SOURCE };
 
 /** What the invocation returns and the stack exports: verdicts and timings, never a token. */
 export interface SmokeSummary {

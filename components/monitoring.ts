@@ -1,0 +1,181 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { METRIC, METRICS_NAMESPACE, SCHEDULE_SOURCE } from "../smoke/metrics";
+import { serviceTrustPolicy } from "./arns";
+import { AlarmSettings, SmokeSettings } from "./config";
+
+export interface MonitoringArgs {
+    namePrefix: string;
+    /** The Stack dimension the smoke writes its metrics with. */
+    stack: string;
+    region: string;
+    accountId: pulumi.Input<string>;
+    smoke: SmokeSettings;
+    alarms: AlarmSettings;
+    kmsKeyArn: pulumi.Input<string>;
+    /** The smoke function the schedule invokes; unset when the smoke is off. */
+    smokeFunctionArn?: pulumi.Input<string>;
+    proxyName: pulumi.Input<string>;
+    clusterIdentifier: pulumi.Input<string>;
+}
+
+/** RDS Proxy's default target group, whose READ_WRITE target is the cluster's writer (rds-proxy.monitoring). */
+const PROXY_TARGET_GROUP = "default";
+
+/**
+ * Between deploys: the same in-VPC smoke on a schedule, its verdicts as metrics (EMF, written by the
+ * handler), alarms on them and on the proxy's own health to an encrypted SNS topic, and one dashboard.
+ */
+export class Monitoring extends pulumi.ComponentResource {
+    readonly topicArn: pulumi.Output<string>;
+    readonly smokeAlarmName?: pulumi.Output<string>;
+    readonly dashboardName: pulumi.Output<string>;
+    readonly scheduleName?: pulumi.Output<string>;
+
+    constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("aurora-iam-proxy:index:Monitoring", name, {}, opts);
+        const child = { parent: this };
+        const schedule = args.smokeFunctionArn ? args.smoke.schedule : undefined;
+
+        // Encrypted with the stack's key; its policy lets CloudWatch alarms use the key for this topic.
+        const topic = new aws.sns.Topic(`${name}-alarms`, {
+            name: `${args.namePrefix}-alarms`,
+            kmsMasterKeyId: args.kmsKeyArn,
+        }, { parent: this, deleteBeforeReplace: true });
+        args.alarms.subscriptions.forEach((sub, i) => new aws.sns.TopicSubscription(`${name}-alarms-${i + 1}`, {
+            topic: topic.arn,
+            protocol: sub.protocol,
+            endpoint: sub.endpoint,
+        }, child));
+        const notify = { alarmActions: [topic.arn], okActions: [topic.arn] };
+        const smokeMetric = (metricName: string) => ({ namespace: METRICS_NAMESPACE, metricName, dimensions: { Stack: args.stack } });
+
+        if (schedule) {
+            // The scheduler may invoke the smoke function and nothing else.
+            const role = new aws.iam.Role(`${name}-scheduler`, {
+                description: `${args.namePrefix}: EventBridge Scheduler runs the smoke between deploys`,
+                assumeRolePolicy: pulumi.output(args.accountId).apply((account) => serviceTrustPolicy("scheduler.amazonaws.com", account)),
+            }, child);
+            const invoke = new aws.iam.RolePolicy(`${name}-scheduler`, {
+                role: role.id,
+                policy: pulumi.output(args.smokeFunctionArn!).apply((arn) => JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [{ Sid: "InvokeSmokeOnly", Effect: "Allow", Action: "lambda:InvokeFunction", Resource: [arn, `${arn}:*`] }],
+                })),
+            }, child);
+            const scheduled = new aws.scheduler.Schedule(`${name}-smoke`, {
+                name: `${args.namePrefix}-smoke`,
+                description: "Runs the post-deploy smoke between deploys; verdicts become CloudWatch metrics",
+                scheduleExpression: schedule.expression,
+                flexibleTimeWindow: { mode: "OFF" },
+                target: {
+                    arn: args.smokeFunctionArn!,
+                    roleArn: role.arn,
+                    input: JSON.stringify({ source: SCHEDULE_SOURCE }),
+                    // A missed run is reported by the alarm (no data = breaching), not made up later.
+                    retryPolicy: { maximumRetryAttempts: 0, maximumEventAgeInSeconds: 60 },
+                },
+            }, { parent: this, dependsOn: [invoke], deleteBeforeReplace: true });
+            this.scheduleName = scheduled.name;
+
+            // One run per period: a failed run (Pass 0) or a period without any run (no data) alarms when that
+            // period closes. With rate(5 minutes) a failure reaches the topic within about 5 minutes plus the
+            // EMF extraction delay, well inside 10 minutes.
+            const smokeAlarm = new aws.cloudwatch.MetricAlarm(`${name}-smoke-failing`, {
+                name: `${args.namePrefix}-smoke-failing`,
+                alarmDescription: `The ${args.namePrefix} smoke failed a check, or did not run (${schedule.expression}): see the smoke function's log`,
+                ...smokeMetric(METRIC.pass),
+                statistic: "Minimum",
+                period: schedule.intervalSeconds,
+                evaluationPeriods: 1,
+                threshold: 1,
+                comparisonOperator: "LessThanThreshold",
+                treatMissingData: "breaching",
+                ...notify,
+            }, child);
+            this.smokeAlarmName = smokeAlarm.name;
+
+            new aws.cloudwatch.MetricAlarm(`${name}-cert-expiring`, {
+                name: `${args.namePrefix}-proxy-certificate-expiring`,
+                alarmDescription: `The proxy's TLS certificate, as the smoke sees it, expires within ${args.alarms.certExpiryDays} days`,
+                ...smokeMetric(METRIC.certDays),
+                statistic: "Minimum",
+                period: Math.max(3600, schedule.intervalSeconds),
+                evaluationPeriods: 1,
+                threshold: args.alarms.certExpiryDays,
+                comparisonOperator: "LessThanThreshold",
+                // Silence is the smoke alarm's to report.
+                treatMissingData: "notBreaching",
+                ...notify,
+            }, child);
+        }
+
+        // The proxy's own health (RDS User Guide, rds-proxy.monitoring): its writer target's availability and
+        // clients failing authentication (expired or mis-signed tokens, a CA change on the client side).
+        new aws.cloudwatch.MetricAlarm(`${name}-proxy-availability`, {
+            name: `${args.namePrefix}-proxy-target-unavailable`,
+            alarmDescription: "RDS Proxy could not reach the writer in its health checks",
+            namespace: "AWS/RDS",
+            metricName: "AvailabilityPercentage",
+            dimensions: { ProxyName: args.proxyName, TargetGroup: PROXY_TARGET_GROUP, TargetRole: "READ_WRITE" },
+            statistic: "Average",
+            period: 60,
+            evaluationPeriods: 5,
+            datapointsToAlarm: 3,
+            threshold: 100,
+            comparisonOperator: "LessThanThreshold",
+            treatMissingData: "notBreaching",
+            ...notify,
+        }, child);
+        new aws.cloudwatch.MetricAlarm(`${name}-proxy-auth-failures`, {
+            name: `${args.namePrefix}-proxy-client-auth-failures`,
+            alarmDescription: "Clients are failing to authenticate to RDS Proxy (IAM tokens, TLS)",
+            namespace: "AWS/RDS",
+            metricName: "ClientConnectionsSetupFailedAuth",
+            dimensions: { ProxyName: args.proxyName },
+            statistic: "Sum",
+            period: 300,
+            evaluationPeriods: 1,
+            threshold: 10,
+            comparisonOperator: "GreaterThanThreshold",
+            treatMissingData: "notBreaching",
+            ...notify,
+        }, child);
+
+        const dashboard = new aws.cloudwatch.Dashboard(`${name}-dashboard`, {
+            dashboardName: `${args.namePrefix}-data-path`,
+            dashboardBody: pulumi.all([args.proxyName, args.clusterIdentifier]).apply(([proxyName, clusterId]) =>
+                JSON.stringify(dashboardBody({ region: args.region, stack: args.stack, proxyName, clusterId }))),
+        }, child);
+
+        this.topicArn = topic.arn;
+        this.dashboardName = dashboard.dashboardName;
+        this.registerOutputs({ topicArn: this.topicArn, dashboardName: this.dashboardName });
+    }
+}
+
+/** Proxy, Aurora and the smoke side by side. */
+export function dashboardBody(o: { region: string; stack: string; proxyName: string; clusterId: string }) {
+    const proxy = (metric: string, stat = "Sum") => ["AWS/RDS", metric, "ProxyName", o.proxyName, { stat }];
+    const cluster = (metric: string, stat = "Average") => ["AWS/RDS", metric, "DBClusterIdentifier", o.clusterId, { stat }];
+    const smoke = (metric: string, stat = "Minimum") => [METRICS_NAMESPACE, metric, "Stack", o.stack, { stat }];
+    const widget = (title: string, x: number, y: number, metrics: unknown[]) => ({
+        type: "metric", x, y, width: 8, height: 6,
+        properties: { title, region: o.region, view: "timeSeries", period: 300, metrics },
+    });
+    return {
+        widgets: [
+            widget("Proxy: client and database connections", 0, 0, [proxy("ClientConnections"), proxy("DatabaseConnections")]),
+            widget("Proxy: query latency (µs) and availability (%)", 8, 0, [
+                proxy("QueryDatabaseResponseLatency", "Average"),
+                ["AWS/RDS", "AvailabilityPercentage", "ProxyName", o.proxyName, "TargetGroup", PROXY_TARGET_GROUP, "TargetRole", "READ_WRITE", { stat: "Average", yAxis: "right" }],
+            ]),
+            widget("Proxy: client auth failures", 16, 0, [proxy("ClientConnectionsSetupFailedAuth")]),
+            widget("Aurora: capacity (ACU) and ACU utilization (%)", 0, 6, [
+                cluster("ServerlessDatabaseCapacity"), [...cluster("ACUUtilization").slice(0, 4), { stat: "Average", yAxis: "right" }],
+            ]),
+            widget("Smoke: pass (1) and connect latency (ms)", 8, 6, [smoke(METRIC.pass), [...smoke(METRIC.connectMs, "Average").slice(0, 4), { stat: "Average", yAxis: "right" }]]),
+            widget("Smoke: proxy certificate days to expiry", 16, 6, [smoke(METRIC.certDays)]),
+        ],
+    };
+}
