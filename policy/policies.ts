@@ -14,6 +14,7 @@ import { rdsAutoMinorVersionUpgrade, rdsBackupRetention, rdsClusterForcesTls, rd
     rdsEnhancedMonitoringProd, rdsFinalSnapshotProd, rdsIamAuthentication, rdsManagedMasterPassword, rdsMultiAzProd,
     rdsNotPubliclyAccessible, rdsPerformanceInsights, rdsPostgresqlLogsExported, rdsStorageEncryptedCmk,
     rdsSupportedEngineVersion } from "./rules/rds";
+import { smokeScheduledProd } from "./rules/monitoring";
 import { connectOnlyServedUsers, ddlUserConnectNamed, readOnlyEndpointNeedsReaders } from "./rules/access";
 import { dbSgAdmitsOnlyProxy, ecsExecutionRoleNoDbConnect, proxySgAdmitsOnlyApp, taskRoleConnectScope } from "./rules/stack";
 
@@ -79,6 +80,8 @@ export const policies: Policies = [
     ddlUserConnectNamed,
     connectOnlyServedUsers,
     readOnlyEndpointNeedsReaders,
+    // Between deploys
+    smokeScheduledProd,
     // Tags (advisory)
     requiredTags,
     // Cost against the stack's budget (advisory unless the budget asks to be enforced)

@@ -15,7 +15,7 @@ export const MAY_IMPORT: Record<string, string[]> = {
     smoke: ["smoke", "client", "access"],
     components: ["components", "smoke", "client", "access"],
     cost: ["cost"],
-    policy: ["policy", "cost", "components", "access"],
+    policy: ["policy", "cost", "components", "smoke", "access"],
     local: ["local", "cost", "components", "policy", "smoke", "client", "access"],
     ".": ["components"],
 };

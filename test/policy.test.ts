@@ -513,6 +513,18 @@ const cases: Case[] = [
         }),
         message: /RolePolicy "proxy-role" policy: the proxy's role may connect to cluster-ABCDEFGHIJKLMNOPQRSTUVWXY, but this stack's cluster is cluster-[0-9A-F]+/,
     },
+    // ---------------------------------------------------------------- Between deploys
+    {
+        policy: "smoke-scheduled-prod", stack: "prod", broken: "prod without the scheduled smoke",
+        breakIt: rs => rs.splice(rs.indexOf(one(rs, "aws:scheduler/schedule:Schedule")), 1),
+        message: /Function "smoke-smoke": no aws\.scheduler\.Schedule runs it in prod; set smoke\.schedule/,
+    },
+    {
+        policy: "smoke-scheduled-prod", stack: "prod", broken: "a smoke alarm that ignores missing data",
+        breakIt: rs => edit(one(rs, "aws:cloudwatch/metricAlarm:MetricAlarm", "monitoring-smoke-failing"), p => { p.treatMissingData = "notBreaching"; }),
+        message: /MetricAlarm "monitoring-smoke-failing": treatMissingData is "notBreaching"; use "breaching", so a schedule that stops running alarms too/,
+        compliant: { title: "dev without a schedule (prod only)", stack: "dev", fix: rs => rs.splice(rs.indexOf(one(rs, "aws:scheduler/schedule:Schedule")), 1) },
+    },
     // ---------------------------------------------------------------- Database users
     {
         policy: "ddl-user-connect-named", stack: "dev", broken: "the task role granted the migrations user the settings do not give it",

@@ -1,0 +1,44 @@
+// Between deploys (issue: continuous verification): in prod the smoke runs on a schedule and a failed or
+// silent run alarms. Without both, a grant changed in a console or an expiring certificate is found by users.
+import { StackValidationPolicy } from "@pulumi/policy";
+import { METRIC, METRICS_NAMESPACE } from "../../smoke/metrics";
+import { environmentConfigSchema, environmentOf, isYes, label, ofType, peek, refersTo, stackProviders, Unknown } from "../util";
+import { T } from "./types";
+
+const SCHEDULE = "aws:scheduler/schedule:Schedule";
+const ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm";
+
+export const smokeScheduledProd: StackValidationPolicy = {
+    name: "smoke-scheduled-prod",
+    description: "In prod, a schedule runs the smoke function between deploys, and an alarm on its Pass metric treats missing data as breaching, " +
+        "so both a failed run and a schedule that stopped running alarm.",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    configSchema: environmentConfigSchema,
+    validateStack: (args, report) => {
+        if (environmentOf(args, stackProviders(args.resources)) !== "prod") return;
+        // The smoke function: one that declares the users it proves (DB_USERS; at a first preview its
+        // environment may still be unknown) and sits in the VPC.
+        const smokeFunctions = ofType(args.resources, T.lambdaFunction).filter(fn => {
+            const users = peek(fn.props, "environment", "variables", "DB_USERS");
+            return (typeof users === "string" || users === Unknown) && peek(fn.props, "vpcConfig") !== undefined;
+        });
+        if (smokeFunctions.length === 0) {
+            report("no smoke function in prod (smoke.enabled is false?): nothing proves the data path between deploys; turn the smoke on");
+            return;
+        }
+        const schedules = ofType(args.resources, SCHEDULE)
+            .filter(s => smokeFunctions.some(fn => isYes(refersTo(s, "target", peek(s.props, "target", "arn"), fn, ["arn"]))));
+        if (schedules.length === 0) {
+            report(`${label(smokeFunctions[0])}: no aws.scheduler.Schedule runs it in prod; set smoke.schedule (e.g. rate(5 minutes))`, smokeFunctions[0].urn);
+        }
+        const alarms = ofType(args.resources, ALARM).filter(a =>
+            peek(a.props, "namespace") === METRICS_NAMESPACE && peek(a.props, "metricName") === METRIC.pass);
+        if (alarms.length === 0) {
+            report(`no alarm on ${METRICS_NAMESPACE} ${METRIC.pass} in prod: a failing smoke would go unnoticed; declare one (Minimum < 1, missing data breaching)`);
+        }
+        for (const a of alarms.filter(x => peek(x.props, "treatMissingData") !== "breaching")) {
+            report(`${label(a)}: treatMissingData is ${JSON.stringify(peek(a.props, "treatMissingData") ?? "missing")}; use "breaching", so a schedule that stops running alarms too`, a.urn);
+        }
+    },
+};
