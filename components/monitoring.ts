@@ -15,8 +15,12 @@ export interface MonitoringArgs {
     kmsKeyArn: pulumi.Input<string>;
     /** The smoke function the schedule invokes; unset when the smoke is off. */
     smokeFunctionArn?: pulumi.Input<string>;
+    /** Set with smokeFunctionArn: the function's name, for its asynchronous-invocation settings. */
+    smokeFunctionName?: pulumi.Input<string>;
     proxyName: pulumi.Input<string>;
     clusterIdentifier: pulumi.Input<string>;
+    /** The cluster's instances (ACU utilization is an instance metric). */
+    instanceIdentifiers: pulumi.Input<string>[];
 }
 
 /** RDS Proxy's default target group, whose READ_WRITE target is the cluster's writer (rds-proxy.monitoring). */
@@ -29,6 +33,7 @@ const PROXY_TARGET_GROUP = "default";
 export class Monitoring extends pulumi.ComponentResource {
     readonly topicArn: pulumi.Output<string>;
     readonly smokeAlarmName?: pulumi.Output<string>;
+    readonly silenceAlarmName?: pulumi.Output<string>;
     readonly dashboardName: pulumi.Output<string>;
     readonly scheduleName?: pulumi.Output<string>;
 
@@ -77,23 +82,46 @@ export class Monitoring extends pulumi.ComponentResource {
                 },
             }, { parent: this, dependsOn: [invoke], deleteBeforeReplace: true });
             this.scheduleName = scheduled.name;
+            // Scheduler invokes Lambda asynchronously, and Lambda retries a failed asynchronous run twice by default
+            // (a timeout, a configuration error): a retry would overlap the next run. The post-deploy run is synchronous.
+            new aws.lambda.FunctionEventInvokeConfig(`${name}-smoke-async`, {
+                functionName: args.smokeFunctionName!,
+                maximumRetryAttempts: 0,
+                maximumEventAgeInSeconds: 60,
+            }, child);
 
-            // One run per period: a failed run (Pass 0) or a period without any run (no data) alarms when that
-            // period closes. With rate(5 minutes) a failure reaches the topic within about 5 minutes plus the
-            // EMF extraction delay, well inside 10 minutes.
-            const smokeAlarm = new aws.cloudwatch.MetricAlarm(`${name}-smoke-failing`, {
+            // Two alarms, because Lambda flushes EMF lines on its own schedule ("Setting alarms on metrics created
+            // with the embedded metric format": use M out of N): a failed run alarms within two intervals of
+            // datapoints (rate(5 minutes): about 5-7 minutes after the run), and silence (no run at all for two
+            // whole intervals, missing data breaching) alarms on its own without flapping on a late datapoint.
+            const failing = new aws.cloudwatch.MetricAlarm(`${name}-smoke-failing`, {
                 name: `${args.namePrefix}-smoke-failing`,
-                alarmDescription: `The ${args.namePrefix} smoke failed a check, or did not run (${schedule.expression}): see the smoke function's log`,
+                alarmDescription: `The ${args.namePrefix} smoke failed a check: see the smoke function's log for the one-line reason`,
                 ...smokeMetric(METRIC.pass),
                 statistic: "Minimum",
                 period: schedule.intervalSeconds,
-                evaluationPeriods: 1,
+                evaluationPeriods: 2,
+                datapointsToAlarm: 1,
+                threshold: 1,
+                comparisonOperator: "LessThanThreshold",
+                treatMissingData: "notBreaching",
+                ...notify,
+            }, child);
+            const silent = new aws.cloudwatch.MetricAlarm(`${name}-smoke-silent`, {
+                name: `${args.namePrefix}-smoke-silent`,
+                alarmDescription: `The ${args.namePrefix} smoke has not reported for two intervals (${schedule.expression}): the schedule, the function or its network path is down`,
+                ...smokeMetric(METRIC.pass),
+                statistic: "SampleCount",
+                period: schedule.intervalSeconds,
+                evaluationPeriods: 2,
+                datapointsToAlarm: 2,
                 threshold: 1,
                 comparisonOperator: "LessThanThreshold",
                 treatMissingData: "breaching",
                 ...notify,
             }, child);
-            this.smokeAlarmName = smokeAlarm.name;
+            this.smokeAlarmName = failing.name;
+            this.silenceAlarmName = silent.name;
 
             new aws.cloudwatch.MetricAlarm(`${name}-cert-expiring`, {
                 name: `${args.namePrefix}-proxy-certificate-expiring`,
@@ -144,8 +172,8 @@ export class Monitoring extends pulumi.ComponentResource {
 
         const dashboard = new aws.cloudwatch.Dashboard(`${name}-dashboard`, {
             dashboardName: `${args.namePrefix}-data-path`,
-            dashboardBody: pulumi.all([args.proxyName, args.clusterIdentifier]).apply(([proxyName, clusterId]) =>
-                JSON.stringify(dashboardBody({ region: args.region, stack: args.stack, proxyName, clusterId }))),
+            dashboardBody: pulumi.all([args.proxyName, args.clusterIdentifier, pulumi.all(args.instanceIdentifiers)]).apply(([proxyName, clusterId, instanceIds]) =>
+                JSON.stringify(dashboardBody({ region: args.region, stack: args.stack, proxyName, clusterId, instanceIds }))),
         }, child);
 
         this.topicArn = topic.arn;
@@ -155,8 +183,9 @@ export class Monitoring extends pulumi.ComponentResource {
 }
 
 /** Proxy, Aurora and the smoke side by side. */
-export function dashboardBody(o: { region: string; stack: string; proxyName: string; clusterId: string }) {
-    const proxy = (metric: string, stat = "Sum") => ["AWS/RDS", metric, "ProxyName", o.proxyName, { stat }];
+export function dashboardBody(o: { region: string; stack: string; proxyName: string; clusterId: string; instanceIds: string[] }) {
+    // Connection counts are per-minute gauges: Average over the widget's period, not Sum.
+    const proxy = (metric: string, stat = "Average") => ["AWS/RDS", metric, "ProxyName", o.proxyName, { stat }];
     const cluster = (metric: string, stat = "Average") => ["AWS/RDS", metric, "DBClusterIdentifier", o.clusterId, { stat }];
     const smoke = (metric: string, stat = "Minimum") => [METRICS_NAMESPACE, metric, "Stack", o.stack, { stat }];
     const widget = (title: string, x: number, y: number, metrics: unknown[]) => ({
@@ -170,9 +199,12 @@ export function dashboardBody(o: { region: string; stack: string; proxyName: str
                 proxy("QueryDatabaseResponseLatency", "Average"),
                 ["AWS/RDS", "AvailabilityPercentage", "ProxyName", o.proxyName, "TargetGroup", PROXY_TARGET_GROUP, "TargetRole", "READ_WRITE", { stat: "Average", yAxis: "right" }],
             ]),
-            widget("Proxy: client auth failures", 16, 0, [proxy("ClientConnectionsSetupFailedAuth")]),
+            widget("Proxy: client auth failures", 16, 0, [proxy("ClientConnectionsSetupFailedAuth", "Sum")]),
+            // ACUUtilization is an instance metric (Aurora.AuroraMonitoring.Metrics); Maximum, so one saturated
+            // instance is not averaged away.
             widget("Aurora: capacity (ACU) and ACU utilization (%)", 0, 6, [
-                cluster("ServerlessDatabaseCapacity"), [...cluster("ACUUtilization").slice(0, 4), { stat: "Average", yAxis: "right" }],
+                cluster("ServerlessDatabaseCapacity"),
+                ...o.instanceIds.map((id) => ["AWS/RDS", "ACUUtilization", "DBInstanceIdentifier", id, { stat: "Maximum", yAxis: "right" }]),
             ]),
             widget("Smoke: pass (1) and connect latency (ms)", 8, 6, [smoke(METRIC.pass), [...smoke(METRIC.connectMs, "Average").slice(0, 4), { stat: "Average", yAxis: "right" }]]),
             widget("Smoke: proxy certificate days to expiry", 16, 6, [smoke(METRIC.certDays)]),

@@ -192,8 +192,10 @@ export function createStack(settings: Settings): StackOutputs {
         alarms: settings.alarms,
         kmsKeyArn: secrets.kmsKeyArn,
         smokeFunctionArn: smoke.smokeFunctionArn,
+        smokeFunctionName: smoke.smokeFunctionName,
         proxyName: proxy.proxyName,
         clusterIdentifier: database.clusterIdentifier,
+        instanceIdentifiers: database.instances.map((i) => i.identifier),
     }, opts);
 
     return {

@@ -576,6 +576,7 @@ const IAM = "IAM: no charge";
 const CONFIG = "configuration of a priced resource: no charge of its own";
 
 const FREE: Record<string, string> = {
+    "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": "configuration of asynchronous invocations: no charge",
     "aws:ec2/vpc:Vpc": NETWORK,
     "aws:ec2/subnet:Subnet": NETWORK,
     "aws:ec2/routeTable:RouteTable": NETWORK,

@@ -520,9 +520,9 @@ const cases: Case[] = [
         message: /Function "smoke-smoke": no aws\.scheduler\.Schedule runs it in prod; set smoke\.schedule/,
     },
     {
-        policy: "smoke-scheduled-prod", stack: "prod", broken: "a smoke alarm that ignores missing data",
-        breakIt: rs => edit(one(rs, "aws:cloudwatch/metricAlarm:MetricAlarm", "monitoring-smoke-failing"), p => { p.treatMissingData = "notBreaching"; }),
-        message: /MetricAlarm "monitoring-smoke-failing": treatMissingData is "notBreaching"; use "breaching", so a schedule that stops running alarms too/,
+        policy: "smoke-scheduled-prod", stack: "prod", broken: "no smoke alarm treating missing data as breaching",
+        breakIt: rs => edit(one(rs, "aws:cloudwatch/metricAlarm:MetricAlarm", "monitoring-smoke-silent"), p => { p.treatMissingData = "notBreaching"; }),
+        message: /no alarm on AuroraIamProxy\/Smoke Pass treats missing data as breaching in prod .*"monitoring-smoke-silent" treats missing data as "notBreaching".*: a schedule that stops running would go unnoticed/,
         compliant: { title: "dev without a schedule (prod only)", stack: "dev", fix: rs => rs.splice(rs.indexOf(one(rs, "aws:scheduler/schedule:Schedule")), 1) },
     },
     // ---------------------------------------------------------------- Database users

@@ -10,8 +10,8 @@ const ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm";
 
 export const smokeScheduledProd: StackValidationPolicy = {
     name: "smoke-scheduled-prod",
-    description: "In prod, a schedule runs the smoke function between deploys, and an alarm on its Pass metric treats missing data as breaching, " +
-        "so both a failed run and a schedule that stopped running alarm.",
+    description: "In prod, a schedule runs the smoke function between deploys, an alarm on its Pass metric fires on a failed run, and one treats " +
+        "missing data as breaching, so a schedule that stopped running alarms too.",
     enforcementLevel: "mandatory",
     severity: "high",
     configSchema: environmentConfigSchema,
@@ -34,11 +34,13 @@ export const smokeScheduledProd: StackValidationPolicy = {
         }
         const alarms = ofType(args.resources, ALARM).filter(a =>
             peek(a.props, "namespace") === METRICS_NAMESPACE && peek(a.props, "metricName") === METRIC.pass);
-        if (alarms.length === 0) {
-            report(`no alarm on ${METRICS_NAMESPACE} ${METRIC.pass} in prod: a failing smoke would go unnoticed; declare one (Minimum < 1, missing data breaching)`);
+        if (!alarms.some(a => peek(a.props, "statistic") === "Minimum")) {
+            report(`no alarm on the Minimum of ${METRICS_NAMESPACE} ${METRIC.pass} in prod: a failing smoke would go unnoticed; declare one (Minimum < 1)`);
         }
-        for (const a of alarms.filter(x => peek(x.props, "treatMissingData") !== "breaching")) {
-            report(`${label(a)}: treatMissingData is ${JSON.stringify(peek(a.props, "treatMissingData") ?? "missing")}; use "breaching", so a schedule that stops running alarms too`, a.urn);
+        if (!alarms.some(a => peek(a.props, "treatMissingData") === "breaching")) {
+            const seen = alarms.map(a => `${label(a)} treats missing data as ${JSON.stringify(peek(a.props, "treatMissingData") ?? "missing")}`).join("; ");
+            report(`no alarm on ${METRICS_NAMESPACE} ${METRIC.pass} treats missing data as breaching in prod${seen ? ` (${seen})` : ""}: ` +
+                "a schedule that stops running would go unnoticed; declare one (e.g. SampleCount < 1, missing data breaching)");
         }
     },
 };

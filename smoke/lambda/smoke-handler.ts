@@ -54,9 +54,11 @@ export function createSmokeHandler(deps: SmokeHandlerDeps) {
         // but the last 30 s, which the checks need.
         const retryConnectMs = Math.max(0, timeoutMs - 30_000);
         const scheduled = event?.source === SCHEDULE_SOURCE;
+        // Stamped at the start, so each run's datapoint sits at the same place in its alarm period.
+        const startedMs = (deps.now ?? Date.now)();
         const report = await runSmoke(target, { timeoutMs, retryConnectMs: scheduled ? 0 : retryConnectMs, ...deps.options });
         const stack = deps.env.STACK_NAME ?? "unknown";
-        for (const doc of emfDocuments(report, { stack, nowMs: (deps.now ?? Date.now)() })) writeMetrics(JSON.stringify(doc));
+        for (const doc of emfDocuments(report, { stack, nowMs: startedMs })) writeMetrics(JSON.stringify(doc));
         if (!report.ok && !scheduled) {
             // Lambda reports the message as errorMessage; the provider shows it as the update's failure.
             throw new Error(`smoke failed: ${report.reason ?? "a check did not hold"}`);
