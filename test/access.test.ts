@@ -282,6 +282,14 @@ describe("access on a real PostgreSQL (three users, secrets mode, log_statement=
             await master.query("CREATE TABLE app.m_orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY)");
             await master.query("RESET ROLE");
             assert.deepEqual(await driftOfEveryUser(master, spec), noDriftFor(spec));
+            // The migration hands PUBLIC a write on its table: the reader now may INSERT, and the
+            // master's next bootstrap takes it back through its membership in the ddl role.
+            await master.query("SET ROLE m_migrator");
+            await master.query("GRANT INSERT ON app.m_orders TO PUBLIC");
+            await master.query("RESET ROLE");
+            assert.match(JSON.stringify(await driftOfEveryUser(master, spec)), /extra.*INSERT on table app\.m_orders/);
+            await bootstrap(master, spec);
+            assert.deepEqual(await driftOfEveryUser(master, spec), noDriftFor(spec));
             // Idempotent as this owner too, read by the superuser in m_db (ACLs live in each database's catalogs).
             const superuser = new pg.Client({
                 host: plane.postgres.host, port: plane.postgres.port, user: plane.postgres.user, password: plane.postgres.password, database: "m_db",
