@@ -211,6 +211,15 @@ describe("access on a real PostgreSQL (three users, secrets mode, log_statement=
         await bootstrap(admin, plane.access, { passwords });
     });
 
+    it("converges a user whose profile changed, both ways", async () => {
+        const promoted = accessSpec({ database: plane.database, owner: "postgres", authMode: "secrets", users: USERS.map((u) => (u.name === "app_reader" ? { ...u, access: "readwrite" as const } : u)) });
+        await bootstrap(admin, promoted, { passwords });
+        assert.deepEqual(await driftOfEveryUser(admin, promoted), noDriftFor(promoted));
+        assert.match(JSON.stringify(await driftOfEveryUser(admin, plane.access)), /extra.*INSERT on table app\.smoke_probe/);
+        await bootstrap(admin, plane.access, { passwords });
+        assert.deepEqual(await driftOfEveryUser(admin, plane.access), noDriftFor(plane.access));
+    });
+
     it("removes a role connection limit set earlier", async () => {
         await admin.query(`ALTER ROLE app_user CONNECTION LIMIT 100`);
         assert.match(JSON.stringify(await driftOfEveryUser(admin, plane.access)), /CONNECTION LIMIT 100/);
