@@ -148,6 +148,15 @@ describe("smoke for every user and the reader endpoint (hot standby)", function 
         assert.match(check(report, USER_CHECK.connect("app_reader")).detail, /app_reader is declared for the reader endpoint, but no reader host was given/);
     });
 
+    it("lists every other user as not run when the default user cannot connect", async () => {
+        const { target } = localSmokeTarget(dp);
+        const report = await runSmoke(target, { credentials: { accessKeyId: dp.accessKeyId, secretAccessKey: "not-the-key" } });
+        assert.match(check(report, "connect with IAM token").detail, /28P01/);
+        for (const user of ["app_reader", "app_migrator"]) {
+            assert.equal(check(report, USER_CHECK.connect(user)).detail, "not run: the default user app_user could not connect");
+        }
+    });
+
     it("runs from the CLI with --users, --reader-host and --reader-port", async () => {
         const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY, profile: process.env.AWS_PROFILE };
         process.env.AWS_ACCESS_KEY_ID = dp.accessKeyId;
