@@ -289,8 +289,6 @@ export function bootstrapStatements(input: AccessSpec | GrantsSpec, o: Bootstrap
         { sql: `REVOKE ALL ON DATABASE ${database} FROM PUBLIC` },
         { sql: `REVOKE ALL ON SCHEMA public FROM PUBLIC` },
         { sql: `REVOKE ALL ON SCHEMA ${schema} FROM PUBLIC` },
-        { sql: `REVOKE ALL ON ALL TABLES IN SCHEMA ${schema} FROM PUBLIC` },
-        { sql: `REVOKE ALL ON ALL SEQUENCES IN SCHEMA ${schema} FROM PUBLIC` },
     ];
 
     // Roles first: later grants and default privileges name them.
@@ -311,6 +309,11 @@ END $$`,
         });
     }
 
+    // After the memberships above: RDS's master user acts on the ddl users' tables through them.
+    statements.push(
+        { sql: `REVOKE ALL ON ALL TABLES IN SCHEMA ${schema} FROM PUBLIC` },
+        { sql: `REVOKE ALL ON ALL SEQUENCES IN SCHEMA ${schema} FROM PUBLIC` },
+    );
     for (const user of spec.users) statements.push(...privilegeStatements(user));
 
     statements.push(retireStatement(spec.database, declared));

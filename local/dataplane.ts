@@ -19,7 +19,7 @@ import path from "node:path";
 import type pg from "pg";
 import { AccessProfile, AccessSpec, accessSpec, AuthMode, bootstrap, GrantsSpec } from "../access/grants";
 import type { EndpointRole } from "../access/users";
-import { createThrowawayCa } from "./ca";
+import { createThrowawayCa, generateKeyPairs } from "./ca";
 import { LOCAL_HOST, LocalPostgres, startLocalPostgres, withTimeout } from "./postgres";
 import { RdsProxyStandIn, startRdsProxyStandIn } from "./proxy";
 
@@ -170,7 +170,8 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
     try {
         await withTimeout(
             (async () => {
-                const ca = createThrowawayCa();
+                // CA, server and one client certificate per user: their keys generated concurrently, off the event loop.
+                const ca = createThrowawayCa({ keys: await generateKeyPairs(2 + users.length) });
                 const caFile = path.join(tempRoot, "ca.pem");
                 await writeFile(caFile, ca.caPem, { mode: 0o644 });
 

@@ -299,7 +299,7 @@ async function prepareStandby(o: {
 }): Promise<{ server: LocalPostgresServer; start(): Promise<void> }> {
     const standbyDir = path.join(o.dir, "standby-data");
     // cp -a keeps modes (PostgreSQL wants 0700) and, as root, the postgres user's ownership.
-    await execFileAsync("cp", ["-a", o.dataDir, standbyDir]);
+    await execFileAsync("cp", ["-a", "--reflink=auto", o.dataDir, standbyDir]);
     const signal = path.join(standbyDir, "standby.signal");
     await writeFile(signal, "", { mode: 0o600 });
     // libpq would otherwise look for a client certificate in $HOME/.postgresql, which the server's OS

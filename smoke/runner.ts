@@ -19,7 +19,7 @@ import { grantsCheck, targetSpecs } from "./grants-check";
 import { buildReport, formatReport, SmokeReport } from "./report";
 import { Session } from "./session";
 import { readerEndpoint, SmokeTarget, TargetError, targetUsers, validateTarget } from "./target";
-import { noReaderHost, profileChecks, readerChecks, userChecks, UserRunOptions } from "./users-check";
+import { noReaderHost, profileChecks, readerChecks, USER_CHECK, userChecks, UserRunOptions } from "./users-check";
 import { Credentials, tokenFactory } from "../client/token";
 
 export type { CheckResult } from "./checks";
@@ -91,6 +91,8 @@ export async function runSmoke(target: SmokeTarget, opts: SmokeOptions = {}): Pr
   const userOptions: UserRunOptions = { credentials, clock, specs };
   const defaultUser = allUsers.find((u) => u.name === valid.user)!;
   const reader = readerEndpoint(valid);
+  const checkUsers = opts.users ?? true;
+  const otherUsers = checkUsers ? allUsers.filter((u) => u.name !== valid.user) : [];
   try {
     const { result, client } = await connectCheck(session, ours, clock, opts.retryConnectMs ?? 0);
     checks.push(result);
@@ -101,20 +103,20 @@ export async function runSmoke(target: SmokeTarget, opts: SmokeOptions = {}): Pr
       if (opts.grants ?? true) checks.push(skipped(CHECK.grants, "no connection"));
       // A refusal proves nothing when the legitimate way in fails too.
       for (const spec of negativeSpecsList) checks.push(skipped(spec.name, "the IAM connection failed, so a refusal would prove nothing"));
+      for (const u of otherUsers) checks.push({ ...skipped(USER_CHECK.connect(u.name), `the default user ${valid.user} could not connect`), user: u.name });
     } else {
       // The negatives and the other users use their own connections; run them alongside.
       const negativeRuns = Promise.all(negativeSpecsList.map((spec) => negativeCheck(session, spec, clock)));
-      const otherUsers = (opts.users ?? true) ? allUsers.filter((u) => u.name !== valid.user) : [];
       const otherRuns = Promise.all(otherUsers
         .filter((u) => u.endpoint === "writer" || reader !== undefined)
         .map((u) => userChecks(session, u, u.endpoint === "reader" && reader ? reader : { host: valid.host, port: valid.port }, userOptions)));
       checks.push(await tlsCheck(session, client, clock));
       if (opts.grants ?? true) checks.push(await grantsCheck(session, client, clock));
-      if (opts.users ?? true) checks.push(...(await profileChecks(session, client, defaultUser, userOptions)));
+      if (checkUsers) checks.push(...(await profileChecks(session, client, defaultUser, userOptions)));
       await session.close(client);
       checks.push(...(await negativeRuns));
       checks.push(...(await otherRuns).flat());
-      if (opts.users ?? true) {
+      if (checkUsers) {
         if (reader !== undefined) {
           // A reader-endpoint user if there is one, else any readonly user, else the default user.
           const readerUser = allUsers.find((u) => u.endpoint === "reader") ?? allUsers.find((u) => u.access === "readonly") ?? defaultUser;

@@ -211,6 +211,15 @@ describe("access on a real PostgreSQL (three users, secrets mode, log_statement=
         await bootstrap(admin, plane.access, { passwords });
     });
 
+    it("converges a user whose profile changed, both ways", async () => {
+        const promoted = accessSpec({ database: plane.database, owner: "postgres", authMode: "secrets", users: USERS.map((u) => (u.name === "app_reader" ? { ...u, access: "readwrite" as const } : u)) });
+        await bootstrap(admin, promoted, { passwords });
+        assert.deepEqual(await driftOfEveryUser(admin, promoted), noDriftFor(promoted));
+        assert.match(JSON.stringify(await driftOfEveryUser(admin, plane.access)), /extra.*INSERT on table app\.smoke_probe/);
+        await bootstrap(admin, plane.access, { passwords });
+        assert.deepEqual(await driftOfEveryUser(admin, plane.access), noDriftFor(plane.access));
+    });
+
     it("removes a role connection limit set earlier", async () => {
         await admin.query(`ALTER ROLE app_user CONNECTION LIMIT 100`);
         assert.match(JSON.stringify(await driftOfEveryUser(admin, plane.access)), /CONNECTION LIMIT 100/);
@@ -258,6 +267,58 @@ describe("access on a real PostgreSQL (three users, secrets mode, log_statement=
         assert.equal((await admin.query("SELECT rolcanlogin FROM pg_roles WHERE rolname = 'app_migrator'")).rows[0].rolcanlogin, true);
         assert.deepEqual(await driftOfEveryUser(admin, plane.access), noDriftFor(plane.access));
         assert.equal((await admin.query(`SELECT shobj_description('app_migrator'::regrole, 'pg_authid') AS c`)).rows[0].c, managedRoleComment(plane.database));
+    });
+
+    it("works as a non-superuser owner like RDS's master user: ddl defaults, migrations, retirement", async () => {
+        const masterPassword = "master-password-for-this-test-only";
+        await admin.query("SET log_statement = 'none'");
+        await admin.query(`CREATE ROLE m_master LOGIN CREATEROLE CREATEDB NOSUPERUSER PASSWORD '${masterPassword}'`);
+        await admin.query("RESET log_statement");
+        await admin.query("GRANT rds_iam TO m_master WITH ADMIN OPTION");
+        await admin.query("CREATE DATABASE m_db OWNER m_master");
+        const master = new pg.Client({
+            host: plane.postgres.host, port: plane.postgres.port, user: "m_master", password: masterPassword, database: "m_db",
+            ssl: { ca: readFileSync(plane.caFile, "utf8"), servername: "localhost" }, connectionTimeoutMillis: 5_000,
+        });
+        await master.connect();
+        const users = [{ name: "m_app", access: "readwrite" as const }, { name: "m_reader", access: "readonly" as const }, { name: "m_migrator", access: "ddl" as const }];
+        const spec = accessSpec({ database: "m_db", owner: "m_master", authMode: "iam", users });
+        try {
+            await bootstrap(master, spec);
+            assert.deepEqual(await driftOfEveryUser(master, spec), noDriftFor(spec));
+            // A migration as the ddl user (the master may SET ROLE to it after the bootstrap's grant).
+            await master.query("SET ROLE m_migrator");
+            await master.query("CREATE TABLE app.m_orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY)");
+            await master.query("RESET ROLE");
+            assert.deepEqual(await driftOfEveryUser(master, spec), noDriftFor(spec));
+            // The migration hands PUBLIC a write on its table: the reader now may INSERT, and the
+            // master's next bootstrap takes it back through its membership in the ddl role.
+            await master.query("SET ROLE m_migrator");
+            await master.query("GRANT INSERT ON app.m_orders TO PUBLIC");
+            await master.query("RESET ROLE");
+            assert.match(JSON.stringify(await driftOfEveryUser(master, spec)), /extra.*INSERT on table app\.m_orders/);
+            await bootstrap(master, spec);
+            assert.deepEqual(await driftOfEveryUser(master, spec), noDriftFor(spec));
+            // Idempotent as this owner too, read by the superuser in m_db (ACLs live in each database's catalogs).
+            const superuser = new pg.Client({
+                host: plane.postgres.host, port: plane.postgres.port, user: plane.postgres.user, password: plane.postgres.password, database: "m_db",
+                ssl: { ca: readFileSync(plane.caFile, "utf8"), servername: "localhost" }, connectionTimeoutMillis: 5_000,
+            });
+            await superuser.connect();
+            try {
+                const first = await dumpCatalogs(superuser, "m_db", { withPasswords: true });
+                await bootstrap(master, spec);
+                assert.deepEqual(await dumpCatalogs(superuser, "m_db", { withPasswords: true }), first);
+                assert.ok(first.defaults.some((d) => (d as { role: string }).role === "m_migrator"), "the dump must see the ddl user's defaults");
+            } finally {
+                await superuser.end();
+            }
+            const fewer = accessSpec({ database: "m_db", owner: "m_master", authMode: "iam", users: users.slice(0, 2) });
+            assert.deepEqual((await bootstrap(master, fewer)).retired, ["m_migrator"]);
+            assert.deepEqual(await driftOfEveryUser(master, fewer), noDriftFor(fewer));
+        } finally {
+            await master.end();
+        }
     });
 
     it("leaves an audit trail in the server log for every role and grant change, and no password material", async () => {

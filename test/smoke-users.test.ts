@@ -8,6 +8,7 @@ import { bootstrap } from "../access/grants";
 import { LocalDataPlane, localSmokeTarget, startLocalDataPlane, waitForReplay } from "../local/dataplane";
 import { createBootstrapHandler, SqlExecutor } from "../smoke/lambda/bootstrap-handler";
 import { createSmokeHandler } from "../smoke/lambda/smoke-handler";
+import { main as cli } from "../smoke/cli";
 import { formatReport, runSmoke, SmokeReport } from "../smoke/runner";
 import { inputFromEnv, inputFromOutputs, targetUsers, validateTarget } from "../smoke/target";
 import { USER_CHECK } from "../smoke/users-check";
@@ -145,6 +146,45 @@ describe("smoke for every user and the reader endpoint (hot standby)", function 
     it("fails naming a reader user when no reader endpoint is given", async () => {
         const report = await smoke({ readerHost: undefined, readerPort: undefined });
         assert.match(check(report, USER_CHECK.connect("app_reader")).detail, /app_reader is declared for the reader endpoint, but no reader host was given/);
+    });
+
+    it("lists every other user as not run when the default user cannot connect", async () => {
+        const { target } = localSmokeTarget(dp);
+        const report = await runSmoke(target, { credentials: { accessKeyId: dp.accessKeyId, secretAccessKey: "not-the-key" } });
+        assert.match(check(report, "connect with IAM token").detail, /28P01/);
+        for (const user of ["app_reader", "app_migrator"]) {
+            assert.equal(check(report, USER_CHECK.connect(user)).detail, "not run: the default user app_user could not connect");
+        }
+    });
+
+    it("runs from the CLI with --users, --reader-host and --reader-port", async () => {
+        const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY, profile: process.env.AWS_PROFILE };
+        process.env.AWS_ACCESS_KEY_ID = dp.accessKeyId;
+        process.env.AWS_SECRET_ACCESS_KEY = dp.secretAccessKey;
+        delete process.env.AWS_PROFILE;
+        try {
+            const out: string[] = [];
+            const err: string[] = [];
+            const target = ["--host", dp.host, "--port", String(dp.port), "--database", dp.database, "--user", dp.user, "--region", dp.region];
+            const code = await cli([
+                ...target, "--owner", dp.spec.owner, "--ca", dp.caFile, "--users", JSON.stringify(USERS),
+                "--reader-host", dp.reader!.host, "--reader-port", String(dp.reader!.port), "--json",
+            ], { out: (l) => out.push(l), err: (l) => err.push(l), env: {} });
+            const report = JSON.parse(out.join("\n")) as SmokeReport;
+            assert.equal(code, 0, report.reason);
+            assert.deepEqual(err, []);
+            assert.ok(report.checks.some((c) => c.name === USER_CHECK.readerRecovery && c.ok));
+            assert.ok(report.checks.some((c) => c.name === USER_CHECK.connect("app_reader") && c.ok && c.user === "app_reader"));
+            const complaints: string[] = [];
+            const bad = await cli([...target, "--users", "[{"], { out: () => undefined, err: (l) => complaints.push(l), env: {} });
+            assert.equal(bad, 2);
+            assert.match(complaints.join("\n"), /target\.users is not JSON/);
+        } finally {
+            for (const [key, value] of [["AWS_ACCESS_KEY_ID", saved.id], ["AWS_SECRET_ACCESS_KEY", saved.secret], ["AWS_PROFILE", saved.profile]] as const) {
+                if (value === undefined) delete process.env[key];
+                else process.env[key] = value;
+            }
+        }
     });
 
     it("runs as the smoke Lambda from DB_USERS, DB_HOST and DB_READER_HOST", async () => {
