@@ -14,6 +14,19 @@ export function stackAsDeclared(stack: "dev" | "prod"): Promise<StackEvaluation>
     return evaluated[stack]!;
 }
 
+/**
+ * Both stacks as declared, for a describe block: evaluated (once per run) before its tests, read through
+ * the getters inside them.
+ */
+export function bothStacksAsDeclared(): { dev: () => StackEvaluation; prod: () => StackEvaluation; both: () => StackEvaluation[] } {
+    const got: Partial<Record<"dev" | "prod", StackEvaluation>> = {};
+    before(async () => {
+        got.dev = await stackAsDeclared("dev");
+        got.prod = await stackAsDeclared("prod");
+    });
+    return { dev: () => got.dev!, prod: () => got.prod!, both: () => [got.dev!, got.prod!] };
+}
+
 /** A role's inline policies (aws.iam.RolePolicy resources naming the role's id). */
 export function inlinePoliciesOf(ev: Evaluation, role: MockResource): MockResource[] {
     return ev.ofType("aws:iam/rolePolicy:RolePolicy").filter((p) => p.inputs.role === role.id);

@@ -1,7 +1,7 @@
 // Between deploys: the scheduled smoke, its alarms, the topic they go to and the dashboard, for both stacks.
 import { strict as assert } from "assert";
 import { METRIC, METRICS_NAMESPACE, SCHEDULE_SOURCE } from "../smoke/metrics";
-import { ACCOUNT_ID, evaluateStack, inlineStatementsOf, stackAsDeclared, StackEvaluation as Ev } from "./harness";
+import { ACCOUNT_ID, bothStacksAsDeclared, evaluateStack, inlineStatementsOf, StackEvaluation as Ev } from "./harness";
 
 const SCHEDULE = "aws:scheduler/schedule:Schedule";
 const ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm";
@@ -12,16 +12,11 @@ const alarm = (ev: Ev, name: string) => ev.named(ALARM, `monitoring-${name}`).in
 
 describe("between deploys", function () {
     this.timeout(60000);
-    let dev: Ev;
-    let prod: Ev;
-    before(async () => {
-        dev = await stackAsDeclared("dev");
-        prod = await stackAsDeclared("prod");
-    });
-    const both = () => [dev, prod];
+    const stacks = bothStacksAsDeclared();
+    const both = stacks.both;
 
     it("runs the same smoke function on a schedule: every 5 minutes in prod, hourly in dev, never retried", () => {
-        for (const [ev, expression] of [[prod, "rate(5 minutes)"], [dev, "rate(1 hour)"]] as const) {
+        for (const [ev, expression] of [[stacks.prod(), "rate(5 minutes)"], [stacks.dev(), "rate(1 hour)"]] as const) {
             const schedule = ev.one(SCHEDULE).inputs;
             assert.equal(schedule.scheduleExpression, expression);
             assert.deepEqual(schedule.flexibleTimeWindow, { mode: "OFF" });
@@ -56,7 +51,7 @@ describe("between deploys", function () {
             assert.equal(silent.treatMissingData, "breaching", "a schedule that stops running must alarm too");
         }
         // prod: a failed run's datapoint is judged when its 5-minute period closes, about 5-7 minutes after the run.
-        assert.equal(alarm(prod, "smoke-failing").period, 300);
+        assert.equal(alarm(stacks.prod(), "smoke-failing").period, 300);
     });
 
     it("turns off Lambda's asynchronous retries for the scheduled runs (a retry would overlap the next run)", () => {

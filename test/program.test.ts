@@ -3,7 +3,7 @@ import { strict as assert } from "assert";
 import { parseProxyArn } from "../components/arns";
 import { descriptionProblem } from "../components/validation";
 import {
-    ACCOUNT_ID, attachedPolicyArnsOf, evaluateStack, inlinePoliciesOf, MockResource, stackAsDeclared, StackEvaluation as Evaluation,
+    ACCOUNT_ID, attachedPolicyArnsOf, bothStacksAsDeclared, evaluateStack, inlinePoliciesOf, MockResource, StackEvaluation as Evaluation,
 } from "./harness";
 
 const T = {
@@ -44,13 +44,8 @@ const containers = (ev: Evaluation) => JSON.parse(ev.one(T.taskDef).inputs.conta
 
 describe("the Pulumi program", function () {
     this.timeout(60000);
-    let dev: Evaluation;
-    let prod: Evaluation;
-    before(async () => {
-        dev = await stackAsDeclared("dev");
-        prod = await stackAsDeclared("prod");
-    });
-    const both = () => [dev, prod];
+    const stacks = bothStacksAsDeclared();
+    const both = stacks.both;
 
     describe("components", () => {
         it("declares one component per concern, with every AWS resource parented under one", () => {
@@ -75,13 +70,13 @@ describe("the Pulumi program", function () {
                 }
                 for (const s of ev.ofType(T.subnet)) assert.equal(s.inputs.mapPublicIpOnLaunch, s.inputs.tags.Tier === "public", s.name);
             }
-            assert.equal(subnetsOfTier(prod, "private").length, 3);
+            assert.equal(subnetsOfTier(stacks.prod(), "private").length, 3);
         });
 
         it("gives dev one NAT gateway and prod one per AZ", () => {
-            assert.equal(dev.ofType(T.nat).length, 1);
-            assert.equal(prod.ofType(T.nat).length, 3);
-            const natAzs = prod.ofType(T.nat).map((n) => prod.ofType(T.subnet).find((s) => s.id === n.inputs.subnetId)!.inputs.availabilityZone);
+            assert.equal(stacks.dev().ofType(T.nat).length, 1);
+            assert.equal(stacks.prod().ofType(T.nat).length, 3);
+            const natAzs = stacks.prod().ofType(T.nat).map((n) => stacks.prod().ofType(T.subnet).find((s) => s.id === n.inputs.subnetId)!.inputs.availabilityZone);
             assert.equal(new Set(natAzs).size, 3);
         });
 
@@ -109,16 +104,16 @@ describe("the Pulumi program", function () {
         });
 
         it("sends prod's flow logs to a CMK-encrypted log group with retention; dev has none", () => {
-            assert.equal(dev.ofType(T.flowLog).length, 0);
-            const flow = prod.one(T.flowLog);
-            assert.equal(flow.inputs.vpcId, prod.one(T.vpc).id);
+            assert.equal(stacks.dev().ofType(T.flowLog).length, 0);
+            const flow = stacks.prod().one(T.flowLog);
+            assert.equal(flow.inputs.vpcId, stacks.prod().one(T.vpc).id);
             assert.equal(flow.inputs.trafficType, "ALL");
-            const group = prod.ofType(T.logGroup).find((g) => g.state.arn === flow.inputs.logDestination)!;
-            assert.equal(group.inputs.kmsKeyId, prod.one(T.key).state.arn);
+            const group = stacks.prod().ofType(T.logGroup).find((g) => g.state.arn === flow.inputs.logDestination)!;
+            assert.equal(group.inputs.kmsKeyId, stacks.prod().one(T.key).state.arn);
             assert.equal(group.inputs.retentionInDays, 365);
-            const role = prod.ofType(T.role).find((r) => r.state.arn === flow.inputs.iamRoleArn)!;
+            const role = stacks.prod().ofType(T.role).find((r) => r.state.arn === flow.inputs.iamRoleArn)!;
             // What the VPC guide lists for the role, scoped to this group wherever IAM allows it.
-            const [policy] = inlinePoliciesOf(prod, role);
+            const [policy] = inlinePoliciesOf(stacks.prod(), role);
             const granted = statements(policy).flatMap((s) => [].concat(s.Action));
             assert.deepEqual(granted.sort(), ["logs:CreateLogStream", "logs:DescribeLogGroups", "logs:DescribeLogStreams", "logs:PutLogEvents"]);
             const describe = statements(policy).find((s) => s.Action === "logs:DescribeLogGroups");
@@ -211,8 +206,8 @@ describe("the Pulumi program", function () {
         });
 
         it("scales Serverless v2 within each stack's range", () => {
-            assert.deepEqual(dev.one(T.cluster).inputs.serverlessv2ScalingConfiguration, { minCapacity: 0.5, maxCapacity: 1 });
-            assert.deepEqual(prod.one(T.cluster).inputs.serverlessv2ScalingConfiguration, { minCapacity: 1, maxCapacity: 16 });
+            assert.deepEqual(stacks.dev().one(T.cluster).inputs.serverlessv2ScalingConfiguration, { minCapacity: 0.5, maxCapacity: 1 });
+            assert.deepEqual(stacks.prod().one(T.cluster).inputs.serverlessv2ScalingConfiguration, { minCapacity: 1, maxCapacity: 16 });
             for (const ev of both()) for (const i of ev.ofType(T.instance)) assert.equal(i.inputs.instanceClass, "db.serverless");
         });
 
@@ -234,46 +229,46 @@ describe("the Pulumi program", function () {
         });
 
         it("protects prod: deletion protection, final snapshot, 2+ instances in different AZs, Performance Insights", () => {
-            const c = prod.one(T.cluster).inputs;
+            const c = stacks.prod().one(T.cluster).inputs;
             assert.equal(c.deletionProtection, true);
             assert.equal(c.skipFinalSnapshot, false);
             // A suffix no earlier cluster of this name used: a second destroy never meets DBClusterSnapshotAlreadyExists.
             assert.match(c.finalSnapshotIdentifier, /^orders-prod-aurora-final-[0-9a-f]{8}$/);
-            const suffix = prod.one("random:index/randomId:RandomId");
+            const suffix = stacks.prod().one("random:index/randomId:RandomId");
             assert.deepEqual(Object.keys(suffix.inputs.keepers).sort(), ["clusterIdentifier", "databaseName", "kmsKeyId", "masterUsername"]);
-            assert.equal(prod.one(T.cluster).options.protect, true, "Pulumi refuses to delete or replace the prod cluster");
-            assert.equal(dev.one(T.cluster).options.protect, false);
+            assert.equal(stacks.prod().one(T.cluster).options.protect, true, "Pulumi refuses to delete or replace the prod cluster");
+            assert.equal(stacks.dev().one(T.cluster).options.protect, false);
             assert.ok(c.backupRetentionPeriod >= 7);
-            const instances = prod.ofType(T.instance);
+            const instances = stacks.prod().ofType(T.instance);
             assert.ok(instances.length >= 2);
             assert.equal(new Set(instances.map((i) => i.inputs.availabilityZone)).size, instances.length);
-            const monitoringRole = prod.named(T.role, "database-monitoring");
+            const monitoringRole = stacks.prod().named(T.role, "database-monitoring");
             for (const i of instances) {
                 assert.equal(i.inputs.performanceInsightsEnabled, true);
-                assert.equal(i.inputs.performanceInsightsKmsKeyId, prod.one(T.key).state.arn);
+                assert.equal(i.inputs.performanceInsightsKmsKeyId, stacks.prod().one(T.key).state.arn);
                 assert.equal(i.inputs.monitoringInterval, 60);
                 assert.equal(i.inputs.monitoringRoleArn, monitoringRole.state.arn);
             }
             assert.equal(JSON.parse(monitoringRole.inputs.assumeRolePolicy).Statement[0].Principal.Service, "monitoring.rds.amazonaws.com");
-            assert.deepEqual(attachedPolicyArnsOf(prod, monitoringRole),
+            assert.deepEqual(attachedPolicyArnsOf(stacks.prod(), monitoringRole),
                 ["arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"]);
         });
 
         it("lets dev be torn down: no deletion protection, no final snapshot, 1-day backups", () => {
-            const c = dev.one(T.cluster).inputs;
+            const c = stacks.dev().one(T.cluster).inputs;
             assert.equal(c.deletionProtection, false);
             assert.equal(c.skipFinalSnapshot, true);
             assert.ok(c.backupRetentionPeriod >= 1);
-            assert.equal(dev.ofType(T.instance).length, 1);
-            assert.equal(dev.one(T.instance).inputs.monitoringInterval, 0);
-            assert.equal(dev.ofType(T.role).filter((r) => r.name === "database-monitoring").length, 0);
+            assert.equal(stacks.dev().ofType(T.instance).length, 1);
+            assert.equal(stacks.dev().one(T.instance).inputs.monitoringInterval, 0);
+            assert.equal(stacks.dev().ofType(T.role).filter((r) => r.name === "database-monitoring").length, 0);
         });
 
         it("resolves the engine version at deploy time: the first preferred one AWS still offers, else the newest of the major", async () => {
             // The mocks offer 16.4, 16.6, 16.8 and 16.9 (16.1 is retired), as DescribeDBEngineVersions would.
-            assert.equal(dev.outputs.engineVersion, "16.9", "dev asks for a major: the newest 16.x");
-            assert.equal(dev.one(T.cluster).inputs.engineVersion, "16.9");
-            assert.equal(prod.outputs.engineVersion, "16.8", "prod prefers 16.8 while it is offered");
+            assert.equal(stacks.dev().outputs.engineVersion, "16.9", "dev asks for a major: the newest 16.x");
+            assert.equal(stacks.dev().one(T.cluster).inputs.engineVersion, "16.9");
+            assert.equal(stacks.prod().outputs.engineVersion, "16.8", "prod prefers 16.8 while it is offered");
             const retired = await evaluateStack("prod", { "database.preferredEngineVersions": ["16.1"] });
             assert.equal(retired.outputs.engineVersion, "16.9", "a retired preference falls back to the newest, instead of failing CreateDBCluster");
             const pinnedOld = await evaluateStack("dev", { "database.engineVersion": "16.6" });
@@ -296,7 +291,7 @@ describe("the Pulumi program", function () {
 
         it("lets the first reader take over at the writer's size (tier 1) and further readers scale on their own (tier 2)", async () => {
             const tiers = (ev: Evaluation) => ev.ofType(T.instance).sort((a, b) => a.inputs.identifier.localeCompare(b.inputs.identifier)).map((i) => i.inputs.promotionTier);
-            assert.deepEqual(tiers(prod), [0, 1]);
+            assert.deepEqual(tiers(stacks.prod()), [0, 1]);
             const four = await evaluateStack("prod", { "database.instanceCount": 4 });
             assert.deepEqual(tiers(four), [0, 1, 2, 2]);
         });
@@ -419,15 +414,15 @@ describe("the Pulumi program", function () {
         });
 
         it("gives prod's readers a READ_ONLY endpoint in the proxy's subnets and group; dev has none", () => {
-            const endpoint = prod.one("aws:rds/proxyEndpoint:ProxyEndpoint");
-            const proxy = prod.one(T.proxy);
+            const endpoint = stacks.prod().one("aws:rds/proxyEndpoint:ProxyEndpoint");
+            const proxy = stacks.prod().one(T.proxy);
             assert.equal(endpoint.inputs.targetRole, "READ_ONLY");
             assert.equal(endpoint.inputs.dbProxyName, proxy.id);
             assert.deepEqual(endpoint.inputs.vpcSubnetIds, proxy.inputs.vpcSubnetIds);
-            assert.deepEqual(endpoint.inputs.vpcSecurityGroupIds, [sgId(prod, "proxy")]);
-            assert.equal(prod.outputs.proxyReaderEndpoint, endpoint.state.endpoint);
-            assert.equal(dev.ofType("aws:rds/proxyEndpoint:ProxyEndpoint").length, 0);
-            assert.equal(dev.outputs.proxyReaderEndpoint, undefined);
+            assert.deepEqual(endpoint.inputs.vpcSecurityGroupIds, [sgId(stacks.prod(), "proxy")]);
+            assert.equal(stacks.prod().outputs.proxyReaderEndpoint, endpoint.state.endpoint);
+            assert.equal(stacks.dev().ofType("aws:rds/proxyEndpoint:ProxyEndpoint").length, 0);
+            assert.equal(stacks.dev().outputs.proxyReaderEndpoint, undefined);
         });
     });
 
@@ -504,9 +499,9 @@ describe("the Pulumi program", function () {
                 const bootstrap = ev.named("aws:lambda/invocation:Invocation", "smoke-bootstrap");
                 assert.ok(ev.one(T.service).dependencies.includes(bootstrap.urn), "the first task's database user exists already");
             }
-            assert.equal(dev.one(T.service).inputs.desiredCount, 1);
-            assert.equal(prod.one(T.service).inputs.desiredCount, 2);
-            const insights = dev.one(T.ecsCluster).inputs.settings;
+            assert.equal(stacks.dev().one(T.service).inputs.desiredCount, 1);
+            assert.equal(stacks.prod().one(T.service).inputs.desiredCount, 2);
+            const insights = stacks.dev().one(T.ecsCluster).inputs.settings;
             assert.deepEqual(insights, [{ name: "containerInsights", value: "enabled" }]);
         });
 

@@ -6,7 +6,7 @@ import * as path from "path";
 import { bundle, HANDLERS, HandlerName, zippedBytes } from "../smoke/lambda/bundle";
 import * as pulumi from "@pulumi/pulumi";
 import { parseSettings, Settings } from "../components/config";
-import { ACCOUNT_ID, attachedPolicyArnsOf, evaluate, evaluateStack, stackAsDeclared, inlineStatementsOf, stackConfig, StackEvaluation as Ev, withOverrides } from "./harness";
+import { ACCOUNT_ID, attachedPolicyArnsOf, bothStacksAsDeclared, evaluate, evaluateStack, stackAsDeclared, inlineStatementsOf, stackConfig, StackEvaluation as Ev, withOverrides } from "./harness";
 
 const FN = "aws:lambda/function:Function";
 const INVOKE = "aws:lambda/invocation:Invocation";
@@ -36,13 +36,8 @@ async function rawInvocationInputs(stack: "dev" | "prod", overrides: Record<stri
 
 describe("post-deploy bootstrap and smoke", function () {
     this.timeout(60000);
-    let dev: Ev;
-    let prod: Ev;
-    before(async () => {
-        dev = await stackAsDeclared("dev");
-        prod = await stackAsDeclared("prod");
-    });
-    const both = () => [dev, prod];
+    const stacks = bothStacksAsDeclared();
+    const both = stacks.both;
 
     it("runs the smoke function in the private subnets with a security group of its own", () => {
         for (const ev of both()) {
@@ -152,7 +147,7 @@ describe("post-deploy bootstrap and smoke", function () {
             assert.match(code, /exports|module\.exports/);
             assert.doesNotMatch(code, /require\("@pulumi\//, `${name} must not pull in Pulumi`);
         }
-        for (const fn of dev.ofType(FN)) assert.equal(fn.inputs.code.__pulumiArchive, true, `${fn.name} ships an archive`);
+        for (const fn of stacks.dev().ofType(FN)) assert.equal(fn.inputs.code.__pulumiArchive, true, `${fn.name} ships an archive`);
     });
 
     it("bundles handlers that load on their own and export `handler`", () => {
@@ -201,13 +196,13 @@ describe("post-deploy bootstrap and smoke", function () {
         for (const [what, overrides, expected] of cases) {
             it(`re-runs ${expected.join(" and ")} after ${what}`, async () => {
                 const after = await evaluateStack("dev", overrides);
-                assert.deepEqual(changed(dev, after), expected);
+                assert.deepEqual(changed(stacks.dev(), after), expected);
             });
         }
 
         it("re-runs the smoke after a security-group rule on the path changes", async () => {
             const { createStack } = await import("../components/stack");
-            const settings: Settings = dev.settings;
+            const settings: Settings = stacks.dev().settings;
             const { Struct } = require("google-protobuf/google/protobuf/struct_pb");
             const after = await evaluate("dev", () => {
                 // As if the smoke's rule into the proxy were widened: the path the smoke proves is a different one.
@@ -222,7 +217,7 @@ describe("post-deploy bootstrap and smoke", function () {
                 return createStack(settings);
             }, { region: settings.region });
             assert.equal((after as Ev).named("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "network-proxy-from-smoke").state.toPort, 5433);
-            assert.deepEqual(changed(dev, after as Ev), ["smoke-smoke"]);
+            assert.deepEqual(changed(stacks.dev(), after as Ev), ["smoke-smoke"]);
         });
 
         it("re-runs the smoke, or the bootstrap, when its own code changes", async () => {
@@ -232,7 +227,7 @@ describe("post-deploy bootstrap and smoke", function () {
                 for (const handler of ["smoke", "bootstrap"] as const) {
                     bundles.bundle = (name: HandlerName) => (name === handler ? `${original(name)}\n// changed` : original(name));
                     const after = await evaluateStack("dev");
-                    assert.deepEqual(changed(dev, after), handler === "smoke" ? ["smoke-smoke"] : ["smoke-bootstrap", "smoke-smoke"]);
+                    assert.deepEqual(changed(stacks.dev(), after), handler === "smoke" ? ["smoke-smoke"] : ["smoke-bootstrap", "smoke-smoke"]);
                 }
             } finally {
                 bundles.bundle = original;
