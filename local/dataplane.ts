@@ -170,22 +170,23 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
     try {
         await withTimeout(
             (async () => {
-                // CA, server and one client certificate per user: their keys generated concurrently, off the event loop.
-                const ca = createThrowawayCa({ keys: await generateKeyPairs(2 + users.length) });
+                // CA, server and one client certificate per user: their keys generated concurrently, off the
+                // event loop, while initdb runs.
+                const caReady = generateKeyPairs(2 + users.length).then((keys) => createThrowawayCa({ keys }));
+                caReady.catch(() => undefined); // awaited below and by startLocalPostgres
                 const caFile = path.join(tempRoot, "ca.pem");
-                await writeFile(caFile, ca.caPem, { mode: 0o644 });
 
                 pgServer = await startLocalPostgres({
                     dir: tempRoot,
-                    caPem: ca.caPem,
-                    serverCertPem: ca.server.certPem,
-                    serverKeyPem: ca.server.keyPem,
+                    tls: caReady.then((ca) => ({ caPem: ca.caPem, serverCertPem: ca.server.certPem, serverKeyPem: ca.server.keyPem })),
                     certificateOnlyRoles: users.map((u) => u.name),
                     settings: opts.postgresSettings,
                     logFile: serverLogFile,
                     standby: opts.reader === true,
                 });
                 const server = pgServer;
+                const ca = await caReady;
+                await writeFile(caFile, ca.caPem, { mode: 0o644 });
 
                 const setup = await server.connect("postgres");
                 try {

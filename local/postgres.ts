@@ -17,12 +17,17 @@ export const LOCAL_HOST = "127.0.0.1";
 const START_TIMEOUT_MS = 30_000;
 const CONNECT_TIMEOUT_MS = 10_000;
 
-export interface LocalPostgresOptions {
-    /** Folder the server may use; PostgreSQL's OS user must be able to traverse it. */
-    dir: string;
+export interface ServerTls {
     caPem: string;
     serverCertPem: string;
     serverKeyPem: string;
+}
+
+export interface LocalPostgresOptions {
+    /** Folder the server may use; PostgreSQL's OS user must be able to traverse it. */
+    dir: string;
+    /** The CA and the server's certificate; a promise lets initdb run while the keys are generated. */
+    tls: ServerTls | Promise<ServerTls>;
     /** Roles that log in only with a client certificate (CN = role) signed by the CA, never with a password. */
     certificateOnlyRoles: string[];
     /** Extra server settings (-c name=value), e.g. { log_statement: "ddl" }. */
@@ -192,9 +197,10 @@ export async function startLocalPostgres(o: LocalPostgresOptions): Promise<Local
     const owner = await stat(dataDir);
     await mkdir(tlsDir, { mode: 0o700 });
     const certOnly = o.certificateOnlyRoles.map((role) => `hostssl all ${role} 127.0.0.1/32 cert\n`).join("");
-    await writeFile(files.ca, o.caPem, { mode: 0o644 });
-    await writeFile(files.cert, o.serverCertPem, { mode: 0o644 });
-    await writeFile(files.key, o.serverKeyPem, { mode: 0o600 });
+    const tls = await o.tls;
+    await writeFile(files.ca, tls.caPem, { mode: 0o644 });
+    await writeFile(files.cert, tls.serverCertPem, { mode: 0o644 });
+    await writeFile(files.key, tls.serverKeyPem, { mode: 0o600 });
     await writeFile(
         files.hba,
         [
@@ -240,7 +246,7 @@ export async function startLocalPostgres(o: LocalPostgresOptions): Promise<Local
         throw new Error(`${(err as Error).message}; last server log: ${log.slice(-5).join(" | ")}${standby ? `; standby: ${standby.server.recentLog()}` : ""}`);
     }
 
-    const primary = serverHandle(pgServer, port, user, password, o.caPem, () => log.slice(-10).join(" | "));
+    const primary = serverHandle(pgServer, port, user, password, tls.caPem, () => log.slice(-10).join(" | "));
     if (standby) {
         const admin = await primary.connect();
         try {

@@ -2,20 +2,24 @@
 // stdout carries exactly one JSON line once the plane is ready (what a client needs to connect,
 // including the throwaway key pair the stand-in trusts); everything else goes to stderr.
 
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { parse as parseYaml } from "yaml";
+import { parseSettings } from "../components/config";
 import { startLocalDataPlane, LocalDataPlane } from "./dataplane";
 
-/** The users the dev stack declares (Pulumi.dev.yaml access.users), with their profiles. */
-export const LOCAL_USERS = [
-    { name: "app_user", access: "readwrite" as const },
-    { name: "app_reader", access: "readonly" as const },
-    { name: "app_migrator", access: "ddl" as const },
-];
+/** The users the dev stack declares (Pulumi.dev.yaml access.users), read with the program's own parser. */
+function devUsers() {
+    const config = parseYaml(readFileSync(path.join(__dirname, "..", "Pulumi.dev.yaml"), "utf8")).config;
+    const settings = parseSettings("dev", config);
+    return { user: settings.database.user, users: settings.access.users };
+}
 
 async function main(): Promise<void> {
     let plane: LocalDataPlane;
     try {
         // The dev stack's users, so a client can try each profile; a hot standby behind a READ_ONLY stand-in.
-        plane = await startLocalDataPlane({ users: LOCAL_USERS, reader: true });
+        plane = await startLocalDataPlane({ ...devUsers(), reader: true });
     } catch (err) {
         process.stderr.write(`local:up: ${(err as Error).message}\n`);
         process.exit(1);
