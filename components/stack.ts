@@ -6,6 +6,7 @@ import { Settings } from "./config";
 import { Database } from "./database";
 import { Ecs } from "./ecs";
 import { Network } from "./network";
+import { Operator } from "./operator";
 import { Proxy } from "./proxy";
 import { Secrets } from "./secrets";
 import { Smoke } from "./smoke";
@@ -48,6 +49,12 @@ export interface StackOutputs {
     bootstrapFunctionName: pulumi.Output<string>;
     /** The post-deploy smoke's verdicts (JSON), or a note that it is off. */
     smokeReport: pulumi.Output<string> | string;
+    /** Operator access (operator.enabled): the Session Manager relay `npm run db:connect` forwards through. */
+    relayInstanceId?: pulumi.Output<string>;
+    /** The role operators assume for db:connect. */
+    operatorRoleArn?: pulumi.Output<string>;
+    /** The database users the operator role may connect as. */
+    operatorUsers?: string[];
 }
 
 /** The whole architecture, top to bottom: key, network, database, proxy, application, post-deploy proof. */
@@ -176,6 +183,23 @@ export function createStack(settings: Settings): StackOutputs {
         taskGrants: ecs.taskConnectPolicy,
     });
 
+    // A way in for people (npm run db:connect): a port forward through a relay, as the operator users only.
+    const operator = settings.operator.enabled
+        ? new Operator("operator", {
+            namePrefix: prefix,
+            applicationName: settings.tags.Application,
+            privateSubnetId: network.privateSubnetIds[0],
+            vpcId: network.vpcId,
+            proxySecurityGroupId: network.proxySecurityGroupId,
+            kmsKeyArn: secrets.kmsKeyArn,
+            region: settings.region,
+            accountId: identity.accountId,
+            partition,
+            principals: settings.operator.principals,
+            connectArns: Object.fromEntries(settings.operator.users.map((u) => [u, connectArns[u]])),
+        }, opts)
+        : undefined;
+
     return {
         region: settings.region,
         environment: settings.environment,
@@ -207,5 +231,6 @@ export function createStack(settings: Settings): StackOutputs {
         ecsServiceName: ecs.serviceName,
         bootstrapFunctionName: smoke.bootstrapFunctionName,
         smokeReport: smokeReport ?? "off (smoke.enabled is false)",
+        ...(operator ? { relayInstanceId: operator.relayInstanceId, operatorRoleArn: operator.operatorRoleArn, operatorUsers: operator.operatorUsers } : {}),
     };
 }

@@ -15,6 +15,7 @@ import { rdsAutoMinorVersionUpgrade, rdsBackupRetention, rdsClusterForcesTls, rd
     rdsNotPubliclyAccessible, rdsPerformanceInsights, rdsPostgresqlLogsExported, rdsStorageEncryptedCmk,
     rdsSupportedEngineVersion } from "./rules/rds";
 import { connectOnlyServedUsers, ddlUserConnectNamed, readOnlyEndpointNeedsReaders } from "./rules/access";
+import { ec2RelayLockedDown, operatorSessionPortForwardOnly } from "./rules/operator";
 import { dbSgAdmitsOnlyProxy, ecsExecutionRoleNoDbConnect, proxySgAdmitsOnlyApp, taskRoleConnectScope } from "./rules/stack";
 
 export const PACK_NAME = "aurora-iam-proxy-security";
@@ -79,6 +80,9 @@ export const policies: Policies = [
     ddlUserConnectNamed,
     connectOnlyServedUsers,
     readOnlyEndpointNeedsReaders,
+    // Operator access (Session Manager relay and operator role)
+    operatorSessionPortForwardOnly,
+    ec2RelayLockedDown,
     // Tags (advisory)
     requiredTags,
     // Cost against the stack's budget (advisory unless the budget asks to be enforced)
