@@ -15,6 +15,11 @@ export interface ThrowawayCa {
     caPem: string;
     /** For the servers (stand-in and PostgreSQL): DNS localhost and IP 127.0.0.1. */
     server: IssuedCertificate;
+    /**
+     * Issues a server certificate for DNS names only (no IP): what RDS Proxy presents, its endpoint names.
+     * A client that verifies 127.0.0.1 against it fails, as it would through a tunnel in AWS.
+     */
+    issueServer(dnsNames: string[]): IssuedCertificate;
     /** Issues a client certificate whose CN is a PostgreSQL role (for hostssl ... cert). */
     issueClient(commonName: string): IssuedCertificate;
 }
@@ -87,6 +92,10 @@ export function createThrowawayCa(): ThrowawayCa {
                     { type: 7, ip: "127.0.0.1" },
                 ],
             },
+        ]),
+        issueServer: (dnsNames) => issue(dnsNames[0], [
+            { name: "extKeyUsage", serverAuth: true },
+            { name: "subjectAltName", altNames: dnsNames.map((value) => ({ type: 2, value })) },
         ]),
         issueClient: (commonName) => issue(commonName, [{ name: "extKeyUsage", clientAuth: true }]),
     };

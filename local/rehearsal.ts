@@ -99,7 +99,7 @@ async function main(): Promise<number> {
             database: ev.settings.database.name, user: ev.settings.database.user, region: ev.settings.region, authMode: ev.settings.proxy.authMode,
             users, reader: true,
         });
-        console.log(`  proxy stand-in ${dp.host}:${dp.port} → PostgreSQL ${dp.postgres.host}:${dp.postgres.port}; ` +
+        console.log(`  proxy stand-in ${dp.host}:${dp.port} (as ${dp.proxyHost}:${dp.proxyPort}) → PostgreSQL ${dp.postgres.host}:${dp.postgres.port}; ` +
             `READ_ONLY stand-in ${dp.reader!.host}:${dp.reader!.port} → hot standby ${dp.standby!.host}:${dp.standby!.port}`);
         console.log(`  users: ${users.map((u) => `${u.name} (${u.access}, ${u.endpoint})`).join(", ")}`);
         if (!ev.settings.access.readerEndpoint) {

@@ -51,7 +51,9 @@ async function main(): Promise<void> {
         accessKeyId: plane.accessKeyId,
         secretAccessKey: plane.secretAccessKey,
         users: plane.users.map((u) => ({ name: u.name, access: u.access })),
-        reader: { host: plane.reader!.host, port: plane.reader!.port },
+        reader: { host: plane.reader!.host, port: plane.reader!.port, proxyHost: plane.reader!.proxyHost },
+        // Connect to host:port, verify TLS against proxyHost and sign tokens for proxyHost:5432 (reader: reader.proxyHost).
+        proxyHost: plane.proxyHost,
     };
     process.stdout.write(`${JSON.stringify(ready)}\n`);
     process.stderr.write(
