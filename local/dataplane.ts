@@ -84,6 +84,13 @@ export interface LocalDataPlane {
     stop(): Promise<void>;
 }
 
+/** The users the dev stack declares (Pulumi.dev.yaml access.users), with their profiles: local:up's and db:connect --local's. */
+export const LOCAL_USERS = [
+    { name: "app_user", access: "readwrite" as const },
+    { name: "app_reader", access: "readonly" as const },
+    { name: "app_migrator", access: "ddl" as const },
+];
+
 /** The port RDS Proxy listens on for PostgreSQL, which tokens name. */
 export const PROXY_PORT = 5432;
 

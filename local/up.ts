@@ -2,14 +2,10 @@
 // stdout carries exactly one JSON line once the plane is ready (what a client needs to connect,
 // including the throwaway key pair the stand-in trusts); everything else goes to stderr.
 
-import { startLocalDataPlane, LocalDataPlane } from "./dataplane";
+import { LOCAL_USERS, startLocalDataPlane, LocalDataPlane } from "./dataplane";
 
-/** The users the dev stack declares (Pulumi.dev.yaml access.users), with their profiles. */
-export const LOCAL_USERS = [
-    { name: "app_user", access: "readwrite" as const },
-    { name: "app_reader", access: "readonly" as const },
-    { name: "app_migrator", access: "ddl" as const },
-];
+/** The users the dev stack declares; defined in dataplane.ts so db:connect --local shares them. */
+export { LOCAL_USERS };
 
 async function main(): Promise<void> {
     let plane: LocalDataPlane;
