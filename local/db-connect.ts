@@ -252,12 +252,17 @@ export interface Tunnel {
 }
 
 /** Resolves once 127.0.0.1:port accepts a TCP connection; rejects at the deadline or when `gaveUp` says so. */
-export async function waitForPort(port: number, timeoutMs: number, gaveUp: () => string | undefined = () => undefined): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
+export async function waitForPort(port: number, timeoutMs: number, gaveUp: () => string | undefined = () => undefined,
+    o: { ready?: () => boolean; probeAfterMs?: number } = {}): Promise<void> {
+    const started = Date.now();
+    const deadline = started + timeoutMs;
     for (;;) {
         const reason = gaveUp();
         if (reason) throw new ConnectError(reason);
-        const ok = await new Promise<boolean>((resolve) => {
+        if (o.ready?.()) return;
+        // Each probe is a connection the tunnel forwards; with a readiness signal, probe only if it never comes.
+        const probe = Date.now() - started >= (o.probeAfterMs ?? 0);
+        const ok = probe && await new Promise<boolean>((resolve) => {
             const socket = net.connect({ host: "127.0.0.1", port });
             const done = (v: boolean) => { socket.destroy(); resolve(v); };
             socket.setTimeout(500, () => done(false));
@@ -275,14 +280,20 @@ export async function startSsmTunnel(o: { relayInstanceId: string; host: string;
     const localPort = o.localPort ?? (await freePort());
     const argv = startSessionArgv({ relayInstanceId: o.relayInstanceId, host: o.host, port: o.port, localPort, region: o.region });
     let stderr = "";
+    let stdout = "";
     let exited = false;
     let spawnError: string | undefined;
-    const child: ChildProcess = spawn(o.awsBin ?? "aws", argv, { stdio: ["ignore", "pipe", "pipe"], windowsHide: true, env: o.env ?? process.env });
-    child.stdout!.on("data", (b: Buffer) => { stderr += b.toString(); });
+    // Its own process group: a Ctrl-C meant for psql (cancel a query) must not end the tunnel under it.
+    const child: ChildProcess = spawn(o.awsBin ?? "aws", argv, { stdio: ["ignore", "pipe", "pipe"], windowsHide: true, env: o.env ?? process.env, detached: true });
+    child.stdout!.on("data", (b: Buffer) => { stdout += b.toString(); stderr += b.toString(); });
     child.stderr!.on("data", (b: Buffer) => { stderr += b.toString(); });
     child.once("error", (err: NodeJS.ErrnoException) => { spawnError = err.code ?? "error"; exited = true; });
     child.once("exit", () => { exited = true; });
-    const kill = () => { if (!exited) child.kill("SIGTERM"); };
+    // The whole group: aws starts session-manager-plugin, which must end with it.
+    const signal = (sig: NodeJS.Signals) => {
+        try { process.kill(-child.pid!, sig); } catch { child.kill(sig); }
+    };
+    const kill = () => { if (!exited) signal("SIGTERM"); };
     process.once("exit", kill);
     const tunnel: Tunnel = {
         localPort,
@@ -291,8 +302,8 @@ export async function startSsmTunnel(o: { relayInstanceId: string; host: string;
             process.off("exit", kill);
             if (exited) return;
             const gone = new Promise<void>((r) => child.once("exit", () => r()));
-            child.kill("SIGTERM");
-            const timer = setTimeout(() => child.kill("SIGKILL"), 2_000);
+            signal("SIGTERM");
+            const timer = setTimeout(() => signal("SIGKILL"), 2_000);
             await gone;
             clearTimeout(timer);
         },
@@ -302,6 +313,10 @@ export async function startSsmTunnel(o: { relayInstanceId: string; host: string;
             if (!exited) return undefined;
             // Give the last output a moment to arrive before judging it.
             return classifyAwsFailure(stderr, { relayInstanceId: o.relayInstanceId, spawnError });
+        }, {
+            // The plugin prints this once the local port listens; probing the port is the fallback.
+            ready: () => /Waiting for connections/.test(stdout),
+            probeAfterMs: 5_000,
         });
     } catch (err) {
         await tunnel.close();
