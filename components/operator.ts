@@ -41,8 +41,8 @@ export interface OperatorArgs {
 
 /**
  * The operator trust policy: the settings' principals, or (none given) the account root, which delegates the
- * choice to identity policies in this account ("Specifying a principal", IAM User Guide: the account principal
- * "allows any identity in that account that has an identity-based policy allowing sts:AssumeRole").
+ * choice to identity policies in this account (IAM User Guide, "AWS JSON policy elements: Principal": an account
+ * principal in a role's trust policy lets that account's administrators decide who may assume it).
  * No aws:MultiFactorAuthPresent condition: an IAM Identity Center (SSO) session assuming a role does not
  * carry that key, so the condition would lock out exactly the principals the issue names; MFA belongs at sign-in.
  */
@@ -57,10 +57,10 @@ export function operatorTrustPolicy(o: { partition: string; accountId: string; p
 /**
  * What an operator may do, and nothing else:
  * - start a Session Manager session on the relay, and only with the remote-host port-forwarding document
- *   (both resources are required for StartSession with a document; ssm:SessionDocumentAccessCheck makes
- *   Session Manager check the document permission even where it would fall back to the default shell document;
- *   "Quickstart end user policies for Session Manager" and "Start a session with a document by specifying the
- *   session documents in IAM policies", Session Manager User Guide);
+ *   (StartSession is authorized on the target and on the document; without ssm:SessionDocumentAccessCheck a
+ *   session without --document-name would start the default shell document SSM-SessionManagerRunShell even
+ *   though no statement names it: Session Manager User Guide, "Enforce a session document permission check for
+ *   the AWS CLI", "Start a session with a document by specifying the session documents in IAM policies");
  * - end or resume only their own sessions (session ids start with the caller's aws:userid, same guide);
  * - rds-db:connect through this stack's proxy as the operator users only (ARNs from proxy.connectArn).
  */

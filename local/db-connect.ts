@@ -40,6 +40,7 @@ export const USAGE = `Usage:
   --print-env       print PG* variables (token included) for other tools, then keep the tunnel open until Ctrl-C
   --ca FILE         extra trusted CA bundle (PEM), e.g. https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem
   --local-port N    the local end of the tunnel (default: a free port)
+  --timeout S       the longest -c may run, in seconds (default 600: long enough for a migration, never forever)
 
 AWS credentials come from the usual chain (AWS_PROFILE, aws sso login); use the stack's operatorRoleArn.`;
 
@@ -58,6 +59,8 @@ export interface ConnectArgs {
     action: Action;
     caFile?: string;
     localPort?: number;
+    /** The bound on -c, in seconds. */
+    timeoutSeconds: number;
 }
 
 export class ConnectError extends Error {
@@ -76,7 +79,7 @@ export function parseConnectArgs(argv: string[]): ConnectArgs {
             options: {
                 stack: { type: "string" }, local: { type: "boolean" }, user: { type: "string" }, reader: { type: "boolean" },
                 c: { type: "string", short: "c" }, psql: { type: "boolean" }, "print-env": { type: "boolean" },
-                ca: { type: "string" }, "local-port": { type: "string" }, help: { type: "boolean", short: "h" },
+                ca: { type: "string" }, "local-port": { type: "string" }, timeout: { type: "string" }, help: { type: "boolean", short: "h" },
             },
             strict: true,
         }));
@@ -103,6 +106,10 @@ export function parseConnectArgs(argv: string[]): ConnectArgs {
             throw new ConnectError(`db:connect: --local-port is ${JSON.stringify(values["local-port"])}; expected an integer 1024..65535`);
         }
     }
+    const timeoutSeconds = values.timeout === undefined ? 600 : Number(values.timeout);
+    if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1 || timeoutSeconds > 86_400) {
+        throw new ConnectError(`db:connect: --timeout is ${JSON.stringify(values.timeout)}; expected seconds, an integer 1..86400`);
+    }
     const action: Action = values.c !== undefined ? { kind: "sql", sql: String(values.c) } : values["print-env"] ? { kind: "print-env" } : { kind: "psql" };
     return {
         source: values.local ? { kind: "local" } : { kind: "stack", stack: String(values.stack) },
@@ -111,6 +118,7 @@ export function parseConnectArgs(argv: string[]): ConnectArgs {
         action,
         ...(values.ca !== undefined ? { caFile: String(values.ca) } : {}),
         ...(localPort !== undefined ? { localPort } : {}),
+        timeoutSeconds,
     };
 }
 
@@ -487,7 +495,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         }
 
         if (args.action.kind === "sql") {
-            client = await connectThrough(tunnel, through);
+            client = await connectThrough(tunnel, through, { queryTimeoutMs: args.timeoutSeconds * 1000 });
             for (const line of await runSql(client, args.action.sql, tunnel, through)) io.out(line);
             return 0;
         }
@@ -498,7 +506,14 @@ export async function run(argv: string[], io: Io): Promise<number> {
                 io.out(`export ${k}='${v.replace(/'/g, "'\\''")}'`);
             }
             io.err("db:connect: the tunnel stays open until Ctrl-C; the token is valid for 15 minutes (for new connections)");
-            await new Promise<void>((resolve) => { process.once("SIGINT", () => resolve()); process.once("SIGTERM", () => resolve()); });
+            const open = tunnel;
+            const ended = await new Promise<boolean>((resolve) => {
+                const watch = setInterval(() => { if (open.closed) { clearInterval(watch); resolve(true); } }, 1_000);
+                const stop = () => { clearInterval(watch); resolve(false); };
+                process.once("SIGINT", stop);
+                process.once("SIGTERM", stop);
+            });
+            if (ended) throw new ConnectError("db:connect: the tunnel dropped (the Session Manager session ended); run the command again for a new one");
             return 0;
         }
         const conninfo = psqlConninfo({ endpoint: through.endpoint, localPort: tunnel.localPort, database: through.database, user: through.user, caFile });

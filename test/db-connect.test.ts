@@ -18,9 +18,9 @@ describe("db:connect (issue 10)", function () {
 
     describe("the command line", () => {
         it("reads --stack with a user, --reader and one action (psql by default)", () => {
-            assert.deepEqual(parseConnectArgs(["--stack", "dev"]), { source: { kind: "stack", stack: "dev" }, reader: false, action: { kind: "psql" } });
-            assert.deepEqual(parseConnectArgs(["--stack", "prod", "--user", "app_migrator", "--reader", "-c", "select 1"]),
-                { source: { kind: "stack", stack: "prod" }, user: "app_migrator", reader: true, action: { kind: "sql", sql: "select 1" } });
+            assert.deepEqual(parseConnectArgs(["--stack", "dev"]), { source: { kind: "stack", stack: "dev" }, reader: false, action: { kind: "psql" }, timeoutSeconds: 600 });
+            assert.deepEqual(parseConnectArgs(["--stack", "prod", "--user", "app_migrator", "--reader", "-c", "select 1", "--timeout", "30"]),
+                { source: { kind: "stack", stack: "prod" }, user: "app_migrator", reader: true, action: { kind: "sql", sql: "select 1" }, timeoutSeconds: 30 });
             assert.equal(parseConnectArgs(["--stack", "dev", "--print-env"]).action.kind, "print-env");
             assert.deepEqual(parseConnectArgs(["--local", "-c", "select 1"]).source, { kind: "local" });
         });
@@ -33,6 +33,7 @@ describe("db:connect (issue 10)", function () {
             [["--stack", "dev", "--user", "App User"], /--user is "App User"; expected a database user name/],
             [["--stack", "dev", "--local-port", "80"], /--local-port is "80"; expected an integer 1024\.\.65535/],
             [["--stack", "dev", "--bogus"], /db:connect: Unknown option '--bogus'/],
+            [["--stack", "dev", "--timeout", "0"], /--timeout is "0"; expected seconds/],
         ] as Array<[string[], RegExp]>) {
             it(`refuses ${JSON.stringify(argv)} with one line`, () => {
                 assert.throws(() => parseConnectArgs(argv), (err: Error) => err instanceof ConnectError && message.test(err.message) && !err.message.includes("\n"));

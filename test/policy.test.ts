@@ -565,6 +565,15 @@ const cases: Case[] = [
         message: /Policy "ops-shell" policy Statement\[0\]: ssm:StartSession on "arn:aws:ec2:eu-west-1:123456789012:instance\/i-[0-9a-f]+" without a document resource, so a session without --document-name starts SSM-SessionManagerRunShell/,
     },
     {
+        policy: "operator-session-port-forward-only", stack: "prod", broken: "the operator role without the session document access check",
+        breakIt: rs => edit(one(rs, T.rolePolicy, "operator-role"), p => {
+            const doc = JSON.parse(p.policy);
+            delete doc.Statement[0].Condition;
+            p.policy = JSON.stringify(doc);
+        }),
+        message: /RolePolicy "operator-role" policy Statement\[0\]: ssm:StartSession on "arn:aws:ec2:.*" without the condition \{"BoolIfExists": \{"ssm:SessionDocumentAccessCheck": "true"\}\}, so a session without --document-name still starts SSM-SessionManagerRunShell/,
+    },
+    {
         policy: "ec2-relay-locked-down", stack: "dev", broken: "the relay with a public IP",
         breakIt: rs => edit(one(rs, "aws:ec2/instance:Instance", "operator-relay"), p => { p.associatePublicIpAddress = true; }),
         message: /Instance "operator-relay": associatePublicIpAddress is true/,

@@ -3,8 +3,10 @@
 // any instance), and a relay that can be reached from outside or leaks its role through IMDSv1.
 //
 // Sources: Session Manager User Guide, "Start a session with a document by specifying the session documents
-// in IAM policies" (no document named = SSM-SessionManagerRunShell, the default shell document) and
-// "Quickstart end user policies for Session Manager" (StartSession on the instance and on the document).
+// in IAM policies" (no document named = SSM-SessionManagerRunShell, the default shell document), "Enforce a
+// session document permission check for the AWS CLI" (without ssm:SessionDocumentAccessCheck, a user allowed
+// to start sessions gets the default shell document even if no statement names it; the condition must be on
+// every statement allowing ssm:StartSession) and "Quickstart end user policies for Session Manager".
 import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { containsUnknown, grantsAction, isYes, label, ofType, peek, refersTo, show, statementsOf, strings, Unknown } from "../util";
 import { coversPort, ruleSources, stackRules } from "./network";
@@ -37,7 +39,8 @@ export function startSessionResourceProblem(resource: string): string | undefine
 export const operatorSessionPortForwardOnly: StackValidationPolicy = {
     name: "operator-session-port-forward-only",
     description: "No identity policy allows ssm:StartSession on `*`, on a wildcard, on a shell document (SSM-SessionManagerRunShell, " +
-        "AWS-StartInteractiveCommand, AWS-RunShellScript, ...), or on an instance without naming a document (which starts the default shell).",
+        "AWS-StartInteractiveCommand, AWS-RunShellScript, ...), or on an instance without naming a document or without the " +
+        "ssm:SessionDocumentAccessCheck condition (either way a session without --document-name starts the default shell).",
     enforcementLevel: "mandatory",
     severity: "critical",
     validateStack: (args, report) => {
@@ -62,11 +65,21 @@ export const operatorSessionPortForwardOnly: StackValidationPolicy = {
                 if (targets.length > 0 && documents.length === 0) {
                     report(`${where}: ssm:StartSession on ${targets.map(show).join(", ")} without a document resource, so a session without ` +
                         "--document-name starts SSM-SessionManagerRunShell (a shell); add the port-forwarding document as the only document", holder.urn);
+                } else if (targets.length > 0 && !documentAccessChecked(s.Condition)) {
+                    report(`${where}: ssm:StartSession on ${targets.map(show).join(", ")} without the condition ` +
+                        `{"BoolIfExists": {"ssm:SessionDocumentAccessCheck": "true"}}, so a session without --document-name still starts ` +
+                        "SSM-SessionManagerRunShell (a shell); add the condition", holder.urn);
                 }
             });
         }
     },
 };
+
+/** Whether a statement's Condition makes Session Manager check the document permission. */
+function documentAccessChecked(condition: unknown): boolean {
+    const c = (condition ?? {}) as Record<string, Record<string, unknown>>;
+    return ["Bool", "BoolIfExists"].some(op => String(c[op]?.["ssm:SessionDocumentAccessCheck"]).toLowerCase() === "true");
+}
 
 /** The security groups of EC2 instances, by instance. */
 function instanceGroups(resources: PolicyResource[], instance: PolicyResource): PolicyResource[] {
