@@ -6,7 +6,7 @@ import * as os from "os";
 import * as path from "path";
 import { LOCAL_USERS, LocalDataPlane, startLocalDataPlane } from "../local/dataplane";
 import {
-    classifyAwsFailure, connectThrough, ConnectError, INSTALL, operatorTarget, parseConnectArgs, pgEnv, psqlConninfo, run, runSql,
+    classifyAwsFailure, classifyDatabaseFailure, connectThrough, ConnectError, INSTALL, operatorTarget, parseConnectArgs, pgEnv, psqlConninfo, run, runSql,
     startSessionArgv, startTcpForwarder,
 } from "../local/db-connect";
 import { stackAsDeclared } from "./harness";
@@ -92,6 +92,15 @@ describe("db:connect (issue 10)", function () {
                 assert.ok(!line.includes("\n"));
             }
         });
+    });
+
+    it("says which name a refused token or a failed verification was for, in one line", () => {
+        const refused = classifyDatabaseFailure(Object.assign(new Error('password authentication failed for user "app_reader"'), { code: "28P01" }), { endpoint: ENDPOINT, port: 5432, tunnelClosed: false });
+        assert.match(refused, new RegExp(`^the proxy refused the IAM token for ${ENDPOINT.replace(/\./g, "\\.")}:5432: authentication failed`));
+        const tls = classifyDatabaseFailure(Object.assign(new Error("Hostname/IP does not match certificate's altnames"), { code: "ERR_TLS_CERT_ALTNAME_INVALID" }), { endpoint: ENDPOINT, port: 5432, tunnelClosed: false });
+        assert.match(tls, new RegExp(`^TLS verify-full against ${ENDPOINT.replace(/\./g, "\\.")} failed: `));
+        assert.match(classifyDatabaseFailure(new Error("Connection terminated unexpectedly"), { endpoint: ENDPOINT, port: 5432, tunnelClosed: false }), /^the tunnel dropped/);
+        for (const line of [refused, tls]) assert.ok(!line.includes("\n"));
     });
 
     describe("with fake aws and pulumi on PATH", () => {
