@@ -198,6 +198,11 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
         await withTimeout(
             (async () => {
                 const ca = createThrowawayCa();
+                // The stand-ins' certificate: one for both endpoint names, as RDS Proxy's covers its endpoints; no IP
+                // in it. Its key is made off the main thread while PostgreSQL starts.
+                const names = localProxyHosts(region);
+                const proxyCertificate = ca.issueServer([names.writer, names.reader]);
+                proxyCertificate.catch(() => undefined);
                 const caFile = path.join(tempRoot, "ca.pem");
                 await writeFile(caFile, ca.caPem, { mode: 0o644 });
 
@@ -233,16 +238,14 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
 
                 const credentials = { accessKeyId: randomAccessKeyId(), secretAccessKey: randomBytes(30).toString("base64") };
                 const userCertificates = Object.fromEntries(users.map((u) => [u.name, ca.issueClient(u.name)]));
-                const names = localProxyHosts(region);
-                // One certificate for both endpoint names, as RDS Proxy's covers its endpoints; no IP in it.
-                const proxyCertificate = ca.issueServer([names.writer, names.reader]);
+                const proxyTls = await proxyCertificate;
                 const standInFor = (upstream: { host: string; port: number }, tokenHost: string) => startRdsProxyStandIn({
                     host: LOCAL_HOST,
                     tokenHost,
                     tokenPort: PROXY_PORT,
                     region,
                     credentials,
-                    tls: proxyCertificate,
+                    tls: proxyTls,
                     upstream: { ...upstream, caPem: ca.caPem, servername: "localhost", users: userCertificates },
                     now: opts.now,
                     requireTls: opts.requireTls,
