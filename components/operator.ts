@@ -43,8 +43,9 @@ export interface OperatorArgs {
  * The operator trust policy: the settings' principals, or (none given) the account root, which delegates the
  * choice to identity policies in this account (IAM User Guide, "AWS JSON policy elements: Principal": an account
  * principal in a role's trust policy lets that account's administrators decide who may assume it).
- * No aws:MultiFactorAuthPresent condition: an IAM Identity Center (SSO) session assuming a role does not
- * carry that key, so the condition would lock out exactly the principals the issue names; MFA belongs at sign-in.
+ * No aws:MultiFactorAuthPresent condition: MFA belongs at sign-in (IAM Identity Center enforces it there), and
+ * federated or role-chained sessions are, to our knowledge, without that key, so the condition would lock out
+ * exactly the principals the issue names (SSO roles). Not confirmed against the IAM condition-key reference here.
  */
 export function operatorTrustPolicy(o: { partition: string; accountId: string; principals: string[] }): string {
     const principals = o.principals.length > 0 ? o.principals : [`arn:${o.partition}:iam::${o.accountId}:root`];
