@@ -6,8 +6,15 @@ import { Credentials, tokenFactory } from "./token";
 import { verifyFullSsl } from "./tls";
 
 export interface IamPoolOptions {
+  /** Where to connect: the proxy endpoint, or 127.0.0.1 through a tunnel (then set proxyHost). */
   host: string;
   port: number;
+  /**
+   * Through a tunnel: the proxy's DNS name, which TLS verifies and tokens are signed for (default host),
+   * and its port, 5432 (default port). Tokens signed for 127.0.0.1 are refused ("PAM authentication failed").
+   */
+  proxyHost?: string;
+  proxyPort?: number;
   database: string;
   user: string;
   region: string;
@@ -35,7 +42,8 @@ export interface IamPoolOptions {
  * "PAM authentication failed", typically hours into a deployment.
  */
 export function createIamPool(options: IamPoolOptions): Pool {
-  const nextToken = tokenFactory(options);
+  const name = options.proxyHost ?? options.host;
+  const nextToken = tokenFactory({ ...options, host: name, port: options.proxyPort ?? options.port });
   return new Pool({
     ...options.extra,
     host: options.host,
@@ -43,7 +51,7 @@ export function createIamPool(options: IamPoolOptions): Pool {
     database: options.database,
     user: options.user,
     password: () => nextToken(),
-    ssl: verifyFullSsl(options.host, options.caPem),
+    ssl: verifyFullSsl(name, options.caPem),
     max: options.max ?? 10,
     idleTimeoutMillis: options.idleTimeoutMillis ?? 30_000,
     connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5_000,

@@ -97,6 +97,22 @@ export interface AccessSettings {
     readerEndpoint: boolean;
 }
 
+export interface OperatorSettings {
+    /** A Session Manager relay and an operator role, so people can reach the VPC-only proxy (default true). */
+    enabled: boolean;
+    /**
+     * IAM role or user ARNs that may assume the operator role (e.g. SSO permission-set roles). Empty: the
+     * account itself (its root ARN), so only principals of this account whose own policy allows
+     * sts:AssumeRole on the operator role get in.
+     */
+    principals: string[];
+    /**
+     * The database users operators may connect as (default: the readonly and ddl users of access.users; none
+     * when there are none, and then the operator role may open the tunnel but connect as nobody).
+     */
+    users: string[];
+}
+
 export interface BudgetSettings {
     /** The stack's monthly budget in USD; the cost policy compares the plan's expected cost with it. */
     monthlyUsd?: number;
@@ -124,6 +140,7 @@ export interface Settings {
     app: AppSettings;
     smoke: SmokeSettings;
     access: AccessSettings;
+    operator: OperatorSettings;
     budget: BudgetSettings;
     alarms: AlarmSettings;
 }
@@ -168,6 +185,7 @@ const KEYS = {
     smoke: ["enabled", "timeoutSeconds", "rerun", "schedule"],
     alarms: ["subscriptions", "certExpiryDays"],
     access: ["users", "ecsTask"],
+    operator: ["enabled", "principals", "users"],
     budget: ["monthlyUsd", "enforce"],
 } as const;
 const TOP_KEYS = ["environment", "name", ...Object.keys(KEYS)];
@@ -374,6 +392,36 @@ export function parseSettings(stack: string, config: Record<string, unknown>): S
         }
     }
 
+    // Operator access (issue 10): who may assume the operator role, and as which users it may connect.
+    const op = section("operator");
+    const operatorEnabled = op.boolean("enabled", true);
+    const rawPrincipals = op.raw("principals") ?? [];
+    const principals: string[] = [];
+    if (!Array.isArray(rawPrincipals)) {
+        fail("operator.principals", rawPrincipals, "must be a list of IAM role or user ARNs, e.g. [\"arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_DBOperator_0123abcd\"]");
+    } else {
+        for (const p of rawPrincipals) {
+            const problem = principalArnProblem(p);
+            if (problem) fail("operator.principals", p, problem);
+            else if (principals.includes(p)) fail("operator.principals", p, "is listed twice");
+            else principals.push(p);
+        }
+    }
+    const rawOperatorUsers = op.raw("users");
+    const defaultOperatorUsers = users.filter((u) => u.access === "readonly" || u.access === "ddl").map((u) => u.name);
+    const operatorUsers: string[] = [];
+    if (rawOperatorUsers !== undefined && (!Array.isArray(rawOperatorUsers) || rawOperatorUsers.length === 0)) {
+        fail("operator.users", rawOperatorUsers, "must be a non-empty list of user names from access.users, e.g. [\"app_reader\", \"app_migrator\"]");
+    } else if (users.length > 0) {
+        const declared = users.map((u) => u.name).join(", ");
+        for (const n of (rawOperatorUsers as unknown[] | undefined) ?? defaultOperatorUsers) {
+            if (n === masterUsername) fail("operator.users", n, "is database.masterUsername; operators never connect as the master user");
+            else if (typeof n !== "string" || !byName.has(n)) fail("operator.users", n, `is not a user of access.users; declared: ${declared}`);
+            else if (operatorUsers.includes(n)) fail("operator.users", n, "is listed twice");
+            else operatorUsers.push(n);
+        }
+    }
+
     // Budget (optional): what the plan may cost a month; see cost/README.md.
     const bg = section("budget");
     const monthlyUsd = bg.raw("monthlyUsd");
@@ -401,6 +449,7 @@ export function parseSettings(stack: string, config: Record<string, unknown>): S
         smoke: { enabled: smokeEnabled, timeoutSeconds: smokeTimeout, rerun, ...(schedule ? { schedule } : {}) },
         alarms: { subscriptions, certExpiryDays },
         access: { users, ecsTaskUsers, appUser: dbUser, readerEndpoint: users.some((u) => u.endpoint === "reader") },
+        operator: { enabled: operatorEnabled, principals, users: operatorUsers },
         budget: { monthlyUsd: monthlyUsd as number | undefined, enforce },
     };
 }
@@ -430,6 +479,20 @@ function subscriptionProblem(sub: unknown): string | undefined {
         case "lambda": return /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[\w-]+$/.test(endpoint) ? undefined : "endpoint must be a Lambda function ARN for protocol lambda";
         default: return "protocol must be email, https, sqs or lambda";
     }
+}
+
+/**
+ * Why `arn` cannot be trusted to assume the operator role, or undefined: an IAM role or user ARN of one
+ * account, no wildcard (a trust policy does not accept one in a principal ARN, and it would widen the trust).
+ */
+export function principalArnProblem(arn: unknown): string | undefined {
+    if (typeof arn !== "string") return "must be an IAM role or user ARN string";
+    if (arn.includes("*") || arn.includes("?")) return "has a wildcard; name each role or user exactly";
+    if (/^arn:aws[a-z-]*:sts::\d{12}:assumed-role\//.test(arn)) return "is a session (sts assumed-role) ARN; name the role itself: arn:aws:iam::<account>:role/<path/name>";
+    if (!/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@\/-]{1,512}$/.test(arn)) {
+        return "is not an IAM role or user ARN; expected arn:aws:iam::<12-digit account>:role/<path/name> or :user/<name>";
+    }
+    return undefined;
 }
 
 type Fail = (key: string, value: unknown, allowed: string) => void;

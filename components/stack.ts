@@ -7,6 +7,7 @@ import { Database } from "./database";
 import { Ecs } from "./ecs";
 import { Monitoring } from "./monitoring";
 import { Network } from "./network";
+import { Operator } from "./operator";
 import { Proxy } from "./proxy";
 import { Secrets } from "./secrets";
 import { Smoke } from "./smoke";
@@ -53,6 +54,12 @@ export interface StackOutputs {
     alarmTopicArn: pulumi.Output<string>;
     dashboardName: pulumi.Output<string>;
     smokeSchedule: string;
+    /** Operator access (operator.enabled): the Session Manager relay `npm run db:connect` forwards through. */
+    relayInstanceId?: pulumi.Output<string>;
+    /** The role operators assume for db:connect. */
+    operatorRoleArn?: pulumi.Output<string>;
+    /** The database users the operator role may connect as. */
+    operatorUsers?: string[];
 }
 
 /** The whole architecture, top to bottom: key, network, database, proxy, application, post-deploy proof. */
@@ -197,6 +204,22 @@ export function createStack(settings: Settings): StackOutputs {
         clusterIdentifier: database.clusterIdentifier,
         instanceIdentifiers: database.instances.map((i) => i.identifier),
     }, opts);
+    // A way in for people (npm run db:connect): a port forward through a relay, as the operator users only.
+    const operator = settings.operator.enabled
+        ? new Operator("operator", {
+            namePrefix: prefix,
+            applicationName: settings.tags.Application,
+            privateSubnetId: network.privateSubnetIds[0],
+            vpcId: network.vpcId,
+            proxySecurityGroupId: network.proxySecurityGroupId,
+            kmsKeyArn: secrets.kmsKeyArn,
+            region: settings.region,
+            accountId: identity.accountId,
+            partition,
+            principals: settings.operator.principals,
+            connectArns: Object.fromEntries(settings.operator.users.map((u) => [u, connectArns[u]])),
+        }, opts)
+        : undefined;
 
     return {
         region: settings.region,
@@ -232,5 +255,6 @@ export function createStack(settings: Settings): StackOutputs {
         alarmTopicArn: monitoring.topicArn,
         dashboardName: monitoring.dashboardName,
         smokeSchedule: settings.smoke.schedule?.expression ?? "off",
+        ...(operator ? { relayInstanceId: operator.relayInstanceId, operatorRoleArn: operator.operatorRoleArn, operatorUsers: operator.operatorUsers } : {}),
     };
 }

@@ -32,7 +32,7 @@ async function main(): Promise<number> {
   try {
     const { target, credentials } = localSmokeTarget(dp);
     const caPem = target.caPem;
-    const token = tokenFactory({ ...target, credentials });
+    const token = tokenFactory({ ...target, host: target.proxyHost, port: target.proxyPort, credentials });
 
     // (a) exactly the runner's positive connect: fresh token, verify-full TLS, proxy, first query.
     const smokeConnect = async (): Promise<number> => {

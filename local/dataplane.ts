@@ -19,7 +19,7 @@ import path from "node:path";
 import type pg from "pg";
 import { AccessProfile, AccessSpec, accessSpec, AuthMode, bootstrap, GrantsSpec } from "../access/grants";
 import type { EndpointRole } from "../access/users";
-import { createThrowawayCa, generateKeyPairs } from "./ca";
+import { createThrowawayCa } from "./ca";
 import { LOCAL_HOST, LocalPostgres, startLocalPostgres, withTimeout } from "./postgres";
 import { RdsProxyStandIn, startRdsProxyStandIn } from "./proxy";
 
@@ -46,10 +46,17 @@ export interface LocalDataPlaneOptions {
 }
 
 export interface LocalDataPlane {
-    /** What the certificate matches and the IAM token must be signed for. */
+    /** Where the RDS Proxy stand-in listens (127.0.0.1): where to connect, like a tunnel's local end. */
     host: string;
     /** The RDS Proxy stand-in. */
     port: number;
+    /**
+     * The stand-in's proxy-like DNS name: its certificate names only this, and IAM tokens must be signed for
+     * it and `proxyPort`, whatever local port was used, as with RDS Proxy behind a Session Manager tunnel.
+     */
+    proxyHost: string;
+    /** The port tokens are signed for: 5432, RDS Proxy's. */
+    proxyPort: number;
     database: string;
     user: string;
     region: string;
@@ -68,7 +75,7 @@ export interface LocalDataPlane {
     access: AccessSpec;
     users: Array<{ name: string; access: AccessProfile; endpoint: EndpointRole }>;
     /** The READ_ONLY endpoint stand-in (in front of the hot standby), when started with reader: true. */
-    reader?: { host: string; port: number };
+    reader?: { host: string; port: number; proxyHost: string };
     /** The hot standby itself, TLS only, superuser credentials as `postgres`. */
     standby?: { host: string; port: number; connect(database?: string): Promise<pg.Client> };
     /** Everything the server logged so far (the file every log line is appended to). */
@@ -77,6 +84,28 @@ export interface LocalDataPlane {
     admin(): Promise<pg.Client>;
     /** Stops everything and removes the temp folder; safe to call more than once. */
     stop(): Promise<void>;
+}
+
+/** The users the dev stack declares (Pulumi.dev.yaml access.users), with their profiles: local:up's and db:connect --local's. */
+export const LOCAL_USERS = [
+    { name: "app_user", access: "readwrite" as const },
+    { name: "app_reader", access: "readonly" as const },
+    { name: "app_migrator", access: "ddl" as const },
+];
+
+/** The port RDS Proxy listens on for PostgreSQL, which tokens name. */
+export const PROXY_PORT = 5432;
+
+/**
+ * Proxy-like names for the stand-ins, shaped like RDS Proxy's (`<name>.proxy-<id>.<region>.rds.amazonaws.com`
+ * and `<endpoint>.endpoint.proxy-<id>...`), under a `proxy-local` id no real proxy has. Never resolved: clients
+ * connect to 127.0.0.1 and verify and sign for these names.
+ */
+export function localProxyHosts(region: string): { writer: string; reader: string } {
+    return {
+        writer: `orders-dev-proxy.proxy-local.${region}.rds.amazonaws.com`,
+        reader: `orders-dev-proxy-ro.endpoint.proxy-local.${region}.rds.amazonaws.com`,
+    };
 }
 
 export const LOCAL_DEFAULTS = { region: "eu-west-1", database: "appdb", user: "app_user", authMode: "iam" as AuthMode };
@@ -170,23 +199,24 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
     try {
         await withTimeout(
             (async () => {
-                // CA, server and one client certificate per user: their keys generated concurrently, off the
-                // event loop, while initdb runs.
-                const caReady = generateKeyPairs(2 + users.length).then((keys) => createThrowawayCa({ keys }));
-                caReady.catch(() => undefined); // awaited below and by startLocalPostgres
+                const ca = createThrowawayCa();
+                // The stand-ins' certificate: one for both endpoint names, as RDS Proxy's covers its endpoints; no IP
+                // in it. Its key is made off the main thread while PostgreSQL starts.
+                const names = localProxyHosts(region);
+                const proxyCertificate = ca.issueServer([names.writer, names.reader]);
+                proxyCertificate.catch(() => undefined);
                 const caFile = path.join(tempRoot, "ca.pem");
+                await writeFile(caFile, ca.caPem, { mode: 0o644 });
 
                 pgServer = await startLocalPostgres({
                     dir: tempRoot,
-                    tls: caReady.then((ca) => ({ caPem: ca.caPem, serverCertPem: ca.server.certPem, serverKeyPem: ca.server.keyPem })),
+                    tls: { caPem: ca.caPem, serverCertPem: ca.server.certPem, serverKeyPem: ca.server.keyPem },
                     certificateOnlyRoles: users.map((u) => u.name),
                     settings: opts.postgresSettings,
                     logFile: serverLogFile,
                     standby: opts.reader === true,
                 });
                 const server = pgServer;
-                const ca = await caReady;
-                await writeFile(caFile, ca.caPem, { mode: 0o644 });
 
                 const setup = await server.connect("postgres");
                 try {
@@ -208,19 +238,22 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
 
                 const credentials = { accessKeyId: randomAccessKeyId(), secretAccessKey: randomBytes(30).toString("base64") };
                 const userCertificates = Object.fromEntries(users.map((u) => [u.name, ca.issueClient(u.name)]));
-                const standInFor = (upstream: { host: string; port: number }) => startRdsProxyStandIn({
+                const proxyTls = await proxyCertificate;
+                const standInFor = (upstream: { host: string; port: number }, tokenHost: string) => startRdsProxyStandIn({
                     host: LOCAL_HOST,
+                    tokenHost,
+                    tokenPort: PROXY_PORT,
                     region,
                     credentials,
-                    tls: ca.server,
+                    tls: proxyTls,
                     upstream: { ...upstream, caPem: ca.caPem, servername: "localhost", users: userCertificates },
                     now: opts.now,
                     requireTls: opts.requireTls,
                 });
                 const standby = server.standby;
                 [proxy, readerProxy] = await Promise.all([
-                    standInFor(server),
-                    standby ? standInFor(standby) : Promise.resolve(undefined),
+                    standInFor(server, names.writer),
+                    standby ? standInFor(standby, names.reader) : Promise.resolve(undefined),
                     // The reader must see what the bootstrap just wrote before anyone connects through it.
                     standby ? waitForReplay(server, standby, database) : Promise.resolve(),
                 ]);
@@ -228,18 +261,20 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
                 Object.assign(plane, {
                     host: LOCAL_HOST,
                     port: proxy.port,
+                    proxyHost: names.writer,
+                    proxyPort: PROXY_PORT,
                     database,
                     user,
                     region,
                     caFile,
-                    serverCertPem: ca.server.certPem,
+                    serverCertPem: proxyTls.certPem,
                     accessKeyId: credentials.accessKeyId,
                     secretAccessKey: credentials.secretAccessKey,
                     postgres: { host: server.host, port: server.port, user: server.user, password: server.password },
                     spec,
                     access,
                     users: users.map((u) => ({ name: u.name, access: u.access, endpoint: u.endpoint ?? "writer" })),
-                    ...(readerProxy ? { reader: { host: LOCAL_HOST, port: readerProxy.port } } : {}),
+                    ...(readerProxy ? { reader: { host: LOCAL_HOST, port: readerProxy.port, proxyHost: names.reader } } : {}),
                     ...(standby ? { standby: { host: standby.host, port: standby.port, connect: (db?: string) => standby.connect(db) } } : {}),
                     serverLogFile,
                     admin: () => server.connect(database),
@@ -292,6 +327,7 @@ export function localSmokeTarget(plane: LocalDataPlane): {
     target: {
         host: string; port: number; database: string; user: string; region: string; authMode: AuthMode; owner: string; caPem: string;
         users: Array<{ name: string; access: AccessProfile; endpoint: EndpointRole }>; readerHost?: string; readerPort?: number;
+        proxyHost: string; proxyPort: number; readerProxyHost?: string;
     };
     credentials: { accessKeyId: string; secretAccessKey: string };
 } {
@@ -300,7 +336,9 @@ export function localSmokeTarget(plane: LocalDataPlane): {
             host: plane.host, port: plane.port, database: plane.database, user: plane.user, region: plane.region,
             authMode: plane.spec.authMode, owner: plane.spec.owner, caPem: readFileSync(plane.caFile, "utf8"),
             users: plane.users,
-            ...(plane.reader ? { readerHost: plane.reader.host, readerPort: plane.reader.port } : {}),
+            // Connect to 127.0.0.1:<port>, verify and sign for the proxy's name and 5432: a tunnel's rules.
+            proxyHost: plane.proxyHost, proxyPort: plane.proxyPort,
+            ...(plane.reader ? { readerHost: plane.reader.host, readerPort: plane.reader.port, readerProxyHost: plane.reader.proxyHost } : {}),
         },
         credentials: { accessKeyId: plane.accessKeyId, secretAccessKey: plane.secretAccessKey },
     };

@@ -122,6 +122,14 @@ function mockState(args: pulumi.runtime.MockResourceArgs, region: string): { id:
             const keyId = `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(12, 15)}-a${hash(h, 3)}-${hash(h, 12)}`;
             return { id: keyId, state: { ...i, keyId, arn: arn("kms", `key/${keyId}`) } };
         }
+        case "aws:ec2/instance:Instance": {
+            const id = `i-${h}`;
+            return { id, state: { ...i, arn: arn("ec2", `instance/${id}`), privateIp: "10.20.64.10", publicIp: "", instanceState: "running" } };
+        }
+        case "aws:iam/instanceProfile:InstanceProfile": {
+            const name = `${args.name}-${h.slice(0, 7)}`;
+            return { id: name, state: { ...i, name, arn: `arn:aws:iam::${ACCOUNT_ID}:instance-profile/${name}` } };
+        }
         case "aws:ec2/vpc:Vpc": return { id: `vpc-${h}`, state: { ...i, arn: arn("ec2", `vpc/vpc-${h}`) } };
         case "aws:ec2/subnet:Subnet": return { id: `subnet-${h}`, state: { ...i, arn: arn("ec2", `subnet/subnet-${h}`) } };
         case "aws:ec2/securityGroup:SecurityGroup": return { id: `sg-${h}`, state: { ...i, arn: arn("ec2", `security-group/sg-${h}`) } };
@@ -184,6 +192,12 @@ function mockCall(args: pulumi.runtime.MockCallArgs, region: string): Record<str
             const found = args.inputs.latest ? matches[matches.length - 1] : matches[0];
             return { id: found, engine: args.inputs.engine, version: found, versionActual: found, parameterGroupFamily: `${args.inputs.engine}${found.split(".")[0]}`, status: "available" };
         }
+        case "aws:ssm/getParameter:getParameter":
+            // AWS's public AMI parameters: the latest Amazon Linux 2023 image of the region.
+            if (String(args.inputs.name).startsWith("/aws/service/ami-amazon-linux-latest/")) {
+                return { id: args.inputs.name, name: args.inputs.name, type: "String", value: `ami-0${hash(`${region}${args.inputs.name}`, 16)}`, version: 1, arn: `arn:aws:ssm:${region}::parameter${args.inputs.name}` };
+            }
+            throw new Error(`test mocks: no SSM parameter ${args.inputs.name}`);
         default:
             throw new Error(`test mocks: no answer for invoke ${args.token}; add one to test/harness.ts`);
     }

@@ -22,8 +22,14 @@ export interface UpstreamCredential {
 }
 
 export interface RdsProxyStandInOptions {
-    /** Address to listen on; also the host the IAM tokens must be signed for. */
+    /** Address to listen on; also the host the IAM tokens must be signed for unless tokenHost says otherwise. */
     host: string;
+    /**
+     * The endpoint name IAM tokens must be signed for, and the port (RDS Proxy: its DNS name and 5432,
+     * whatever local port a tunnelled client used). Default: host and the listening port.
+     */
+    tokenHost?: string;
+    tokenPort?: number;
     /** 0 = any free port. */
     port?: number;
     region: string;
@@ -150,8 +156,8 @@ export async function startRdsProxyStandIn(o: RdsProxyStandInOptions): Promise<R
                     // PasswordMessage: 'p', int32 length, password as a NUL-terminated string.
                     const token = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("utf8", 5, Math.max(5, data.byteLength - 1));
                     const verdict = await verifyRdsIamToken(token, {
-                        host: o.host,
-                        port: listeningPort,
+                        host: o.tokenHost ?? o.host,
+                        port: o.tokenPort ?? listeningPort,
                         user,
                         region: o.region,
                         credentials: o.credentials,

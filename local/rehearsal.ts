@@ -5,14 +5,14 @@
 //   3. starts the local data plane (real PostgreSQL behind an RDS Proxy stand-in that enforces TLS and
 //      IAM tokens) and runs the smoke runner against it, exactly as it runs after a real deploy;
 // then shuts everything down. Exit 0 only if no mandatory policy is violated and every check holds.
-import { parseSettings, Settings } from "../components/config";
+import { Settings } from "../components/config";
 import { costSection } from "../cost/report";
 import { budgetPolicyConfig } from "../policy/rules/cost";
 import { formatViolations, mandatory, runPolicies } from "../policy/run";
 import { policies } from "../policy/policies";
 import { formatReport, runSmoke } from "../smoke/runner";
 import { LocalDataPlane, localSmokeTarget, startLocalDataPlane } from "./dataplane";
-import { Evaluation, evaluateStack, MockResource, stackConfig } from "./mock-cloud";
+import { Evaluation, evaluateStack, MockResource } from "./mock-cloud";
 
 const STACK = "dev";
 
@@ -78,39 +78,34 @@ function printPlan(ev: Evaluation, settings: Settings) {
 
 async function main(): Promise<number> {
     const started = Date.now();
-    // The plane needs only the settings, so it starts while the stack is evaluated (that is CPU in this
-    // process; PostgreSQL starts in its own processes).
-    const settings = parseSettings(STACK, stackConfig(STACK));
-    const users = settings.access.users;
+    const ev = await evaluateStack(STACK);
+    printPlan(ev, ev.settings);
+
+    const violations = runPolicies(ev.resources, { environment: ev.settings.environment, config: budgetPolicyConfig(ev.settings.budget) });
+    const blocking = mandatory(violations);
+    console.log(`Policies (${policies.length} in the pack): ${blocking.length} mandatory violation(s), ${violations.length - blocking.length} advisory`);
+    for (const line of formatViolations(violations)) console.log(`  ${line}`);
+    for (const line of costSection(ev)) console.log(line);
+
+    const users = ev.settings.access.users;
+    console.log("Local data plane: starting PostgreSQL (TLS only) with a hot standby, and RDS Proxy stand-ins (TLS + IAM tokens) for the writer and READ_ONLY endpoints...");
     let dp: LocalDataPlane | undefined;
-    const planeStart = startLocalDataPlane({
-        database: settings.database.name, user: settings.database.user, region: settings.region, authMode: settings.proxy.authMode,
-        users, reader: true,
-    }).then((plane) => { dp = plane; return plane; });
-    planeStart.catch(() => undefined); // reported where it is awaited
-    const stop = async () => { await planeStart.then((plane) => plane.stop(), () => undefined); };
+    const stop = async () => { await dp?.stop(); };
     const onSignal = () => { void stop().finally(() => process.exit(130)); };
     process.once("SIGINT", onSignal);
     process.once("SIGTERM", onSignal);
     try {
-        const ev = await evaluateStack(STACK);
-        printPlan(ev, ev.settings);
-
-        const violations = runPolicies(ev.resources, { environment: ev.settings.environment, config: budgetPolicyConfig(ev.settings.budget) });
-        const blocking = mandatory(violations);
-        console.log(`Policies (${policies.length} in the pack): ${blocking.length} mandatory violation(s), ${violations.length - blocking.length} advisory`);
-        for (const line of formatViolations(violations)) console.log(`  ${line}`);
-        for (const line of costSection(ev)) console.log(line);
-
-        console.log("Local data plane: PostgreSQL (TLS only) with a hot standby, and RDS Proxy stand-ins (TLS + IAM tokens) for the writer and READ_ONLY endpoints");
-        const plane = await planeStart;
-        console.log(`  proxy stand-in ${plane.host}:${plane.port} → PostgreSQL ${plane.postgres.host}:${plane.postgres.port}; ` +
-            `READ_ONLY stand-in ${plane.reader!.host}:${plane.reader!.port} → hot standby ${plane.standby!.host}:${plane.standby!.port}`);
+        dp = await startLocalDataPlane({
+            database: ev.settings.database.name, user: ev.settings.database.user, region: ev.settings.region, authMode: ev.settings.proxy.authMode,
+            users, reader: true,
+        });
+        console.log(`  proxy stand-in ${dp.host}:${dp.port} (as ${dp.proxyHost}:${dp.proxyPort}) → PostgreSQL ${dp.postgres.host}:${dp.postgres.port}; ` +
+            `READ_ONLY stand-in ${dp.reader!.host}:${dp.reader!.port} → hot standby ${dp.standby!.host}:${dp.standby!.port}`);
         console.log(`  users: ${users.map((u) => `${u.name} (${u.access}, ${u.endpoint})`).join(", ")}`);
-        if (!settings.access.readerEndpoint) {
+        if (!ev.settings.access.readerEndpoint) {
             console.log(`  ${STACK} has no READ_ONLY endpoint in AWS (one instance); the reader checks run here against the local hot standby`);
         }
-        const { target, credentials } = localSmokeTarget(plane);
+        const { target, credentials } = localSmokeTarget(dp);
         const report = await runSmoke(target, { credentials });
         console.log("Smoke runner (the same checks as after a real deploy)");
         console.log(formatReport(report));
@@ -120,7 +115,6 @@ async function main(): Promise<number> {
         return ok ? 0 : 1;
     } finally {
         await stop();
-        void dp;
     }
 }
 

@@ -2,24 +2,16 @@
 // stdout carries exactly one JSON line once the plane is ready (what a client needs to connect,
 // including the throwaway key pair the stand-in trusts); everything else goes to stderr.
 
-import { readFileSync } from "node:fs";
-import path from "node:path";
-import { parse as parseYaml } from "yaml";
-import { parseSettings } from "../components/config";
-import { startLocalDataPlane, LocalDataPlane } from "./dataplane";
+import { LOCAL_USERS, startLocalDataPlane, LocalDataPlane } from "./dataplane";
 
-/** The users the dev stack declares (Pulumi.dev.yaml access.users), read with the program's own parser. */
-function devUsers() {
-    const config = parseYaml(readFileSync(path.join(__dirname, "..", "Pulumi.dev.yaml"), "utf8")).config;
-    const settings = parseSettings("dev", config);
-    return { user: settings.database.user, users: settings.access.users };
-}
+/** The users the dev stack declares; defined in dataplane.ts so db:connect --local shares them. */
+export { LOCAL_USERS };
 
 async function main(): Promise<void> {
     let plane: LocalDataPlane;
     try {
         // The dev stack's users, so a client can try each profile; a hot standby behind a READ_ONLY stand-in.
-        plane = await startLocalDataPlane({ ...devUsers(), reader: true });
+        plane = await startLocalDataPlane({ users: LOCAL_USERS, reader: true });
     } catch (err) {
         process.stderr.write(`local:up: ${(err as Error).message}\n`);
         process.exit(1);
@@ -55,7 +47,9 @@ async function main(): Promise<void> {
         accessKeyId: plane.accessKeyId,
         secretAccessKey: plane.secretAccessKey,
         users: plane.users.map((u) => ({ name: u.name, access: u.access })),
-        reader: { host: plane.reader!.host, port: plane.reader!.port },
+        reader: { host: plane.reader!.host, port: plane.reader!.port, proxyHost: plane.reader!.proxyHost },
+        // Connect to host:port, verify TLS against proxyHost and sign tokens for proxyHost:5432 (reader: reader.proxyHost).
+        proxyHost: plane.proxyHost,
     };
     process.stdout.write(`${JSON.stringify(ready)}\n`);
     process.stderr.write(

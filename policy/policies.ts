@@ -16,6 +16,7 @@ import { rdsAutoMinorVersionUpgrade, rdsBackupRetention, rdsClusterForcesTls, rd
     rdsSupportedEngineVersion } from "./rules/rds";
 import { smokeScheduledProd } from "./rules/monitoring";
 import { connectOnlyServedUsers, ddlUserConnectNamed, readOnlyEndpointNeedsReaders } from "./rules/access";
+import { ec2RelayLockedDown, operatorSessionPortForwardOnly } from "./rules/operator";
 import { dbSgAdmitsOnlyProxy, ecsExecutionRoleNoDbConnect, proxySgAdmitsOnlyApp, taskRoleConnectScope } from "./rules/stack";
 
 export const PACK_NAME = "aurora-iam-proxy-security";
@@ -82,6 +83,9 @@ export const policies: Policies = [
     readOnlyEndpointNeedsReaders,
     // Between deploys
     smokeScheduledProd,
+    // Operator access (Session Manager relay and operator role)
+    operatorSessionPortForwardOnly,
+    ec2RelayLockedDown,
     // Tags (advisory)
     requiredTags,
     // Cost against the stack's budget (advisory unless the budget asks to be enforced)

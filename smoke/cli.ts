@@ -28,6 +28,10 @@ Target (later sources win: environment < stack outputs < flags):
                       default: --user alone as readwrite on the writer endpoint)
   --reader-host HOST  the proxy's READ_ONLY endpoint       (DB_READER_HOST; proxyReaderEndpoint output)
   --reader-port PORT  its port, if not --port              (DB_READER_PORT)
+  --proxy-host NAME   through a tunnel: the proxy's DNS name, which TLS verifies and the token is
+                      signed for while --host is 127.0.0.1 (DB_PROXY_HOST; default --host)
+  --proxy-port PORT   the port tokens are signed for, 5432, while --port is the local one (DB_PROXY_PORT)
+  --reader-proxy-host NAME  the same for the READ_ONLY endpoint (DB_READER_PROXY_HOST)
   --ca FILE           extra CA bundle (PEM), added to the system roots
 
 Options:
@@ -72,6 +76,9 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         users: { type: "string" },
         "reader-host": { type: "string" },
         "reader-port": { type: "string" },
+        "proxy-host": { type: "string" },
+        "proxy-port": { type: "string" },
+        "reader-proxy-host": { type: "string" },
         ca: { type: "string" },
         json: { type: "boolean", default: false },
         timeout: { type: "string" },
@@ -118,6 +125,9 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       users: values.users,
       readerHost: values["reader-host"],
       readerPort: values["reader-port"],
+      proxyHost: values["proxy-host"],
+      proxyPort: values["proxy-port"],
+      readerProxyHost: values["reader-proxy-host"],
       caPem: values.ca !== undefined ? await readCa(values.ca) : undefined,
     };
     target = validateTarget(mergeInputs(inputFromEnv(io.env), fromOutputs, fromFlags));

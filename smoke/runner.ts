@@ -18,7 +18,7 @@ import {
 import { grantsCheck, targetSpecs } from "./grants-check";
 import { buildReport, formatReport, SmokeReport } from "./report";
 import { Session } from "./session";
-import { readerEndpoint, SmokeTarget, TargetError, targetUsers, validateTarget } from "./target";
+import { readerEndpoint, SmokeTarget, TargetError, targetUsers, validateTarget, writerEndpoint } from "./target";
 import { noReaderHost, profileChecks, readerChecks, USER_CHECK, userChecks, UserRunOptions } from "./users-check";
 import { Credentials, tokenFactory } from "../client/token";
 
@@ -77,8 +77,11 @@ export async function runSmoke(target: SmokeTarget, opts: SmokeOptions = {}): Pr
   const session = new Session(valid, timeoutMs, opts.connectTimeoutMs ?? 5_000, opts.queryTimeoutMs ?? 5_000, clock);
   // One credential provider for every signer in the run, so the chain is walked once.
   const credentials = opts.credentials ?? fromNodeProviderChain();
-  const ours = tokenFactory({ ...valid, credentials });
-  const others = tokenFactory({ ...valid, user: otherUser, credentials });
+  // Tokens are signed for the proxy's name and port, which differ from host:port only through a tunnel.
+  const writer = writerEndpoint(valid);
+  const signedFor = { host: writer.name!, port: writer.signPort! };
+  const ours = tokenFactory({ ...valid, ...signedFor, credentials });
+  const others = tokenFactory({ ...valid, ...signedFor, user: otherUser, credentials });
 
   const checks: CheckResult[] = [];
   const allUsers = targetUsers(valid);
@@ -109,7 +112,7 @@ export async function runSmoke(target: SmokeTarget, opts: SmokeOptions = {}): Pr
       const negativeRuns = Promise.all(negativeSpecsList.map((spec) => negativeCheck(session, spec, clock)));
       const otherRuns = Promise.all(otherUsers
         .filter((u) => u.endpoint === "writer" || reader !== undefined)
-        .map((u) => userChecks(session, u, u.endpoint === "reader" && reader ? reader : { host: valid.host, port: valid.port }, userOptions)));
+        .map((u) => userChecks(session, u, u.endpoint === "reader" && reader ? reader : writer, userOptions)));
       checks.push(await tlsCheck(session, client, clock));
       if (opts.grants ?? true) checks.push(await grantsCheck(session, client, clock));
       if (checkUsers) checks.push(...(await profileChecks(session, client, defaultUser, userOptions)));

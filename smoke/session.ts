@@ -13,6 +13,8 @@ export interface AttemptSpec {
   /** Another endpoint of the same proxy (the READ_ONLY one); default the target's host and port. */
   host?: string;
   port?: number;
+  /** The name TLS verifies; default `host`, or the target's proxyHost when connecting to the target itself. */
+  name?: string;
   /** A function keeps tokens out of any config object that might be logged. */
   password: Password;
   tls: boolean;
@@ -59,7 +61,8 @@ export class Session {
       database: this.target.database,
       user: spec.user,
       password: spec.password,
-      ssl: spec.tls ? verifyFullSsl(spec.host ?? this.target.host, this.target.caPem) : false,
+      // Through a tunnel host is 127.0.0.1 and the certificate names the proxy: verify that name (SNI), never the IP.
+      ssl: spec.tls ? verifyFullSsl(spec.name ?? (spec.host === undefined ? this.target.proxyHost ?? this.target.host : spec.host), this.target.caPem) : false,
       connectionTimeoutMillis: bound,
       query_timeout: this.queryTimeoutMs,
       statement_timeout: this.queryTimeoutMs,

@@ -29,6 +29,30 @@ export interface SmokeTarget {
   readerHost?: string;
   /** Its port when it differs from `port` (the local plane's second stand-in); RDS Proxy uses one port. */
   readerPort?: number;
+  /**
+   * The proxy's own DNS name when `host:port` is only where to connect (a tunnel to 127.0.0.1): TLS verifies
+   * this name and tokens are signed for it. In AWS it is the endpoint, so it equals `host` and is left out.
+   */
+  proxyHost?: string;
+  /** The port tokens are signed for when `port` is a local forward: the proxy's (5432). Default `port`. */
+  proxyPort?: number;
+  /** The READ_ONLY endpoint's own DNS name, when `readerHost` is only where to connect. */
+  readerProxyHost?: string;
+}
+
+/** Where to connect, and the name TLS verifies and the IAM token is signed for (with its port). */
+export interface Endpoint {
+  host: string;
+  port: number;
+  /** Default `host`. */
+  name?: string;
+  /** Default `port`. */
+  signPort?: number;
+}
+
+/** The writer endpoint: connect to host:port, verify and sign for proxyHost:proxyPort (both the endpoint in AWS). */
+export function writerEndpoint(t: SmokeTarget): Endpoint {
+  return { host: t.host, port: t.port, name: t.proxyHost ?? t.host, signPort: t.proxyPort ?? t.port };
 }
 
 /** Stack output keys, as produced by index.ts. */
@@ -61,6 +85,9 @@ export interface TargetInput {
   users?: unknown;
   readerHost?: string;
   readerPort?: string | number;
+  proxyHost?: string;
+  proxyPort?: string | number;
+  readerProxyHost?: string;
 }
 
 /**
@@ -150,6 +177,15 @@ export function validateTarget(input: TargetInput): SmokeTarget {
   if (readerPort !== undefined && (!Number.isInteger(readerPort) || readerPort < 1 || readerPort > 65535)) {
     throw new TargetError(`target.readerPort is ${describe(input.readerPort)}; expected an integer 1..65535 (--reader-port, DB_READER_PORT; default the proxy port)`);
   }
+  for (const [key, name] of [["proxyHost", input.proxyHost], ["readerProxyHost", input.readerProxyHost]] as const) {
+    if (name !== undefined && (isIP(name) !== 0 || !isHostnameOrIp(name))) {
+      throw new TargetError(`target.${key} is ${describe(name)}; expected the proxy endpoint's DNS name, which TLS verifies and the token is signed for (never an IP address)`);
+    }
+  }
+  const proxyPort = input.proxyPort === undefined || input.proxyPort === "" ? undefined : Number(input.proxyPort);
+  if (proxyPort !== undefined && (!Number.isInteger(proxyPort) || proxyPort < 1 || proxyPort > 65535)) {
+    throw new TargetError(`target.proxyPort is ${describe(input.proxyPort)}; expected an integer 1..65535 (the proxy's port, 5432, when port is a local forward)`);
+  }
   if (input.caPem !== undefined && !input.caPem.includes("-----BEGIN CERTIFICATE-----")) {
     throw new TargetError(`target.caPem does not contain a PEM certificate; expected a file with "-----BEGIN CERTIFICATE-----" blocks (--ca)`);
   }
@@ -165,12 +201,17 @@ export function validateTarget(input: TargetInput): SmokeTarget {
     ...(users !== undefined ? { users } : {}),
     ...(readerHost !== undefined ? { readerHost } : {}),
     ...(readerPort !== undefined ? { readerPort } : {}),
+    ...(input.proxyHost !== undefined ? { proxyHost: input.proxyHost } : {}),
+    ...(proxyPort !== undefined ? { proxyPort } : {}),
+    ...(input.readerProxyHost !== undefined ? { readerProxyHost: input.readerProxyHost } : {}),
   };
 }
 
 /** The users a run checks: the declared ones, or the default user alone as a readwrite writer user. */
-export function readerEndpoint(t: SmokeTarget): { host: string; port: number } | undefined {
-  return t.readerHost === undefined ? undefined : { host: t.readerHost, port: t.readerPort ?? t.port };
+export function readerEndpoint(t: SmokeTarget): Endpoint | undefined {
+  if (t.readerHost === undefined) return undefined;
+  const port = t.readerPort ?? t.port;
+  return { host: t.readerHost, port, name: t.readerProxyHost ?? t.readerHost, signPort: t.proxyPort ?? port };
 }
 
 export function targetUsers(t: SmokeTarget): DbUser[] {
@@ -223,6 +264,9 @@ export function inputFromEnv(env: Record<string, string | undefined>): TargetInp
     users: env.DB_USERS || undefined,
     readerHost: env.DB_READER_HOST || undefined,
     readerPort: env.DB_READER_PORT || undefined,
+    proxyHost: env.DB_PROXY_HOST || undefined,
+    proxyPort: env.DB_PROXY_PORT || undefined,
+    readerProxyHost: env.DB_READER_PROXY_HOST || undefined,
   });
 }
 

@@ -10,6 +10,7 @@ import { Credentials, tokenFactory } from "../client/token";
 import { CheckResult, classify, Timer, timed, skipped } from "./checks";
 import { grantsCheck } from "./grants-check";
 import type { Session } from "./session";
+import { Endpoint, writerEndpoint } from "./target";
 import { describeTls, socketOf, tlsFacts, tlsShortfall } from "../client/tls";
 
 export const USER_CHECK = {
@@ -59,19 +60,14 @@ export interface UserRunOptions {
   specs: GrantsSpec[];
 }
 
-export interface Endpoint {
-  host: string;
-  port: number;
-}
-
-/** Connects as `user` through `endpoint` with a fresh token signed for that endpoint and user. */
+/** Connects as `user` through `endpoint` with a fresh token signed for the endpoint's name and port and that user. */
 export async function connectAs(session: Session, user: string, endpoint: Endpoint, credentials: Credentials): Promise<Client> {
-  const token = tokenFactory({ host: endpoint.host, port: endpoint.port, user, region: session.target.region, credentials });
-  return session.within(session.connect({ user, host: endpoint.host, port: endpoint.port, password: token, tls: true }));
+  const token = tokenFactory({ host: endpoint.name ?? endpoint.host, port: endpoint.signPort ?? endpoint.port, user, region: session.target.region, credentials });
+  return session.within(session.connect({ user, host: endpoint.host, port: endpoint.port, name: endpoint.name ?? endpoint.host, password: token, tls: true }));
 }
 
 function writerOf(session: Session): Endpoint {
-  return { host: session.target.host, port: session.target.port };
+  return writerEndpoint(session.target);
 }
 
 /** The profile checks on an open connection as `user` (through the writer endpoint). */

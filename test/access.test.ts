@@ -153,10 +153,10 @@ async function dumpCatalogs(admin: pg.Client, database: string, o: { withPasswor
 }
 
 function connectAs(plane: LocalDataPlane, user: string): Promise<pg.Client> {
-    const token = tokenFactory({ host: plane.host, port: plane.port, user, region: plane.region, credentials: { accessKeyId: plane.accessKeyId, secretAccessKey: plane.secretAccessKey } });
+    const token = tokenFactory({ host: plane.proxyHost, port: plane.proxyPort, user, region: plane.region, credentials: { accessKeyId: plane.accessKeyId, secretAccessKey: plane.secretAccessKey } });
     const client = new pg.Client({
         host: plane.host, port: plane.port, user, database: plane.database, password: token,
-        ssl: { ca: readFileSync(plane.caFile, "utf8"), servername: "localhost" }, connectionTimeoutMillis: 5_000,
+        ssl: { ca: readFileSync(plane.caFile, "utf8"), servername: plane.proxyHost }, connectionTimeoutMillis: 5_000,
     });
     client.on("error", () => undefined);
     return client.connect().then(() => client);

@@ -99,6 +99,14 @@ describe("stack settings", () => {
         ["an empty user list", "dev", { "access.users": [] }, /^dev: access\.users \(\[\]\) must be a non-empty list/],
         ["an unknown key on a user", "dev", { "access.users": [{ name: "app_user", access: "readwrite", limit: 5 }] }, /^dev: access\.users\[0\]\.limit \(5\) is not a setting; allowed: name, access, endpoint$/],
         ["an application user that is not a readwrite user", "dev", { "database.user": "app_reader" }, /^dev: database\.user \("app_reader"\) must be a readwrite user of access\.users; declared: app_user \(readwrite\), app_reader \(readonly\), app_migrator \(ddl\)$/],
+        ["an operator principal that is not an IAM ARN", "dev", { "operator.principals": ["DBOperators"] }, /^dev: operator\.principals \("DBOperators"\) is not an IAM role or user ARN; expected arn:aws:iam::<12-digit account>:role\//],
+        ["an operator principal with a wildcard", "dev", { "operator.principals": ["arn:aws:iam::123456789012:role/*"] }, /^dev: operator\.principals \("arn:aws:iam::123456789012:role\/\*"\) has a wildcard/],
+        ["an operator principal given as a session ARN", "dev", { "operator.principals": ["arn:aws:sts::123456789012:assumed-role/Ops/alice"] }, /^dev: operator\.principals .* is a session \(sts assumed-role\) ARN; name the role itself/],
+        ["operator principals as one string", "dev", { "operator.principals": "arn:aws:iam::123456789012:role/Ops" }, /^dev: operator\.principals \("arn:aws:iam::123456789012:role\/Ops"\) must be a list of IAM role or user ARNs/],
+        ["an operator user that is not declared", "dev", { "operator.users": ["app_reader", "ghost"] }, /^dev: operator\.users \("ghost"\) is not a user of access\.users; declared: app_user, app_reader, app_migrator$/],
+        ["the master user as an operator user", "dev", { "operator.users": ["dbadmin"] }, /^dev: operator\.users \("dbadmin"\) is database\.masterUsername; operators never connect as the master user$/],
+        ["an empty operator user list", "dev", { "operator.users": [] }, /^dev: operator\.users \(\[\]\) must be a non-empty list of user names/],
+        ["a misspelt operator key", "dev", { "operator.enable": false }, /^dev: operator\.enable \(false\) is not a setting; allowed in operator: enabled, principals, users$/],
         ["an ECS task user that is not declared", "dev", { "access.ecsTask": ["app_user", "ghost"] }, /^dev: access\.ecsTask \("ghost"\) is not a user of access\.users/],
     ];
     for (const [what, stack, overrides, expected] of invalid) {
@@ -122,9 +130,22 @@ describe("stack settings", () => {
         assert.equal(prod.access.readerEndpoint, true);
     });
 
+    it("gives operators the readonly and ddl users by default, and both stack files name them explicitly", () => {
+        for (const stack of ["dev", "prod"] as const) {
+            const s = parseSettings(stack, stackConfig(stack));
+            assert.deepEqual(s.operator, { enabled: true, principals: [], users: ["app_reader", "app_migrator"] });
+            const byDefault = parseSettings(stack, withOverrides(stackConfig(stack), { "aurora-iam-proxy:operator": undefined }));
+            assert.deepEqual(byDefault.operator, s.operator);
+        }
+        const sso = "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_DBOperator_0123abcd";
+        assert.deepEqual(parseSettings("dev", withOverrides(stackConfig("dev"), { "operator.principals": [sso] })).operator.principals, [sso]);
+        assert.equal(parseSettings("dev", withOverrides(stackConfig("dev"), { "operator.enabled": false })).operator.enabled, false);
+    });
+
     it("without access.users, the stack has one readwrite user: database.user", () => {
-        const s = parseSettings("dev", withOverrides(stackConfig("dev"), { "aurora-iam-proxy:access": undefined }));
+        const s = parseSettings("dev", withOverrides(stackConfig("dev"), { "aurora-iam-proxy:access": undefined, "aurora-iam-proxy:operator": undefined }));
         assert.deepEqual(s.access.users, [{ name: "app_user", access: "readwrite", endpoint: "writer" }]);
+        assert.deepEqual(s.operator.users, [], "no readonly or ddl user: operators may open the tunnel but connect as nobody");
         assert.deepEqual(s.access.ecsTaskUsers, ["app_user"]);
     });
 

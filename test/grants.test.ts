@@ -171,8 +171,8 @@ describe("grants on a real PostgreSQL", function () {
 
     it("reads the same grants when connected as the app user through the stand-in", async () => {
         const token = await new Signer({
-            hostname: plane.host,
-            port: plane.port,
+            hostname: plane.proxyHost,
+            port: plane.proxyPort,
             username: plane.user,
             region: plane.region,
             credentials: { accessKeyId: plane.accessKeyId, secretAccessKey: plane.secretAccessKey },
@@ -183,7 +183,7 @@ describe("grants on a real PostgreSQL", function () {
             user: plane.user,
             database: plane.database,
             password: token,
-            ssl: { ca: readFileSync(plane.caFile, "utf8"), servername: "localhost" },
+            ssl: { ca: readFileSync(plane.caFile, "utf8"), servername: plane.proxyHost },
             connectionTimeoutMillis: 5_000,
         });
         await app.connect();

@@ -15,6 +15,8 @@ function lambdaEnv(dp: LocalDataPlane): Record<string, string> {
     return {
         DB_HOST: dp.host, DB_PORT: String(dp.port), DB_NAME: dp.database, DB_USER: dp.user, AWS_REGION: dp.region,
         DB_OWNER: dp.spec.owner, DB_AUTH_MODE: dp.spec.authMode, SMOKE_TIMEOUT_MS: "10000",
+        // The stand-in listens on 127.0.0.1 and is named like the proxy (in AWS DB_HOST is that name and these are unset).
+        DB_PROXY_HOST: dp.proxyHost, DB_PROXY_PORT: String(dp.proxyPort),
     };
 }
 

@@ -5,6 +5,7 @@ import path from "node:path";
 import { Signer } from "@aws-sdk/rds-signer";
 import net from "node:net";
 import pg from "pg";
+import { classifyError } from "../client/errors";
 import { createThrowawayCa, ThrowawayCa } from "../local/ca";
 import { LocalDataPlane, startLocalDataPlane } from "../local/dataplane";
 import { freePort } from "../local/postgres";
@@ -30,25 +31,26 @@ describe("local data plane", function () {
         clockOffsetMs = 0;
     });
 
-    function token(o: { user?: string; region?: string; accessKeyId?: string; secretAccessKey?: string } = {}): Promise<string> {
+    /** Signed, as RDS Proxy expects, for the proxy's name and 5432 (not where the client connects). */
+    function token(o: { user?: string; region?: string; accessKeyId?: string; secretAccessKey?: string; hostname?: string; port?: number } = {}): Promise<string> {
         return new Signer({
-            hostname: plane.host,
-            port: plane.port,
+            hostname: o.hostname ?? plane.proxyHost,
+            port: o.port ?? plane.proxyPort,
             username: o.user ?? plane.user,
             region: o.region ?? plane.region,
             credentials: { accessKeyId: o.accessKeyId ?? plane.accessKeyId, secretAccessKey: o.secretAccessKey ?? plane.secretAccessKey },
         }).getAuthToken();
     }
 
-    /** verify-full TLS: the CA is the throwaway one, the name is checked against the certificate. */
-    function client(o: { user?: string; password: string; tls?: boolean; host?: string; port?: number }): pg.Client {
+    /** verify-full TLS: the CA is the throwaway one, the name (default the proxy's) is checked against the certificate. */
+    function client(o: { user?: string; password: string; tls?: boolean; host?: string; port?: number; servername?: string }): pg.Client {
         const c = new pg.Client({
             host: o.host ?? plane.host,
             port: o.port ?? plane.port,
             user: o.user ?? plane.user,
             database: plane.database,
             password: o.password,
-            ssl: o.tls === false ? false : { ca, servername: "localhost" },
+            ssl: o.tls === false ? false : { ca, ...(o.servername === "" ? {} : { servername: o.servername ?? plane.proxyHost }) },
             connectionTimeoutMillis: 5_000,
         });
         c.on("error", () => undefined);
@@ -93,6 +95,33 @@ describe("local data plane", function () {
             } finally {
                 await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
             }
+        });
+
+        it("behaves like RDS Proxy behind a tunnel: a certificate for its proxy-like name only, tokens for that name and 5432", () => {
+            assert.equal(plane.host, "127.0.0.1");
+            assert.match(plane.proxyHost, /^[a-z0-9-]+\.proxy-local\.eu-west-1\.rds\.amazonaws\.com$/);
+            assert.equal(plane.proxyPort, 5432);
+            assert.notEqual(plane.port, 5432);
+        });
+
+        it("fails verify-full against 127.0.0.1 (trap 1: verifying the tunnel's address), classified as TLS", async () => {
+            const c = client({ password: await token(), servername: "" });
+            const err = await c.connect().then(() => undefined, (e: Error) => e);
+            await c.end().catch(() => undefined);
+            assert.ok(err, "verify-full against 127.0.0.1 must fail");
+            const classified = classifyError(err, { host: plane.host, port: plane.port }, 5_000);
+            assert.equal(classified.kind, "tls");
+            assert.match(classified.message, /ERR_TLS_CERT_ALTNAME_INVALID/);
+        });
+
+        it("refuses a token signed for 127.0.0.1:<local port> (trap 2: PAM authentication failed), classified as auth", async () => {
+            const c = client({ password: await token({ hostname: plane.host, port: plane.port }) });
+            const err = await c.connect().then(() => undefined, (e: Error) => e);
+            await c.end().catch(() => undefined);
+            assert.ok(err, "a token for the local address must be refused");
+            assert.equal((err as { code?: string }).code, "28P01");
+            assert.match(err!.message, new RegExp(`IAM token was signed for endpoint 127\\.0\\.0\\.1:${plane.port}, this endpoint is ${plane.proxyHost.replace(/\./g, "\\.")}:5432`));
+            assert.equal(classifyError(err, { host: plane.host, port: plane.port }, 5_000).kind, "auth");
         });
 
         it("refuses a client that does not ask for TLS, before asking for a password", async () => {
@@ -158,7 +187,7 @@ describe("local data plane", function () {
         });
 
         it("has no password way in for the app user: only the stand-in's certificate", async () => {
-            const refused = await refusal(client({ host: plane.postgres.host, port: plane.postgres.port, password: "anything" }));
+            const refused = await refusal(client({ host: plane.postgres.host, port: plane.postgres.port, password: "anything", servername: "localhost" }));
             assert.equal(refused.code, "28000");
             assert.match(refused.message, /certificate/i);
         });
@@ -240,13 +269,13 @@ describe("local data plane lifecycle", function () {
             assert.notEqual(a.accessKeyId, b.accessKeyId);
             // A token signed with b's key, for a's endpoint, is refused by a.
             const password = await new Signer({
-                hostname: a.host,
-                port: a.port,
+                hostname: a.proxyHost,
+                port: a.proxyPort,
                 username: a.user,
                 region: a.region,
                 credentials: { accessKeyId: b.accessKeyId, secretAccessKey: b.secretAccessKey },
             }).getAuthToken();
-            const c = new pg.Client({ host: a.host, port: a.port, user: a.user, database: a.database, password, ssl: { ca: readFileSync(a.caFile, "utf8"), servername: "localhost" }, connectionTimeoutMillis: 5_000 });
+            const c = new pg.Client({ host: a.host, port: a.port, user: a.user, database: a.database, password, ssl: { ca: readFileSync(a.caFile, "utf8"), servername: a.proxyHost }, connectionTimeoutMillis: 5_000 });
             c.on("error", () => undefined);
             await assert.rejects(c.connect(), /does not trust/);
             await c.end().catch(() => undefined);
@@ -260,7 +289,7 @@ describe("local data plane lifecycle", function () {
         await assert.rejects(startLocalDataPlane({ user: "App User" }), /user "App User" is not a plain identifier/);
     });
 
-    it("npm run local:up prints exactly one JSON line (every earlier field, plus users and reader), then stops cleanly on SIGTERM", async () => {
+    it("npm run local:up prints exactly one JSON line (every earlier field, plus users, reader and proxyHost), then stops cleanly on SIGTERM", async () => {
         const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join("local", "up.ts")], {
             cwd: path.resolve(__dirname, ".."),
             stdio: ["ignore", "pipe", "pipe"],
@@ -281,33 +310,35 @@ describe("local data plane lifecycle", function () {
                 void exited.then(({ code }) => reject(new Error(`up.ts exited with ${code} before it was ready; stderr: ${stderr}`)));
             });
             // Scripts read this line: fields are only ever added, never renamed.
-            assert.deepEqual(Object.keys(ready), ["host", "port", "database", "user", "region", "caFile", "accessKeyId", "secretAccessKey", "users", "reader"]);
+            assert.deepEqual(Object.keys(ready), ["host", "port", "database", "user", "region", "caFile", "accessKeyId", "secretAccessKey", "users", "reader", "proxyHost"]);
             const caFile = String(ready.caFile);
             assert.ok(existsSync(caFile));
             const users = ready.users as Array<{ name: string; access: string }>;
             assert.deepEqual(users.map((u) => Object.keys(u)), users.map(() => ["name", "access"]));
             assert.deepEqual(users.map((u) => u.access).sort(), ["ddl", "readonly", "readwrite"]);
             assert.ok(users.some((u) => u.name === ready.user && u.access === "readwrite"));
-            const reader = ready.reader as { host: string; port: number };
-            assert.deepEqual(Object.keys(reader), ["host", "port"]);
+            const reader = ready.reader as { host: string; port: number; proxyHost: string };
+            assert.deepEqual(Object.keys(reader), ["host", "port", "proxyHost"]);
+            assert.notEqual(reader.proxyHost, ready.proxyHost, "the READ_ONLY endpoint has a DNS name of its own");
 
-            // What it printed is enough to get in, as every user, through either endpoint.
-            const connect = async (user: string, at: { host: string; port: number }) => {
+            // What it printed is enough to get in, as every user, through either endpoint: connect to host:port,
+            // verify and sign for proxyHost and 5432.
+            const connect = async (user: string, at: { host: string; port: number; proxyHost: string }) => {
                 const password = await new Signer({
-                    hostname: at.host,
-                    port: at.port,
+                    hostname: at.proxyHost,
+                    port: 5432,
                     username: user,
                     region: String(ready.region),
                     credentials: { accessKeyId: String(ready.accessKeyId), secretAccessKey: String(ready.secretAccessKey) },
                 }).getAuthToken();
                 const c = new pg.Client({
                     host: at.host, port: at.port, user, database: String(ready.database), password,
-                    ssl: { ca: readFileSync(caFile, "utf8"), servername: "localhost" }, connectionTimeoutMillis: 5_000,
+                    ssl: { ca: readFileSync(caFile, "utf8"), servername: at.proxyHost }, connectionTimeoutMillis: 5_000,
                 });
                 await c.connect();
                 return c;
             };
-            const writer = { host: String(ready.host), port: Number(ready.port) };
+            const writer = { host: String(ready.host), port: Number(ready.port), proxyHost: String(ready.proxyHost) };
             for (const u of users) {
                 const c = await connect(u.name, writer);
                 try {

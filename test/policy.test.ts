@@ -547,6 +547,76 @@ const cases: Case[] = [
         },
     },
     {
+        policy: "ddl-user-connect-named", stack: "prod", broken: "the operator role granted the migrations user its OperatorUsers tag does not name",
+        breakIt: rs => edit(one(rs, T.role, "operator-role"), p => { p.tags = { ...p.tags, OperatorUsers: "app_reader" }; }),
+        message: /RolePolicy "operator-role": aws:iam\/role:Role "operator-role" may connect as "app_migrator", a ddl \(migrations\) user that the settings do not give it/,
+    },
+    // ---------------------------------------------------------------- operator access (issue 10)
+    {
+        policy: "operator-session-port-forward-only", stack: "dev", broken: "the operator role allowed ssm:StartSession on *",
+        breakIt: rs => edit(one(rs, T.rolePolicy, "operator-role"), p => {
+            const doc = JSON.parse(p.policy);
+            doc.Statement[0].Resource = "*";
+            p.policy = JSON.stringify(doc);
+        }),
+        message: /RolePolicy "operator-role" policy Statement\[0\]: ssm:StartSession on "\*", which is every target and every document/,
+    },
+    {
+        policy: "operator-session-port-forward-only", stack: "prod", broken: "the operator role allowed the default shell document",
+        breakIt: rs => edit(one(rs, T.rolePolicy, "operator-role"), p => {
+            p.policy = p.policy.replace("AWS-StartPortForwardingSessionToRemoteHost", "SSM-SessionManagerRunShell");
+        }),
+        message: /ssm:StartSession on "arn:aws:ssm:eu-west-1::document\/SSM-SessionManagerRunShell", which is SSM-SessionManagerRunShell, a document that gives a shell/,
+    },
+    {
+        policy: "operator-session-port-forward-only", stack: "dev", broken: "an extra policy allowing a session on the relay without naming a document",
+        breakIt: rs => {
+            const relay = one(rs, "aws:ec2/instance:Instance", "operator-relay");
+            add(rs, T.iamPolicy, "ops-shell", { policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "ssm:StartSession", Resource: relay.state!.arn }] }) });
+        },
+        message: /Policy "ops-shell" policy Statement\[0\]: ssm:StartSession on "arn:aws:ec2:eu-west-1:123456789012:instance\/i-[0-9a-f]+" without a document resource, so a session without --document-name starts SSM-SessionManagerRunShell/,
+    },
+    {
+        policy: "operator-session-port-forward-only", stack: "prod", broken: "the operator role without the session document access check",
+        breakIt: rs => edit(one(rs, T.rolePolicy, "operator-role"), p => {
+            const doc = JSON.parse(p.policy);
+            delete doc.Statement[0].Condition;
+            p.policy = JSON.stringify(doc);
+        }),
+        message: /RolePolicy "operator-role" policy Statement\[0\]: ssm:StartSession on "arn:aws:ec2:.*" without the condition \{"BoolIfExists": \{"ssm:SessionDocumentAccessCheck": "true"\}\}, so a session without --document-name still starts SSM-SessionManagerRunShell/,
+    },
+    {
+        policy: "ec2-relay-locked-down", stack: "dev", broken: "the relay with a public IP",
+        breakIt: rs => edit(one(rs, "aws:ec2/instance:Instance", "operator-relay"), p => { p.associatePublicIpAddress = true; }),
+        message: /Instance "operator-relay": associatePublicIpAddress is true/,
+    },
+    {
+        policy: "ec2-relay-locked-down", stack: "prod", broken: "the relay in a public subnet that maps public IPs",
+        breakIt: rs => {
+            const publicSubnet = all(rs, T.subnet).find(s => /public/.test(s.name))!;
+            edit(publicSubnet, p => { p.mapPublicIpOnLaunch = true; });
+            edit(one(rs, "aws:ec2/instance:Instance", "operator-relay"), p => { p.subnetId = publicSubnet.id; });
+        },
+        message: /Instance "operator-relay": runs in aws:ec2\/subnet:Subnet "network-public-[0-9]+", which maps a public IP on launch/,
+    },
+    {
+        policy: "ec2-relay-locked-down", stack: "prod", broken: "SSH admitted into the relay's group",
+        breakIt: rs => add(rs, T.ingressRule, "relay-ssh", {
+            securityGroupId: one(rs, T.securityGroup, "operator-relay").id, cidrIpv4: "10.0.0.0/8", ipProtocol: "tcp", fromPort: 22, toPort: 22,
+        }),
+        message: /Instance "operator-relay": its group aws:ec2\/securityGroup:SecurityGroup "operator-relay" has an inbound rule \(.*"relay-ssh" rule from 10\.0\.0\.0\/8, SSH included\)/,
+    },
+    {
+        policy: "ec2-relay-locked-down", stack: "dev", broken: "the relay allowing IMDSv1",
+        breakIt: rs => edit(one(rs, "aws:ec2/instance:Instance", "operator-relay"), p => { p.metadataOptions = { ...p.metadataOptions, httpTokens: "optional" }; }),
+        message: /Instance "operator-relay": metadataOptions\.httpTokens is "optional"; set "required" \(IMDSv2 only\)/,
+    },
+    {
+        policy: "proxy-sg-admits-only-app", stack: "dev", broken: "the proxy admitting an instance's group that is not declared the operator relay",
+        breakIt: rs => edit(one(rs, "aws:ec2/instance:Instance", "operator-relay"), p => { p.tags = { Name: "something-else" }; }),
+        message: /the proxy group aws:ec2\/securityGroup:SecurityGroup "network-proxy" admits aws:ec2\/securityGroup:SecurityGroup "operator-relay" on 5432, which is not the application's group/,
+    },
+    {
         policy: "connect-only-served-users", stack: "prod", broken: "a role granted a user the proxy does not log in as",
         breakIt: rs => {
             const proxyId = one(rs, T.proxy).state!.arn.split(":").pop();

@@ -24,7 +24,8 @@ describe("IAM pool helper against the local data plane", function () {
     await dp?.stop();
   });
 
-  const options = () => ({ host: dp.host, port: dp.port, database: dp.database, user: dp.user, region: dp.region, caPem, credentials });
+  // The stand-in is reached at 127.0.0.1 and named like the proxy, as through a tunnel.
+  const options = () => ({ host: dp.host, port: dp.port, proxyHost: dp.proxyHost, proxyPort: dp.proxyPort, database: dp.database, user: dp.user, region: dp.region, caPem, credentials });
 
   async function whoami(client: PoolClient): Promise<string> {
     const { rows } = await client.query<{ current_user: string }>("select current_user");
@@ -80,14 +81,14 @@ describe("IAM pool helper against the local data plane", function () {
     });
 
     it("fails its next connection when it holds one token fetched at start-up (so this test can fail)", async () => {
-      const tokenAtStartup = await tokenFactory(options())();
+      const tokenAtStartup = await tokenFactory({ ...options(), host: dp.proxyHost, port: dp.proxyPort })();
       const pool = new Pool({
         host: dp.host,
         port: dp.port,
         database: dp.database,
         user: dp.user,
         password: tokenAtStartup,
-        ssl: verifyFullSsl(dp.host, caPem),
+        ssl: verifyFullSsl(dp.proxyHost, caPem),
         max: 2,
         connectionTimeoutMillis: 5_000,
       });

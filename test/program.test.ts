@@ -126,9 +126,10 @@ describe("the Pulumi program", function () {
             });
         });
 
-        it("chains app -> proxy -> database on 5432 by security-group reference only", () => {
+        it("chains app -> proxy -> database on 5432 by security-group reference only (the operator relay reaches the proxy the same way)", () => {
             for (const ev of both()) {
                 const [app, smoke, proxy, db] = ["app", "smoke", "proxy", "db"].map((n) => sgId(ev, n));
+                const relay = ev.named(T.sg, "operator-relay").id;
                 const rules = [...ev.ofType(T.ingress), ...ev.ofType(T.egress)];
                 const on5432 = rules.filter((r) => r.inputs.fromPort <= 5432 && r.inputs.toPort >= 5432);
                 const summary = on5432.map((r) => `${r.type.includes("Ingress") ? "in" : "out"} ${r.inputs.securityGroupId}<-${r.inputs.referencedSecurityGroupId}`).sort();
@@ -139,6 +140,8 @@ describe("the Pulumi program", function () {
                     `out ${app}<-${proxy}`,
                     `out ${smoke}<-${proxy}`,
                     `out ${proxy}<-${db}`,
+                    `in ${proxy}<-${relay}`,
+                    `out ${relay}<-${proxy}`,
                 ].sort());
                 // The smoke function's own group reaches the proxy on 5432 and nothing else; nothing reaches it.
                 assert.deepEqual(rules.filter((r) => r.inputs.securityGroupId === smoke).map((r) => r.name), ["network-smoke-to-proxy"]);
@@ -148,9 +151,10 @@ describe("the Pulumi program", function () {
                     assert.equal(r.inputs.fromPort, 5432);
                     assert.equal(r.inputs.toPort, 5432);
                 }
-                // The only rule open to the internet is the tasks' HTTPS egress (images, logs), never the data path.
+                // The only rules open to the internet are HTTPS egress (the tasks: images, logs; the relay: the SSM agent), never the data path.
                 const open = rules.filter((r) => r.inputs.cidrIpv4 === "0.0.0.0/0" || r.inputs.cidrIpv6 === "::/0");
-                assert.deepEqual(open.map((r) => [r.name, r.inputs.securityGroupId, r.inputs.fromPort]), [["network-app-https", app, 443]]);
+                assert.deepEqual(open.map((r) => [r.name, r.inputs.securityGroupId, r.inputs.fromPort]), [["network-app-https", app, 443], ["operator-relay-https", relay, 443]]);
+                assert.equal(ev.ofType(T.ingress).filter((r) => r.inputs.securityGroupId === relay).length, 0, "nothing may reach the relay");
                 assert.equal(ev.ofType(T.ingress).filter((r) => r.inputs.securityGroupId === app).length, 0, "nothing may reach the tasks");
                 assert.equal(ev.ofType(T.egress).filter((r) => r.inputs.securityGroupId === db).length, 0, "the database opens nothing outward");
                 for (const sg of ev.ofType(T.sg)) {

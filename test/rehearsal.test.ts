@@ -20,7 +20,7 @@ describe("npm start (the local rehearsal)", function () {
     it("counts the plan's resources per component from their parents", async () => {
         const ev = await stackAsDeclared("dev");
         const counts = Object.fromEntries(resourcesPerComponent(ev).map(([name, n]) => [name, n]));
-        assert.deepEqual(Object.keys(counts).sort(), ["Database", "Ecs", "Monitoring", "Network", "Proxy", "Secrets", "Smoke"]);
+        assert.deepEqual(Object.keys(counts).sort(), ["Database", "Ecs", "Monitoring", "Network", "Operator", "Proxy", "Secrets", "Smoke"]);
         const total = Object.values(counts).reduce((a, b) => a + b, 0);
         assert.equal(total, ev.resources.filter((r) => r.type.startsWith("aws:") || r.type.startsWith("random:")).length);
         assert.equal(counts.Proxy, ev.resources.filter((r) => (r.parent ?? "").includes("aurora-iam-proxy:index:Proxy")).length);

@@ -108,10 +108,11 @@ describe("smoke runner against the local data plane", function () {
 
     it("reads stack outputs from a file, trusts --ca, prints JSON and exits 0", async () => {
       const outputs = join(dir, "outputs.json");
-      writeFileSync(outputs, JSON.stringify({ proxyEndpoint: dp.host, proxyPort: dp.port, dbName: dp.database, dbUser: dp.user, region: dp.region, proxyAuthMode: "iam" }));
+      writeFileSync(outputs, JSON.stringify({ proxyEndpoint: dp.proxyHost, proxyPort: dp.port, dbName: dp.database, dbUser: dp.user, region: dp.region, proxyAuthMode: "iam" }));
       const out: string[] = [];
       const err: string[] = [];
-      const code = await cli(["--outputs", outputs, "--ca", dp.caFile, "--owner", dp.spec.owner, "--json"], { out: (l) => out.push(l), err: (l) => err.push(l), env: {} });
+      // The outputs name the proxy; the stand-in is reached at 127.0.0.1 as through a tunnel.
+      const code = await cli(["--outputs", outputs, "--host", dp.host, "--proxy-host", dp.proxyHost, "--proxy-port", String(dp.proxyPort), "--ca", dp.caFile, "--owner", dp.spec.owner, "--json"], { out: (l) => out.push(l), err: (l) => err.push(l), env: {} });
       const report = JSON.parse(out.join("\n")) as SmokeReport;
       assert.equal(code, 0, report.reason);
       assert.equal(report.ok, true);
@@ -132,7 +133,7 @@ describe("smoke runner against the local data plane", function () {
   describe("a negative that the server accepts", () => {
     it("is a failure naming what was accepted", async () => {
       // Point a plain-password attempt at the real PostgreSQL, which does accept its own password.
-      const pgTarget = { ...target, host: dp.postgres.host, port: dp.postgres.port, user: dp.postgres.user };
+      const pgTarget = { ...target, host: dp.postgres.host, port: dp.postgres.port, user: dp.postgres.user, proxyHost: undefined, proxyPort: undefined };
       const session = new Session(pgTarget, 5_000, 2_000, 2_000, () => performance.now());
       const result = await negativeCheck(
         session,

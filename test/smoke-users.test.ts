@@ -96,7 +96,7 @@ describe("smoke for every user and the reader endpoint (hot standby)", function 
     });
 
     it("holds the READ_ONLY stand-in to the same TLS and token rules as the writer's", async () => {
-        const report = await smoke({ port: dp.reader!.port, users: undefined, readerHost: undefined, readerPort: undefined });
+        const report = await smoke({ port: dp.reader!.port, proxyHost: dp.reader!.proxyHost, users: undefined, readerHost: undefined, readerPort: undefined });
         for (const name of ["refuses no TLS", "refuses tampered token", "refuses other user's token as ours", "refuses plain password"]) {
             assert.equal(check(report, name).ok, true, formatReport(report));
         }
@@ -138,7 +138,8 @@ describe("smoke for every user and the reader endpoint (hot standby)", function 
     });
 
     it("fails when the READ_ONLY endpoint reaches the writer", async () => {
-        const report = await smoke({ readerPort: dp.port });
+        // The reader endpoint's name and port lead to the writer's stand-in.
+        const report = await smoke({ readerPort: dp.port, readerProxyHost: dp.proxyHost });
         assert.match(check(report, USER_CHECK.readerRecovery).detail, /^pg_is_in_recovery\(\) is false through 127\.0\.0\.1:\d+: the READ_ONLY endpoint reached the writer$/);
         assert.equal(check(report, USER_CHECK.readerWrite).ok, false);
     });
@@ -166,9 +167,11 @@ describe("smoke for every user and the reader endpoint (hot standby)", function 
             const out: string[] = [];
             const err: string[] = [];
             const target = ["--host", dp.host, "--port", String(dp.port), "--database", dp.database, "--user", dp.user, "--region", dp.region];
+            // Through a tunnel: connect to the local ports, verify and sign for the endpoints' names and 5432.
             const code = await cli([
-                ...target, "--owner", dp.spec.owner, "--ca", dp.caFile, "--users", JSON.stringify(USERS),
-                "--reader-host", dp.reader!.host, "--reader-port", String(dp.reader!.port), "--json",
+                ...target, "--proxy-host", dp.proxyHost, "--proxy-port", String(dp.proxyPort), "--owner", dp.spec.owner, "--ca", dp.caFile,
+                "--users", JSON.stringify(USERS), "--reader-host", dp.reader!.host, "--reader-port", String(dp.reader!.port),
+                "--reader-proxy-host", dp.reader!.proxyHost, "--json",
             ], { out: (l) => out.push(l), err: (l) => err.push(l), env: {} });
             const report = JSON.parse(out.join("\n")) as SmokeReport;
             assert.equal(code, 0, report.reason);
@@ -192,6 +195,7 @@ describe("smoke for every user and the reader endpoint (hot standby)", function 
             DB_HOST: dp.host, DB_PORT: String(dp.port), DB_NAME: dp.database, DB_USER: dp.user, AWS_REGION: dp.region,
             DB_OWNER: dp.spec.owner, DB_AUTH_MODE: dp.spec.authMode, SMOKE_TIMEOUT_MS: "15000",
             DB_USERS: JSON.stringify(USERS), DB_READER_HOST: dp.reader!.host, DB_READER_PORT: String(dp.reader!.port),
+            DB_PROXY_HOST: dp.proxyHost, DB_PROXY_PORT: String(dp.proxyPort), DB_READER_PROXY_HOST: dp.reader!.proxyHost,
         };
         const summary = await createSmokeHandler({
             env, caPem: readFileSync(dp.caFile, "utf8"), options: { credentials: { accessKeyId: dp.accessKeyId, secretAccessKey: dp.secretAccessKey } },

@@ -54,7 +54,7 @@ function verifierRoles(resources: PolicyResource[]): PolicyResource[] {
 export const ddlUserConnectNamed: StackValidationPolicy = {
     name: "ddl-user-connect-named",
     description: "No client principal may connect as a ddl (migrations) user unless the settings name it: the ECS task only for users in " +
-        "its DB_CONNECT_AS (access.ecsTask); the post-deploy smoke, which proves every user, may.",
+        "its DB_CONNECT_AS (access.ecsTask), the operator role only for users its OperatorUsers tag names (operator.users); the post-deploy smoke, which proves every user, may.",
     enforcementLevel: "mandatory",
     severity: "high",
     validateStack: (args, report) => {
@@ -69,8 +69,10 @@ export const ddlUserConnectNamed: StackValidationPolicy = {
                 if (verifiers.includes(role)) continue;
                 const task = tasks.find(t => t.resolved.includes(role));
                 if (task && (appUsersOf(task.td) ?? []).includes(g.user)) continue;
+                const operatorUsers = peek(role.props, "tags", "OperatorUsers");
+                if (typeof operatorUsers === "string" && operatorUsers.split(/\s+/).includes(g.user)) continue;
                 report(`${label(g.holder)}: ${label(role)} may connect as ${JSON.stringify(g.user)}, a ddl (migrations) user that the settings do not ` +
-                    "give it; name it in access.ecsTask if the task really runs migrations, or connect as a readwrite/readonly user", g.holder.urn);
+                    "give it; name it in access.ecsTask if the task really runs migrations (operator.users for the operator role), or connect as a readwrite/readonly user", g.holder.urn);
             }
         }
     },

@@ -10,6 +10,7 @@ import { containsUnknown, grantsAction, isYes, label, ofType, parseDbUserArn, db
 import { parseContainers, taskRoles } from "./ecs";
 import { documentsOf, HeldDocument } from "./iam";
 import { DATA_PORTS, coversPort, ruleSources, stackRules } from "./network";
+import { relayGroups } from "./operator";
 import { T } from "./types";
 
 const DB_PORT = DATA_PORTS[0];
@@ -93,7 +94,8 @@ export const dbSgAdmitsOnlyProxy: StackValidationPolicy = {
 
 export const proxySgAdmitsOnlyApp: StackValidationPolicy = {
     name: "proxy-sg-admits-only-app",
-    description: "The proxy's security group admits 5432 only from the application's security group (ECS service, and in-VPC Lambda such as the smoke runner).",
+    description: "The proxy's security group admits 5432 only from the application's security group (ECS service, and in-VPC Lambda such as the smoke runner) " +
+        "and from the operator relay's (EC2 instances tagged Role=operator-relay, which ec2-relay-locked-down keeps without inbound rules or public IP).",
     enforcementLevel: "mandatory",
     severity: "high",
     validateStack: (args, report) => {
@@ -103,7 +105,9 @@ export const proxySgAdmitsOnlyApp: StackValidationPolicy = {
                 report(`${label(p)}: vpcSecurityGroupIds is empty, so the VPC's default group applies; give the proxy its own group admitting only the application`, p.urn);
             }
         }
-        checkIngressOnlyFrom(args.resources, proxy.groups, appGroups(args.resources), "the proxy group", "the application's group",
+        const relays = relayGroups(args.resources);
+        checkIngressOnlyFrom(args.resources, proxy.groups, [...appGroups(args.resources), ...relays], "the proxy group",
+            relays.length > 0 ? "the application's group or the operator relay's" : "the application's group",
             "Admit clients by their security group (referencedSecurityGroupId: app group).", report);
     },
 };
