@@ -133,9 +133,24 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
     return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * As root, PostgreSQL runs as the OS user "postgres": create it once if missing. Safe when several
+ * processes race (a parallel test run): "already exists" from groupadd/useradd (exit 9) counts as done.
+ */
+export async function ensurePostgresOsUser(): Promise<void> {
+    if (process.getuid?.() !== 0) return;
+    const run = promisify(execFile);
+    const exists = (cmd: string, args: string[]) => run(cmd, args).then(() => true, () => false);
+    if (await exists("id", ["-u", "postgres"])) return;
+    const tolerateExisting = (err: { code?: number }) => { if (err.code !== 9) throw err; };
+    if (!(await exists("getent", ["group", "postgres"]))) await run("groupadd", ["postgres"]).catch(tolerateExisting);
+    await run("useradd", ["-g", "postgres", "postgres"]).catch(tolerateExisting);
+}
+
 export async function startLocalPostgres(o: LocalPostgresOptions): Promise<LocalPostgres> {
     const EmbeddedPostgres = await loadEmbeddedPostgres();
     const isRoot = process.getuid?.() === 0;
+    await ensurePostgresOsUser();
     const user = "postgres";
     const password = randomBytes(24).toString("base64url");
     const dataDir = path.join(o.dir, "data");
