@@ -225,6 +225,19 @@ export interface BootstrapOptions {
  * plpgsql that logs a statement (RAISE LOG: log_statement=ddl does not see statements EXECUTEd inside a
  * DO block) and then runs it. `expression` builds the statement with format(); it never holds a secret.
  */
+/**
+ * The statement (a PL/pgSQL expression) that revokes one pg_default_acl entry from `grantee`: `row` is a
+ * loop record with the entry's creator, nspname and defaclobjtype.
+ */
+function revokeDefaultsStatement(row: string, grantee: string): string {
+    return `format('ALTER DEFAULT PRIVILEGES FOR ROLE %I %s REVOKE ALL ON %s FROM %I',
+      ${row}.creator,
+      CASE WHEN ${row}.nspname IS NULL THEN '' ELSE format('IN SCHEMA %I', ${row}.nspname) END,
+      CASE ${row}.defaclobjtype WHEN 'r' THEN 'TABLES' WHEN 'S' THEN 'SEQUENCES' WHEN 'f' THEN 'FUNCTIONS'
+                                WHEN 'T' THEN 'TYPES' WHEN 'n' THEN 'SCHEMAS' END,
+      ${grantee})`;
+}
+
 function runLogged(expression: string): string {
     return `stmt := ${expression}; RAISE LOG '${AUDIT_PREFIX} %', stmt; EXECUTE stmt;`;
 }
@@ -463,12 +476,7 @@ BEGIN
            OR (d.defaclobjtype = 'r' AND a.privilege_type <> ALL (ARRAY[${spec.tablePrivileges.map(literal).join(", ")}]::text[]))
            OR (d.defaclobjtype = 'S' AND a.privilege_type <> ALL (ARRAY[${spec.sequencePrivileges.map(literal).join(", ")}]::text[])))
   LOOP
-    ${runLogged(`format('ALTER DEFAULT PRIVILEGES FOR ROLE %I %s REVOKE ALL ON %s FROM %I',
-      entry.creator,
-      CASE WHEN entry.nspname IS NULL THEN '' ELSE format('IN SCHEMA %I', entry.nspname) END,
-      CASE entry.defaclobjtype WHEN 'r' THEN 'TABLES' WHEN 'S' THEN 'SEQUENCES' WHEN 'f' THEN 'FUNCTIONS'
-                               WHEN 'T' THEN 'TYPES' WHEN 'n' THEN 'SCHEMAS' END,
-      ${name})`)}
+    ${runLogged(revokeDefaultsStatement("entry", name))}
   END LOOP;
 END $$`,
     });
@@ -530,12 +538,7 @@ BEGIN
       CROSS JOIN LATERAL aclexplode(d.defaclacl) a
       WHERE a.grantee = r.oid
     LOOP
-      ${runLogged(`format('ALTER DEFAULT PRIVILEGES FOR ROLE %I %s REVOKE ALL ON %s FROM %I',
-        o.creator,
-        CASE WHEN o.nspname IS NULL THEN '' ELSE format('IN SCHEMA %I', o.nspname) END,
-        CASE o.defaclobjtype WHEN 'r' THEN 'TABLES' WHEN 'S' THEN 'SEQUENCES' WHEN 'f' THEN 'FUNCTIONS'
-                             WHEN 'T' THEN 'TYPES' WHEN 'n' THEN 'SCHEMAS' END,
-        r.rolname)`)}
+      ${runLogged(revokeDefaultsStatement("o", "r.rolname"))}
     END LOOP;
   END LOOP;
 END $$`,
