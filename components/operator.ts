@@ -51,7 +51,9 @@ export function operatorTrustPolicy(o: { partition: string; accountId: string; p
     const principals = o.principals.length > 0 ? o.principals : [`arn:${o.partition}:iam::${o.accountId}:root`];
     return JSON.stringify({
         Version: "2012-10-17",
-        Statement: [{ Effect: "Allow", Principal: { AWS: principals.length === 1 ? principals[0] : principals }, Action: "sts:AssumeRole" }],
+        // sts:SetSourceIdentity too: a session that carries a source identity (set by an IdP or Identity Center)
+        // can only chain into a role whose trust allows it (IAM User Guide, "Permissions required to set source identity").
+        Statement: [{ Effect: "Allow", Principal: { AWS: principals.length === 1 ? principals[0] : principals }, Action: ["sts:AssumeRole", "sts:SetSourceIdentity"] }],
     });
 }
 
@@ -62,7 +64,9 @@ export function operatorTrustPolicy(o: { partition: string; accountId: string; p
  *   session without --document-name would start the default shell document SSM-SessionManagerRunShell even
  *   though no statement names it: Session Manager User Guide, "Enforce a session document permission check for
  *   the AWS CLI", "Start a session with a document by specifying the session documents in IAM policies");
- * - end or resume only their own sessions (session ids start with the caller's aws:userid, same guide);
+ * - end only their own sessions: Session Manager tags each session with aws:ssmmessages:session-id = the caller's
+ *   aws:userid, which for an assumed role is "role-id:session-name" (Session Manager User Guide, "Restrict access
+ *   ... Example 3"); a session-id ARN pattern would not match role sessions. db:connect never resumes one;
  * - rds-db:connect through this stack's proxy as the operator users only (ARNs from proxy.connectArn).
  */
 export function operatorPolicy(o: {
@@ -77,10 +81,11 @@ export function operatorPolicy(o: {
             Condition: { BoolIfExists: { "ssm:SessionDocumentAccessCheck": "true" } },
         },
         {
-            Sid: "EndOrResumeOwnSessions",
+            Sid: "EndOwnSessions",
             Effect: "Allow",
-            Action: ["ssm:TerminateSession", "ssm:ResumeSession"],
-            Resource: `arn:${o.partition}:ssm:*:${o.accountId}:session/\${aws:userid}-*`,
+            Action: "ssm:TerminateSession",
+            Resource: `arn:${o.partition}:ssm:${o.region}:${o.accountId}:session/*`,
+            Condition: { StringLike: { "ssm:resourceTag/aws:ssmmessages:session-id": "${aws:userid}" } },
         },
     ];
     if (o.connectArns.length > 0) {
@@ -148,7 +153,8 @@ export class Operator extends pulumi.ComponentResource {
 
         const ami = aws.ssm.getParameterOutput({ name: RELAY_AMI_PARAMETER }, child);
         const relay = new aws.ec2.Instance(`${name}-relay`, {
-            ami: ami.value,
+            // The public AMI id, not a secret: insecureValue keeps previews readable.
+            ami: ami.insecureValue,
             instanceType: RELAY_INSTANCE_TYPE,
             subnetId: args.privateSubnetId,
             vpcSecurityGroupIds: [relaySg.id],

@@ -195,7 +195,8 @@ function mockCall(args: pulumi.runtime.MockCallArgs, region: string): Record<str
         case "aws:ssm/getParameter:getParameter":
             // AWS's public AMI parameters: the latest Amazon Linux 2023 image of the region.
             if (String(args.inputs.name).startsWith("/aws/service/ami-amazon-linux-latest/")) {
-                return { id: args.inputs.name, name: args.inputs.name, type: "String", value: `ami-0${hash(`${region}${args.inputs.name}`, 16)}`, version: 1, arn: `arn:aws:ssm:${region}::parameter${args.inputs.name}` };
+                const ami = `ami-0${hash(`${region}${args.inputs.name}`, 16)}`;
+                return { id: args.inputs.name, name: args.inputs.name, type: "String", value: ami, insecureValue: ami, version: 1, arn: `arn:aws:ssm:${region}::parameter${args.inputs.name}` };
             }
             throw new Error(`test mocks: no SSM parameter ${args.inputs.name}`);
         default:

@@ -64,15 +64,19 @@ describe("operator access (issue 10)", () => {
                 const relay = ev.one(T.instance);
                 const proxyId = ev.one(T.proxy).state.arn.split(":").pop();
                 const s = inlineStatementsOf(ev, role);
-                assert.deepEqual(s.map((x) => x.Action), ["ssm:StartSession", ["ssm:TerminateSession", "ssm:ResumeSession"], "rds-db:connect"]);
+                assert.deepEqual(s.map((x) => x.Action), ["ssm:StartSession", "ssm:TerminateSession", "rds-db:connect"]);
                 assert.deepEqual(s[0].Resource, [relay.state.arn, `arn:aws:ssm:eu-west-1::document/${PORT_FORWARD_DOCUMENT}`]);
                 assert.deepEqual(s[0].Condition, { BoolIfExists: { "ssm:SessionDocumentAccessCheck": "true" } });
-                assert.equal(s[1].Resource, `arn:aws:ssm:*:${ACCOUNT_ID}:session/\${aws:userid}-*`);
+                // Its own sessions only, by the tag Session Manager puts on each (a session-id pattern misses role sessions).
+                assert.equal(s[1].Resource, `arn:aws:ssm:eu-west-1:${ACCOUNT_ID}:session/*`);
+                assert.deepEqual(s[1].Condition, { StringLike: { "ssm:resourceTag/aws:ssmmessages:session-id": "${aws:userid}" } });
                 assert.deepEqual(s[2].Resource, ["app_reader", "app_migrator"].map((u) => `arn:aws:rds-db:eu-west-1:${ACCOUNT_ID}:dbuser:${proxyId}/${u}`));
                 assert.ok(!JSON.stringify(s).includes("dbadmin"), "never the master user");
                 assert.equal(role.inputs.tags.OperatorUsers, "app_reader app_migrator");
                 // No principals in the settings: the account itself, so this account's identity policies decide.
-                assert.deepEqual(JSON.parse(role.inputs.assumeRolePolicy).Statement[0].Principal, { AWS: `arn:aws:iam::${ACCOUNT_ID}:root` });
+                const trust = JSON.parse(role.inputs.assumeRolePolicy).Statement[0];
+                assert.deepEqual(trust.Principal, { AWS: `arn:aws:iam::${ACCOUNT_ID}:root` });
+                assert.deepEqual(trust.Action, ["sts:AssumeRole", "sts:SetSourceIdentity"], "sessions with a source identity can chain in");
             });
 
             it("exports relayInstanceId, operatorRoleArn and operatorUsers", () => {
@@ -87,7 +91,7 @@ describe("operator access (issue 10)", () => {
         const sso = "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_DBOperator_0123abcd";
         const breakGlass = "arn:aws:iam::123456789012:role/BreakGlass";
         assert.deepEqual(JSON.parse(operatorTrustPolicy({ partition: "aws", accountId: ACCOUNT_ID, principals: [sso] })).Statement,
-            [{ Effect: "Allow", Principal: { AWS: sso }, Action: "sts:AssumeRole" }]);
+            [{ Effect: "Allow", Principal: { AWS: sso }, Action: ["sts:AssumeRole", "sts:SetSourceIdentity"] }]);
         assert.deepEqual(JSON.parse(operatorTrustPolicy({ partition: "aws", accountId: ACCOUNT_ID, principals: [sso, breakGlass] })).Statement[0].Principal,
             { AWS: [sso, breakGlass] });
     });
