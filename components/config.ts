@@ -376,14 +376,15 @@ export function parseSettings(stack: string, config: Record<string, unknown>): S
     userProblems.forEach((line) => problems.push(`${stack}: ${line}`));
     const users = userProblems.length === 0 ? toUsers(rawUsers as unknown[]) : [];
     const byName = new Map(users.map((u) => [u.name, u]));
+    const rawTask = ac.raw("ecsTask");
+    // By default the task may connect as every readwrite and readonly user; a ddl user only if named.
+    const ecsTask = rawTask ?? users.filter((u) => u.access !== "ddl").map((u) => u.name);
     if (users.length > 0) {
         const declared = users.map((u) => `${u.name} (${u.access})`).join(", ");
         const appEntry = byName.get(dbUser);
         if (dbUser !== masterUsername && (!appEntry || appEntry.access !== "readwrite")) {
             fail("database.user", dbUser, `must be a readwrite user of access.users; declared: ${declared}`);
         }
-        const rawTask = ac.raw("ecsTask");
-        const ecsTask = rawTask ?? users.filter((u) => u.access !== "ddl").map((u) => u.name);
         if (!Array.isArray(ecsTask) || ecsTask.some((n) => typeof n !== "string")) {
             fail("access.ecsTask", rawTask, "must be a list of user names from access.users");
         } else {
@@ -432,7 +433,7 @@ export function parseSettings(stack: string, config: Record<string, unknown>): S
     if (enforce && monthlyUsd === undefined) fail("budget.enforce", enforce, "needs budget.monthlyUsd: there is no budget to enforce");
 
     if (problems.length > 0) throw new SettingsError(problems);
-    const ecsTaskUsers = (ac.raw("ecsTask") as string[] | undefined) ?? users.filter((u) => u.access !== "ddl").map((u) => u.name);
+    const ecsTaskUsers = ecsTask as string[]; // checked above: a list of declared names
     return {
         stack, environment, region: region as string, namePrefix: `${name}-${environment}`, tags,
         network: { cidr, azCount, natGateways: prod ? "perAz" : "single", flowLogs, flowLogRetentionDays },

@@ -4,7 +4,7 @@
 // The declared users and their profiles are read from the post-deploy functions' DB_USERS variable
 // (the program writes the stack's access.users there); a stack without it is judged on what it has.
 import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
-import { containsUnknown, grantsAction, label, ofType, parseDbUserArn, peek, resolveRefs, statementsOf, strings } from "../util";
+import { containsUnknown, grantsAction, label, ofType, parseDbUserArn, peek, resolveRefs, statementsOf, strings, Unknown } from "../util";
 import { taskRoles } from "./ecs";
 import { appUsersOf, stackDocuments } from "./stack";
 import { T } from "./types";
@@ -13,11 +13,21 @@ const PROXY_ENDPOINT = "aws:rds/proxyEndpoint:ProxyEndpoint";
 
 interface DeclaredUser { name: string; access: string }
 
+/**
+ * The post-deploy functions: those whose environment declares the stack's users (DB_USERS). With
+ * `orUnknown`, also those whose environment is not known yet (a first preview).
+ */
+export function usersDeclaringFunctions(resources: PolicyResource[], o: { orUnknown?: boolean } = {}): PolicyResource[] {
+    return ofType(resources, T.lambdaFunction).filter(fn => {
+        const users = peek(fn.props, "environment", "variables", "DB_USERS");
+        return typeof users === "string" || (o.orUnknown === true && users === Unknown);
+    });
+}
+
 /** The stack's declared users, from a function's DB_USERS; undefined when no function declares them. */
 export function declaredUsers(resources: PolicyResource[]): DeclaredUser[] | undefined {
-    for (const fn of ofType(resources, T.lambdaFunction)) {
-        const raw = peek(fn.props, "environment", "variables", "DB_USERS");
-        if (typeof raw !== "string") continue;
+    for (const fn of usersDeclaringFunctions(resources)) {
+        const raw = peek(fn.props, "environment", "variables", "DB_USERS") as string;
         try {
             const users = JSON.parse(raw);
             if (Array.isArray(users)) return users.filter(u => typeof u?.name === "string").map(u => ({ name: u.name, access: String(u.access) }));
@@ -46,8 +56,7 @@ function proxyGrants(resources: PolicyResource[]) {
 
 /** Roles of functions that declare DB_USERS: the smoke, which proves every user's access. */
 function verifierRoles(resources: PolicyResource[]): PolicyResource[] {
-    return ofType(resources, T.lambdaFunction)
-        .filter(fn => typeof peek(fn.props, "environment", "variables", "DB_USERS") === "string")
+    return usersDeclaringFunctions(resources)
         .flatMap(fn => resolveRefs(fn, "role", ofType(resources, T.role), ["arn"]).resolved);
 }
 

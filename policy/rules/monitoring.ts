@@ -2,8 +2,8 @@
 // silent run alarms. Without both, a grant changed in a console or an expiring certificate is found by users.
 import { StackValidationPolicy } from "@pulumi/policy";
 import { METRIC, METRICS_NAMESPACE } from "../../smoke/metrics";
-import { environmentConfigSchema, environmentOf, isYes, label, ofType, peek, refersTo, stackProviders, Unknown } from "../util";
-import { T } from "./types";
+import { environmentConfigSchema, environmentOf, isYes, label, ofType, peek, refersTo, stackProviders } from "../util";
+import { usersDeclaringFunctions } from "./access";
 
 const SCHEDULE = "aws:scheduler/schedule:Schedule";
 const ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm";
@@ -19,10 +19,8 @@ export const smokeScheduledProd: StackValidationPolicy = {
         if (environmentOf(args, stackProviders(args.resources)) !== "prod") return;
         // The smoke function: one that declares the users it proves (DB_USERS; at a first preview its
         // environment may still be unknown) and sits in the VPC.
-        const smokeFunctions = ofType(args.resources, T.lambdaFunction).filter(fn => {
-            const users = peek(fn.props, "environment", "variables", "DB_USERS");
-            return (typeof users === "string" || users === Unknown) && peek(fn.props, "vpcConfig") !== undefined;
-        });
+        const smokeFunctions = usersDeclaringFunctions(args.resources, { orUnknown: true })
+            .filter(fn => peek(fn.props, "vpcConfig") !== undefined);
         if (smokeFunctions.length === 0) {
             report("no smoke function in prod (smoke.enabled is false?): nothing proves the data path between deploys; turn the smoke on");
             return;
