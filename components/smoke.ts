@@ -81,7 +81,7 @@ export class Smoke extends pulumi.ComponentResource {
     smokeInvocation?: aws.lambda.Invocation;
     /** The content hash that triggers the bootstrap: its code, the access spec, the cluster, `smoke.rerun`. */
     readonly bootstrapTrigger: pulumi.Output<string>;
-    /** The content hash that triggers the smoke: the bootstrap's, its own code, everything in `verifies` (and proveAfter's). */
+    /** The content hash that triggers the smoke (set by proveAfter): the bootstrap's, its own code and grants, everything in `verifies` and proveAfter's. */
     smokeTrigger?: pulumi.Output<string>;
 
     constructor(name: string, args: SmokeArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -231,12 +231,12 @@ export class Smoke extends pulumi.ComponentResource {
                 },
             }, [vpcAccess, connect]);
             this.smokeFunction = smokeFunction;
-            this.smokeTrigger = pulumi.output({
+            this.smokeDependsOn = {
                 bootstrap: this.bootstrapTrigger,
                 code: codeHash("smoke"),
                 grants: [vpcAccess.policy, connect.policy],
                 verifies: args.verifies,
-            }).apply(contentHash);
+            };
             this.smokeFunctionName = smokeFunction.name;
             this.smokeFunctionArn = smokeFunction.arn;
             this.smokeRoleArn = smokeRole.arn;
@@ -247,6 +247,8 @@ export class Smoke extends pulumi.ComponentResource {
     }
 
     private smokeFunction?: aws.lambda.Function;
+    /** What the smoke's trigger hashes, completed by proveAfter. */
+    private smokeDependsOn?: Record<string, pulumi.Input<unknown>>;
     private readonly logicalName: string;
 
     /**
@@ -255,9 +257,9 @@ export class Smoke extends pulumi.ComponentResource {
      * task definition, the task's grants). Returns the report, or undefined when the smoke is off.
      */
     proveAfter(after: pulumi.Resource[], alsoVerifies: Record<string, pulumi.Input<unknown>> = {}): pulumi.Output<string> | undefined {
-        if (!this.smokeFunction || !this.smokeTrigger) return undefined;
+        if (!this.smokeFunction || !this.smokeDependsOn) return undefined;
         if (this.smokeInvocation) throw new Error("smoke: proveAfter was called twice");
-        const trigger = pulumi.output({ smoke: this.smokeTrigger, also: alsoVerifies }).apply(contentHash);
+        const trigger = pulumi.output({ ...this.smokeDependsOn, also: alsoVerifies }).apply(contentHash);
         this.smokeTrigger = trigger;
         const invocation = new aws.lambda.Invocation(`${this.logicalName}-smoke`, {
             functionName: this.smokeFunction.name,
