@@ -84,7 +84,7 @@ describe("db:connect (issue 10)", function () {
             // --host: one of the stack's proxy endpoints, checked with the document's own rule before AWS is asked.
             assert.equal(operatorTarget(prod, { stack: "prod", reader: false, host: prod.proxyReaderEndpoint }).endpoint, prod.proxyReaderEndpoint);
             assert.throws(() => operatorTarget(prod, { stack: "prod", reader: false, host: "169.254.169.254" }),
-                new RegExp(`^db:connect: the tunnel refuses host "169\\.254\\.169\\.254": the operator session document forwards only to this stack's proxy endpoints \\(${prod.proxyEndpoint.replace(/\./g, "\\.")}, ${prod.proxyReaderEndpoint.replace(/\./g, "\\.")}\\) on 5432$`));
+                new RegExp(`^ConnectError: db:connect: the tunnel refuses host "169\\.254\\.169\\.254": the operator session document forwards only to this stack's proxy endpoints \\(${prod.proxyEndpoint.replace(/\./g, "\\.")}, ${prod.proxyReaderEndpoint.replace(/\./g, "\\.")}\\) on 5432$`));
         });
 
         it("turns the AWS CLI's failures into one line with the fix", () => {
