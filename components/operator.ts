@@ -248,7 +248,7 @@ export class Operator extends pulumi.ComponentResource {
             description: `${args.namePrefix} operator relay: registers with Systems Manager, nothing else`,
             assumeRolePolicy: serviceTrustPolicy("ec2.amazonaws.com"),
         }, child);
-        new aws.iam.RolePolicy(`${name}-relay-session-agent`, { role: relayRole.id, policy: relayPolicy() }, child);
+        const relayAgentPolicy = new aws.iam.RolePolicy(`${name}-relay-session-agent`, { role: relayRole.id, policy: relayPolicy() }, child);
         const profile = new aws.iam.InstanceProfile(`${name}-relay`, { role: relayRole.name }, child);
 
         const ami = aws.ssm.getParameterOutput({ name: RELAY_AMI_PARAMETER }, child);
@@ -270,6 +270,8 @@ export class Operator extends pulumi.ComponentResource {
             tags: { Name: `${args.namePrefix}-operator-relay`, [RELAY_TAG.key]: RELAY_TAG.value },
         }, {
             parent: this,
+            // The agent registers at first boot: its permissions exist before the instance does.
+            dependsOn: [relayAgentPolicy],
             // A new AMI is published every few weeks; the relay keeps its own (patched daily by dnf-automatic)
             // until operator.followLatestAmi rolls it on purpose.
             ignoreChanges: relayIgnoreChanges(args.followLatestAmi),
