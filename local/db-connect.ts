@@ -161,7 +161,10 @@ export function operatorTarget(outputs: unknown, o: { stack: string; user?: stri
         throw new ConnectError(`db:connect: stack ${o.stack} has no operatorSessionDocument output: it predates the tunnel locked to the proxy (issue 15); run pulumi up`);
     }
     const proxyEndpoints = [str("proxyEndpoint"), str("proxyReaderEndpoint")].filter((e): e is string => e !== undefined);
-    if (o.host !== undefined && proxyEndpoints.length > 0) {
+    if (o.host !== undefined && proxyEndpoints.length === 0) {
+        throw new ConnectError(`db:connect: stack ${o.stack} has no proxyEndpoint output; has it been deployed?`);
+    }
+    if (o.host !== undefined) {
         const problem = tunnelRequestProblem(proxyEndpoints, { host: o.host, port: TUNNEL_PORT });
         if (problem) throw new ConnectError(`db:connect: ${problem}`);
     }
