@@ -111,6 +111,12 @@ export interface OperatorSettings {
      * when there are none, and then the operator role may open the tunnel but connect as nobody).
      */
     users: string[];
+    /**
+     * true: the relay follows AWS's latest Amazon Linux 2023 AMI, so `pulumi up` replaces it when a newer one
+     * is published; set it for one `pulumi up` to roll a new AMI on purpose. Default false: the relay keeps
+     * its AMI (dnf-automatic patches it daily). See docs/operator-access.md.
+     */
+    followLatestAmi: boolean;
 }
 
 export interface BudgetSettings {
@@ -185,7 +191,7 @@ const KEYS = {
     smoke: ["enabled", "timeoutSeconds", "rerun", "schedule"],
     alarms: ["subscriptions", "certExpiryDays"],
     access: ["users", "ecsTask"],
-    operator: ["enabled", "principals", "users"],
+    operator: ["enabled", "principals", "users", "followLatestAmi"],
     budget: ["monthlyUsd", "enforce"],
 } as const;
 const TOP_KEYS = ["environment", "name", ...Object.keys(KEYS)];
@@ -396,6 +402,7 @@ export function parseSettings(stack: string, config: Record<string, unknown>): S
     // Operator access (issue 10): who may assume the operator role, and as which users it may connect.
     const op = section("operator");
     const operatorEnabled = op.boolean("enabled", true);
+    const followLatestAmi = op.boolean("followLatestAmi", false);
     const rawPrincipals = op.raw("principals") ?? [];
     const principals: string[] = [];
     if (!Array.isArray(rawPrincipals)) {
@@ -450,7 +457,7 @@ export function parseSettings(stack: string, config: Record<string, unknown>): S
         smoke: { enabled: smokeEnabled, timeoutSeconds: smokeTimeout, rerun, ...(schedule ? { schedule } : {}) },
         alarms: { subscriptions, certExpiryDays },
         access: { users, ecsTaskUsers, appUser: dbUser, readerEndpoint: users.some((u) => u.endpoint === "reader") },
-        operator: { enabled: operatorEnabled, principals, users: operatorUsers },
+        operator: { enabled: operatorEnabled, principals, users: operatorUsers, followLatestAmi },
         budget: { monthlyUsd: monthlyUsd as number | undefined, enforce },
     };
 }

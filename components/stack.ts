@@ -60,6 +60,8 @@ export interface StackOutputs {
     operatorRoleArn?: pulumi.Output<string>;
     /** The database users the operator role may connect as. */
     operatorUsers?: string[];
+    /** The stack's Session document (port forwarding to the proxy's endpoints on 5432 only): db:connect's --document-name. */
+    operatorSessionDocument?: pulumi.Output<string>;
 }
 
 /** The whole architecture, top to bottom: key, network, database, proxy, application, post-deploy proof. */
@@ -212,6 +214,8 @@ export function createStack(settings: Settings): StackOutputs {
             privateSubnetId: network.privateSubnetIds[0],
             vpcId: network.vpcId,
             proxySecurityGroupId: network.proxySecurityGroupId,
+            proxyEndpoints: [proxy.endpoint, ...(proxy.readerEndpoint ? [proxy.readerEndpoint] : [])],
+            followLatestAmi: settings.operator.followLatestAmi,
             kmsKeyArn: secrets.kmsKeyArn,
             region: settings.region,
             accountId: identity.accountId,
@@ -255,6 +259,9 @@ export function createStack(settings: Settings): StackOutputs {
         alarmTopicArn: monitoring.topicArn,
         dashboardName: monitoring.dashboardName,
         smokeSchedule: settings.smoke.schedule?.expression ?? "off",
-        ...(operator ? { relayInstanceId: operator.relayInstanceId, operatorRoleArn: operator.operatorRoleArn, operatorUsers: operator.operatorUsers } : {}),
+        ...(operator ? {
+            relayInstanceId: operator.relayInstanceId, operatorRoleArn: operator.operatorRoleArn, operatorUsers: operator.operatorUsers,
+            operatorSessionDocument: operator.sessionDocumentName,
+        } : {}),
     };
 }

@@ -1,16 +1,18 @@
 // npm run db:connect — an operator's way in to a stack's VPC-only RDS Proxy (issue 10), with every detail right:
 //
 //   1. reads the stack's outputs (`pulumi stack output --json`): proxy endpoint, relay instance, operator users;
-//   2. starts a Session Manager port forward through the relay to the proxy endpoint's 5432
-//      (aws ssm start-session --document-name AWS-StartPortForwardingSessionToRemoteHost) on a free local port,
-//      and waits (bounded) until that port accepts;
+//   2. starts a Session Manager port forward through the relay to the proxy endpoint's 5432 with the stack's own
+//      Session document (aws ssm start-session --document-name <operatorSessionDocument>, which admits only the
+//      proxy's endpoint names and fixes the port at 5432) on a free local port, and waits (bounded) until that
+//      port accepts;
 //   3. signs the IAM token for the PROXY ENDPOINT and 5432 — never 127.0.0.1 and the local port, which the
 //      proxy refuses ("PAM authentication failed");
 //   4. connects to 127.0.0.1 with TLS verify-full against the PROXY'S NAME (node-postgres: ssl.servername;
 //      psql: host=<endpoint> hostaddr=127.0.0.1), trusting Node's roots (RDS Proxy's certificates come from ACM
 //      and chain to Amazon's root CAs) plus an optional --ca bundle.
 //
-// --local runs the same path against the local plane, with a TCP forwarder standing in for the tunnel.
+// --local runs the same path against the local plane, with a TCP forwarder standing in for the tunnel that applies
+// the document's host rule (components/operator-session.ts), so a request for another host is refused the same way.
 // Every wait is bounded; the tunnel is closed on exit and on SIGINT/SIGTERM.
 
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
@@ -23,18 +25,19 @@ import { classifyError } from "../client/errors";
 import { Credentials, tokenFactory } from "../client/token";
 import { verifyFullSsl } from "../client/tls";
 import { parseOutputsJson } from "../smoke/outputs";
-import { PORT_FORWARD_DOCUMENT } from "../components/operator";
+import { TUNNEL_PORT, tunnelRequestProblem } from "../components/operator-session";
 import { LOCAL_USERS, LocalDataPlane, PROXY_PORT, startLocalDataPlane } from "./dataplane";
 import { freePort } from "./postgres";
 
 export const USAGE = `Usage:
-  npm run db:connect -- --stack NAME [--user NAME] [--reader] [-c SQL | --psql | --print-env] [--ca FILE] [--local-port N]
-  npm run db:connect -- --local [--user NAME] [--reader] -c SQL
+  npm run db:connect -- --stack NAME [--user NAME] [--reader | --host NAME] [-c SQL | --psql | --print-env] [--ca FILE] [--local-port N]
+  npm run db:connect -- --local [--user NAME] [--reader | --host NAME] -c SQL
 
   --stack NAME      the Pulumi stack whose outputs name the proxy, the relay and the operator users
   --local           the local plane instead (npm start's stand-ins), through a local TCP forwarder
   --user NAME       database user (default: the stack's readonly operator user); one of operatorUsers
   --reader          through the READ_ONLY proxy endpoint (stacks that have one)
+  --host NAME       the proxy endpoint to forward to, by name; the tunnel refuses any other host
   -c SQL            run SQL and print the rows (tab-separated, no header)
   --psql            run psql with host=<endpoint> hostaddr=127.0.0.1 sslmode=verify-full (the default)
   --print-env       print PG* variables (token included) for other tools, then keep the tunnel open until Ctrl-C
@@ -56,6 +59,8 @@ export interface ConnectArgs {
     source: { kind: "stack"; stack: string } | { kind: "local" };
     user?: string;
     reader: boolean;
+    /** The host the tunnel is asked for (default: the writer endpoint, or the READ_ONLY one with --reader). */
+    host?: string;
     action: Action;
     caFile?: string;
     localPort?: number;
@@ -77,7 +82,7 @@ export function parseConnectArgs(argv: string[]): ConnectArgs {
         ({ values } = parseArgs({
             args: argv,
             options: {
-                stack: { type: "string" }, local: { type: "boolean" }, user: { type: "string" }, reader: { type: "boolean" },
+                stack: { type: "string" }, local: { type: "boolean" }, user: { type: "string" }, reader: { type: "boolean" }, host: { type: "string" },
                 c: { type: "string", short: "c" }, psql: { type: "boolean" }, "print-env": { type: "boolean" },
                 ca: { type: "string" }, "local-port": { type: "string" }, timeout: { type: "string" }, help: { type: "boolean", short: "h" },
             },
@@ -95,6 +100,10 @@ export function parseConnectArgs(argv: string[]): ConnectArgs {
     }
     if (values.user !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(String(values.user))) {
         throw new ConnectError(`db:connect: --user is ${JSON.stringify(values.user)}; expected a database user name such as app_reader`);
+    }
+    if (values.host !== undefined && values.reader) throw new ConnectError("db:connect: choose one of --reader or --host NAME");
+    if (values.host !== undefined && !/^[A-Za-z0-9.:\-[\]]{1,253}$/.test(String(values.host))) {
+        throw new ConnectError(`db:connect: --host is ${JSON.stringify(values.host)}; expected a proxy endpoint's DNS name`);
     }
     const actions = [values.c !== undefined, values.psql === true, values["print-env"] === true].filter(Boolean).length;
     if (actions > 1) throw new ConnectError("db:connect: choose one of -c SQL, --psql or --print-env");
@@ -115,6 +124,7 @@ export function parseConnectArgs(argv: string[]): ConnectArgs {
         source: values.local ? { kind: "local" } : { kind: "stack", stack: String(values.stack) },
         ...(values.user !== undefined ? { user: String(values.user) } : {}),
         reader: values.reader === true,
+        ...(values.host !== undefined ? { host: String(values.host) } : {}),
         action,
         ...(values.ca !== undefined ? { caFile: String(values.ca) } : {}),
         ...(localPort !== undefined ? { localPort } : {}),
@@ -132,17 +142,33 @@ export interface OperatorTarget {
     port: number;
     user: string;
     relayInstanceId?: string;
+    /** The stack's Session document: forwards only to the proxy's endpoints (below), on 5432. */
+    sessionDocument: string;
+    /** Every endpoint name the document admits: the writer and, where there is one, the READ_ONLY endpoint. */
+    proxyEndpoints: string[];
 }
 
 /** Picks the endpoint and user from `pulumi stack output --json`; every missing piece is one line with its fix. */
-export function operatorTarget(outputs: unknown, o: { stack: string; user?: string; reader: boolean }): OperatorTarget {
+export function operatorTarget(outputs: unknown, o: { stack: string; user?: string; reader: boolean; host?: string }): OperatorTarget {
     const out = (outputs ?? {}) as Record<string, unknown>;
     const str = (key: string) => (typeof out[key] === "string" && out[key] !== "" ? (out[key] as string) : undefined);
     const relay = str("relayInstanceId");
     if (!relay) {
         throw new ConnectError(`db:connect: stack ${o.stack} has no relayInstanceId output: operator access is off or not deployed; set operator.enabled: true and run pulumi up`);
     }
-    const endpoint = o.reader ? str("proxyReaderEndpoint") : str("proxyEndpoint");
+    const sessionDocument = str("operatorSessionDocument");
+    if (!sessionDocument) {
+        throw new ConnectError(`db:connect: stack ${o.stack} has no operatorSessionDocument output: it predates the tunnel locked to the proxy (issue 15); run pulumi up`);
+    }
+    const proxyEndpoints = [str("proxyEndpoint"), str("proxyReaderEndpoint")].filter((e): e is string => e !== undefined);
+    if (o.host !== undefined && proxyEndpoints.length === 0) {
+        throw new ConnectError(`db:connect: stack ${o.stack} has no proxyEndpoint output; has it been deployed?`);
+    }
+    if (o.host !== undefined) {
+        const problem = tunnelRequestProblem(proxyEndpoints, { host: o.host, port: TUNNEL_PORT });
+        if (problem) throw new ConnectError(`db:connect: ${problem}`);
+    }
+    const endpoint = o.host ?? (o.reader ? str("proxyReaderEndpoint") : str("proxyEndpoint"));
     if (!endpoint) {
         throw new ConnectError(o.reader
             ? `db:connect: stack ${o.stack} has no READ_ONLY proxy endpoint (proxyReaderEndpoint output); drop --reader`
@@ -165,17 +191,20 @@ export function operatorTarget(outputs: unknown, o: { stack: string; user?: stri
         throw new ConnectError(`db:connect: --user ${user} is not an operator user of stack ${o.stack}; the operator role may connect as ${operatorUsers.join(", ")} (operator.users)`);
     }
     const port = typeof out.proxyPort === "number" ? out.proxyPort : PROXY_PORT;
-    return { region, database, endpoint, port, user, relayInstanceId: relay };
+    return { region, database, endpoint, port, user, relayInstanceId: relay, sessionDocument, proxyEndpoints };
 }
 
-/** `aws ssm start-session` forwarding localhost:<localPort> to <host>:<port> through the relay. */
-export function startSessionArgv(o: { relayInstanceId: string; host: string; port: number; localPort: number; region: string }): string[] {
+/**
+ * `aws ssm start-session` forwarding localhost:<localPort> to <host>:5432 through the relay with the stack's
+ * document. Its parameters are lists of strings (host, localPortNumber); the port is no parameter: the document
+ * fixes it at 5432, and a portNumber the document does not declare would be refused.
+ */
+export function startSessionArgv(o: { relayInstanceId: string; documentName: string; host: string; localPort: number; region: string }): string[] {
     return [
         "ssm", "start-session",
         "--target", o.relayInstanceId,
-        "--document-name", PORT_FORWARD_DOCUMENT,
-        // The document's parameters are lists of strings (host, portNumber, localPortNumber).
-        "--parameters", JSON.stringify({ host: [o.host], portNumber: [String(o.port)], localPortNumber: [String(o.localPort)] }),
+        "--document-name", o.documentName,
+        "--parameters", JSON.stringify({ host: [o.host], localPortNumber: [String(o.localPort)] }),
         "--region", o.region,
     ];
 }
@@ -226,7 +255,10 @@ export function classifyAwsFailure(stderr: string, o: { relayInstanceId?: string
             "start it (aws ec2 start-instances --instance-ids <relayInstanceId>), wait a minute and run the command again";
     }
     if (/AccessDenied|not authorized to perform/i.test(text)) {
-        return "AWS refused the session: use credentials of the stack's operator role (operatorRoleArn), which may start port-forwarding sessions on the relay only";
+        return "AWS refused the session: use credentials of the stack's operator role (operatorRoleArn), which may start sessions on the relay with the stack's document (operatorSessionDocument) only";
+    }
+    if (/InvalidParameters|allowed pattern|does not match/i.test(text)) {
+        return `the session document refused the request (${text.split("\n").filter(Boolean).pop()}): it forwards only to this stack's proxy endpoints on 5432; pass one of them with --host, or none`;
     }
     const last = text.split("\n").filter(Boolean).pop();
     return `the Session Manager tunnel did not start: ${last ?? "the AWS CLI exited without a message"}`;
@@ -284,9 +316,9 @@ export async function waitForPort(port: number, timeoutMs: number, gaveUp: () =>
 }
 
 /** The Session Manager port forward: `aws ssm start-session ...` as a child process, killed on close. */
-export async function startSsmTunnel(o: { relayInstanceId: string; host: string; port: number; region: string; localPort?: number; timeoutMs?: number; awsBin?: string; env?: NodeJS.ProcessEnv }): Promise<Tunnel> {
+export async function startSsmTunnel(o: { relayInstanceId: string; documentName: string; host: string; region: string; localPort?: number; timeoutMs?: number; awsBin?: string; env?: NodeJS.ProcessEnv }): Promise<Tunnel> {
     const localPort = o.localPort ?? (await freePort());
-    const argv = startSessionArgv({ relayInstanceId: o.relayInstanceId, host: o.host, port: o.port, localPort, region: o.region });
+    const argv = startSessionArgv({ relayInstanceId: o.relayInstanceId, documentName: o.documentName, host: o.host, localPort, region: o.region });
     let stderr = "";
     let stdout = "";
     let exited = false;
@@ -334,7 +366,19 @@ export async function startSsmTunnel(o: { relayInstanceId: string; host: string;
     return tunnel;
 }
 
-/** The local stand-in for the Session Manager tunnel: a TCP forwarder from a free port to `to`. */
+/**
+ * The local stand-in for the Session Manager tunnel with the stack's document: a session is asked for a host
+ * name and a port, and, like the document, it refuses anything but one of the proxy endpoints on 5432
+ * (tunnelRequestProblem, the rule the document's allowedPattern carries). `routes` plays the VPC's DNS:
+ * proxy endpoint name → where its stand-in listens.
+ */
+export async function startLocalTunnel(request: { host: string; port: number }, routes: Record<string, { host: string; port: number }>): Promise<Tunnel & { drop(): void }> {
+    const problem = tunnelRequestProblem(Object.keys(routes), request);
+    if (problem) throw new ConnectError(`db:connect: ${problem}`);
+    return startTcpForwarder(routes[request.host]);
+}
+
+/** A TCP forwarder from a free port on 127.0.0.1 to `to` (what a port-forwarding session does once it is allowed). */
 export async function startTcpForwarder(to: { host: string; port: number }): Promise<Tunnel & { drop(): void }> {
     const sockets = new Set<net.Socket>();
     let closed = false;
@@ -477,18 +521,23 @@ export async function run(argv: string[], io: Io): Promise<number> {
             if (!names.includes(user)) throw new ConnectError(`db:connect: --user ${user} is not a user of the local plane; it has ${names.join(", ")}`);
             const at = args.reader ? plane.reader : { host: plane.host, port: plane.port, proxyHost: plane.proxyHost };
             if (!at) throw new ConnectError("db:connect: this local plane has no READ_ONLY stand-in; drop --reader");
-            tunnel = await startTcpForwarder({ host: at.host, port: at.port });
+            const routes = {
+                [plane.proxyHost]: { host: plane.host, port: plane.port },
+                ...(plane.reader ? { [plane.reader.proxyHost]: { host: plane.reader.host, port: plane.reader.port } } : {}),
+            };
+            const endpoint = args.host ?? at.proxyHost;
+            tunnel = await startLocalTunnel({ host: endpoint, port: plane.proxyPort }, routes);
             through = {
-                endpoint: at.proxyHost, port: plane.proxyPort, database: plane.database, user, region: plane.region,
+                endpoint, port: plane.proxyPort, database: plane.database, user, region: plane.region,
                 credentials: { accessKeyId: plane.accessKeyId, secretAccessKey: plane.secretAccessKey },
                 caPem: [readFileSync(plane.caFile, "utf8"), caPem].filter(Boolean).join("\n"),
             };
         } else {
             const stack = args.source.stack;
-            const target = operatorTarget(await readStackOutputsRaw(stack, io.env), { stack, user: args.user, reader: args.reader });
+            const target = operatorTarget(await readStackOutputsRaw(stack, io.env), { stack, user: args.user, reader: args.reader, host: args.host });
             io.err(`db:connect: forwarding 127.0.0.1 to ${target.endpoint}:${target.port} through relay ${target.relayInstanceId} (${stack}), as ${target.user}`);
             tunnel = await startWithOneRetry(() => startSsmTunnel({
-                relayInstanceId: target.relayInstanceId!, host: target.endpoint, port: target.port, region: target.region,
+                relayInstanceId: target.relayInstanceId!, documentName: target.sessionDocument, host: target.endpoint, region: target.region,
                 localPort: args.localPort, timeoutMs: io.tunnelTimeoutMs, env: io.env,
             }), io);
             through = { endpoint: target.endpoint, port: target.port, database: target.database, user: target.user, region: target.region, caPem };
@@ -539,7 +588,7 @@ async function startWithOneRetry(start: () => Promise<Tunnel>, io: Io): Promise<
         return await start();
     } catch (err) {
         const message = (err as Error).message;
-        if (/not installed|no AWS credentials|expired|refused the session|not connected/.test(message)) throw err;
+        if (/not installed|no AWS credentials|expired|refused the session|refused the request|not connected/.test(message)) throw err;
         io.err(`db:connect: ${message}; trying once more`);
         return start();
     }

@@ -130,6 +130,7 @@ function mockState(args: pulumi.runtime.MockResourceArgs, region: string): { id:
             const name = `${args.name}-${h.slice(0, 7)}`;
             return { id: name, state: { ...i, name, arn: `arn:aws:iam::${ACCOUNT_ID}:instance-profile/${name}` } };
         }
+        case "aws:ssm/document:Document": return { id: i.name, state: { ...i, arn: arn("ssm", `document/${i.name}`) } };
         case "aws:ec2/vpc:Vpc": return { id: `vpc-${h}`, state: { ...i, arn: arn("ec2", `vpc/vpc-${h}`) } };
         case "aws:ec2/subnet:Subnet": return { id: `subnet-${h}`, state: { ...i, arn: arn("ec2", `subnet/subnet-${h}`) } };
         case "aws:ec2/securityGroup:SecurityGroup": return { id: `sg-${h}`, state: { ...i, arn: arn("ec2", `security-group/sg-${h}`) } };

@@ -16,7 +16,7 @@ import { rdsAutoMinorVersionUpgrade, rdsBackupRetention, rdsClusterForcesTls, rd
     rdsSupportedEngineVersion } from "./rules/rds";
 import { smokeScheduledProd } from "./rules/monitoring";
 import { connectOnlyServedUsers, ddlUserConnectNamed, readOnlyEndpointNeedsReaders } from "./rules/access";
-import { ec2RelayLockedDown, operatorSessionPortForwardOnly } from "./rules/operator";
+import { ec2RelayLockedDown, operatorSessionPortForwardOnly, relayRoleReadsNoSecrets } from "./rules/operator";
 import { dbSgAdmitsOnlyProxy, ecsExecutionRoleNoDbConnect, proxySgAdmitsOnlyApp, taskRoleConnectScope } from "./rules/stack";
 
 export const PACK_NAME = "aurora-iam-proxy-security";
@@ -86,6 +86,7 @@ export const policies: Policies = [
     // Operator access (Session Manager relay and operator role)
     operatorSessionPortForwardOnly,
     ec2RelayLockedDown,
+    relayRoleReadsNoSecrets,
     // Tags (advisory)
     requiredTags,
     // Cost against the stack's budget (advisory unless the budget asks to be enforced)

@@ -106,7 +106,7 @@ describe("stack settings", () => {
         ["an operator user that is not declared", "dev", { "operator.users": ["app_reader", "ghost"] }, /^dev: operator\.users \("ghost"\) is not a user of access\.users; declared: app_user, app_reader, app_migrator$/],
         ["the master user as an operator user", "dev", { "operator.users": ["dbadmin"] }, /^dev: operator\.users \("dbadmin"\) is database\.masterUsername; operators never connect as the master user$/],
         ["an empty operator user list", "dev", { "operator.users": [] }, /^dev: operator\.users \(\[\]\) must be a non-empty list of user names/],
-        ["a misspelt operator key", "dev", { "operator.enable": false }, /^dev: operator\.enable \(false\) is not a setting; allowed in operator: enabled, principals, users$/],
+        ["a misspelt operator key", "dev", { "operator.enable": false }, /^dev: operator\.enable \(false\) is not a setting; allowed in operator: enabled, principals, users, followLatestAmi$/],
         ["an ECS task user that is not declared", "dev", { "access.ecsTask": ["app_user", "ghost"] }, /^dev: access\.ecsTask \("ghost"\) is not a user of access\.users/],
     ];
     for (const [what, stack, overrides, expected] of invalid) {
@@ -133,7 +133,7 @@ describe("stack settings", () => {
     it("gives operators the readonly and ddl users by default, and both stack files name them explicitly", () => {
         for (const stack of ["dev", "prod"] as const) {
             const s = parseSettings(stack, stackConfig(stack));
-            assert.deepEqual(s.operator, { enabled: true, principals: [], users: ["app_reader", "app_migrator"] });
+            assert.deepEqual(s.operator, { enabled: true, principals: [], users: ["app_reader", "app_migrator"], followLatestAmi: false });
             const byDefault = parseSettings(stack, withOverrides(stackConfig(stack), { "aurora-iam-proxy:operator": undefined }));
             assert.deepEqual(byDefault.operator, s.operator);
         }

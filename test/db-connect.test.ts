@@ -7,7 +7,7 @@ import * as path from "path";
 import { LOCAL_USERS, LocalDataPlane, startLocalDataPlane } from "../local/dataplane";
 import {
     classifyAwsFailure, classifyDatabaseFailure, connectThrough, ConnectError, INSTALL, operatorTarget, parseConnectArgs, pgEnv, psqlConninfo, run, runSql,
-    startSessionArgv, startTcpForwarder,
+    startLocalTunnel, startSessionArgv, startTcpForwarder,
 } from "../local/db-connect";
 import { stackAsDeclared } from "./harness";
 
@@ -34,6 +34,8 @@ describe("db:connect (issue 10)", function () {
             [["--stack", "dev", "--local-port", "80"], /--local-port is "80"; expected an integer 1024\.\.65535/],
             [["--stack", "dev", "--bogus"], /db:connect: Unknown option '--bogus'/],
             [["--stack", "dev", "--timeout", "0"], /--timeout is "0"; expected seconds/],
+            [["--stack", "dev", "--reader", "--host", "x.example.com"], /choose one of --reader or --host NAME/],
+            [["--stack", "dev", "--host", "a b"], /--host is "a b"; expected a proxy endpoint's DNS name/],
         ] as Array<[string[], RegExp]>) {
             it(`refuses ${JSON.stringify(argv)} with one line`, () => {
                 assert.throws(() => parseConnectArgs(argv), (err: Error) => err instanceof ConnectError && message.test(err.message) && !err.message.includes("\n"));
@@ -42,10 +44,10 @@ describe("db:connect (issue 10)", function () {
     });
 
     describe("the pieces it builds", () => {
-        it("forwards a free local port to the proxy endpoint's 5432 through the relay with the remote-host document", () => {
-            assert.deepEqual(startSessionArgv({ relayInstanceId: "i-0abc", host: ENDPOINT, port: 5432, localPort: 15432, region: "eu-west-1" }), [
-                "ssm", "start-session", "--target", "i-0abc", "--document-name", "AWS-StartPortForwardingSessionToRemoteHost",
-                "--parameters", `{"host":["${ENDPOINT}"],"portNumber":["5432"],"localPortNumber":["15432"]}`, "--region", "eu-west-1",
+        it("forwards a free local port to the proxy endpoint through the relay with the stack's document, which fixes the port", () => {
+            assert.deepEqual(startSessionArgv({ relayInstanceId: "i-0abc", documentName: "orders-dev-operator-tunnel", host: ENDPOINT, localPort: 15432, region: "eu-west-1" }), [
+                "ssm", "start-session", "--target", "i-0abc", "--document-name", "orders-dev-operator-tunnel",
+                "--parameters", `{"host":["${ENDPOINT}"],"localPortNumber":["15432"]}`, "--region", "eu-west-1",
             ]);
         });
 
@@ -67,13 +69,22 @@ describe("db:connect (issue 10)", function () {
             const dev = JSON.parse(JSON.stringify((await stackAsDeclared("dev")).outputs));
             const prod = JSON.parse(JSON.stringify((await stackAsDeclared("prod")).outputs));
             const t = operatorTarget(dev, { stack: "dev", reader: false });
-            assert.deepEqual(t, { region: "eu-west-1", database: "appdb", endpoint: dev.proxyEndpoint, port: 5432, user: "app_reader", relayInstanceId: dev.relayInstanceId });
+            assert.deepEqual(t, {
+                region: "eu-west-1", database: "appdb", endpoint: dev.proxyEndpoint, port: 5432, user: "app_reader", relayInstanceId: dev.relayInstanceId,
+                sessionDocument: "orders-dev-operator-tunnel", proxyEndpoints: [dev.proxyEndpoint],
+            });
             assert.equal(operatorTarget(dev, { stack: "dev", user: "app_migrator", reader: false }).user, "app_migrator");
             assert.throws(() => operatorTarget(dev, { stack: "dev", user: "app_user", reader: false }),
                 /--user app_user is not an operator user of stack dev; the operator role may connect as app_reader, app_migrator \(operator\.users\)/);
             assert.throws(() => operatorTarget(dev, { stack: "dev", reader: true }), /stack dev has no READ_ONLY proxy endpoint .*; drop --reader/);
             assert.equal(operatorTarget(prod, { stack: "prod", reader: true }).endpoint, prod.proxyReaderEndpoint);
             assert.throws(() => operatorTarget({ ...dev, relayInstanceId: undefined }, { stack: "dev", reader: false }), /no relayInstanceId output: operator access is off/);
+            assert.throws(() => operatorTarget({ ...dev, operatorSessionDocument: undefined }, { stack: "dev", reader: false }),
+                /db:connect: stack dev has no operatorSessionDocument output: it predates the tunnel locked to the proxy \(issue 15\); run pulumi up$/);
+            // --host: one of the stack's proxy endpoints, checked with the document's own rule before AWS is asked.
+            assert.equal(operatorTarget(prod, { stack: "prod", reader: false, host: prod.proxyReaderEndpoint }).endpoint, prod.proxyReaderEndpoint);
+            assert.throws(() => operatorTarget(prod, { stack: "prod", reader: false, host: "169.254.169.254" }),
+                new RegExp(`^ConnectError: db:connect: the tunnel refuses host "169\\.254\\.169\\.254": the operator session document forwards only to this stack's proxy endpoints \\(${prod.proxyEndpoint.replace(/\./g, "\\.")}, ${prod.proxyReaderEndpoint.replace(/\./g, "\\.")}\\) on 5432$`));
         });
 
         it("turns the AWS CLI's failures into one line with the fix", () => {
@@ -84,7 +95,9 @@ describe("db:connect (issue 10)", function () {
                 ["\nUnable to locate credentials. You can configure credentials by running \"aws configure\".", /no AWS credentials: sign in \(aws sso login/],
                 ["An error occurred (ExpiredTokenException) when calling the StartSession operation: The security token included in the request is expired", /credentials have expired/],
                 ["An error occurred (TargetNotConnected) when calling the StartSession operation: i-0abc is not connected.", /the relay i-0abc is not connected to Systems Manager .*start it/, { relayInstanceId: "i-0abc" }],
-                ["An error occurred (AccessDeniedException) when calling the StartSession operation: User: x is not authorized to perform: ssm:StartSession", /use credentials of the stack's operator role/],
+                ["An error occurred (AccessDeniedException) when calling the StartSession operation: User: x is not authorized to perform: ssm:StartSession", /use credentials of the stack's operator role .*operatorSessionDocument/],
+                ["An error occurred (InvalidParameters) when calling the StartSession operation: Parameter \"host\" has value \"169.254.169.254\" not matching \"^(?:a)$\".",
+                    /^the session document refused the request \(.*InvalidParameters.*\): it forwards only to this stack's proxy endpoints on 5432/],
             ];
             for (const [stderr, expected, o] of cases) {
                 const line = classifyAwsFailure(stderr, o);
@@ -128,14 +141,15 @@ describe("db:connect (issue 10)", function () {
             return { code, out, err };
         };
 
-        it("a missing Session Manager plugin gives the install hint, after starting the port forward to the proxy endpoint", async () => {
+        it("a missing Session Manager plugin gives the install hint, after starting the port forward to the proxy endpoint with the stack's document", async () => {
             fakeAws(`echo "" >&2; echo "SessionManagerPlugin is not found. Please refer to SessionManager Documentation here: http://docs.aws.amazon.com/console/systems-manager/session-manager-plugin-not-found" >&2; exit 255`);
             const { code, err } = await runWith(["--stack", "dev", "-c", "select 1"]);
             assert.equal(code, 1);
             assert.match(err[err.length - 1], /^db:connect: the Session Manager plugin for the AWS CLI is not installed; install it \(https:\/\/docs\.aws\.amazon\.com\/systems-manager\/latest\/userguide\/session-manager-working-with-install-plugin\.html\)/);
             const outputs = (await stackAsDeclared("dev")).outputs;
             const argv = readFileSync(path.join(bin, "aws.argv"), "utf8");
-            assert.match(argv, new RegExp(`^ssm start-session --target ${outputs.relayInstanceId} --document-name AWS-StartPortForwardingSessionToRemoteHost --parameters \\{"host":\\["${outputs.proxyEndpoint.replace(/\./g, "\\.")}"\\],"portNumber":\\["5432"\\],"localPortNumber":\\["\\d+"\\]\\} --region eu-west-1`));
+            assert.match(argv, new RegExp(`^ssm start-session --target ${outputs.relayInstanceId} --document-name ${outputs.operatorSessionDocument} --parameters \\{"host":\\["${outputs.proxyEndpoint.replace(/\./g, "\\.")}"\\],"localPortNumber":\\["\\d+"\\]\\} --region eu-west-1`));
+            assert.equal(outputs.operatorSessionDocument, "orders-dev-operator-tunnel");
         });
 
         it("a relay that is not connected says so, with how to start it, without retrying", async () => {
@@ -183,14 +197,14 @@ describe("db:connect (issue 10)", function () {
                 // The stack's outputs name the proxy by its DNS name, as in AWS; only the fake aws knows the stand-in's port.
                 writeFileSync(path.join(dir, "outputs.json"), JSON.stringify({
                     proxyEndpoint: plane.proxyHost, proxyPort: 5432, region: plane.region, dbName: plane.database, relayInstanceId: "i-0fake",
-                    operatorUsers: ["app_reader", "app_migrator"], dbUsers: plane.users,
+                    operatorUsers: ["app_reader", "app_migrator"], dbUsers: plane.users, operatorSessionDocument: "orders-dev-operator-tunnel",
                 }));
                 writeFileSync(path.join(dir, "pulumi"), `#!/bin/sh\n/bin/cat "${path.join(dir, "outputs.json")}"\n`);
                 writeFileSync(path.join(dir, "aws"), `#!${process.execPath}
 const net = require("net");
 const argv = process.argv.slice(2);
 const p = JSON.parse(argv[argv.indexOf("--parameters") + 1]);
-if (argv[argv.indexOf("--document-name") + 1] !== "AWS-StartPortForwardingSessionToRemoteHost" || p.host[0] !== ${JSON.stringify(plane.proxyHost)} || p.portNumber[0] !== "5432") process.exit(3);
+if (argv[argv.indexOf("--document-name") + 1] !== "orders-dev-operator-tunnel" || p.host[0] !== ${JSON.stringify(plane.proxyHost)} || "portNumber" in p) process.exit(3);
 console.log("Starting session with SessionId: operator-0123");
 net.createServer((c) => { const u = net.connect(${plane.port}, "127.0.0.1"); c.pipe(u); u.pipe(c); c.on("error", () => u.destroy()); u.on("error", () => c.destroy()); })
   .listen(Number(p.localPortNumber[0]), "127.0.0.1", () => console.log("Waiting for connections..."));
@@ -211,6 +225,27 @@ net.createServer((c) => { const u = net.connect(${plane.port}, "127.0.0.1"); c.p
                 }
                 rmSync(dir, { recursive: true, force: true });
             }
+        });
+
+        it("db:connect --local --host <another host> is refused by the tunnel stand-in with the document's rule, in one line", async () => {
+            for (const host of ["169.254.169.254", "localhost", "10.20.64.10", "example.com", `${plane.proxyHost}.example.com`]) {
+                const out: string[] = [];
+                const err: string[] = [];
+                const code = await run(["--local", "--host", host, "-c", "select 1"], { out: (l) => out.push(l), err: (l) => err.push(l), env: process.env, plane });
+                assert.deepEqual({ code, out, err }, {
+                    code: 1, out: [],
+                    err: [`db:connect: the tunnel refuses host ${JSON.stringify(host)}: the operator session document forwards only to this stack's proxy endpoints (${plane.proxyHost}) on 5432`],
+                });
+            }
+            // The proxy's own name is let through, and the connection works.
+            const out: string[] = [];
+            assert.equal(await run(["--local", "--host", plane.proxyHost, "-c", "select current_user"], { out: (l) => out.push(l), err: () => undefined, env: process.env, plane }), 0);
+            assert.deepEqual(out, ["app_reader"]);
+        });
+
+        it("the tunnel stand-in refuses another port too, before it listens", async () => {
+            await assert.rejects(startLocalTunnel({ host: plane.proxyHost, port: 22 }, { [plane.proxyHost]: { host: plane.host, port: plane.port } }),
+                /^ConnectError: db:connect: the tunnel refuses port 22: .* on 5432$/);
         });
 
         it("gives a classified one-line error when the forwarder drops mid-session", async () => {

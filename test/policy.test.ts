@@ -564,9 +564,75 @@ const cases: Case[] = [
     {
         policy: "operator-session-port-forward-only", stack: "prod", broken: "the operator role allowed the default shell document",
         breakIt: rs => edit(one(rs, T.rolePolicy, "operator-role"), p => {
-            p.policy = p.policy.replace("AWS-StartPortForwardingSessionToRemoteHost", "SSM-SessionManagerRunShell");
+            p.policy = p.policy.replace(/arn:aws:ssm:eu-west-1:\d+:document\/orders-prod-operator-tunnel/, "arn:aws:ssm:eu-west-1::document/SSM-SessionManagerRunShell");
         }),
         message: /ssm:StartSession on "arn:aws:ssm:eu-west-1::document\/SSM-SessionManagerRunShell", which is SSM-SessionManagerRunShell, a document that gives a shell/,
+    },
+    {
+        policy: "operator-session-port-forward-only", stack: "dev", broken: "the operator role allowed AWS-StartPortForwardingSessionToRemoteHost, which forwards to any host",
+        breakIt: rs => edit(one(rs, T.rolePolicy, "operator-role"), p => {
+            p.policy = p.policy.replace(/arn:aws:ssm:eu-west-1:\d+:document\/orders-dev-operator-tunnel/, "arn:aws:ssm:eu-west-1::document/AWS-StartPortForwardingSessionToRemoteHost");
+        }),
+        message: /RolePolicy "operator-role" policy Statement\[0\]: ssm:StartSession on "arn:aws:ssm:eu-west-1::document\/AWS-StartPortForwardingSessionToRemoteHost", which is AWS-StartPortForwardingSessionToRemoteHost, an AWS-managed document whose host and port the caller chooses/,
+        compliant: {
+            title: "a second document of the account's own next to the stack's",
+            fix: rs => edit(one(rs, T.rolePolicy, "operator-role"), p => {
+                const doc = JSON.parse(p.policy);
+                doc.Statement[0].Resource.push("arn:aws:ssm:eu-west-1:123456789012:document/orders-dev-operator-tunnel-v2");
+                p.policy = JSON.stringify(doc);
+            }),
+        },
+    },
+    {
+        policy: "operator-session-port-forward-only", stack: "prod", broken: "an extra policy naming an AWS-managed document by a name AWS reserves",
+        breakIt: rs => {
+            const relay = one(rs, "aws:ec2/instance:Instance", "operator-relay");
+            add(rs, T.iamPolicy, "ops-forward", { policy: JSON.stringify({ Version: "2012-10-17", Statement: [{
+                Effect: "Allow", Action: "ssm:StartSession", Resource: [relay.state!.arn, "arn:aws:ssm:eu-west-1:123456789012:document/AWS-StartPortForwardingSession"],
+                Condition: { BoolIfExists: { "ssm:SessionDocumentAccessCheck": "true" } },
+            }] }) });
+        },
+        message: /Policy "ops-forward" policy Statement\[0\]: ssm:StartSession on ".*document\/AWS-StartPortForwardingSession", which is AWS-StartPortForwardingSession, an AWS-managed document/,
+    },
+    // ---------------------------------------------------------------- the relay's role (issue 15)
+    {
+        policy: "relay-role-reads-no-secrets", stack: "dev", broken: "AmazonSSMManagedInstanceCore attached to the relay's role",
+        breakIt: rs => {
+            const role = one(rs, T.role, "operator-relay");
+            add(rs, T.rolePolicyAttachment, "relay-ssm-core", { role: role.state!.name, policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" });
+        },
+        message: /Instance "operator-relay"'s role aws:iam\/role:Role "operator-relay": the AWS-managed policy arn:aws:iam::aws:policy\/AmazonSSMManagedInstanceCore is attached .*allows ssm:GetParameter\(s\) on every parameter/,
+        compliant: {
+            title: "a customer-managed policy with only the Session Manager agent actions attached",
+            stack: "dev",
+            fix: rs => {
+                const role = one(rs, T.role, "operator-relay");
+                const policy = add(rs, T.iamPolicy, "relay-agent", { policy: JSON.stringify({ Version: "2012-10-17", Statement: [{
+                    Effect: "Allow", Action: ["ssm:UpdateInstanceInformation", "ssmmessages:OpenDataChannel"], Resource: "*" }] }) });
+                edit(policy, p => { p.arn = "arn:aws:iam::123456789012:policy/relay-agent"; });
+                add(rs, T.rolePolicyAttachment, "relay-agent", { role: role.state!.name, policyArn: "arn:aws:iam::123456789012:policy/relay-agent" });
+            },
+        },
+    },
+    {
+        policy: "relay-role-reads-no-secrets", stack: "prod", broken: "the relay's own policy allowing ssm:GetParameters",
+        breakIt: rs => edit(one(rs, T.rolePolicy, "operator-relay-session-agent"), p => {
+            const doc = JSON.parse(p.policy);
+            doc.Statement[0].Action.push("ssm:GetParameters");
+            p.policy = JSON.stringify(doc);
+        }),
+        message: /Instance "operator-relay"'s role aws:iam\/role:Role "operator-relay": aws:iam\/rolePolicy:RolePolicy "operator-relay-session-agent" policy Statement\[0\] allows ssm:GetParameters; the relay reads no parameter or secret/,
+    },
+    {
+        policy: "relay-role-reads-no-secrets", stack: "dev", broken: "a customer-managed policy on the relay's role allowing secretsmanager:Get*",
+        breakIt: rs => {
+            const role = one(rs, T.role, "operator-relay");
+            const policy = add(rs, T.iamPolicy, "relay-extra", { policy: JSON.stringify({ Version: "2012-10-17", Statement: [{
+                Effect: "Allow", Action: "secretsmanager:Get*", Resource: "*" }] }) });
+            edit(policy, p => { p.arn = "arn:aws:iam::123456789012:policy/relay-extra"; });
+            add(rs, T.rolePolicyAttachment, "relay-extra", { role: role.state!.name, policyArn: "arn:aws:iam::123456789012:policy/relay-extra" });
+        },
+        message: /Policy "relay-extra" policy Statement\[0\] allows secretsmanager:GetSecretValue; the relay reads no parameter or secret/,
     },
     {
         policy: "operator-session-port-forward-only", stack: "dev", broken: "an extra policy allowing a session on the relay without naming a document",

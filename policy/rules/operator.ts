@@ -1,6 +1,9 @@
-// Operator access (issue 10): people reach the VPC-only proxy through a Session Manager port forward
-// on a relay instance. What may never happen: an identity policy that starts a shell (or a session on
-// any instance), and a relay that can be reached from outside or leaks its role through IMDSv1.
+// Operator access (issues 10 and 15): people reach the VPC-only proxy through a Session Manager port forward
+// on a relay instance, with the stack's own Session document (host = a proxy endpoint, port 5432). What may
+// never happen: an identity policy that starts a shell, a session on any instance, or a session with an
+// AWS-managed document (AWS-StartPortForwardingSessionToRemoteHost forwards to any host, 169.254.169.254
+// included, which hands out the relay role's credentials); a relay that can be reached from outside or leaks
+// its role through IMDSv1; a relay role that can read parameters or secrets.
 //
 // Sources: Session Manager User Guide, "Start a session with a document by specifying the session documents
 // in IAM policies" (no document named = SSM-SessionManagerRunShell, the default shell document), "Enforce a
@@ -8,7 +11,7 @@
 // to start sessions gets the default shell document even if no statement names it; the condition must be on
 // every statement allowing ssm:StartSession) and "Quickstart end user policies for Session Manager".
 import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
-import { containsUnknown, grantsAction, isYes, label, ofType, peek, refersTo, show, statementsOf, strings, Unknown } from "../util";
+import { asList, containsUnknown, grantsAction, isYes, label, ofType, peek, refersTo, resolveRefs, show, statementsOf, strings, Unknown } from "../util";
 import { coversPort, ruleSources, stackRules } from "./network";
 import { stackDocuments } from "./stack";
 import { RELAY_TAG } from "../../components/operator";
@@ -22,14 +25,28 @@ export const SHELL_DOCUMENTS = [
     "AWS-StartSSHSession", "AWS-PasswordReset", "AWS-RunPowerShellScript",
 ];
 
+/**
+ * Whether a document ARN names an AWS-owned document: its account field is empty (AWS's documents are
+ * addressed as arn:aws:ssm:<region>::document/<name>), or its name has a prefix AWS reserves for its own
+ * (AWS-, Amazon, SSM-; Systems Manager's CreateDocument refuses names starting with aws, amazon or amzn).
+ */
+export function awsOwnedDocument(resource: string): boolean {
+    const m = /^arn:[^:]*:ssm:[^:]*:([^:]*):document\/(.+)$/.exec(resource);
+    if (!m) return false;
+    return m[1] === "" || /^(AWS|Amazon|amzn|SSM-)/i.test(m[2]);
+}
 
-/** Why an ssm:StartSession resource is too wide, or undefined: `*`, any wildcard, or a shell document. */
+/** Why an ssm:StartSession resource is too wide, or undefined: `*`, any wildcard, a shell or an AWS-managed document. */
 export function startSessionResourceProblem(resource: string): string | undefined {
     if (resource === "*") return "is every target and every document, a shell on any instance included";
     const document = /:document\/(.+)$/.exec(resource)?.[1];
     if (document !== undefined) {
         if (document.includes("*") || document.includes("?")) return "is a wildcard over session documents, shell documents included";
         if (SHELL_DOCUMENTS.includes(document)) return `is ${document}, a document that gives a shell or runs commands on the target`;
+        if (awsOwnedDocument(resource)) {
+            return `is ${document}, an AWS-managed document whose host and port the caller chooses (a port forward to 169.254.169.254 ` +
+                "hands out the relay role's credentials); allow only the stack's own session document, which admits the proxy's endpoints on 5432";
+        }
         return undefined;
     }
     if (resource.includes("*") || resource.includes("?")) return "is a wildcard over targets; name the relay instance";
@@ -39,7 +56,8 @@ export function startSessionResourceProblem(resource: string): string | undefine
 export const operatorSessionPortForwardOnly: StackValidationPolicy = {
     name: "operator-session-port-forward-only",
     description: "No identity policy allows ssm:StartSession on `*`, on a wildcard, on a shell document (SSM-SessionManagerRunShell, " +
-        "AWS-StartInteractiveCommand, AWS-RunShellScript, ...), or on an instance without naming a document or without the " +
+        "AWS-StartInteractiveCommand, AWS-RunShellScript, ...), on any AWS-managed document (AWS-StartPortForwardingSessionToRemoteHost " +
+        "forwards to any host, the instance metadata service included), or on an instance without naming a document or without the " +
         "ssm:SessionDocumentAccessCheck condition (either way a session without --document-name starts the default shell).",
     enforcementLevel: "mandatory",
     severity: "critical",
@@ -52,7 +70,7 @@ export const operatorSessionPortForwardOnly: StackValidationPolicy = {
                 const where = `${label(holder)} ${doc.where} Statement[${i}]`;
                 if (s.NotResource !== undefined) {
                     report(`${where}: ssm:StartSession on everything except ${show(s.NotResource)}; name the relay instance and ` +
-                        "arn:aws:ssm:<region>::document/AWS-StartPortForwardingSessionToRemoteHost", holder.urn);
+                        "the stack's own session document (operatorSessionDocument)", holder.urn);
                     return;
                 }
                 const resources = strings(s.Resource);
@@ -64,7 +82,7 @@ export const operatorSessionPortForwardOnly: StackValidationPolicy = {
                 const documents = resources.filter(r => /:document\//.test(r));
                 if (targets.length > 0 && documents.length === 0) {
                     report(`${where}: ssm:StartSession on ${targets.map(show).join(", ")} without a document resource, so a session without ` +
-                        "--document-name starts SSM-SessionManagerRunShell (a shell); add the port-forwarding document as the only document", holder.urn);
+                        "--document-name starts SSM-SessionManagerRunShell (a shell); add the stack's own session document as the only document", holder.urn);
                 } else if (targets.length > 0 && !documentAccessChecked(s.Condition)) {
                     report(`${where}: ssm:StartSession on ${targets.map(show).join(", ")} without the condition ` +
                         `{"BoolIfExists": {"ssm:SessionDocumentAccessCheck": "true"}}, so a session without --document-name still starts ` +
@@ -131,6 +149,57 @@ export const ec2RelayLockedDown: StackValidationPolicy = {
                     const sources = [...rule.cidrs, ...rule.prefixLists, ...ruleSources(rule, owner, ofType(resources, T.securityGroup)).resolved.map(label)];
                     report(`${name}: its group ${label(g)} has an inbound rule (${label(owner)} ${rule.where}${sources.length ? ` from ${sources.join(", ")}` : ""}` +
                         `${coversPort(rule, 22) ? ", SSH included" : ""}); the relay needs none, remove it`, owner.urn);
+                }
+            }
+        }
+    },
+};
+
+/** Actions that read Parameter Store parameters (SecureStrings included) or Secrets Manager secrets. */
+export const SECRET_READING_ACTIONS = [
+    "ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath", "ssm:GetParameterHistory", "secretsmanager:GetSecretValue",
+];
+
+/** The roles an EC2 instance runs as: its iamInstanceProfile's role. */
+function instanceRoles(resources: PolicyResource[], instance: PolicyResource): PolicyResource[] {
+    const profiles = resolveRefs(instance, "iamInstanceProfile", ofType(resources, T.instanceProfile), ["name", "id", "arn"]).resolved;
+    return profiles.flatMap(p => resolveRefs(p, "role", ofType(resources, T.role), ["name", "id", "arn"]).resolved);
+}
+
+export const relayRoleReadsNoSecrets: StackValidationPolicy = {
+    name: "relay-role-reads-no-secrets",
+    description: "The role of an EC2 instance (the operator relay) may not read Parameter Store parameters or Secrets Manager secrets " +
+        "(ssm:GetParameter*, secretsmanager:GetSecretValue) and has no AWS-managed policy attached: AmazonSSMManagedInstanceCore " +
+        "allows ssm:GetParameter(s) on `*`. A session reaching the instance metadata service would hand these out.",
+    enforcementLevel: "mandatory",
+    severity: "critical",
+    validateStack: (args, report) => {
+        const resources = args.resources;
+        const documents = stackDocuments(resources);
+        for (const instance of ofType(resources, INSTANCE)) {
+            for (const role of instanceRoles(resources, instance)) {
+                const whose = `${label(instance)}'s role ${label(role)}`;
+                const attached = ofType(resources, T.rolePolicyAttachment)
+                    .filter(a => isYes(refersTo(a, "role", peek(a.props, "role"), role, ["name", "id", "arn"])))
+                    .map(a => ({ holder: a, arn: peek(a.props, "policyArn") }));
+                const listed = asList(peek(role.props, "managedPolicyArns")).map(arn => ({ holder: role, arn: arn as unknown }));
+                for (const { holder, arn } of [...attached, ...listed]) {
+                    if (typeof arn === "string" && /^arn:[^:]+:iam::aws:policy\//.test(arn)) {
+                        report(`${whose}: the AWS-managed policy ${arn} is attached (${label(holder)}); AmazonSSMManagedInstanceCore, for one, ` +
+                            "allows ssm:GetParameter(s) on every parameter; give the relay only the Session Manager agent actions " +
+                            "(ssm:UpdateInstanceInformation, ssmmessages:Create/OpenControlChannel, Create/OpenDataChannel)", holder.urn);
+                    }
+                }
+                for (const { holder, doc } of documents.filter(d => d.roles.includes(role))) {
+                    // An unknown document is judged once known.
+                    if (containsUnknown(doc.document)) continue;
+                    (statementsOf(doc.document) ?? []).forEach((s, i) => {
+                        const reads = SECRET_READING_ACTIONS.filter(a => grantsAction(s, a));
+                        if (reads.length > 0) {
+                            report(`${whose}: ${label(holder)} ${doc.where} Statement[${i}] allows ${reads.join(", ")}; the relay reads no parameter ` +
+                                "or secret (a tunnel to the instance metadata service would hand them out), remove it", holder.urn);
+                        }
+                    });
                 }
             }
         }

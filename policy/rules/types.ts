@@ -26,6 +26,7 @@ export const T = {
     role: "aws:iam/role:Role",
     rolePolicy: "aws:iam/rolePolicy:RolePolicy",
     rolePolicyAttachment: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+    instanceProfile: "aws:iam/instanceProfile:InstanceProfile",
     iamPolicy: "aws:iam/policy:Policy",
     userPolicy: "aws:iam/userPolicy:UserPolicy",
     groupPolicy: "aws:iam/groupPolicy:GroupPolicy",
