@@ -245,6 +245,9 @@ export function parseSettings(stack: string, config: Record<string, unknown>): S
     const name = decode(ours.name ?? PROJECT);
     if (typeof name !== "string" || !/^[a-z][a-z0-9-]{0,19}$/.test(name) || name.endsWith("-") || name.includes("--")) {
         fail("name", name, "must be 1-20 characters of a-z, 0-9 and single hyphens, starting with a letter");
+    } else if (/^(aws|amazon|amzn|ssm-)/.test(name)) {
+        // It starts the operator session document's name, and SSM reserves these prefixes (CreateDocument, Name).
+        fail("name", name, "starts with aws, amazon, amzn or ssm-, which AWS reserves for its own SSM documents; choose another name");
     }
 
     // Network.

@@ -53,12 +53,20 @@ export function relayPolicy(): string {
  * "Deterministic upgrades through versioned repositories", "Using persistent override"). The
  * dnf-automatic-install.timer downloads and installs updates daily (dnf-automatic(8); Red Hat, "Automating
  * software updates", timer units). A kernel or glibc update needs a reboot: a weekly timer reboots at a
- * quiet hour only when `dnf needs-restarting -r` says so (a reboot ends open sessions; db:connect then
- * says "the tunnel dropped").
+ * quiet hour only when `dnf needs-restarting -r` says so, i.e. exits 1 (0: not needed; other codes are errors,
+ * which must not reboot: dnf-plugins-core, needs_restarting). A reboot ends open sessions; db:connect then says
+ * "the tunnel dropped".
+ *
+ * A t4g.nano has 512 MiB: dnf beside the SSM agent can meet the OOM killer there (an AL2023 maintainer on
+ * amazonlinux/amazon-linux-2023#404 suggests swap), so the script first adds a 1 GiB swap file.
  */
 export const RELAY_USER_DATA = `#!/bin/bash
 # Operator relay: unattended updates (components/operator.ts, docs/operator-access.md).
 set -uo pipefail
+if [ ! -f /swapfile ]; then
+  dd if=/dev/zero of=/swapfile bs=1M count=1024 && chmod 600 /swapfile && mkswap /swapfile && swapon /swapfile &&
+    echo '/swapfile none swap defaults 0 0' >> /etc/fstab
+fi
 echo latest > /etc/dnf/vars/releasever
 for attempt in 1 2 3 4 5; do
   dnf -y install dnf-automatic dnf-plugins-core && break
@@ -71,7 +79,7 @@ cat > /etc/systemd/system/relay-reboot-if-needed.service <<'UNIT'
 Description=Reboot the operator relay when installed updates need it
 [Service]
 Type=oneshot
-ExecStart=/bin/sh -c 'dnf needs-restarting -r >/dev/null || systemctl reboot'
+ExecStart=/bin/sh -c 'dnf needs-restarting -r >/dev/null; [ $? -eq 1 ] && systemctl reboot || true'
 UNIT
 cat > /etc/systemd/system/relay-reboot-if-needed.timer <<'UNIT'
 [Unit]
@@ -155,15 +163,16 @@ export function operatorTrustPolicy(o: { partition: string; accountId: string; p
  * What an operator may do, and nothing else:
  * - start a Session Manager session on the relay, and only with the stack's own Session document, whose host
  *   must be one of the proxy's endpoints and whose port is 5432 (never AWS-StartPortForwardingSessionToRemoteHost,
- *   which forwards to any host the relay can reach, 169.254.169.254 included: the agent makes that connection
- *   itself, so the IMDS hop limit does not stop it, and the relay role's credentials would be the operator's).
+ *   which forwards to any host and port the relay can reach: the Aurora cluster's endpoint directly, other hosts
+ *   of the VPC, any HTTPS host through NAT. The agent itself refuses the instance metadata addresses:
+ *   amazon-ssm-agent, agent/appconfig/constants.go DefaultDeniedPortForwardingRemoteIPs, port.go validateParameters).
  *   StartSession is authorized on the target and on the document; without ssm:SessionDocumentAccessCheck a
  *   session without --document-name would start the default shell document SSM-SessionManagerRunShell even
  *   though no statement names it: Session Manager User Guide, "Enforce a session document permission check for
  *   the AWS CLI", "Start a session with a document by specifying the session documents in IAM policies");
  * - end and resume only their own sessions: Session Manager tags each session with aws:ssmmessages:session-id =
  *   the caller's aws:userid, which for an assumed role is "role-id:session-name" (Session Manager User Guide,
- *   "Restrict access ... Example 3"); a session-id ARN pattern would not match role sessions. ResumeSession
+ *   "Restrict access ... Example 4: Allow a user to end only sessions they started"); a session-id ARN pattern would not match role sessions. ResumeSession
  *   because the Session Manager plugin resumes a session by itself after a network drop;
  * - rds-db:connect through this stack's proxy as the operator users only (ARNs from proxy.connectArn).
  */
@@ -184,6 +193,16 @@ export function operatorPolicy(o: {
             Action: ["ssm:TerminateSession", "ssm:ResumeSession"],
             Resource: `arn:${o.partition}:ssm:${o.region}:${o.accountId}:session/*`,
             Condition: { StringLike: { "ssm:resourceTag/aws:ssmmessages:session-id": "${aws:userid}" } },
+        },
+        {
+            // Session Manager plugin 1.2.764.0 and later (AWS's minimum supported version) sign the data channel's
+            // OpenDataChannel request, so the caller needs it on its sessions (Session Manager User Guide,
+            // "Quickstart end user policies"; plugin version history). session/* rather than the guide's
+            // ${aws:userid}-*: a role session's id starts with the session name, not with the role id.
+            Sid: "OpenOwnSessionDataChannel",
+            Effect: "Allow",
+            Action: "ssmmessages:OpenDataChannel",
+            Resource: `arn:${o.partition}:ssm:${o.region}:${o.accountId}:session/*`,
         },
     ];
     if (o.connectArns.length > 0) {
@@ -282,7 +301,6 @@ export class Operator extends pulumi.ComponentResource {
             name: sessionDocumentName(args.namePrefix),
             documentType: "Session",
             documentFormat: "JSON",
-            targetType: "/AWS::EC2::Instance",
             content: pulumi.all(args.proxyEndpoints).apply((proxyHosts) => JSON.stringify(sessionDocumentContent({ proxyHosts }), null, 2)),
         }, child);
 

@@ -157,14 +157,16 @@ describe("operator access (issue 10)", () => {
                 const relay = ev.one(T.instance);
                 const proxyId = ev.one(T.proxy).state.arn.split(":").pop();
                 const s = inlineStatementsOf(ev, role);
-                assert.deepEqual(s.map((x) => x.Action), ["ssm:StartSession", ["ssm:TerminateSession", "ssm:ResumeSession"], "rds-db:connect"]);
+                assert.deepEqual(s.map((x) => x.Action), ["ssm:StartSession", ["ssm:TerminateSession", "ssm:ResumeSession"], "ssmmessages:OpenDataChannel", "rds-db:connect"]);
                 assert.deepEqual(s[0].Resource, [relay.state.arn, `arn:aws:ssm:eu-west-1:${ACCOUNT_ID}:document/orders-${stack}-operator-tunnel`]);
                 assert.ok(!JSON.stringify(s).includes("document/AWS-"), "no AWS-managed document");
                 assert.deepEqual(s[0].Condition, { BoolIfExists: { "ssm:SessionDocumentAccessCheck": "true" } });
                 // Its own sessions only, by the tag Session Manager puts on each (a session-id pattern misses role sessions).
                 assert.equal(s[1].Resource, `arn:aws:ssm:eu-west-1:${ACCOUNT_ID}:session/*`);
                 assert.deepEqual(s[1].Condition, { StringLike: { "ssm:resourceTag/aws:ssmmessages:session-id": "${aws:userid}" } });
-                assert.deepEqual(s[2].Resource, ["app_reader", "app_migrator"].map((u) => `arn:aws:rds-db:eu-west-1:${ACCOUNT_ID}:dbuser:${proxyId}/${u}`));
+                // The Session Manager plugin's signed OpenDataChannel, on sessions only (AWS's minimum plugin version needs it).
+                assert.equal(s[2].Resource, `arn:aws:ssm:eu-west-1:${ACCOUNT_ID}:session/*`);
+                assert.deepEqual(s[3].Resource, ["app_reader", "app_migrator"].map((u) => `arn:aws:rds-db:eu-west-1:${ACCOUNT_ID}:dbuser:${proxyId}/${u}`));
                 assert.ok(!JSON.stringify(s).includes("dbadmin"), "never the master user");
                 assert.equal(role.inputs.tags.OperatorUsers, "app_reader app_migrator");
                 // No principals in the settings: the account itself, so this account's identity policies decide.
@@ -195,7 +197,9 @@ describe("operator access (issue 10)", () => {
         assert.match(RELAY_USER_DATA, /^echo latest > \/etc\/dnf\/vars\/releasever$/m);
         assert.match(RELAY_USER_DATA, /^  dnf -y install dnf-automatic dnf-plugins-core && break$/m);
         assert.match(RELAY_USER_DATA, /^systemctl enable --now dnf-automatic-install\.timer$/m);
-        assert.match(RELAY_USER_DATA, /dnf needs-restarting -r >\/dev\/null \|\| systemctl reboot/);
+        // Reboot only on needs-restarting's "reboot required" (exit 1), never on an error; swap first, for dnf on 512 MiB.
+        assert.match(RELAY_USER_DATA, /dnf needs-restarting -r >\/dev\/null; \[ \$\? -eq 1 \] && systemctl reboot \|\| true/);
+        assert.match(RELAY_USER_DATA, /mkswap \/swapfile && swapon \/swapfile/);
         const syntax = spawnSync("bash", ["-n"], { input: RELAY_USER_DATA, encoding: "utf8" });
         assert.equal(syntax.status, 0, syntax.stderr);
         assert.deepEqual([...RELAY_AGENT_ACTIONS].filter((a) => /GetParameter|GetSecretValue|Decrypt/.test(a)), []);

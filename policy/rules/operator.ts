@@ -1,8 +1,8 @@
 // Operator access (issues 10 and 15): people reach the VPC-only proxy through a Session Manager port forward
 // on a relay instance, with the stack's own Session document (host = a proxy endpoint, port 5432). What may
 // never happen: an identity policy that starts a shell, a session on any instance, or a session with an
-// AWS-managed document (AWS-StartPortForwardingSessionToRemoteHost forwards to any host, 169.254.169.254
-// included, which hands out the relay role's credentials); a relay that can be reached from outside or leaks
+// AWS-managed document (AWS-StartPortForwardingSessionToRemoteHost forwards to any host and port the relay
+// reaches: the cluster's endpoint directly, other VPC hosts, any HTTPS host through NAT); a relay that can be reached from outside or leaks
 // its role through IMDSv1; a relay role that can read parameters or secrets.
 //
 // Sources: Session Manager User Guide, "Start a session with a document by specifying the session documents
@@ -44,8 +44,8 @@ export function startSessionResourceProblem(resource: string): string | undefine
         if (document.includes("*") || document.includes("?")) return "is a wildcard over session documents, shell documents included";
         if (SHELL_DOCUMENTS.includes(document)) return `is ${document}, a document that gives a shell or runs commands on the target`;
         if (awsOwnedDocument(resource)) {
-            return `is ${document}, an AWS-managed document whose host and port the caller chooses (a port forward to 169.254.169.254 ` +
-                "hands out the relay role's credentials); allow only the stack's own session document, which admits the proxy's endpoints on 5432";
+            return `is ${document}, an AWS-managed document whose host and port the caller chooses (the cluster's endpoint directly, ` +
+                "other hosts of the VPC, any HTTPS host through NAT); allow only the stack's own session document, which admits the proxy's endpoints on 5432";
         }
         return undefined;
     }
