@@ -106,7 +106,7 @@ describe("stack files", () => {
             assert.deepEqual(parseRehearsalArgs([]), { stack: "dev" });
             assert.deepEqual(parseRehearsalArgs(["--stack", "staging"]), { stack: "staging" });
             assert.deepEqual(parseRehearsalArgs(["--stack=prod"]), { stack: "prod" });
-            assert.throws(() => parseRehearsalArgs(["--stack"]), /^Error|--stack needs a value/);
+            assert.throws(() => parseRehearsalArgs(["--stack"]), /--stack needs a value/);
             assert.throws(() => parseRehearsalArgs(["--stak", "prod"]), /unknown argument "--stak"; allowed: --stack NAME, --help/);
         });
     });
