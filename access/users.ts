@@ -29,6 +29,12 @@ export function pgIdentifierProblem(name: string): string | undefined {
     return undefined;
 }
 
+/**
+ * The user the smoke signs its "another user's token" negative for (smoke/runner.ts): the proxy must refuse
+ * it, so no stack may declare a user by this name. Defined here, at the bottom, so the settings can reserve it.
+ */
+export const SMOKE_OTHER_USER = "app_user_smoke_other";
+
 const RESERVED_PG_NAMES = new Set([
     "postgres", "rdsadmin", "rdsproxyadmin", "rdsrepladmin", "rdstopmgr", "template0", "template1", "public", "none", "all", "current_user", "session_user", "user", "default",
 ]);
@@ -59,6 +65,7 @@ export function usersProblems(users: unknown, o: { key: string; masterUsername: 
         const nameProblem = pgIdentifierProblem(name);
         if (nameProblem) problems.push(`${at}.name (${show(name)}) ${nameProblem}`);
         else if (name === o.masterUsername) problems.push(`${at}.name (${show(name)}) is database.masterUsername; no client ever connects as the master user`);
+        else if (name === SMOKE_OTHER_USER) problems.push(`${at}.name (${show(name)}) is reserved: the smoke signs a token for it and expects the proxy to refuse it; choose another name`)
         else if (seen.has(name)) problems.push(`${at}.name (${show(name)}) is declared twice; user names must be unique`);
         seen.add(name);
         if (!ACCESS_PROFILES.includes(entry.access as AccessProfile)) {

@@ -1,9 +1,9 @@
 // The stack's settings, read once, validated completely, and handed to the components as a typed object.
 // No component reads pulumi.Config itself. Every invalid value is reported on its own line naming the
 // stack, the key, the value seen and what is allowed, and the program stops before declaring anything.
-import { DbUser, toUsers, usersProblems } from "../access/users";
+import { DbUser, SMOKE_OTHER_USER, toUsers, usersProblems } from "../access/users";
 import { AuthMode, DEFAULT_MASTER_USERNAME } from "../access/grants";
-import { descriptionProblem, isPrivateIpv4, parseIpv4Cidr, pgIdentifierProblem } from "./validation";
+import { closest, descriptionProblem, isPrivateIpv4, parseImageReference, parseIpv4Cidr, pgIdentifierProblem } from "./validation";
 
 export const PROJECT = "aurora-iam-proxy";
 
@@ -194,7 +194,29 @@ const KEYS = {
     operator: ["enabled", "principals", "users", "followLatestAmi"],
     budget: ["monthlyUsd", "enforce"],
 } as const;
-const TOP_KEYS = ["environment", "name", ...Object.keys(KEYS)];
+const TOP_KEYS = ["environment", "environmentMismatchAllowed", "name", ...Object.keys(KEYS)];
+
+/**
+ * The config namespaces this program reads: its own, the AWS provider's (aws:region and the provider's other
+ * settings) and Pulumi's own (e.g. pulumi:tags). The random provider has no configuration. A key in any other
+ * namespace is a typo that would otherwise be ignored, and a whole section would silently fall back to defaults.
+ */
+export const CONFIG_NAMESPACES: readonly string[] = [PROJECT, "aws", "pulumi"];
+
+/** The stack-name words that say which environment a stack is; a stack named otherwise (e.g. staging) says nothing. */
+const ENVIRONMENT_WORDS: Record<string, Environment> = { dev: "dev", development: "dev", prod: "prod", production: "prod" };
+
+/** The environment a stack's name implies (dev, prod-eu, orders-production, ...), or undefined when it implies none or both. */
+export function environmentNamedBy(stack: string): Environment | undefined {
+    const named = new Set(stack.toLowerCase().split(/[^a-z0-9]+/).map((w) => ENVIRONMENT_WORDS[w]).filter((e) => e !== undefined));
+    return named.size === 1 ? [...named][0] : undefined;
+}
+
+/** "; did you mean X?" for a likely typo, or "". */
+function didYouMean(word: string, candidates: readonly string[]): string {
+    const match = closest(word, candidates);
+    return match && match !== word ? `; did you mean ${match}?` : "";
+}
 
 /**
  * Parses a stack's configuration: the flat map Pulumi keeps (`"aurora-iam-proxy:database"` → object or
@@ -206,11 +228,23 @@ export function parseSettings(stack: string, config: Record<string, unknown>): S
         problems.push(`${stack}: ${key} (${show(value)}) ${allowed}`);
 
     const ours: Record<string, unknown> = {};
+    const ourKeys = TOP_KEYS.map((k) => `${PROJECT}:${k}`);
     for (const [fullKey, value] of Object.entries(config)) {
         const [ns, key] = splitKey(fullKey);
+        if (!CONFIG_NAMESPACES.includes(ns)) {
+            // The key, not its value: a misspelled section's whole object would not fit on one line.
+            const section = ns.startsWith(`${PROJECT}-`) ? ns.slice(PROJECT.length + 1) : key;
+            const namespace = closest(ns, CONFIG_NAMESPACES);
+            const suggestion = didYouMean(fullKey, [...ourKeys, "aws:region"])
+                || (TOP_KEYS.includes(section) ? `; did you mean ${PROJECT}:${section}?` : "")
+                || (namespace ? `; did you mean ${namespace}:${key}?` : "");
+            problems.push(`${stack}: config key ${fullKey} ${ns ? `is in namespace ${ns}, which` : "has no namespace; it"} is not read by this program ` +
+                `(allowed namespaces: ${CONFIG_NAMESPACES.join(", ")})${suggestion}`);
+            continue;
+        }
         if (ns !== PROJECT) continue;
         if (!TOP_KEYS.includes(key)) {
-            fail(fullKey, value, `is not a setting of this program; allowed: ${TOP_KEYS.join(", ")}`);
+            fail(fullKey, value, `is not a setting of this program; allowed: ${TOP_KEYS.join(", ")}${didYouMean(fullKey, ourKeys)}`);
             continue;
         }
         ours[key] = decode(value);
@@ -224,7 +258,7 @@ export function parseSettings(stack: string, config: Record<string, unknown>): S
         for (const key of Object.keys(value)) {
             if (!(KEYS[name] as readonly string[]).includes(key)) {
                 fail(`${name}.${key}`, (value as Record<string, unknown>)[key],
-                    `is not a setting; allowed in ${name}: ${KEYS[name].join(", ")}`);
+                    `is not a setting; allowed in ${name}: ${KEYS[name].join(", ")}${didYouMean(key, KEYS[name])}`);
             }
         }
         return new Reader(name, value as Record<string, unknown>, fail);
@@ -236,6 +270,19 @@ export function parseSettings(stack: string, config: Record<string, unknown>): S
     if (envValue === "dev" || envValue === "prod") environment = envValue;
     else fail("environment", envValue, "must be dev or prod");
     const prod = environment === "prod";
+    // A stack named prod that says dev would skip every prod rule; a mistake unless the settings say it is meant.
+    const mismatchAllowed = decode(ours.environmentMismatchAllowed ?? false);
+    const namedAs = environmentNamedBy(stack);
+    if (typeof mismatchAllowed !== "boolean") {
+        fail("environmentMismatchAllowed", mismatchAllowed, "must be true or false");
+    } else if (namedAs !== undefined && (envValue === "dev" || envValue === "prod") && namedAs !== environment) {
+        if (!mismatchAllowed) {
+            fail("environment", envValue, `does not match the stack name (${stack} means ${namedAs}); set environment: ${namedAs}, ` +
+                `or set ${PROJECT}:environmentMismatchAllowed: true if a ${environment} stack is deliberately named ${stack}`);
+        }
+    } else if (mismatchAllowed) {
+        fail("environmentMismatchAllowed", mismatchAllowed, `is only for a stack whose name says dev or prod while its environment differs; stack ${stack} is ${environment}: remove it`);
+    }
 
     const region = decode(config["aws:region"]);
     if (typeof region !== "string" || !/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/.test(region)) {
@@ -267,6 +314,7 @@ export function parseSettings(stack: string, config: Record<string, unknown>): S
     const dbName = db.identifier("name", "appdb");
     const dbUser = db.identifier("user", "app_user");
     const masterUsername = db.identifier("masterUsername", DEFAULT_MASTER_USERNAME);
+    if (masterUsername === SMOKE_OTHER_USER) fail("database.masterUsername", masterUsername, "is reserved: the smoke signs a token for it and expects the proxy to refuse it; choose another name");
     if (dbUser === masterUsername) fail("database.user", dbUser, "must differ from database.masterUsername: the application never connects as the master user");
     const engineVersion = db.string("engineVersion", "16", { numbers: "refuse" });
     const versionMatch = /^(1[3-7])(?:\.(\d{1,2}))?$/.exec(engineVersion);
@@ -315,8 +363,9 @@ export function parseSettings(stack: string, config: Record<string, unknown>): S
     // Application.
     const ap = section("app");
     const image = ap.string("image", "");
-    if (!/^[a-z0-9][a-z0-9._\-/:@]*$/i.test(image)) fail("app.image", image, "must be a container image reference such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com/orders:1.4.2");
-    else if (prod && (!/[:@]/.test(image.split("/").pop() ?? "") || image.endsWith(":latest"))) {
+    const imageRef = parseImageReference(image);
+    if (typeof imageRef === "string") fail("app.image", image, `is not an image reference ECS can pull: it ${imageRef}`);
+    else if (prod && ((imageRef.tag === undefined && imageRef.digest === undefined) || (imageRef.tag === "latest" && imageRef.digest === undefined))) {
         fail("app.image", image, "must be pinned in prod: use an explicit tag other than latest, or a digest");
     }
     const rawCommand = ap.raw("command");

@@ -54,3 +54,89 @@ export function isPrivateIpv4(base: number, prefix: number): boolean {
         return prefix >= p && Math.floor(base / 2 ** (32 - p)) === Math.floor(r.base / 2 ** (32 - p));
     });
 }
+
+/** The candidate closest to `word` by edit distance, if it is close enough to be a likely typo; else undefined. */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+    let best: string | undefined;
+    let bestDistance = Infinity;
+    for (const c of candidates) {
+        const d = editDistance(word.toLowerCase(), c.toLowerCase());
+        if (d < bestDistance) { best = c; bestDistance = d; }
+    }
+    return bestDistance <= Math.max(2, Math.floor(word.length / 4)) ? best : undefined;
+}
+
+/** Levenshtein distance: insertions, deletions and substitutions of one character each cost 1. */
+export function editDistance(a: string, b: string): number {
+    let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+        const current = [i];
+        for (let j = 1; j <= b.length; j++) {
+            current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+        }
+        previous = current;
+    }
+    return previous[b.length];
+}
+
+/** A container image reference split into its parts. */
+export interface ImageReference {
+    /** Registry host[:port], or undefined for Docker Hub. */
+    registry?: string;
+    /** The repository path, lower case, e.g. "docker/library/node". */
+    repository: string;
+    tag?: string;
+    /** "sha256:<64 hex>". */
+    digest?: string;
+}
+
+// The reference grammar of github.com/distribution/reference (reference.go and regexp.go), which Docker,
+// containerd and the ECS agent parse image names with:
+//   reference := name [":" tag] ["@" digest];  name := [domain "/"] path-component ["/" path-component]*
+//   path-component := [a-z0-9]+ (separator [a-z0-9]+)*;  separator := [._] | "__" | "-"+
+//   domain := host [":" port];  host := domain-name | "[" IPv6 "]";  tag := [\w][\w.-]{0,127}
+// One deliberate tightening, after Docker's normalisation (splitDockerDomain): the first component is read
+// as a registry only if it has a "." or a ":" port or is "localhost"; otherwise it is part of the path on
+// Docker Hub and must be lower case like the rest. A digest must be sha256 with 64 lower-case hex digits
+// (opencontainers/go-digest), the only algorithm registries and ECS use.
+const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+const DOMAIN_COMPONENT = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
+const REGISTRY = new RegExp(`^(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[a-fA-F0-9:]+\\])(?::[0-9]+)?$`);
+const TAG = /^[\w][\w.-]{0,127}$/;
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+
+/** Parses an image reference, or returns why it is not one (a phrase to follow the value in an error). */
+export function parseImageReference(ref: string): ImageReference | string {
+    const allowed = "expected [registry[:port]/]repository[:tag][@sha256:<64 hex>], e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/orders:1.4.2";
+    if (ref.length === 0) return `is empty; ${allowed}`;
+    let rest = ref;
+    let digest: string | undefined;
+    const at = rest.indexOf("@");
+    if (at >= 0) {
+        digest = rest.slice(at + 1);
+        rest = rest.slice(0, at);
+        if (!DIGEST.test(digest)) return `has digest ${JSON.stringify(digest)}; a digest is sha256: and 64 lower-case hex digits`;
+    }
+    let tag: string | undefined;
+    const slash = rest.lastIndexOf("/");
+    const colon = rest.lastIndexOf(":");
+    if (colon > slash) {
+        tag = rest.slice(colon + 1);
+        rest = rest.slice(0, colon);
+        if (!TAG.test(tag)) return `has tag ${JSON.stringify(tag)}; a tag is 1-128 of A-Z a-z 0-9 _ . - and starts with a letter, digit or _`;
+    }
+    const parts = rest.split("/");
+    let registry: string | undefined;
+    if (parts.length > 1 && (/[.:]/.test(parts[0]) || parts[0] === "localhost")) {
+        registry = parts.shift();
+        if (!REGISTRY.test(registry!)) return `has registry ${JSON.stringify(registry)}, which is not a host name or IP with an optional :port; ${allowed}`;
+    }
+    const repository = parts.join("/");
+    const bad = parts.find((p) => !PATH_COMPONENT.test(p));
+    if (bad !== undefined) {
+        const hint = bad !== bad.toLowerCase() && PATH_COMPONENT.test(bad.toLowerCase()) ? "repository names must be lower case" : "each path component is a-z 0-9 joined by . _ __ or -";
+        return `has repository component ${JSON.stringify(bad)}: ${hint}; ${allowed}`;
+    }
+    if (repository.length > 255) return `has a ${repository.length}-character repository; at most 255`;
+    return { ...(registry ? { registry } : {}), repository, ...(tag !== undefined ? { tag } : {}), ...(digest ? { digest } : {}) };
+}

@@ -1,5 +1,5 @@
 // What a person reads: the estimate as a table (`npm run cost`) and as a short section (`npm start`).
-import { describeAssumptions, estimate, Estimate, PlannedResource } from "./estimate";
+import { describeAssumptions, estimate, Estimate, PlannedResource, UnpricedRegionError } from "./estimate";
 
 /** A stack as the mock cloud evaluates it (local/mock-cloud.ts `evaluateStack`). */
 export interface EvaluatedStack {
@@ -47,9 +47,18 @@ export function formatEstimate(e: Estimate): string[] {
     return out;
 }
 
-/** A few lines for `npm start`: the totals and the largest lines. */
+/**
+ * A few lines for `npm start`: the totals and the largest lines. A region the price table lacks is a warning
+ * here, not a failure: the rehearsal's verdict is about the plan, the policies and the smoke, not the bill.
+ */
 export function costSection(ev: EvaluatedStack, top = 5): string[] {
-    const e = estimateStack(ev);
+    let e: Estimate;
+    try {
+        e = estimateStack(ev);
+    } catch (err) {
+        if (err instanceof UnpricedRegionError) return [`Monthly cost: warning: not estimated - ${err.message}`];
+        throw err;
+    }
     const out = [`Monthly cost (${e.region}, prices as of ${e.pricesAsOf}; npm run cost -- --stack ${e.stack} for every line): ` +
         `expected ${money(e.monthly.expected)}, low ${money(e.monthly.low)}, high ${money(e.monthly.high)}`];
     for (const l of byCost(e).slice(0, top)) out.push(`  ${money(l.monthly).padStart(8)}  ${l.resource}: ${l.basis}`);

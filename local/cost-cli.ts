@@ -1,22 +1,21 @@
-// `npm run cost -- --stack dev|prod [--json]`: the monthly cost of a stack, from the same offline plan
-// `npm start` evaluates (Pulumi mocks; nothing is created, nothing is fetched).
+// `npm run cost -- --stack NAME [--json]`: the monthly cost of a stack, from the same offline plan
+// `npm start` evaluates (Pulumi mocks; nothing is created, nothing is fetched). NAME is any stack with a
+// Pulumi.NAME.yaml, e.g. dev, prod or a copy such as staging.
 import { evaluateStack } from "./mock-cloud";
+import { StackFileError } from "./stack-file";
 import { SettingsError } from "../components/config";
 import { Estimate, toJson, UnpricedRegionError } from "../cost/estimate";
 import { estimateStack, formatEstimate } from "../cost/report";
 
-export const STACKS = ["dev", "prod"] as const;
-type Stack = (typeof STACKS)[number];
-
 export interface CliOptions {
-    stack: Stack;
+    stack: string;
     json: boolean;
 }
 
 /** Thrown for bad command-line input; the CLI prints the message and exits 2. */
 export class UsageError extends Error {}
 
-const USAGE = "usage: npm run cost -- --stack dev|prod [--json]";
+const USAGE = "usage: npm run cost -- --stack NAME [--json]   (NAME: any Pulumi.NAME.yaml here, e.g. dev or prod)";
 
 export function parseArgs(argv: string[]): CliOptions | "help" {
     let stack: string | undefined;
@@ -27,17 +26,17 @@ export function parseArgs(argv: string[]): CliOptions | "help" {
         if (arg === "--json") { json = true; continue; }
         if (arg === "--stack" || arg.startsWith("--stack=")) {
             stack = arg.includes("=") ? arg.slice("--stack=".length) : argv[++i];
-            if (stack === undefined) throw new UsageError(`--stack needs a value; allowed: ${STACKS.join(", ")}`);
+            if (stack === undefined) throw new UsageError("--stack needs a value: a stack with a Pulumi.NAME.yaml, e.g. dev or prod");
             continue;
         }
-        throw new UsageError(`unknown argument ${JSON.stringify(arg)}; allowed: --stack ${STACKS.join("|")}, --json, --help`);
+        throw new UsageError(`unknown argument ${JSON.stringify(arg)}; allowed: --stack NAME, --json, --help`);
     }
-    if (stack === undefined) throw new UsageError(`--stack is required; allowed: ${STACKS.join(", ")}`);
-    if (!(STACKS as readonly string[]).includes(stack)) throw new UsageError(`unknown stack ${JSON.stringify(stack)}; allowed: ${STACKS.join(", ")}`);
-    return { stack: stack as Stack, json };
+    if (stack === undefined) throw new UsageError("--stack is required: a stack with a Pulumi.NAME.yaml, e.g. dev or prod");
+    return { stack, json };
 }
 
-export async function run(argv: string[], write: (line: string) => void = (l) => console.log(l)): Promise<number> {
+/** `root`: where the stack files are (default: the project); tests point it at a folder with a copied stack file. */
+export async function run(argv: string[], write: (line: string) => void = (l) => console.log(l), o: { root?: string } = {}): Promise<number> {
     let opts: CliOptions | "help";
     try {
         opts = parseArgs(argv);
@@ -48,9 +47,9 @@ export async function run(argv: string[], write: (line: string) => void = (l) =>
     if (opts === "help") { write(USAGE); return 0; }
     let e: Estimate;
     try {
-        e = estimateStack(await evaluateStack(opts.stack));
+        e = estimateStack(await evaluateStack(opts.stack, undefined, { root: o.root }));
     } catch (err) {
-        if (err instanceof SettingsError || err instanceof UnpricedRegionError) { console.error(err.message); return 2; }
+        if (err instanceof SettingsError || err instanceof UnpricedRegionError || err instanceof StackFileError) { console.error(err.message); return 2; }
         throw err;
     }
     if (opts.json) write(JSON.stringify(toJson(e), null, 2));

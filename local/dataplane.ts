@@ -22,6 +22,7 @@ import type { EndpointRole } from "../access/users";
 import { createThrowawayCa } from "./ca";
 import { LOCAL_HOST, LocalPostgres, startLocalPostgres, withTimeout } from "./postgres";
 import { RdsProxyStandIn, startRdsProxyStandIn } from "./proxy";
+import { PLANE_PREFIX, removeStalePlanes, writePlaneOwner } from "./stale-planes";
 
 export interface LocalDataPlaneOptions {
     region?: string;
@@ -170,10 +171,16 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
     const spec = access.users.find((u) => u.user === user)!;
 
     installSignalHandlers();
-    const tempRoot = await mkdtemp(path.join(os.tmpdir(), "aurora-local-dataplane-")).catch((err: Error) => {
+    // A plane whose process was killed (SIGKILL) left its servers and folder behind: stop and remove them first.
+    for (const stale of await removeStalePlanes()) {
+        process.stderr.write(`local data plane: removed a plane left by process ${stale.ownerPid}, which is gone ` +
+            `(${stale.servers.length} PostgreSQL server(s) stopped): ${stale.dir}\n`);
+    }
+    const tempRoot = await mkdtemp(path.join(os.tmpdir(), PLANE_PREFIX)).catch((err: Error) => {
         throw new Error(`local data plane: could not create a temp folder under ${os.tmpdir()}: ${err.message}; set TMPDIR to a writable folder`);
     });
     tempFolders.add(tempRoot);
+    writePlaneOwner(tempRoot);
     // PostgreSQL runs as its own OS user when we are root: it must traverse (not list) this folder.
     await chmod(tempRoot, 0o711);
     const serverLogFile = path.join(tempRoot, "server.log");

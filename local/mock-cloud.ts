@@ -2,12 +2,10 @@
 // Evaluates the Pulumi program under pulumi.runtime.setMocks — Pulumi's own unit-testing method — with
 // mocks that answer like AWS does (proxy ARNs ending in db-proxy:prx-…, cluster resource ids, endpoints),
 // and records every resource the program declares with its inputs, parent, provider and dependencies.
-import * as fs from "fs";
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
-import { parse as parseYaml } from "yaml";
 import { parseSettings, PROJECT, Settings } from "../components/config";
+import { stackConfig, StackFileError } from "./stack-file";
 
 export const ACCOUNT_ID = "123456789012";
 
@@ -48,11 +46,8 @@ export interface Evaluation {
     byUrn(urn: string): MockResource;
 }
 
-/** The stack file's `config:` block, as Pulumi hands it to a program. */
-export function stackConfig(stack: string): Record<string, unknown> {
-    const file = path.join(__dirname, "..", `Pulumi.${stack}.yaml`);
-    return parseYaml(fs.readFileSync(file, "utf8")).config;
-}
+/** The stack file's `config:` block, as Pulumi hands it to a program (read by local/stack-file.ts, the one reader). */
+export { stackConfig, StackFileError };
 
 /** Applies `{ "database.minCapacity": 4 }`-style overrides to a stack's config (undefined deletes the key). */
 export function withOverrides(config: Record<string, unknown>, overrides: Record<string, unknown> = {}): Record<string, unknown> {
@@ -310,13 +305,17 @@ function unwrapSecrets(value: any): any {
     return value;
 }
 
-/** The program for a stack with its real settings file (plus overrides), as `pulumi up -s <stack>` would run it. */
+/**
+ * The program for a stack with its settings file (plus overrides), as `pulumi up -s <stack>` would run it: any
+ * Pulumi.<stack>.yaml in the project (or in `opts.root`), not only dev and prod.
+ */
 export async function evaluateStack(
-    stack: "dev" | "prod",
+    stack: string,
     overrides?: Record<string, unknown>,
+    opts: { root?: string } = {},
 ): Promise<Evaluation & { settings: Settings }> {
     const { createStack } = await import("../components/stack");
-    const settings = parseSettings(stack, withOverrides(stackConfig(stack), overrides));
+    const settings = parseSettings(stack, withOverrides(stackConfig(stack, opts.root), overrides));
     const ev = await evaluate(stack, () => createStack(settings), { region: settings.region });
     return { ...ev, settings };
 }

@@ -5,7 +5,8 @@
 //   3. starts the local data plane (real PostgreSQL behind an RDS Proxy stand-in that enforces TLS and
 //      IAM tokens) and runs the smoke runner against it, exactly as it runs after a real deploy;
 // then shuts everything down. Exit 0 only if no mandatory policy is violated and every check holds.
-import { Settings } from "../components/config";
+// `npm start -- --stack NAME` rehearses any stack with a Pulumi.NAME.yaml (default dev), e.g. a copied staging.
+import { Settings, SettingsError } from "../components/config";
 import { costSection } from "../cost/report";
 import { budgetPolicyConfig } from "../policy/rules/cost";
 import { formatViolations, mandatory, runPolicies } from "../policy/run";
@@ -13,8 +14,27 @@ import { policies } from "../policy/policies";
 import { formatReport, runSmoke } from "../smoke/runner";
 import { LocalDataPlane, localSmokeTarget, startLocalDataPlane } from "./dataplane";
 import { Evaluation, evaluateStack, MockResource } from "./mock-cloud";
+import { StackFileError } from "./stack-file";
 
-const STACK = "dev";
+const DEFAULT_STACK = "dev";
+const USAGE = "usage: npm start -- [--stack NAME]   (NAME: any Pulumi.NAME.yaml here; default dev)";
+
+/** The rehearsal's arguments: which stack file to rehearse. A bad argument is one line (exit 2). */
+export function parseRehearsalArgs(argv: string[]): { stack: string } | "help" {
+    let stack = DEFAULT_STACK;
+    for (let i = 0; i < argv.length; i++) {
+        const arg = argv[i];
+        if (arg === "--help" || arg === "-h") return "help";
+        if (arg === "--stack" || arg.startsWith("--stack=")) {
+            const value = arg.includes("=") ? arg.slice("--stack=".length) : argv[++i];
+            if (!value) throw new StackFileError("--stack needs a value: a stack with a Pulumi.NAME.yaml, e.g. dev or prod");
+            stack = value;
+            continue;
+        }
+        throw new StackFileError(`unknown argument ${JSON.stringify(arg)}; allowed: --stack NAME, --help`);
+    }
+    return { stack };
+}
 
 const COMPONENT = /aurora-iam-proxy:index:(\w+)/;
 
@@ -66,7 +86,7 @@ export function securitySummary(ev: Evaluation): Array<[boolean, string]> {
 }
 
 function printPlan(ev: Evaluation, settings: Settings) {
-    console.log(`Plan for stack ${STACK} (evaluated under Pulumi mocks: nothing is created)`);
+    console.log(`Plan for stack ${ev.stack} (evaluated under Pulumi mocks: nothing is created)`);
     console.log(`  ${settings.region}, ${settings.network.azCount} AZs, Aurora PostgreSQL ${settings.database.engineVersion} ` +
         `${settings.database.minCapacity}-${settings.database.maxCapacity} ACU, proxy auth ${settings.proxy.authMode}`);
     for (const [component, count, kinds] of resourcesPerComponent(ev)) {
@@ -76,9 +96,21 @@ function printPlan(ev: Evaluation, settings: Settings) {
     for (const [ok, line] of securitySummary(ev)) console.log(`  ${ok ? "✓" : "✗"} ${line}`);
 }
 
-async function main(): Promise<number> {
+/**
+ * Runs the rehearsal. Bad arguments, a missing or broken stack file and invalid settings print their lines
+ * and return 2 before anything starts; `root` is where the stack files are (tests use a temp folder).
+ */
+export async function main(argv: string[] = [], o: { root?: string } = {}): Promise<number> {
     const started = Date.now();
-    const ev = await evaluateStack(STACK);
+    let ev: Awaited<ReturnType<typeof evaluateStack>>;
+    try {
+        const args = parseRehearsalArgs(argv);
+        if (args === "help") { console.log(USAGE); return 0; }
+        ev = await evaluateStack(args.stack, undefined, { root: o.root });
+    } catch (err) {
+        if (err instanceof StackFileError || err instanceof SettingsError) { console.error(`rehearsal: ${err.message.split("\n").join("\nrehearsal: ")}`); return 2; }
+        throw err;
+    }
     printPlan(ev, ev.settings);
 
     const violations = runPolicies(ev.resources, { environment: ev.settings.environment, config: budgetPolicyConfig(ev.settings.budget) });
@@ -103,7 +135,7 @@ async function main(): Promise<number> {
             `READ_ONLY stand-in ${dp.reader!.host}:${dp.reader!.port} → hot standby ${dp.standby!.host}:${dp.standby!.port}`);
         console.log(`  users: ${users.map((u) => `${u.name} (${u.access}, ${u.endpoint})`).join(", ")}`);
         if (!ev.settings.access.readerEndpoint) {
-            console.log(`  ${STACK} has no READ_ONLY endpoint in AWS (one instance); the reader checks run here against the local hot standby`);
+            console.log(`  ${ev.stack} has no READ_ONLY endpoint in AWS (one instance); the reader checks run here against the local hot standby`);
         }
         const { target, credentials } = localSmokeTarget(dp);
         const report = await runSmoke(target, { credentials });
@@ -119,7 +151,7 @@ async function main(): Promise<number> {
 }
 
 if (require.main === module) {
-    main().then((code) => process.exit(code), (err) => {
+    main(process.argv.slice(2)).then((code) => process.exit(code), (err) => {
         console.error(`rehearsal failed: ${err instanceof Error ? err.message : String(err)}`);
         process.exit(1);
     });

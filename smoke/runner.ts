@@ -21,6 +21,7 @@ import { Session } from "./session";
 import { readerEndpoint, SmokeTarget, TargetError, targetUsers, validateTarget, writerEndpoint } from "./target";
 import { noReaderHost, profileChecks, readerChecks, USER_CHECK, userChecks, UserRunOptions } from "./users-check";
 import { Credentials, tokenFactory } from "../client/token";
+import { SMOKE_OTHER_USER } from "../access/users";
 
 export type { CheckResult } from "./checks";
 export type { SmokeReport } from "./report";
@@ -48,13 +49,13 @@ export interface SmokeOptions {
   grants?: boolean;
   /** Check every declared user other than the default one, and the reader endpoint. Default true. */
   users?: boolean;
-  /** The user the "other user" negatives sign for. Default "app_user_smoke_other". */
+  /** The user the "other user" negatives sign for. Default SMOKE_OTHER_USER ("app_user_smoke_other"), which no stack may declare. */
   otherUser?: string;
   /** Monotonic milliseconds for timings. Default performance.now. */
   clock?: () => number;
 }
 
-export const DEFAULT_OTHER_USER = "app_user_smoke_other";
+export const DEFAULT_OTHER_USER = SMOKE_OTHER_USER;
 
 /** Runs every check and returns the verdict. Never throws; never reports a token. */
 export async function runSmoke(target: SmokeTarget, opts: SmokeOptions = {}): Promise<SmokeReport> {

@@ -1,5 +1,8 @@
 import { strict as assert } from "assert";
-import { parseSettings, SettingsError } from "../components/config";
+import { environmentNamedBy, parseSettings, PROJECT, SettingsError } from "../components/config";
+import { SMOKE_OTHER_USER } from "../access/users";
+import { parseImageReference } from "../components/validation";
+import { DEFAULT_OTHER_USER } from "../smoke/runner";
 import { stackConfig, withOverrides } from "./harness";
 
 function problemsFor(stack: "dev" | "prod", overrides: Record<string, unknown>): string[] {
@@ -107,7 +110,7 @@ describe("stack settings", () => {
         ["an operator user that is not declared", "dev", { "operator.users": ["app_reader", "ghost"] }, /^dev: operator\.users \("ghost"\) is not a user of access\.users; declared: app_user, app_reader, app_migrator$/],
         ["the master user as an operator user", "dev", { "operator.users": ["dbadmin"] }, /^dev: operator\.users \("dbadmin"\) is database\.masterUsername; operators never connect as the master user$/],
         ["an empty operator user list", "dev", { "operator.users": [] }, /^dev: operator\.users \(\[\]\) must be a non-empty list of user names/],
-        ["a misspelt operator key", "dev", { "operator.enable": false }, /^dev: operator\.enable \(false\) is not a setting; allowed in operator: enabled, principals, users, followLatestAmi$/],
+        ["a misspelt operator key", "dev", { "operator.enable": false }, /^dev: operator\.enable \(false\) is not a setting; allowed in operator: enabled, principals, users, followLatestAmi; did you mean enabled\?$/],
         ["an ECS task user that is not declared", "dev", { "access.ecsTask": ["app_user", "ghost"] }, /^dev: access\.ecsTask \("ghost"\) is not a user of access\.users/],
     ];
     for (const [what, stack, overrides, expected] of invalid) {
@@ -170,5 +173,139 @@ describe("stack settings", () => {
         const dev = parseSettings("dev", withOverrides(stackConfig("dev"), { "database.deletionProtection": false, "database.backupRetentionDays": 1 }));
         assert.equal(dev.database.deletionProtection, false);
         assert.equal(dev.database.backupRetentionDays, 1);
+    });
+});
+
+/** The problems a stack named `stack` reports for a whole config map (not through withOverrides' section paths). */
+function problemsOf(stack: string, config: Record<string, unknown>): string[] {
+    try {
+        parseSettings(stack, config);
+    } catch (err) {
+        assert.ok(err instanceof SettingsError, `expected SettingsError, got ${err}`);
+        return (err as SettingsError).problems;
+    }
+    return [];
+}
+
+/** A stack file's config with one key renamed, as a typo in the file would. */
+function renamed(config: Record<string, unknown>, from: string, to: string): Record<string, unknown> {
+    const out = { ...config, [to]: config[from] };
+    delete out[from];
+    return out;
+}
+
+describe("stack settings: bad input a new user tries (issue 15)", () => {
+    describe("config namespaces", () => {
+        const cases: Array<[string, string, RegExp]> = [
+            [`${PROJECT}:database`, "aurora-iam-prxy:database",
+                /^prod: config key aurora-iam-prxy:database is in namespace aurora-iam-prxy, which is not read by this program \(allowed namespaces: aurora-iam-proxy, aws, pulumi\); did you mean aurora-iam-proxy:database\?$/],
+            // A hyphen typed for the colon: a key with no namespace at all.
+            [`${PROJECT}:alarms`, "aurora-iam-proxy-alarms", /^prod: config key aurora-iam-proxy-alarms has no namespace; it is not read by this program .*; did you mean aurora-iam-proxy:alarms\?$/],
+            [`${PROJECT}:alarms`, "aurora-iam-proxy-alarms:subscriptions", /^prod: config key aurora-iam-proxy-alarms:subscriptions is in namespace aurora-iam-proxy-alarms, which .*; did you mean aurora-iam-proxy:alarms\?$/],
+            ["aws:region", "awss:region", /^prod: config key awss:region is in namespace awss, .*; did you mean aws:region\?$/],
+            // The project renamed in one's head: the key itself is right, so the suggestion keeps it.
+            [`${PROJECT}:database`, "orders:database", /^prod: config key orders:database is in namespace orders, .*; did you mean aurora-iam-proxy:database\?$/],
+        ];
+        for (const [from, to, expected] of cases) {
+            it(`refuses ${to} in one line and suggests the key meant, rather than falling back to defaults`, () => {
+                const problems = problemsOf("prod", renamed(stackConfig("prod"), from, to));
+                // Without the rename's section the prod rules may add lines (aws:region is then unset); ours comes first.
+                assert.match(problems[0], expected);
+                assert.ok(problems.every((p) => !p.includes("\n")));
+            });
+        }
+
+        it("suggests the closest of this program's keys for a misspelt one", () => {
+            assert.deepEqual(problemsOf("prod", renamed(stackConfig("prod"), `${PROJECT}:database`, `${PROJECT}:databse`)).slice(0, 1).map((p) => p.replace(/\(\{.*\}\)/, "(…)")),
+                ["prod: aurora-iam-proxy:databse (…) is not a setting of this program; allowed: environment, environmentMismatchAllowed, name, network, database, proxy, app, tags, smoke, alarms, access, operator, budget; did you mean aurora-iam-proxy:database?"]);
+        });
+
+        it("accepts the aws and pulumi namespaces", () => {
+            const config = { ...stackConfig("prod"), "aws:profile": "ops", "pulumi:tags": { team: "platform" } };
+            assert.equal(parseSettings("prod", config).region, "eu-west-1");
+        });
+    });
+
+    describe("stack name and environment", () => {
+        it("refuses a stack named prod that says environment: dev, naming the setting that would allow it", () => {
+            assert.deepEqual(problemsOf("prod", stackConfig("dev")), [
+                "prod: environment (\"dev\") does not match the stack name (prod means prod); set environment: prod, or set aurora-iam-proxy:environmentMismatchAllowed: true if a dev stack is deliberately named prod",
+            ]);
+            assert.match(problemsOf("dev", stackConfig("prod"))[0], /^dev: environment \("prod"\) does not match the stack name \(dev means dev\)/);
+            assert.match(problemsOf("orders-prod-eu", stackConfig("dev"))[0], /^orders-prod-eu: environment \("dev"\) does not match the stack name \(orders-prod-eu means prod\)/);
+        });
+
+        it("takes the mismatch when the settings say it is deliberate, and refuses that setting where there is none", () => {
+            const deliberate = parseSettings("prod", { ...stackConfig("dev"), [`${PROJECT}:environmentMismatchAllowed`]: true });
+            assert.equal(deliberate.environment, "dev");
+            assert.deepEqual(problemsOf("dev", { ...stackConfig("dev"), [`${PROJECT}:environmentMismatchAllowed`]: true }),
+                ["dev: environmentMismatchAllowed (true) is only for a stack whose name says dev or prod while its environment differs; stack dev is dev: remove it"]);
+            assert.match(problemsOf("prod", { ...stackConfig("dev"), [`${PROJECT}:environmentMismatchAllowed`]: "yes" })[0], /environmentMismatchAllowed \("yes"\) must be true or false/);
+        });
+
+        it("keeps stacks named otherwise (staging, qa) working with an explicit environment", () => {
+            assert.equal(parseSettings("staging", stackConfig("prod")).environment, "prod");
+            assert.equal(parseSettings("qa", stackConfig("dev")).environment, "dev");
+            assert.deepEqual([environmentNamedBy("staging"), environmentNamedBy("prod-eu"), environmentNamedBy("development"), environmentNamedBy("dev-to-prod")],
+                [undefined, "prod", "dev", undefined]);
+        });
+    });
+
+    describe("the smoke's reserved user", () => {
+        it("has one definition, at the bottom layer, which the smoke uses", () => {
+            assert.equal(DEFAULT_OTHER_USER, SMOKE_OTHER_USER);
+        });
+
+        it(`refuses a declared user, or a master user, named ${SMOKE_OTHER_USER}`, () => {
+            assert.deepEqual(problemsFor("dev", { "access.users": [{ name: "app_user", access: "readwrite" }, { name: SMOKE_OTHER_USER, access: "readonly" }], "access.ecsTask": ["app_user"], "operator.users": ["app_user"] }),
+                [`dev: access.users[1].name ("${SMOKE_OTHER_USER}") is reserved: the smoke signs a token for it and expects the proxy to refuse it; choose another name`]);
+            assert.deepEqual(problemsFor("dev", { "database.masterUsername": SMOKE_OTHER_USER }),
+                [`dev: database.masterUsername ("${SMOKE_OTHER_USER}") is reserved: the smoke signs a token for it and expects the proxy to refuse it; choose another name`]);
+        });
+    });
+
+    describe("the image reference", () => {
+        it("refuses an uppercase repository in one line", () => {
+            assert.deepEqual(problemsFor("dev", { "app.image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/Orders:1.4.2" }), [
+                "dev: app.image (\"123456789012.dkr.ecr.eu-west-1.amazonaws.com/Orders:1.4.2\") is not an image reference ECS can pull: it has repository component \"Orders\": repository names must be lower case; expected [registry[:port]/]repository[:tag][@sha256:<64 hex>], e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/orders:1.4.2",
+            ]);
+        });
+
+        const digest = `sha256:${"0123456789abcdef".repeat(4)}`;
+        const valid: Array<[string, ReturnType<typeof parseImageReference>]> = [
+            ["public.ecr.aws/docker/library/node:20-alpine", { registry: "public.ecr.aws", repository: "docker/library/node", tag: "20-alpine" }],
+            ["nginx", { repository: "nginx" }],
+            ["library/my__app.v2-x:1.0_RC", { repository: "library/my__app.v2-x", tag: "1.0_RC" }],
+            ["localhost:5000/app:1", { registry: "localhost:5000", repository: "app", tag: "1" }],
+            [`orders@${digest}`, { repository: "orders", digest }],
+            [`registry.example.com:443/team/orders:1.4.2@${digest}`, { registry: "registry.example.com:443", repository: "team/orders", tag: "1.4.2", digest }],
+        ];
+        for (const [ref, parts] of valid) it(`reads ${ref}`, () => assert.deepEqual(parseImageReference(ref), parts));
+
+        const invalid: Array<[string, RegExp]> = [
+            ["MyOrg/app:1", /repository component "MyOrg": repository names must be lower case/],
+            ["orders:-1", /tag "-1"; a tag is 1-128/],
+            [`orders:${"x".repeat(129)}`, /tag "x{129}"/],
+            ["orders:", /tag ""/],
+            ["orders@sha256:abc", /digest "sha256:abc"; a digest is sha256: and 64 lower-case hex digits/],
+            [`orders@md5:${"a".repeat(32)}`, /digest/],
+            ["my_registry.example.com/app", /registry "my_registry\.example\.com"/],
+            ["team//orders", /repository component ""/],
+            ["team/-orders", /repository component "-orders"/],
+            ["", /is empty/],
+        ];
+        for (const [ref, expected] of invalid) {
+            it(`refuses ${JSON.stringify(ref.length > 40 ? `${ref.slice(0, 40)}…` : ref)}`, () => {
+                const got = parseImageReference(ref);
+                assert.equal(typeof got, "string");
+                assert.match(got as string, expected);
+            });
+        }
+
+        it("still requires a pinned image in prod, a tag other than latest or a digest", () => {
+            assert.match(problemsFor("prod", { "app.image": "orders:latest" })[0], /must be pinned in prod/);
+            assert.match(problemsFor("prod", { "app.image": "orders" })[0], /must be pinned in prod/);
+            assert.equal(parseSettings("prod", withOverrides(stackConfig("prod"), { "app.image": `orders:latest@${digest}` })).app.image, `orders:latest@${digest}`);
+        });
     });
 });

@@ -313,9 +313,9 @@ describe("cost", function () {
                 console.error = original;
             }
             assert.deepEqual(errors, [
-                'cost: unknown stack "staging"; allowed: dev, prod',
-                'cost: unknown argument "--yaml"; allowed: --stack dev|prod, --json, --help',
-                "cost: --stack is required; allowed: dev, prod",
+                "Pulumi.staging.yaml: no such stack file; stack files here: Pulumi.dev.yaml, Pulumi.prod.yaml (copy one to Pulumi.staging.yaml to make it)",
+                'cost: unknown argument "--yaml"; allowed: --stack NAME, --json, --help',
+                "cost: --stack is required: a stack with a Pulumi.NAME.yaml, e.g. dev or prod",
             ]);
         });
 

@@ -32,6 +32,14 @@ describe("project hygiene", () => {
         assert.deepEqual(offenders, []);
     });
 
+    it("removes every temp folder a test file makes (no smoke-cli-* or other leftovers after npm test)", () => {
+        const makes = /\bmkdtemp(Sync)?\(/;
+        const removes = /\brm(Sync)?\([^)]*recursive: true/;
+        const offenders = tracked().filter((f) => f.startsWith("test/") && f.endsWith(".ts"))
+            .filter((f) => { const text = fs.readFileSync(path.join(root, f), "utf8"); return makes.test(text) && !removes.test(text); });
+        assert.deepEqual(offenders, []);
+    });
+
     it("has no focused tests that would silently skip the rest", () => {
         const focused = new RegExp(["\\b(it|describe|context)", "\\.only\\("].join(""));
         const offenders = tracked().filter((f) => f.startsWith("test/") && focused.test(fs.readFileSync(path.join(root, f), "utf8")));

@@ -90,9 +90,11 @@ describe("smoke runner against the local data plane", function () {
   });
 
   describe("the CLI", () => {
-    const dir = mkdtempSync(join(tmpdir(), "smoke-cli-"));
+    let dir = "";
     const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY, profile: process.env.AWS_PROFILE };
     before(() => {
+      // Made here, not when the file loads, so the after hook below always removes what was made.
+      dir = mkdtempSync(join(tmpdir(), "smoke-cli-"));
       // The CLI signs with the SDK's default chain, as it would on an operator's machine.
       process.env.AWS_ACCESS_KEY_ID = dp.accessKeyId;
       process.env.AWS_SECRET_ACCESS_KEY = dp.secretAccessKey;
@@ -103,7 +105,7 @@ describe("smoke runner against the local data plane", function () {
         if (value === undefined) delete process.env[key];
         else process.env[key] = value;
       }
-      rmSync(dir, { recursive: true, force: true });
+      if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
     it("reads stack outputs from a file, trusts --ca, prints JSON and exits 0", async () => {

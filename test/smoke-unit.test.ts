@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as FakeTimers from "@sinonjs/fake-timers";
@@ -82,7 +82,9 @@ describe("smoke target", () => {
 });
 
 describe("smoke outputs", () => {
-  const dir = mkdtempSync(join(tmpdir(), "smoke-unit-"));
+  let dir = "";
+  before(() => { dir = mkdtempSync(join(tmpdir(), "smoke-unit-")); });
+  after(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
 
   it("reads an outputs file", async () => {
     const file = join(dir, "outputs.json");
@@ -268,6 +270,10 @@ describe("smoke cli", () => {
     const err: string[] = [];
     return { out, err, io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l), env: {} } };
   };
+  // Folders the CLI reads from, removed after the block so no run leaves smoke-cli-* behind.
+  const made: string[] = [];
+  const scratch = (prefix: string) => { const d = mkdtempSync(join(tmpdir(), prefix)); made.push(d); return d; };
+  after(() => { for (const d of made) rmSync(d, { recursive: true, force: true }); });
 
   it("prints help and exits 0", async () => {
     const t = io();
@@ -294,14 +300,14 @@ describe("smoke cli", () => {
 
   it("says which --ca file it cannot read, and exits 2", async () => {
     const t = io();
-    const missing = join(mkdtempSync(join(tmpdir(), "smoke-cli-ca-")), "missing.pem");
+    const missing = join(scratch("smoke-cli-ca-"), "missing.pem");
     assert.equal(await main(["--host", "h.example", "--ca", missing], t.io), 2);
     assert.equal(t.err.length, 1);
     assert.match(t.err[0], /--ca .*missing\.pem: cannot read the file \(ENOENT\); expected a PEM CA bundle/);
   });
 
   it("takes the environment, then stack outputs, then flags, later ones winning", async () => {
-    const outputs = join(mkdtempSync(join(tmpdir(), "smoke-cli-outputs-")), "outputs.json");
+    const outputs = join(scratch("smoke-cli-outputs-"), "outputs.json");
     writeFileSync(outputs, JSON.stringify({ proxyEndpoint: "p.example", proxyPort: 70000, dbName: "appdb", dbUser: "app_user", region: "eu-west-1" }));
     const env = { DB_HOST: "env.example", DB_PORT: "5432", DB_NAME: "appdb", DB_USER: "app_user", AWS_REGION: "eu-west-1" };
     // The invalid port tells which source won: the outputs' 70000 over the environment's 5432 ...
