@@ -384,6 +384,9 @@ describe("cost", function () {
             assert.match(section[0], /^Monthly cost \(eu-west-1, prices as of \d{4}-\d{2}-\d{2}; npm run cost -- --stack dev for every line\): expected \$\d+\.\d\d, low \$\d+\.\d\d, high \$\d+\.\d\d$/);
             assert.equal(section.length, 6);
             assert.match(section[1], /database-instance-1: provisioned db\.t4g\.medium/);
+            const totals = /expected \$[\d,.]+, low \$[\d,.]+, high \$[\d,.]+$/.exec(section[0])![0];
+            const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
+            assert.ok(readme.includes(`Monthly cost (eu-west-1, prices as of ${PRICES_AS_OF}; …): ${totals}\n`), `README's npm start excerpt: ${totals}`);
         });
     });
 
@@ -416,7 +419,7 @@ describe("cost", function () {
             assert.equal(v.length, 1);
             assert.equal(v[0].enforcementLevel, "advisory");
             assert.equal(v[0].policyName, "cost-within-budget");
-            assert.match(v[0].message, new RegExp(`^expected monthly cost \\$${expected.toFixed(2).replace(".", "\\.")} \\(low .*\\) is above the budget of \\$100\\.00 from the policy config; largest lines: proxy-proxy \\$`));
+            assert.match(v[0].message, new RegExp(`^expected monthly cost \\$${expected.toFixed(2).replace(".", "\\.")} \\(low .*\\) is above the budget of \\$100\\.00 from the policy config; largest lines: database-instance-1 \\$`));
             assert.doesNotMatch(v[0].message, /\n/);
         });
 
