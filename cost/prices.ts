@@ -3,11 +3,11 @@
 // fetched at run time. To refresh it, see cost/README.md ("Refreshing the price table").
 //
 // `source` names the AWS pricing page that is authoritative for the figure and says what was
-// actually checked on PRICES_AS_OF: "seen" means the figure was found on that date in a published
+// actually checked on the row's `read` date: "seen" means the figure was found on that date in a published
 // summary of that page (named); "not confirmed" means no page read that day showed the figure, and
 // the value given is the one used (AWS's published list price as last known to the author).
 
-/** The date the sources below were read. */
+/** The date the table was last refreshed as a whole: the oldest `read` date of its rows (rows added later carry their own). */
 export const PRICES_AS_OF = "2026-11-23";
 
 export const REGIONS = ["eu-west-1", "us-east-1"] as const;

@@ -3,8 +3,8 @@
 //   --diff <git-ref>   the change from the plan at <ref> to the working tree's (local/cost-diff.ts)
 //   --unverified       the price rows some figure of which could not be confirmed (no --stack needed)
 //   --policy-config    the policy pack config for `pulumi preview --policy-pack policy --policy-pack-config <file>`
-import { evaluateStack } from "./mock-cloud";
-import { SettingsError } from "../components/config";
+import { evaluateStack, stackConfig } from "./mock-cloud";
+import { parseSettings, SettingsError } from "../components/config";
 import { advise } from "../cost/advice";
 import { basisIn, diffEstimates, differingAssumptions, formatDiff } from "../cost/diff";
 import { Estimate, toJson, UnpricedRegionError } from "../cost/estimate";
@@ -101,12 +101,13 @@ export async function run(argv: string[], write: (line: string) => void = (l) =>
             else formatDiff(d, differingAssumptions(base, head), (side, line) => basisIn(side === "base" ? base.estimate : head.estimate, line)).forEach((l) => write(l));
             return 0;
         }
-        const ev = await evaluateStack(stack);
         if (opts.policyConfig) {
             // The budget policy can't read stack settings under the engine: hand it them as pack config.
-            write(JSON.stringify(budgetPolicyConfig(ev.settings.budget), null, 2));
+            // Only the settings are needed, not the plan.
+            write(JSON.stringify(budgetPolicyConfig(parseSettings(stack, stackConfig(stack)).budget), null, 2));
             return 0;
         }
+        const ev = await evaluateStack(stack);
         const e: Estimate = estimateStack(ev);
         const advice = advise(e.stack, e.region, ev.resources, ev.settings.environment);
         if (opts.json) write(JSON.stringify({ ...toJson(e), advice }, null, 2));
