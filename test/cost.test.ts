@@ -468,6 +468,7 @@ describe("cost", function () {
                 assert.ok(!Number.isNaN(Date.parse(price.read)), `${key}: ${price.read} is a date`);
                 assert.ok(price.read >= PRICES_AS_OF, `${key}: read no earlier than PRICES_AS_OF`);
             }
+            assert.equal(Object.values(PRICES).map((x) => x.read).sort()[0], PRICES_AS_OF, "PRICES_AS_OF is the oldest read date");
         });
 
         it("--unverified lists exactly the rows whose source says a figure was not confirmed, and so does the README", async () => {
