@@ -56,7 +56,7 @@ describe("cost diff", function () {
         before(() => {
             repo = fs.mkdtempSync(path.join(os.tmpdir(), "cost-diff-repo-"));
             // The files a plan needs: the program's rooms, the settings files, and the tool itself.
-            for (const item of ["access", "client", "smoke", "components", "cost", "local", "Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml", "package.json", "tsconfig.json"]) {
+            for (const item of ["access", "client", "smoke", "components", "cost", "local", "Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml", "package.json", "package-lock.json", "tsconfig.json"]) {
                 fs.cpSync(path.join(root, item), path.join(repo, item), { recursive: true, filter: (src) => !src.includes("node_modules") });
             }
             fs.symlinkSync(path.join(root, "node_modules"), path.join(repo, "node_modules"), "dir");
