@@ -3,6 +3,7 @@
 // stack, the key, the value seen and what is allowed, and the program stops before declaring anything.
 import { DbUser, SMOKE_OTHER_USER, toUsers, usersProblems } from "../access/users";
 import { AuthMode, DEFAULT_MASTER_USERNAME } from "../access/grants";
+import { classesFor, SERVERLESS_CLASS } from "./aurora-classes";
 import { closest, descriptionProblem, isPrivateIpv4, parseImageReference, parseIpv4Cidr, pgIdentifierProblem } from "./validation";
 
 export const PROJECT = "aurora-iam-proxy";
@@ -37,6 +38,12 @@ export interface DatabaseSettings {
      * major, resolved at deploy time. Existing clusters keep the version they run.
      */
     preferredEngineVersions: string[];
+    /**
+     * The instances' class: "db.serverless" (Aurora Serverless v2, the default; capacity from min/maxCapacity)
+     * or a provisioned class Aurora PostgreSQL offers for engineMajor (components/aurora-classes.ts).
+     */
+    instanceClass: string;
+    /** Serverless v2 only (instanceClass "db.serverless"): ACU range of each instance. */
     minCapacity: number;
     maxCapacity: number;
     instanceCount: number;
@@ -182,7 +189,7 @@ function range(from: number, to: number, step: number): number[] {
 /** The keys each settings object may hold; anything else is a typo we report rather than ignore. */
 const KEYS = {
     network: ["cidr", "azCount", "flowLogs", "flowLogRetentionDays"],
-    database: ["name", "user", "masterUsername", "engineVersion", "preferredEngineVersions", "minCapacity", "maxCapacity", "instanceCount",
+    database: ["name", "user", "masterUsername", "engineVersion", "preferredEngineVersions", "instanceClass", "minCapacity", "maxCapacity", "instanceCount",
         "backupRetentionDays", "deletionProtection", "performanceInsights", "monitoringIntervalSeconds", "logRetentionDays"],
     proxy: ["authMode", "maxConnectionsPercent", "maxIdleConnectionsPercent", "connectionBorrowTimeoutSeconds",
         "idleClientTimeoutSeconds", "debugLogging"],
@@ -327,8 +334,19 @@ export function parseSettings(stack: string, config: Record<string, unknown>): S
     } else {
         for (const v of rawPreferred as string[]) if (!preferredEngineVersions.includes(v)) preferredEngineVersions.push(v);
     }
-    const minCapacity = db.capacity("minCapacity", 0.5);
-    const maxCapacity = db.capacity("maxCapacity", prod ? 8 : 1);
+    const instanceClass = db.string("instanceClass", SERVERLESS_CLASS);
+    const serverless = instanceClass === SERVERLESS_CLASS;
+    if (!serverless && !classesFor(engineMajor).includes(instanceClass)) {
+        fail("database.instanceClass", instanceClass, `is not an Aurora PostgreSQL ${engineMajor} instance class; allowed: ${SERVERLESS_CLASS} (Serverless v2), ${classesFor(engineMajor).join(", ")}`);
+    }
+    if (!serverless) {
+        // A provisioned class has a fixed size: an ACU range would be silently ignored, so it is refused.
+        for (const key of ["minCapacity", "maxCapacity"]) {
+            if (db.raw(key) !== undefined) fail(`database.${key}`, db.raw(key), `applies to Serverless v2 only; remove it, or set database.instanceClass to ${SERVERLESS_CLASS} (now ${instanceClass})`);
+        }
+    }
+    const minCapacity = serverless ? db.capacity("minCapacity", 0.5) : 0.5;
+    const maxCapacity = serverless ? db.capacity("maxCapacity", prod ? 8 : 1) : 1;
     if (minCapacity > maxCapacity) {
         problems.push(`${stack}: database.minCapacity (${minCapacity}) is above database.maxCapacity (${maxCapacity}); set minCapacity <= maxCapacity`);
     }
@@ -497,8 +515,8 @@ export function parseSettings(stack: string, config: Record<string, unknown>): S
         stack, environment, region: region as string, namePrefix: `${name}-${environment}`, tags,
         network: { cidr, azCount, natGateways: prod ? "perAz" : "single", flowLogs, flowLogRetentionDays },
         database: {
-            name: dbName, user: dbUser, masterUsername, engineVersion, engineMajor, preferredEngineVersions, minCapacity, maxCapacity,
-            instanceCount, backupRetentionDays, deletionProtection, performanceInsights, monitoringIntervalSeconds,
+            name: dbName, user: dbUser, masterUsername, engineVersion, engineMajor, preferredEngineVersions, instanceClass, minCapacity,
+            maxCapacity, instanceCount, backupRetentionDays, deletionProtection, performanceInsights, monitoringIntervalSeconds,
             logRetentionDays: dbLogRetention,
         },
         proxy: {

@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { serviceTrustPolicy } from "./arns";
+import { SERVERLESS_CLASS } from "./aurora-classes";
 import { DatabaseSettings, Environment } from "./config";
 
 export const ENGINE = "aurora-postgresql";
@@ -18,7 +19,10 @@ export interface DatabaseArgs {
     kmsKeyArn: pulumi.Input<string>;
 }
 
-/** Aurora PostgreSQL Serverless v2: IAM auth on, TLS forced, storage and master secret under the stack's CMK. */
+/**
+ * Aurora PostgreSQL, Serverless v2 or a provisioned class (settings.instanceClass): IAM auth on, TLS forced,
+ * storage and master secret under the stack's CMK.
+ */
 export class Database extends pulumi.ComponentResource {
     readonly clusterIdentifier: pulumi.Output<string>;
     /**
@@ -41,6 +45,7 @@ export class Database extends pulumi.ComponentResource {
         const s = args.settings;
         const prod = args.environment === "prod";
         const child = { parent: this };
+        const serverless = s.instanceClass === SERVERLESS_CLASS;
         // A fixed identifier lets us create the PostgreSQL log group before RDS does, with retention and our key.
         const clusterIdentifier = `${args.namePrefix}-aurora`;
 
@@ -104,7 +109,9 @@ export class Database extends pulumi.ComponentResource {
             iamDatabaseAuthenticationEnabled: true,
             storageEncrypted: true,
             kmsKeyId: args.kmsKeyArn,
-            serverlessv2ScalingConfiguration: { minCapacity: s.minCapacity, maxCapacity: s.maxCapacity },
+            // Only Serverless v2 instances read it. Moving a cluster between Serverless v2 and a provisioned class
+            // modifies each instance in place (a restart of a few minutes; docs/cost.md), the cluster keeps its data.
+            serverlessv2ScalingConfiguration: serverless ? { minCapacity: s.minCapacity, maxCapacity: s.maxCapacity } : undefined,
             dbSubnetGroupName: subnetGroup.name,
             vpcSecurityGroupIds: [args.securityGroupId],
             dbClusterParameterGroupName: parameters.name,
@@ -148,7 +155,7 @@ export class Database extends pulumi.ComponentResource {
             clusterIdentifier: cluster.id,
             identifier: `${clusterIdentifier}-${i + 1}`,
             engine: ENGINE,
-            instanceClass: "db.serverless",
+            instanceClass: s.instanceClass,
             publiclyAccessible: false,
             dbSubnetGroupName: subnetGroup.name,
             // Spread over the subnet group's AZs so a reader in another AZ can be promoted.

@@ -4,7 +4,7 @@
 //
 // Every AWS resource type is either priced here (PRICERS), classed as free (FREE), or reported as
 // "not priced": a type this file doesn't know never counts as zero.
-import { EC2_INSTANCE_HOUR, HOURS_PER_MONTH, isPricedRegion, PRICES, PRICES_AS_OF, PriceKey, Region, REGIONS } from "./prices";
+import { AURORA_INSTANCE_HOUR, EC2_INSTANCE_HOUR, HOURS_PER_MONTH, isPricedRegion, PRICES, PRICES_AS_OF, PriceKey, PROXY_MIN_ACU, PROXY_MIN_VCPU, Region, REGIONS } from "./prices";
 
 /** A resource as planned: its type token, logical name and resolved inputs (state/id when known). */
 export interface PlannedResource {
@@ -78,7 +78,7 @@ export function describeAssumptions(a: Assumptions = DEFAULT_ASSUMPTIONS): strin
     const s = (x: Range, unit: string) => `${x.low} / ${x.expected} / ${x.high} ${unit}`;
     return [
         `Serverless v2 ACU: low = min capacity all month, expected = min + ${pct(a.acuPositionInRange.expected)} of (max - min) on average, high = max all month`,
-        "RDS Proxy: the ACUs of the Serverless v2 instances it fronts, never fewer than 8 ACUs",
+        "RDS Proxy: the ACUs of the Serverless v2 instances it fronts, never fewer than 8 ACUs; the vCPUs of provisioned instances, never fewer than 2",
         `Aurora storage ${s(a.auroraStorageGb, "GB")} (automated backups within that size are free), I/O ${s(a.auroraIoMillions, "million requests/month")}`,
         `NAT data ${s(a.natDataGb, "GB/month")} for the whole stack, split evenly over the gateways`,
         `logs ${s(a.logIngestGbPerGroup, "GB/month")} per log group, kept for its retention (storage priced uncompressed); flow logs ${s(a.flowLogGb, "GB/month")}`,
@@ -233,7 +233,7 @@ const clusterOf = (ctx: Context, identifier: unknown) =>
 /** Each Serverless v2 instance's ACU: min, expected average and max, from its cluster's scaling configuration. */
 function instanceAcu(ctx: Context, inst: PlannedResource): Range | { reason: string } {
     if (inst.inputs.instanceClass !== "db.serverless") {
-        return { reason: `instance class ${inst.inputs.instanceClass} is not in the price table (only db.serverless is)` };
+        return { reason: `instance class ${inst.inputs.instanceClass} is provisioned, not Serverless v2` };
     }
     const cluster = clusterOf(ctx, inst.inputs.clusterIdentifier);
     const scaling = cluster?.inputs.serverlessv2ScalingConfiguration;
@@ -247,6 +247,20 @@ function instanceAcu(ctx: Context, inst: PlannedResource): Range | { reason: str
 
 const scale = (x: Range, f: (v: number, level: keyof Range) => number): Range =>
     ({ low: f(x.low, "low"), expected: f(x.expected, "expected"), high: f(x.high, "high") });
+
+/** The proxy's charge for Serverless v2 targets: their ACUs, never fewer than 8. */
+function acuProxyPart(ctx: Context, sum: Range, count: number): Part {
+    const charged = scale(sum, (x) => Math.max(PROXY_MIN_ACU, x));
+    const price = ctx.price("proxyAcuHour");
+    const fronts = count > 0
+        ? `the ${count} Serverless v2 instance(s) it fronts use ${round(sum.low, 3)}-${round(sum.high, 3)} ACU (${round(sum.expected, 3)} expected)`
+        : "no Serverless v2 instance behind it in the plan";
+    return {
+        ...scale(charged, (x) => x * HOURS_PER_MONTH * price),
+        basis: `RDS Proxy bills the ACUs of the instances it fronts with a minimum of ${PROXY_MIN_ACU} ACUs: ${fronts}, so it charges ` +
+            `${round(charged.expected, 3)} ACU × ${HOURS_PER_MONTH} h × ${usd(price)}/ACU-hour`,
+    };
+}
 
 function flat(amount: number, basis: string): Part {
     return { low: amount, expected: amount, high: amount, basis };
@@ -327,15 +341,25 @@ const PRICERS: Record<string, Pricer> = {
     },
 
     [T.instance]: (res, ctx) => {
-        const acu = instanceAcu(ctx, res);
-        if ("reason" in acu) return [acu];
-        const price = ctx.price("auroraAcuHour");
-        const reader = typeof res.inputs.promotionTier === "number" && res.inputs.promotionTier > 0;
-        const parts: Part[] = [{
-            ...scale(acu, (x) => x * HOURS_PER_MONTH * price),
-            basis: `Serverless v2 ${acu.low}-${acu.high} ACU, ${round(acu.expected, 3)} ACU on average (assumed) × ${HOURS_PER_MONTH} h × ${usd(price)}/ACU-hour` +
-                (reader ? "; a reader in promotion tier 0-1 scales with the writer, higher tiers may sit lower" : ""),
-        }];
+        const parts: Part[] = [];
+        const instanceClass = String(res.inputs.instanceClass ?? "");
+        if (instanceClass === "db.serverless") {
+            const acu = instanceAcu(ctx, res);
+            if ("reason" in acu) return [acu];
+            const price = ctx.price("auroraAcuHour");
+            const reader = typeof res.inputs.promotionTier === "number" && res.inputs.promotionTier > 0;
+            parts.push({
+                ...scale(acu, (x) => x * HOURS_PER_MONTH * price),
+                basis: `Serverless v2 ${acu.low}-${acu.high} ACU, ${round(acu.expected, 3)} ACU on average (assumed) × ${HOURS_PER_MONTH} h × ${usd(price)}/ACU-hour` +
+                    (reader ? "; a reader in promotion tier 0-1 scales with the writer, higher tiers may sit lower" : ""),
+            });
+        } else {
+            const known = AURORA_INSTANCE_HOUR[instanceClass];
+            if (!known) return [{ reason: `instance class ${instanceClass || "(unset)"} is not in the price table (db.serverless, ${Object.keys(AURORA_INSTANCE_HOUR).join(", ")} are)` }];
+            parts.push(flat(HOURS_PER_MONTH * ctx.price(known.key),
+                `provisioned ${instanceClass} (${known.vcpu} vCPU) on demand: ${HOURS_PER_MONTH} h × ${ctx.show(known.key)}/h` +
+                (/^db\.t/.test(instanceClass) ? "; a T class may bill CPU credits beyond its baseline (Unlimited mode, not confirmed here): not priced" : "")));
+        }
         if (res.inputs.performanceInsightsEnabled === true) {
             const days = res.inputs.performanceInsightsRetentionPeriod ?? 7;
             if (days <= 7) parts.push(flat(0, "Performance Insights with 7-day retention: free tier"));
@@ -358,22 +382,34 @@ const PRICERS: Record<string, Pricer> = {
         const targets = ctx.ofType(T.proxyTarget).filter((t) => t.inputs.dbProxyName === res.inputs.name || ctx.ofType(T.proxy).length === 1);
         const clusters = targets.map((t) => clusterOf(ctx, t.inputs.dbClusterIdentifier)).filter((c): c is PlannedResource => !!c);
         const instances = ctx.ofType(T.instance).filter((i) => clusters.some((c) => clusterOf(ctx, i.inputs.clusterIdentifier) === c));
-        const sum: Range = { low: 0, expected: 0, high: 0 };
+        // RDS Proxy bills the capacity of what it fronts: ACUs of Serverless v2 instances (at least 8), vCPUs of
+        // provisioned ones (at least 2). A cluster mixing both is billed on each part here (not confirmed).
+        const acu: Range = { low: 0, expected: 0, high: 0 };
+        let vcpu = 0;
+        let serverlessCount = 0;
         for (const inst of instances) {
-            const acu = instanceAcu(ctx, inst);
-            if ("reason" in acu) return [{ reason: `fronts ${inst.name}, whose ${acu.reason}; the proxy's per-vCPU price for provisioned instances is not in the table` }];
-            sum.low += acu.low; sum.expected += acu.expected; sum.high += acu.high;
+            if (inst.inputs.instanceClass === "db.serverless") {
+                const a = instanceAcu(ctx, inst);
+                if ("reason" in a) return [{ reason: `fronts ${inst.name}, whose ${a.reason}` }];
+                acu.low += a.low; acu.expected += a.expected; acu.high += a.high;
+                serverlessCount++;
+                continue;
+            }
+            const known = AURORA_INSTANCE_HOUR[String(inst.inputs.instanceClass)];
+            if (!known) return [{ reason: `fronts ${inst.name}, whose instance class ${inst.inputs.instanceClass} has no vCPU count in the price table` }];
+            vcpu += known.vcpu;
         }
-        const charged = scale(sum, (x) => Math.max(8, x));
-        const price = ctx.price("proxyAcuHour");
-        const fronts = instances.length > 0
-            ? `the ${instances.length} Serverless v2 instance(s) it fronts use ${round(sum.low, 3)}-${round(sum.high, 3)} ACU (${round(sum.expected, 3)} expected)`
-            : "no Serverless v2 instance behind it in the plan";
-        return [{
-            ...scale(charged, (x) => x * HOURS_PER_MONTH * price),
-            basis: `RDS Proxy bills the ACUs of the instances it fronts with a minimum of 8 ACUs: ${fronts}, so it charges ` +
-                `${round(charged.expected, 3)} ACU × ${HOURS_PER_MONTH} h × ${usd(price)}/ACU-hour`,
-        }];
+        const provisionedCount = instances.length - serverlessCount;
+        if (provisionedCount > 0) {
+            const charged = Math.max(PROXY_MIN_VCPU, vcpu);
+            const price = ctx.price("proxyVcpuHour");
+            const parts: Part[] = [flat(charged * HOURS_PER_MONTH * price,
+                `RDS Proxy bills the vCPUs of the provisioned instances it fronts with a minimum of ${PROXY_MIN_VCPU} vCPUs: the ${provisionedCount} ` +
+                `provisioned instance(s) it fronts have ${vcpu} vCPU, so it charges ${charged} vCPU × ${HOURS_PER_MONTH} h × ${usd(price)}/vCPU-hour`)];
+            if (serverlessCount === 0) return parts;
+            return [...parts, acuProxyPart(ctx, acu, serverlessCount)];
+        }
+        return [acuProxyPart(ctx, acu, serverlessCount)];
     },
 
     "aws:rds/proxyEndpoint:ProxyEndpoint": () => [flat(0,

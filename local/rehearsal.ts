@@ -88,7 +88,8 @@ export function securitySummary(ev: Evaluation): Array<[boolean, string]> {
 function printPlan(ev: Evaluation, settings: Settings) {
     console.log(`Plan for stack ${ev.stack} (evaluated under Pulumi mocks: nothing is created)`);
     console.log(`  ${settings.region}, ${settings.network.azCount} AZs, Aurora PostgreSQL ${settings.database.engineVersion} ` +
-        `${settings.database.minCapacity}-${settings.database.maxCapacity} ACU, proxy auth ${settings.proxy.authMode}`);
+        `${settings.database.instanceClass === "db.serverless" ? `${settings.database.minCapacity}-${settings.database.maxCapacity} ACU` : settings.database.instanceClass}, ` +
+        `proxy auth ${settings.proxy.authMode}`);
     for (const [component, count, kinds] of resourcesPerComponent(ev)) {
         console.log(`  ${component.padEnd(9)} ${String(count).padStart(3)}  ${kinds.join(", ")}`);
     }

@@ -21,8 +21,9 @@ describe("stack settings", () => {
         const prod = parseSettings("prod", stackConfig("prod"));
         assert.equal(dev.environment, "dev");
         assert.equal(prod.environment, "prod");
-        assert.deepEqual([dev.database.minCapacity, dev.database.maxCapacity], [0.5, 1]);
-        assert.ok(prod.database.maxCapacity > dev.database.maxCapacity);
+        assert.equal(dev.database.instanceClass, "db.t4g.medium");
+        assert.equal(prod.database.instanceClass, "db.serverless");
+        assert.deepEqual([prod.database.minCapacity, prod.database.maxCapacity], [1, 16]);
         assert.equal(dev.network.natGateways, "single");
         assert.equal(prod.network.natGateways, "perAz");
         assert.equal(dev.proxy.authMode, "iam");
@@ -44,10 +45,16 @@ describe("stack settings", () => {
         ["a CIDR with an octet above 255", "dev", { "network.cidr": "10.300.0.0/16" }, /^dev: network\.cidr \("10\.300\.0\.0\/16"\) has an octet above 255/],
         ["a CIDR with host bits set", "dev", { "network.cidr": "10.20.1.0/16" }, /^dev: network\.cidr .* has host bits set; the network address for \/16 is 10\.20\.0\.0/],
         ["a public CIDR", "dev", { "network.cidr": "8.8.0.0/16" }, /^dev: network\.cidr .* must lie in a private range/],
-        ["min capacity above max", "dev", { "database.minCapacity": 4, "database.maxCapacity": 2 }, /^dev: database\.minCapacity \(4\) is above database\.maxCapacity \(2\); set minCapacity <= maxCapacity$/],
-        ["capacity off the 0.5 ACU steps", "dev", { "database.minCapacity": 0.75 }, /^dev: database\.minCapacity \(0\.75\) must be Aurora Serverless v2 capacity: 0 to 256 ACU in steps of 0\.5$/],
-        ["capacity above 256 ACU", "dev", { "database.maxCapacity": 300 }, /^dev: database\.maxCapacity \(300\) must be Aurora Serverless v2 capacity/],
-        ["negative capacity", "dev", { "database.minCapacity": -1 }, /^dev: database\.minCapacity \(-1\) must be Aurora Serverless v2 capacity/],
+        ["min capacity above max", "dev", { "database.minCapacity": 4, "database.maxCapacity": 2, "database.instanceClass": "db.serverless" }, /^dev: database\.minCapacity \(4\) is above database\.maxCapacity \(2\); set minCapacity <= maxCapacity$/],
+        ["capacity off the 0.5 ACU steps", "dev", { "database.minCapacity": 0.75, "database.instanceClass": "db.serverless" }, /^dev: database\.minCapacity \(0\.75\) must be Aurora Serverless v2 capacity: 0 to 256 ACU in steps of 0\.5$/],
+        ["capacity above 256 ACU", "dev", { "database.maxCapacity": 300, "database.instanceClass": "db.serverless" }, /^dev: database\.maxCapacity \(300\) must be Aurora Serverless v2 capacity/],
+        ["negative capacity", "dev", { "database.minCapacity": -1, "database.instanceClass": "db.serverless" }, /^dev: database\.minCapacity \(-1\) must be Aurora Serverless v2 capacity/],
+        ["an instance class Aurora PostgreSQL doesn't offer", "dev", { "database.instanceClass": "db.t2.micro" },
+            /^dev: database\.instanceClass \("db\.t2\.micro"\) is not an Aurora PostgreSQL 16 instance class; allowed: db\.serverless \(Serverless v2\), db\.t3\.medium, .*db\.t4g\.medium, .*db\.r8g\.2xlarge$/],
+        ["a class not offered for the engine major", "dev", { "database.instanceClass": "db.t3.medium", "database.engineVersion": "17" },
+            /^dev: database\.instanceClass \("db\.t3\.medium"\) is not an Aurora PostgreSQL 17 instance class; allowed: db\.serverless \(Serverless v2\), db\.t4g\.medium/],
+        ["an ACU range beside a provisioned class", "dev", { "database.maxCapacity": 4 },
+            /^dev: database\.maxCapacity \(4\) applies to Serverless v2 only; remove it, or set database\.instanceClass to db\.serverless \(now db\.t4g\.medium\)$/],
         ["a MySQL engine version", "dev", { "database.engineVersion": "8.0.mysql_aurora.3.05.2" }, /^dev: database\.engineVersion \("8\.0\.mysql_aurora\.3\.05\.2"\) is not an aurora-postgresql version/],
         ["an engine major AWS does not offer", "dev", { "database.engineVersion": "12" }, /^dev: database\.engineVersion \("12"\) is not an aurora-postgresql version; use a major 13-17/],
         ["a preferred version of another major", "dev", { "database.preferredEngineVersions": ["15.8"] }, /^dev: database\.preferredEngineVersions \(\["15\.8"\]\) must be a list of quoted 16\.MINOR versions/],

@@ -5,7 +5,9 @@ import * as fs from "fs";
 import * as path from "path";
 import { parseSettings, SettingsError } from "../components/config";
 import { classify, DEFAULT_ASSUMPTIONS, estimate, PlannedResource, PRICED_TYPES, runsPerMonth, toJson, UnpricedRegionError } from "../cost/estimate";
-import { HOURS_PER_MONTH, PRICES, PRICES_AS_OF, REGIONS } from "../cost/prices";
+import { AURORA_INSTANCE_HOUR, HOURS_PER_MONTH, PRICES, PRICES_AS_OF, REGIONS, staleRows, staleWarning, unverifiedRows } from "../cost/prices";
+import { advise, CHEAPEST_PROXY_CLASS } from "../cost/advice";
+import { AURORA_POSTGRESQL_CLASSES, classesFor, maxConnectionsUpperBound } from "../components/aurora-classes";
 import { run } from "../local/cost-cli";
 import { costSection, estimateStack } from "../cost/report";
 import { analyzeViaHost } from "../policy/host";
@@ -78,12 +80,16 @@ describe("cost", function () {
             assert.match(lines[0].basis, /0\.5-4 ACU, 1\.375 ACU on average .* × 730 h × \$0\.13\/ACU-hour/);
         });
 
-        it("a reader is priced like the writer and says tier 0-1 readers scale with it; a provisioned class is not priced, not zero", () => {
+        it("a reader is priced like the writer and says tier 0-1 readers scale with it; a provisioned class is priced per hour, an unknown one not priced, not zero", () => {
             const reader = linesOf([cluster(), instance("w"), instance("r", { promotionTier: 1 })], "r").lines[0];
             assert.match(reader.basis, /promotion tier 0-1 scales with the writer/);
-            const big = linesOf([cluster(), instance("big", { instanceClass: "db.r6g.large" })], "big");
+            const small = linesOf([cluster(), instance("small", { instanceClass: "db.t4g.medium" })], "small");
+            assert.equal(small.lines.length, 1);
+            for (const x of [small.lines[0].low, small.lines[0].monthly, small.lines[0].high]) near(x, HOURS_PER_MONTH * p("auroraT4gMediumHour"));
+            assert.match(small.lines[0].basis, /^provisioned db\.t4g\.medium \(2 vCPU\) on demand: 730 h × \$0\.08\/h; a T class may bill CPU credits beyond its baseline/);
+            const big = linesOf([cluster(), instance("big", { instanceClass: "db.x2g.16xlarge" })], "big");
             assert.deepEqual(big.lines, []);
-            assert.match(big.notPriced[0].reason, /instance class db\.r6g\.large is not in the price table/);
+            assert.match(big.notPriced[0].reason, /instance class db\.x2g\.16xlarge is not in the price table/);
         });
 
         it("Performance Insights with 7-day retention is free; longer retention is listed as not priced", () => {
@@ -109,9 +115,24 @@ describe("cost", function () {
             const large = linesOf([cluster(4, 16), instance("a"), instance("b"), instance("c"), proxy, target], "proxy").lines[0];
             near(large.low, 12 * HOURS_PER_MONTH * p("proxyAcuHour"), "3 × 4 ACU");
             near(large.high, 48 * HOURS_PER_MONTH * p("proxyAcuHour"), "3 × 16 ACU");
-            const provisioned = linesOf([cluster(), instance("w", { instanceClass: "db.r6g.large" }), proxy, target], "proxy");
-            assert.deepEqual(provisioned.lines, []);
-            assert.match(provisioned.notPriced[0].reason, /per-vCPU price for provisioned instances/);
+        });
+
+        it("RDS Proxy in front of provisioned instances: their vCPUs, never fewer than 2; a mixed cluster pays both", () => {
+            const target = res("aws:rds/proxyTarget:ProxyTarget", "t", { dbProxyName: "orders-dev-proxy", dbClusterIdentifier: "orders-dev-aurora" });
+            const proxy = res("aws:rds/proxy:Proxy", "proxy", { name: "orders-dev-proxy" });
+            const t4g = { instanceClass: "db.t4g.medium" };
+            const one = linesOf([cluster(), instance("w", t4g), proxy, target], "proxy").lines;
+            assert.equal(one.length, 1);
+            near(one[0].monthly, 2 * HOURS_PER_MONTH * p("proxyVcpuHour"));
+            assert.match(one[0].basis, /minimum of 2 vCPUs: the 1 provisioned instance\(s\) it fronts have 2 vCPU, so it charges 2 vCPU × 730 h × \$0\.0165\/vCPU-hour/);
+            const two = linesOf([cluster(), instance("w", t4g), instance("r", { instanceClass: "db.r6g.large" }), proxy, target], "proxy").lines;
+            near(two[0].monthly, 4 * HOURS_PER_MONTH * p("proxyVcpuHour"), "2 + 2 vCPU");
+            const mixed = linesOf([cluster(0.5, 1), instance("w", t4g), instance("r"), proxy, target], "proxy").lines;
+            assert.equal(mixed.length, 2);
+            near(mixed[1].monthly, 8 * HOURS_PER_MONTH * p("proxyAcuHour"), "the Serverless v2 reader: 8-ACU floor");
+            const unknown = linesOf([cluster(), instance("w", { instanceClass: "db.x2g.16xlarge" }), proxy, target], "proxy");
+            assert.deepEqual(unknown.lines, []);
+            assert.match(unknown.notPriced[0].reason, /db\.x2g\.16xlarge has no vCPU count in the price table/);
         });
 
         it("Aurora cluster: storage and I/O, the RDS-managed master secret, and Data API calls", () => {
@@ -301,7 +322,9 @@ describe("cost", function () {
             const out: string[] = [];
             assert.equal(await run(["--stack", "dev", "--json"], (l) => out.push(l)), 0);
             const doc = JSON.parse(out.join("\n"));
-            assert.deepEqual(doc, JSON.parse(JSON.stringify(toJson(estimateStack(await stackAsDeclared("dev"))))));
+            const ev = await stackAsDeclared("dev");
+            const e = estimateStack(ev);
+            assert.deepEqual(doc, JSON.parse(JSON.stringify({ ...toJson(e), advice: advise(e.stack, e.region, ev.resources, "dev") })));
             const errors: string[] = [];
             const original = console.error;
             console.error = (line: string) => errors.push(line);
@@ -314,7 +337,7 @@ describe("cost", function () {
             }
             assert.deepEqual(errors, [
                 "Pulumi.staging.yaml: no such stack file; stack files here: Pulumi.dev.yaml, Pulumi.prod.yaml (copy one to Pulumi.staging.yaml to make it)",
-                'cost: unknown argument "--yaml"; allowed: --stack NAME, --json, --help',
+                'cost: unknown argument "--yaml"; allowed: --stack NAME, --json, --diff <git-ref>, --policy-config, --unverified, --help',
                 "cost: --stack is required: a stack with a Pulumi.NAME.yaml, e.g. dev or prod",
             ]);
         });
@@ -325,12 +348,14 @@ describe("cost", function () {
             for (const k of ["low", "expected", "high"] as const) assert.ok(prod.monthly[k] > dev.monthly[k], `${k}: ${prod.monthly[k]} vs ${dev.monthly[k]}`);
         });
 
-        it("the proxy line states the 8-ACU minimum it charges for", async () => {
+        it("dev's proxy line states the 2-vCPU minimum it charges for its db.t4g.medium; prod's the ACUs of its Serverless v2 instances", async () => {
             const dev = estimateStack(await stackAsDeclared("dev"));
             const proxy = dev.lines.filter((l) => l.type === "aws:rds/proxy:Proxy");
             assert.equal(proxy.length, 1);
-            assert.match(proxy[0].basis, /minimum of 8 ACUs: the 1 Serverless v2 instance\(s\) it fronts use 0\.5-1 ACU .* so it charges 8 ACU × 730 h/);
-            near(proxy[0].monthly, 8 * HOURS_PER_MONTH * p("proxyAcuHour"));
+            assert.match(proxy[0].basis, /minimum of 2 vCPUs: the 1 provisioned instance\(s\) it fronts have 2 vCPU, so it charges 2 vCPU × 730 h/);
+            near(proxy[0].monthly, 2 * HOURS_PER_MONTH * p("proxyVcpuHour"));
+            const prod = estimateStack(await stackAsDeclared("prod"));
+            assert.match(prod.lines.find((l) => l.type === "aws:rds/proxy:Proxy")!.basis, /the 2 Serverless v2 instance\(s\) it fronts use 2-32 ACU/);
         });
 
         it("prices prod's readers, flow logs, Enhanced Monitoring, the master secret and the KMS key", async () => {
@@ -358,7 +383,10 @@ describe("cost", function () {
             const section = costSection(await stackAsDeclared("dev"));
             assert.match(section[0], /^Monthly cost \(eu-west-1, prices as of \d{4}-\d{2}-\d{2}; npm run cost -- --stack dev for every line\): expected \$\d+\.\d\d, low \$\d+\.\d\d, high \$\d+\.\d\d$/);
             assert.equal(section.length, 6);
-            assert.match(section[1], /proxy-proxy: RDS Proxy bills/);
+            assert.match(section[1], /database-instance-1: provisioned db\.t4g\.medium/);
+            const totals = /expected \$[\d,.]+, low \$[\d,.]+, high \$[\d,.]+$/.exec(section[0])![0];
+            const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
+            assert.ok(readme.includes(`Monthly cost (eu-west-1, prices as of ${PRICES_AS_OF}; …): ${totals}\n`), `README's npm start excerpt: ${totals}`);
         });
     });
 
@@ -391,7 +419,7 @@ describe("cost", function () {
             assert.equal(v.length, 1);
             assert.equal(v[0].enforcementLevel, "advisory");
             assert.equal(v[0].policyName, "cost-within-budget");
-            assert.match(v[0].message, new RegExp(`^expected monthly cost \\$${expected.toFixed(2).replace(".", "\\.")} \\(low .*\\) is above the budget of \\$100\\.00 from the policy config; largest lines: proxy-proxy \\$`));
+            assert.match(v[0].message, new RegExp(`^expected monthly cost \\$${expected.toFixed(2).replace(".", "\\.")} \\(low .*\\) is above the budget of \\$100\\.00 from the policy config; largest lines: database-instance-1 \\$`));
             assert.doesNotMatch(v[0].message, /\n/);
         });
 
@@ -430,6 +458,122 @@ describe("cost", function () {
             const v = await verdicts(undefined, { BudgetMonthlyUsd: "150", BudgetEnforce: "true" });
             assert.deepEqual(v.map((x) => x.enforcementLevel), ["mandatory"]);
             assert.match(v[0].message, /above the budget of \$150\.00 from stack tag BudgetMonthlyUsd/);
+        });
+    });
+
+    describe("prices you can trust", () => {
+        it("every row names its source and the date it was read", () => {
+            for (const [key, price] of Object.entries(PRICES)) {
+                assert.match(price.read, /^\d{4}-\d{2}-\d{2}$/, `${key}: read`);
+                assert.ok(!Number.isNaN(Date.parse(price.read)), `${key}: ${price.read} is a date`);
+                assert.ok(price.read >= PRICES_AS_OF, `${key}: read no earlier than PRICES_AS_OF`);
+            }
+            assert.equal(Object.values(PRICES).map((x) => x.read).sort()[0], PRICES_AS_OF, "PRICES_AS_OF is the oldest read date");
+        });
+
+        it("--unverified lists exactly the rows whose source says a figure was not confirmed, and so does the README", async () => {
+            const rows = unverifiedRows().map((r) => r.key);
+            assert.ok(rows.includes("proxyVcpuHour") && rows.includes("auroraT4gMediumHour") && !rows.includes("publicIpv4Hour"));
+            const out: string[] = [];
+            assert.equal(await run(["--unverified"], (l) => out.push(l), { now: new Date("2026-12-01T00:00:00Z") }), 0);
+            assert.equal(out.length, rows.length + 1);
+            for (const key of rows) assert.ok(out.some((l) => l.startsWith(`  ${key} (`)), `--unverified lists ${key}`);
+            const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
+            const listed = /<!-- unverified-prices -->([\s\S]*?)<!-- \/unverified-prices -->/.exec(readme)?.[1] ?? "";
+            assert.deepEqual([...listed.matchAll(/`(\w+)`/g)].map((m) => m[1]).sort(), [...rows].sort(), "README: the unverified rows, no more, no fewer");
+        });
+
+        it("a row read more than 12 months ago makes the tool warn (clock injected)", async () => {
+            assert.equal(staleWarning(new Date("2026-12-01T00:00:00Z")), undefined);
+            assert.deepEqual(staleRows(new Date("2027-11-23T00:00:00Z")), [], "exactly 12 months: not yet");
+            const later = new Date("2027-11-24T00:00:00Z");
+            const stale = staleRows(later).map((r) => r.key);
+            assert.ok(stale.includes("natGatewayHour") && !stale.includes("proxyVcpuHour"), "the 2026-11-23 rows, not the 2026-12-01 ones");
+            assert.match(staleWarning(later)!, /^warning: \d+ price row\(s\) were read more than 12 months ago \(oldest 2026-11-23: /);
+            const errors: string[] = [];
+            const original = console.error;
+            console.error = (line: string) => errors.push(line);
+            try {
+                assert.equal(await run(["--unverified"], () => undefined, { now: later }), 0);
+                assert.equal(await run(["--unverified"], () => undefined, { now: new Date("2026-12-02T00:00:00Z") }), 0);
+            } finally {
+                console.error = original;
+            }
+            assert.equal(errors.length, 1);
+            assert.match(errors[0], /^cost: warning: .* refresh cost\/prices\.ts/);
+        });
+    });
+
+    describe("a provisioned class beside Serverless v2", () => {
+        /** The same plan with Serverless v2 instances of min-max ACU instead of the declared class. */
+        const asServerless = (resources: PlannedResource[], min: number, max: number): PlannedResource[] => resources.map((r) =>
+            r.type === "aws:rds/clusterInstance:ClusterInstance" ? { ...r, inputs: { ...r.inputs, instanceClass: "db.serverless" } }
+                : r.type === "aws:rds/cluster:Cluster" ? { ...r, inputs: { ...r.inputs, serverlessv2ScalingConfiguration: { minCapacity: min, maxCapacity: max } } } : r);
+
+        it("every priced class is one Aurora PostgreSQL offers, with the same vCPUs; max_connections from the documented formula", () => {
+            for (const [name, { vcpu }] of Object.entries(AURORA_INSTANCE_HOUR)) {
+                assert.equal(AURORA_POSTGRESQL_CLASSES[name]?.vcpu, vcpu, `${name}: vCPUs agree`);
+                assert.ok(classesFor(16).includes(name), `${name}: offered for 16`);
+            }
+            assert.equal(maxConnectionsUpperBound("db.t4g.medium"), 450, "LEAST(4 GiB / 9531392, 5000)");
+            assert.equal(maxConnectionsUpperBound("db.r6g.4xlarge"), 5000);
+        });
+
+        it("dev's db.t4g.medium costs less than Serverless v2 0.5-1 ACU, and the README shows both figures", async () => {
+            const ev = await stackAsDeclared("dev");
+            const provisioned = estimateStack(ev).monthly;
+            const serverless = estimate("dev", "eu-west-1", asServerless(ev.resources, 0.5, 1)).monthly;
+            assert.ok(provisioned.expected < 228.81 && provisioned.expected < serverless.expected, `${provisioned.expected} vs ${serverless.expected}`);
+            const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
+            const money = (x: number) => `$${x.toFixed(2)}`;
+            assert.ok(readme.includes(`| dev expected (low / high) | ${money(provisioned.expected)} (${money(provisioned.low)} / ${money(provisioned.high)}) | ${money(serverless.expected)} (${money(serverless.low)} / ${money(serverless.high)}) |`),
+                "README: the side-by-side row");
+        });
+
+        it("advice: a proxy in front of a small Serverless v2 instance names db.t4g.medium and the saving; minCapacity 0 buys nothing", async () => {
+            const ev = await stackAsDeclared("dev");
+            const serverless = asServerless(ev.resources, 0.5, 1);
+            const floor = advise("dev", "eu-west-1", serverless, "dev").find((a) => a.setting === "database.instanceClass")!;
+            const saving = estimate("dev", "eu-west-1", serverless).monthly.expected - estimateStack(ev).monthly.expected;
+            near(floor.monthlySaving, saving);
+            assert.match(floor.message, new RegExp(`database\\.instanceClass: ${CHEAPEST_PROXY_CLASS.replace(/\./g, "\\.")} .* saves \\$${saving.toFixed(2).replace(".", "\\.")}\/month$`));
+            assert.ok(advise("dev", "eu-west-1", asServerless(ev.resources, 0, 1), "dev").some((a) => a.setting === "database.minCapacity" && /auto-pause is not supported with RDS Proxy/.test(a.message)));
+            assert.ok(!advise("dev", "eu-west-1", ev.resources, "dev").some((a) => a.setting === "database.instanceClass"), "nothing to say once dev runs db.t4g.medium");
+        });
+
+        it("advice in dev: the NAT gateway against a NAT instance, and Container Insights (kept: a mandatory policy wants it), each with its saving", async () => {
+            const ev = await stackAsDeclared("dev");
+            const e = estimateStack(ev);
+            const advice = advise("dev", "eu-west-1", ev.resources, "dev");
+            const nat = advice.find((a) => a.setting === "network (NAT)")!;
+            const natCost = e.lines.filter((l) => l.type === "aws:ec2/natGateway:NatGateway").reduce((x, l) => x + l.monthly, 0);
+            near(nat.monthlySaving, natCost - (HOURS_PER_MONTH * p("ec2T4gNanoHour") + 8 * p("ebsGp3GbMonth")));
+            const insights = advice.find((a) => a.setting === "ECS Container Insights")!;
+            near(insights.monthlySaving, e.lines.filter((l) => l.type === "aws:ecs/cluster:Cluster").reduce((x, l) => x + l.monthly, 0));
+            for (const a of advice) assert.doesNotMatch(a.message, /\n/);
+            const prod = await stackAsDeclared("prod");
+            assert.deepEqual(advise("prod", "eu-west-1", prod.resources, "prod"), [], "prod: its NAT per AZ and Container Insights are what it should buy");
+            const perAz = advise("dev", "eu-west-1", prod.resources, "dev").find((a) => a.setting === "network.natGateways")!;
+            assert.match(perAz.message, /^3 NAT gateways \(one per AZ\) in dev: a single one saves/);
+        });
+    });
+
+    describe("the budget under the real engine: --policy-config", () => {
+        it("writes the pack config from the stack's budget setting, in the shape the policy's configSchema accepts", async () => {
+            const out: string[] = [];
+            assert.equal(await run(["--stack", "dev", "--policy-config"], (l) => out.push(l)), 0);
+            assert.deepEqual(JSON.parse(out.join("\n")), budgetPolicyConfig((await stackAsDeclared("dev")).settings.budget), "dev declares no budget: {}");
+            const settings = parseSettings("dev", withOverrides(stackConfig("dev"), { "budget.monthlyUsd": 100, "budget.enforce": true }));
+            const config = budgetPolicyConfig(settings.budget);
+            const schema = costWithinBudget.configSchema!.properties!;
+            for (const [key, value] of Object.entries(config["cost-within-budget"])) {
+                assert.equal(typeof value, (schema[key] as { type: string }).type, `${key} matches the configSchema`);
+            }
+            const v = runPolicies(JSON.parse(JSON.stringify((await stackAsDeclared("dev")).resources)), {
+                environment: "dev", policies: [costWithinBudget], config: JSON.parse(JSON.stringify(config)),
+            });
+            assert.deepEqual(v.map((x) => x.enforcementLevel), ["mandatory"]);
+            assert.match(v[0].message, /above the budget of \$100\.00 from the policy config/);
         });
     });
 });

@@ -724,7 +724,7 @@ const cases: Case[] = [
     {
         policy: "cost-within-budget", stack: "dev", broken: "a plan above the budget in the provider's defaultTags",
         breakIt: rs => edit(one(rs, T.awsProvider), p => { p.defaultTags = withBudgetTag(p.defaultTags, "100"); }),
-        message: /expected monthly cost \$\d+\.\d\d \(low .*\) is above the budget of \$100\.00 from the aws provider's default tag BudgetMonthlyUsd; largest lines: proxy-proxy/,
+        message: /expected monthly cost \$\d+\.\d\d \(low .*\) is above the budget of \$100\.00 from the aws provider's default tag BudgetMonthlyUsd; largest lines: database-instance-1/,
         compliant: { title: "a budget above the plan", fix: rs => edit(one(rs, T.awsProvider), p => { p.defaultTags = withBudgetTag(p.defaultTags, "10000"); }) },
     },
 ];

@@ -209,10 +209,11 @@ describe("the Pulumi program", function () {
             }
         });
 
-        it("scales Serverless v2 within each stack's range", () => {
-            assert.deepEqual(stacks.dev().one(T.cluster).inputs.serverlessv2ScalingConfiguration, { minCapacity: 0.5, maxCapacity: 1 });
+        it("runs each stack's instance class: prod Serverless v2 within its range, dev a provisioned db.t4g.medium without an ACU range", () => {
             assert.deepEqual(stacks.prod().one(T.cluster).inputs.serverlessv2ScalingConfiguration, { minCapacity: 1, maxCapacity: 16 });
-            for (const ev of both()) for (const i of ev.ofType(T.instance)) assert.equal(i.inputs.instanceClass, "db.serverless");
+            for (const i of stacks.prod().ofType(T.instance)) assert.equal(i.inputs.instanceClass, "db.serverless");
+            assert.equal(stacks.dev().one(T.cluster).inputs.serverlessv2ScalingConfiguration, undefined);
+            for (const i of stacks.dev().ofType(T.instance)) assert.equal(i.inputs.instanceClass, "db.t4g.medium");
         });
 
         it("forces TLS through its cluster parameter group", () => {

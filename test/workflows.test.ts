@@ -17,4 +17,37 @@ describe("workflows", () => {
         assert.match(run, /pulumi preview --stack \$\{\{ matrix\.stack \}\}.*--refresh.*--expect-no-changes/);
         assert.ok(job.steps.some((s: any) => s.run === "npm ci"), "installs from the lockfile first");
     });
+
+    it("posts each pull request's monthly-cost change for both stacks as one comment, updated on every push, offline", () => {
+        const cost = workflow("cost.yml");
+        assert.ok("pull_request" in cost.on && Object.keys(cost.on).length === 1, "runs on pull requests only");
+        assert.deepEqual(cost.permissions, { contents: "read", "pull-requests": "write" }, "the workflow's own token, no more");
+        const job = cost.jobs.diff;
+        const text = JSON.stringify(cost);
+        assert.doesNotMatch(text, /aws-actions|configure-aws-credentials|pulumi\/actions|id-token|AWS_|PULUMI_ACCESS_TOKEN/, "no cloud access");
+        const checkout = job.steps.find((s: any) => String(s.uses).startsWith("actions/checkout@"));
+        assert.equal(checkout.with["fetch-depth"], 0, "the base commit is local, for the offline worktree");
+        assert.ok(job.steps.some((s: any) => s.run === "npm ci"));
+        const diff = job.steps.find((s: any) => /--diff/.test(s.run ?? ""));
+        assert.equal(diff.shell, "bash", "bash with pipefail: a failing diff fails the job");
+        assert.match(diff.run, /for stack in dev prod; do/);
+        assert.match(diff.run, /npm run -s cost -- --stack "\$stack" --diff "\$BASE_SHA"/);
+        assert.equal(diff.env.BASE_SHA, "${{ github.event.pull_request.base.sha }}");
+        assert.match(diff.run, /\| tee cost-diff\.md/, "the same table in the job log");
+        assert.match(diff.run, /echo "<!-- cost-diff -->"/);
+        const post = job.steps.find((s: any) => String(s.uses).startsWith("actions/github-script@"));
+        assert.equal(post.with["github-token"], "${{ secrets.GITHUB_TOKEN }}");
+        const script: string = post.with.script;
+        assert.match(script, /const marker = "<!-- cost-diff -->"/);
+        assert.match(script, /github\.paginate\(github\.rest\.issues\.listComments/);
+        assert.match(script, /c\.body\?\.startsWith\(marker\)/, "finds its own comment by the marker");
+        assert.match(script, /updateComment\(\{ owner, repo, comment_id: ours\.id, body \}\)[\s\S]*createComment/, "updates it, else creates one");
+        assert.ok(cost.concurrency.group.includes("github.event.pull_request.number"), "one run per pull request at a time");
+    });
+
+    it("the preview hands the budget policy its budget as pack config, written from the stack settings", () => {
+        const run = workflow("ci.yml").jobs.preview.steps.map((s: any) => s.run).filter(Boolean).join("\n");
+        assert.match(run, /npm run -s cost -- --stack \$\{\{ matrix\.stack \}\} --policy-config > policy-config\.json\n/);
+        assert.match(run, /pulumi preview --stack \$\{\{ matrix\.stack \}\} --policy-pack policy --policy-pack-config policy-config\.json /);
+    });
 });

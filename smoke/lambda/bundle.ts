@@ -2,6 +2,7 @@
 // inside, so the function never depends on which SDK version the Lambda runtime happens to ship.
 // `npm run bundle` prints each bundle's zipped size and its cold module-load time.
 import { spawnSync } from "child_process";
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -21,6 +22,27 @@ export const LAMBDA_RUNTIME = "nodejs22.x";
 
 const cache = new Map<HandlerName, { code: string; inputs: string[] }>();
 
+// Shared by every copy of this module in the process: `npm run cost -- --diff` loads a second checkout
+// of the project, whose handlers are usually the same. Keyed by the handler and the content of what a
+// bundle may contain (access/, client/, smoke/, which test/layers.test.ts enforces, and the lockfile).
+const SHARED = Symbol.for("aurora-iam-proxy:lambda-bundles");
+const shared: Map<string, { code: string; inputs: string[] }> = ((globalThis as any)[SHARED] ??= new Map());
+
+function sourcesDigest(name: HandlerName): string {
+    const hash = createHash("sha256").update(name);
+    const walk = (dir: string) => {
+        for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+            const file = path.join(dir, entry.name);
+            if (entry.isDirectory()) walk(file);
+            else if (/\.(ts|js|json)$/.test(entry.name)) hash.update(path.relative(PROJECT_ROOT, file)).update(fs.readFileSync(file));
+        }
+    };
+    for (const room of ["access", "client", "smoke"]) walk(path.join(PROJECT_ROOT, room));
+    const lock = path.join(PROJECT_ROOT, "package-lock.json");
+    if (fs.existsSync(lock)) hash.update(fs.readFileSync(lock));
+    return hash.digest("hex");
+}
+
 /** The bundled source of a handler, built once per process. */
 export function bundle(name: HandlerName): string {
     return build(name).code;
@@ -34,6 +56,14 @@ export function bundleInputs(name: HandlerName): string[] {
 function build(name: HandlerName): { code: string; inputs: string[] } {
     const cached = cache.get(name);
     if (cached) return cached;
+    const key = sourcesDigest(name);
+    const built = shared.get(key) ?? esbuild(name);
+    shared.set(key, built);
+    cache.set(name, built);
+    return built;
+}
+
+function esbuild(name: HandlerName): { code: string; inputs: string[] } {
     const result = buildSync({
         entryPoints: [HANDLERS[name]],
         bundle: true,
@@ -49,9 +79,7 @@ function build(name: HandlerName): { code: string; inputs: string[] } {
         metafile: true,
         absWorkingDir: PROJECT_ROOT,
     });
-    const built = { code: result.outputFiles[0].text, inputs: Object.keys(result.metafile.inputs) };
-    cache.set(name, built);
-    return built;
+    return { code: result.outputFiles[0].text, inputs: Object.keys(result.metafile.inputs) };
 }
 
 /** Roughly what Lambda's zip upload weighs: the deflated bundle. */
