@@ -96,6 +96,13 @@ describe("between deploys", function () {
             const keyPolicy = JSON.parse(key.inputs.policy).Statement;
             const cw = keyPolicy.find((s: any) => s.Principal?.Service === "cloudwatch.amazonaws.com");
             assert.deepEqual(cw.Action, ["kms:Decrypt", "kms:GenerateDataKey*"], "CloudWatch may use the key for the encrypted topic");
+            // ...on behalf of this account's alarms of this stack only, and every alarm of the stack matches.
+            assert.deepEqual(cw.Condition.StringEquals, { "aws:SourceAccount": ACCOUNT_ID });
+            const pattern: string = cw.Condition.ArnLike["aws:SourceArn"];
+            assert.match(pattern, new RegExp(`^arn:aws:cloudwatch:eu-west-1:${ACCOUNT_ID}:alarm:[a-z0-9-]+-\\*$`));
+            const arnLike = new RegExp(`^${pattern.replace(/[.]/g, "\\.").replace("*", ".*")}$`);
+            for (const a of ev.ofType(ALARM)) assert.match(`arn:aws:cloudwatch:eu-west-1:${ACCOUNT_ID}:alarm:${a.inputs.name}`, arnLike, a.name);
+            assert.doesNotMatch(`arn:aws:cloudwatch:eu-west-1:${ACCOUNT_ID}:alarm:someone-elses-alarm`, arnLike);
             const subs = ev.ofType("aws:sns/topicSubscription:TopicSubscription");
             assert.deepEqual(subs.map((s) => [s.inputs.topic, s.inputs.protocol, s.inputs.endpoint]),
                 ev.settings.alarms.subscriptions.map((s) => [topic.state.arn, s.protocol, s.endpoint]));

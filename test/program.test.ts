@@ -298,6 +298,14 @@ describe("the Pulumi program", function () {
             assert.deepEqual(tiers(stacks.prod()), [0, 1]);
             const four = await evaluateStack("prod", { "database.instanceCount": 4 });
             assert.deepEqual(tiers(four), [0, 1, 2, 2]);
+            // The first instance Aurora gets becomes the writer: instances 2..n are created only after instance 1.
+            const byName = (ev: Evaluation) => ev.ofType(T.instance).sort((a, b) => a.inputs.identifier.localeCompare(b.inputs.identifier));
+            for (const ev of [stacks.prod(), four]) {
+                const [first, ...rest] = byName(ev);
+                assert.equal(first.inputs.promotionTier, 0);
+                assert.ok(!ev.ofType(T.instance).some((i) => first.dependencies.includes(i.urn)), "instance 1 waits for no other instance");
+                for (const i of rest) assert.ok(i.dependencies.includes(first.urn), `${ev.stack}: ${i.inputs.identifier} does not wait for instance 1`);
+            }
         });
 
         it("makes replacements safe: fixed names are deleted before they are re-created, and prod's cluster is protected", () => {
