@@ -3,7 +3,7 @@ import { strict as assert } from "assert";
 import { parseProxyArn } from "../components/arns";
 import { descriptionProblem } from "../components/validation";
 import {
-    ACCOUNT_ID, attachedPolicyArnsOf, bothStacksAsDeclared, evaluateStack, inlinePoliciesOf, MockResource, StackEvaluation as Evaluation,
+    ACCOUNT_ID, attachedPolicyArnsOf, bothStacksAsDeclared, evaluateStack, inlinePoliciesOf, inlineStatementsOf, MockResource, StackEvaluation as Evaluation,
 } from "./harness";
 
 const T = {
@@ -412,6 +412,22 @@ describe("the Pulumi program", function () {
             const out = ev.ofType(T.egress).filter((r) => r.inputs.securityGroupId === sgId(ev, "proxy") && r.inputs.fromPort === 443);
             assert.deepEqual(out.map((r) => r.inputs.referencedSecurityGroupId), [endpointSg]);
             assert.ok(ev.one(T.proxy).dependencies.includes(endpoint.urn), "the proxy switches to secrets only once it can reach them");
+            // Private DNS sends every Secrets Manager call in the VPC to this endpoint, yet only the proxy is admitted:
+            // nothing else in the VPC calls Secrets Manager (docs/alarms.md, "Secrets mode"). Whoever may read a
+            // secret is the proxy or a function outside the VPC (the bootstrap, through the Data API's own path),
+            // and no task pulls a secret into its environment.
+            const readers = ev.ofType(T.role).filter((role) => inlineStatementsOf(ev, role).some((st: any) =>
+                [st.Action].flat().some((a: string) => /^secretsmanager:/i.test(a))));
+            assert.ok(readers.length >= 2);
+            for (const role of readers) {
+                if (role.name === "proxy-role") continue;
+                const fns = ev.ofType("aws:lambda/function:Function").filter((f) => f.inputs.role === role.state.arn);
+                assert.ok(fns.length === 1 && fns[0].inputs.vpcConfig === undefined, `${role.name} reads secrets but is not a function outside the VPC`);
+            }
+            for (const td of ev.ofType("aws:ecs/taskDefinition:TaskDefinition")) {
+                for (const c of JSON.parse(td.inputs.containerDefinitions)) assert.equal(c.secrets, undefined, "no task pulls a secret at start");
+            }
+            assert.deepEqual(ev.ofType(T.egress).filter((r) => r.inputs.referencedSecurityGroupId === endpointSg).map((r) => r.inputs.securityGroupId), [sgId(ev, "proxy")]);
         });
 
         it("writes its logs to /aws/rds/proxy/<name>, a group the stack declares first with retention and its key", () => {
