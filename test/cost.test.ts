@@ -13,6 +13,9 @@ import { simulateFirstPreview } from "../policy/preview";
 import { budgetPolicyConfig, costWithinBudget } from "../policy/rules/cost";
 import { PolicyResourceLike, runPolicies } from "../policy/run";
 import { stackAsDeclared, stackConfig, withOverrides } from "./harness";
+import { CHECK, NEGATIVE_CHECKS } from "../smoke/check-names";
+import { emfDocuments, SMOKE_METRIC_SERIES } from "../smoke/metrics";
+import { buildReport } from "../smoke/report";
 
 const EU = "eu-west-1";
 const p = (key: keyof typeof PRICES, region: (typeof REGIONS)[number] = EU) => PRICES[key].usd[region];
@@ -331,6 +334,30 @@ describe("cost", function () {
             assert.equal(proxy.length, 1);
             assert.match(proxy[0].basis, /minimum of 8 ACUs: the 1 Serverless v2 instance\(s\) it fronts use 0\.5-1 ACU .* so it charges 8 ACU × 730 h/);
             near(proxy[0].monthly, 8 * HOURS_PER_MONTH * p("proxyAcuHour"));
+        });
+
+        it("prices every custom metric the smoke publishes, counted from the list its handler publishes from", async () => {
+            for (const stack of ["dev", "prod"] as const) {
+                const ev = await stackAsDeclared(stack);
+                const lines = estimateStack(ev).lines.filter((l) => l.type === "aws:lambda/function:Function" && /EMF custom metrics/.test(l.basis));
+                assert.equal(lines.length, 1, `${stack}: one EMF line, for the smoke function`);
+                // Scheduled at least hourly: every series exists all month. The smoke's own emfDocuments declare no other.
+                near(lines[0].monthly, SMOKE_METRIC_SERIES.length * p("metricMonth"));
+                assert.match(lines[0].basis, new RegExp(`^${SMOKE_METRIC_SERIES.length} EMF custom metrics \\(${SMOKE_METRIC_SERIES.join(", ")};`));
+            }
+            const declared = new Set<string>();
+            const report = buildReport({ host: "h", port: 5432, database: "d", user: "u", region: "eu-west-1" }, [
+                { name: CHECK.connect, ok: true, detail: "", ms: 4 },
+                { name: CHECK.tls, ok: true, detail: "", ms: 1, figures: { certDaysToExpiry: 300 } },
+                ...NEGATIVE_CHECKS.map((name) => ({ name, ok: true, detail: "", ms: 1, figures: { refusedAtMs: 1_000 } })),
+            ], 10);
+            for (const doc of emfDocuments(report, { stack: "dev", nowMs: 0 })) {
+                for (const d of doc._aws.CloudWatchMetrics) {
+                    assert.deepEqual(d.Dimensions, [["Stack"]], "one series per metric and stack");
+                    for (const m of d.Metrics) declared.add(m.Name);
+                }
+            }
+            assert.deepEqual([...declared].sort(), [...SMOKE_METRIC_SERIES].sort());
         });
 
         it("prices prod's readers, flow logs, Enhanced Monitoring, the master secret and the KMS key", async () => {
