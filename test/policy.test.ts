@@ -731,8 +731,8 @@ describe("policy pack", function () {
             assert.deepStrictEqual(policies.map(p => p.name).filter(n => !readme.includes(`| \`${n}\` | ${policy(n).enforcementLevel} |`)), []);
         });
 
-        it("every policy is mandatory except required-tags, rds-enhanced-monitoring-prod and cost-within-budget, which are advisory", () => {
-            const advisory = ["required-tags", "rds-enhanced-monitoring-prod", "cost-within-budget"];
+        it("every policy is mandatory except required-tags, rds-enhanced-monitoring-prod, cost-within-budget and alarms-reach-someone-prod, which are advisory", () => {
+            const advisory = ["required-tags", "rds-enhanced-monitoring-prod", "cost-within-budget", "alarms-reach-someone-prod"];
             for (const p of policies) {
                 assert.strictEqual(p.enforcementLevel, advisory.includes(p.name) ? "advisory" : "mandatory", p.name);
             }
