@@ -87,8 +87,11 @@ export interface SmokeSettings {
 }
 
 export interface AlarmSettings {
-    /** Who hears about an alarm: SNS subscriptions on the stack's encrypted topic. */
-    subscriptions: Array<{ protocol: "email" | "https" | "sqs" | "lambda"; endpoint: string }>;
+    /**
+     * Who hears about an alarm: SNS subscriptions on the stack's encrypted topic. Default: none (an e-mail
+     * address must confirm within 48 hours, or SNS deletes the subscription). `sqs` is refused: see docs/alarms.md.
+     */
+    subscriptions: Array<{ protocol: "email" | "https" | "lambda"; endpoint: string }>;
     /** Alarm when the proxy's certificate expires within this many days. */
     certExpiryDays: number;
 }
@@ -544,19 +547,41 @@ export function parseRate(text: string): { expression: string; intervalSeconds: 
     return seconds > 86400 ? null : { expression: text, intervalSeconds: seconds };
 }
 
+/**
+ * The reserved placeholder domain an address or URL points at (RFC 2606 / RFC 6761: example.com, .org, .net,
+ * .example, .invalid, .test, .localhost), or undefined. Mail to them goes nowhere, and an unconfirmed e-mail
+ * subscription is deleted by SNS after 48 hours, so every later `up` would create it again.
+ */
+export function placeholderDomain(endpoint: string): string | undefined {
+    const host = /^https?:\/\/([^/:?#\s]+)/i.exec(endpoint)?.[1] ?? /@([^@\s]+)$/.exec(endpoint)?.[1];
+    if (!host) return undefined;
+    const name = host.toLowerCase().replace(/\.$/, "");
+    const hit = /(^|\.)(example\.(com|org|net)|example|invalid|test|localhost)$/.exec(name);
+    return hit ? hit[2] : undefined;
+}
+
 /** Why an SNS subscription from the settings will not work, or undefined. */
 function subscriptionProblem(sub: unknown): string | undefined {
     if (typeof sub !== "object" || sub === null || Array.isArray(sub)) return "must be { protocol, endpoint }";
     const { protocol, endpoint, ...rest } = sub as Record<string, unknown>;
     if (Object.keys(rest).length > 0) return `has ${Object.keys(rest).join(", ")}; allowed: protocol, endpoint`;
     if (typeof endpoint !== "string") return "needs an endpoint string";
-    switch (protocol) {
-        case "email": return /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(endpoint) ? undefined : "endpoint must be an email address for protocol email";
-        case "https": return /^https:\/\/[^\s/]+/.test(endpoint) ? undefined : "endpoint must be an https:// URL for protocol https";
-        case "sqs": return /^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[\w-]+$/.test(endpoint) ? undefined : "endpoint must be an SQS queue ARN for protocol sqs";
-        case "lambda": return /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[\w-]+$/.test(endpoint) ? undefined : "endpoint must be a Lambda function ARN for protocol lambda";
-        default: return "protocol must be email, https, sqs or lambda";
-    }
+    const formatProblem = (() => {
+        switch (protocol) {
+            case "email": return /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(endpoint) ? undefined : "endpoint must be an email address for protocol email";
+            case "https": return /^https:\/\/[^\s/]+/.test(endpoint) ? undefined : "endpoint must be an https:// URL for protocol https";
+            // SNS delivers to a queue only if the queue's own policy lets this topic send to it, and a policy written
+            // by this stack would replace the queue owner's. So the owner adds the statement and subscribes the queue.
+            case "sqs": return "sqs is not subscribed by this stack: a queue policy written here would replace its owner's; " +
+                "add to the queue's policy: Allow sqs:SendMessage to Service sns.amazonaws.com with ArnEquals aws:SourceArn <alarmTopicArn output>, " +
+                "then subscribe the queue to that topic yourself";
+            case "lambda": return /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[\w-]+$/.test(endpoint) ? undefined : "endpoint must be a Lambda function ARN for protocol lambda";
+            default: return "protocol must be email, https or lambda";
+        }
+    })();
+    if (formatProblem) return formatProblem;
+    const placeholder = placeholderDomain(endpoint);
+    return placeholder ? `endpoint is at ${placeholder}, a placeholder domain that receives no mail; name a real address or leave subscriptions empty` : undefined;
 }
 
 /**

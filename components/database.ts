@@ -151,7 +151,10 @@ export class Database extends pulumi.ComponentResource {
             policyArn: aws.iam.ManagedPolicy.AmazonRDSEnhancedMonitoringRole,
         }, child);
 
-        this.instances = Array.from({ length: s.instanceCount }, (_, i) => new aws.rds.ClusterInstance(`${name}-instance-${i + 1}`, {
+        // The first instance an Aurora cluster gets becomes its writer. Instances 2..n wait for instance 1, so the
+        // writer is instance 1 (promotion tier 0) and the tiers below describe the readers as the README says.
+        const instances: aws.rds.ClusterInstance[] = [];
+        for (let i = 0; i < s.instanceCount; i++) instances.push(new aws.rds.ClusterInstance(`${name}-instance-${i + 1}`, {
             clusterIdentifier: cluster.id,
             identifier: `${clusterIdentifier}-${i + 1}`,
             engine: ENGINE,
@@ -170,7 +173,12 @@ export class Database extends pulumi.ComponentResource {
             monitoringRoleArn: monitoringRole?.arn,
             autoMinorVersionUpgrade: true,
             applyImmediately: !prod,
-        }, { parent: this, dependsOn: monitoringPolicy ? [monitoringPolicy] : [], deleteBeforeReplace: true }));
+        }, {
+            parent: this,
+            dependsOn: [...(monitoringPolicy ? [monitoringPolicy] : []), ...(i > 0 ? [instances[0]] : [])],
+            deleteBeforeReplace: true,
+        }));
+        this.instances = instances;
 
         // What the cluster runs, not what the lookup would choose today (an existing cluster keeps its version).
         this.engineVersion = cluster.engineVersionActual;

@@ -21,10 +21,33 @@ export interface MonitoringArgs {
     clusterIdentifier: pulumi.Input<string>;
     /** The cluster's instances (ACU utilization is an instance metric). */
     instanceIdentifiers: pulumi.Input<string>[];
+    /**
+     * The first post-deploy smoke (its Invocation): the schedule and the smoke's alarms start only once it has
+     * passed, so a first deploy pages nobody before the path exists. Unset when the smoke is off.
+     */
+    startAfter?: pulumi.Resource[];
 }
 
 /** RDS Proxy's default target group, whose READ_WRITE target is the cluster's writer (rds-proxy.monitoring). */
 const PROXY_TARGET_GROUP = "default";
+
+/** The auth-failure alarm's period, and how many real failures in it are tolerated before it fires. */
+export const AUTH_FAILURE_PERIOD_SECONDS = 300;
+export const AUTH_FAILURE_THRESHOLD = 2;
+
+/** The ids of the auth-failure alarm's metric-math queries. */
+export const AUTH_QUERY = { proxy: "proxyFailedAuth", smoke: "smokeRefusals", real: "realFailedAuth" } as const;
+
+/**
+ * Real client authentication failures at the proxy: every failure it counted (ClientConnectionsSetupFailedAuth:
+ * "bad authentication or TLS misconfiguration", RDS User Guide rds-proxy.monitoring) minus the refusals the smoke
+ * caused on purpose in the same period (its AuthRefusalsCaused metric). FILL(…, 0) turns a period without
+ * datapoints (no failure, no smoke run) into 0, so one metric's silence does not hide the other
+ * (CloudWatch User Guide, "Metric math syntax and functions": FILL).
+ */
+export function realAuthFailuresExpression(): string {
+    return `FILL(${AUTH_QUERY.proxy}, 0) - FILL(${AUTH_QUERY.smoke}, 0)`;
+}
 
 /**
  * Between deploys: the same in-VPC smoke on a schedule, its verdicts as metrics (EMF, written by the
@@ -47,11 +70,25 @@ export class Monitoring extends pulumi.ComponentResource {
             name: `${args.namePrefix}-alarms`,
             kmsMasterKeyId: args.kmsKeyArn,
         }, { parent: this, deleteBeforeReplace: true });
-        args.alarms.subscriptions.forEach((sub, i) => new aws.sns.TopicSubscription(`${name}-alarms-${i + 1}`, {
-            topic: topic.arn,
-            protocol: sub.protocol,
-            endpoint: sub.endpoint,
-        }, child));
+        args.alarms.subscriptions.forEach((sub, i) => {
+            // SNS invokes a function only if the function's resource policy lets sns.amazonaws.com do so, for this
+            // topic only (SNS Developer Guide, "Fanout to Lambda functions"; Lambda, "Using resource-based policies").
+            const invoke = sub.protocol === "lambda"
+                ? new aws.lambda.Permission(`${name}-alarms-${i + 1}`, {
+                    action: "lambda:InvokeFunction",
+                    function: sub.endpoint,
+                    principal: "sns.amazonaws.com",
+                    sourceArn: topic.arn,
+                }, child)
+                : undefined;
+            new aws.sns.TopicSubscription(`${name}-alarms-${i + 1}`, {
+                topic: topic.arn,
+                protocol: sub.protocol,
+                endpoint: sub.endpoint,
+            }, { parent: this, dependsOn: invoke ? [invoke] : [] });
+        });
+        // Until the first post-deploy smoke has passed, nothing that judges the smoke exists (first deploy).
+        const afterFirstSmoke = { parent: this, dependsOn: args.startAfter ?? [] };
         const notify = { alarmActions: [topic.arn], okActions: [topic.arn] };
         const smokeMetric = (metricName: string) => ({ namespace: METRICS_NAMESPACE, metricName, dimensions: { Stack: args.stack } });
 
@@ -80,7 +117,7 @@ export class Monitoring extends pulumi.ComponentResource {
                     // A missed run is reported by the alarm (no data = breaching), not made up later.
                     retryPolicy: { maximumRetryAttempts: 0, maximumEventAgeInSeconds: 60 },
                 },
-            }, { parent: this, dependsOn: [invoke], deleteBeforeReplace: true });
+            }, { parent: this, dependsOn: [invoke, ...(args.startAfter ?? [])], deleteBeforeReplace: true });
             this.scheduleName = scheduled.name;
             // Scheduler invokes Lambda asynchronously, and Lambda retries a failed asynchronous run twice by default
             // (a timeout, a configuration error): a retry would overlap the next run. The post-deploy run is synchronous.
@@ -106,7 +143,7 @@ export class Monitoring extends pulumi.ComponentResource {
                 comparisonOperator: "LessThanThreshold",
                 treatMissingData: "notBreaching",
                 ...notify,
-            }, child);
+            }, afterFirstSmoke);
             const silent = new aws.cloudwatch.MetricAlarm(`${name}-smoke-silent`, {
                 name: `${args.namePrefix}-smoke-silent`,
                 alarmDescription: `The ${args.namePrefix} smoke has not reported for two intervals (${schedule.expression}): the schedule, the function or its network path is down`,
@@ -119,7 +156,7 @@ export class Monitoring extends pulumi.ComponentResource {
                 comparisonOperator: "LessThanThreshold",
                 treatMissingData: "breaching",
                 ...notify,
-            }, child);
+            }, afterFirstSmoke);
             this.smokeAlarmName = failing.name;
             this.silenceAlarmName = silent.name;
 
@@ -135,7 +172,7 @@ export class Monitoring extends pulumi.ComponentResource {
                 // Silence is the smoke alarm's to report.
                 treatMissingData: "notBreaching",
                 ...notify,
-            }, child);
+            }, afterFirstSmoke);
         }
 
         // The proxy's own health (RDS User Guide, rds-proxy.monitoring): its writer target's availability and
@@ -155,20 +192,44 @@ export class Monitoring extends pulumi.ComponentResource {
             treatMissingData: "notBreaching",
             ...notify,
         }, child);
+        // Real failures only: the smoke's deliberate refusals (no TLS, a tampered token, another user's token, an
+        // unknown user, a plain password: all "bad authentication or TLS misconfiguration" to the proxy) are counted
+        // by the proxy too, and subtracted here. See docs/alarms.md.
+        const smokeOn = args.smokeFunctionArn !== undefined;
         new aws.cloudwatch.MetricAlarm(`${name}-proxy-auth-failures`, {
             name: `${args.namePrefix}-proxy-client-auth-failures`,
-            alarmDescription: "Clients are failing to authenticate to RDS Proxy (IAM tokens, TLS)",
-            namespace: "AWS/RDS",
-            metricName: "ClientConnectionsSetupFailedAuth",
-            dimensions: { ProxyName: args.proxyName },
-            statistic: "Sum",
-            period: 300,
+            alarmDescription: `More than ${AUTH_FAILURE_THRESHOLD} clients failed to authenticate to RDS Proxy in ${AUTH_FAILURE_PERIOD_SECONDS / 60} minutes ` +
+                "(IAM tokens, TLS), not counting the smoke's deliberate refusals",
+            metricQueries: [
+                {
+                    id: AUTH_QUERY.proxy,
+                    returnData: false,
+                    metric: {
+                        namespace: "AWS/RDS",
+                        metricName: "ClientConnectionsSetupFailedAuth",
+                        dimensions: { ProxyName: args.proxyName },
+                        stat: "Sum",
+                        period: AUTH_FAILURE_PERIOD_SECONDS,
+                    },
+                },
+                ...(smokeOn ? [{
+                    id: AUTH_QUERY.smoke,
+                    returnData: false,
+                    metric: { ...smokeMetric(METRIC.authRefusals), stat: "Sum", period: AUTH_FAILURE_PERIOD_SECONDS },
+                }] : []),
+                {
+                    id: AUTH_QUERY.real,
+                    label: "Client auth failures, without the smoke's deliberate refusals",
+                    returnData: true,
+                    expression: smokeOn ? realAuthFailuresExpression() : `FILL(${AUTH_QUERY.proxy}, 0)`,
+                },
+            ],
             evaluationPeriods: 1,
-            threshold: 10,
+            threshold: AUTH_FAILURE_THRESHOLD,
             comparisonOperator: "GreaterThanThreshold",
             treatMissingData: "notBreaching",
             ...notify,
-        }, child);
+        }, smokeOn ? afterFirstSmoke : child);
 
         const dashboard = new aws.cloudwatch.Dashboard(`${name}-dashboard`, {
             dashboardName: `${args.namePrefix}-data-path`,
@@ -184,8 +245,11 @@ export class Monitoring extends pulumi.ComponentResource {
 
 /** Proxy, Aurora and the smoke side by side. */
 export function dashboardBody(o: { region: string; stack: string; proxyName: string; clusterId: string; instanceIds: string[] }) {
-    // Connection counts are per-minute gauges: Average over the widget's period, not Sum.
+    // RDS Proxy publishes its metrics per proxy node ("Use CloudWatch statistics to aggregate the values for a proxy
+    // across all the associated instances"), and for the connection counts "the most useful statistic is Sum",
+    // reported every minute (RDS User Guide, rds-proxy.monitoring): Sum over 60 s is the proxy's whole count.
     const proxy = (metric: string, stat = "Average") => ["AWS/RDS", metric, "ProxyName", o.proxyName, { stat }];
+    const proxyCount = (metric: string) => ["AWS/RDS", metric, "ProxyName", o.proxyName, { stat: "Sum", period: 60 }];
     const cluster = (metric: string, stat = "Average") => ["AWS/RDS", metric, "DBClusterIdentifier", o.clusterId, { stat }];
     const smoke = (metric: string, stat = "Minimum") => [METRICS_NAMESPACE, metric, "Stack", o.stack, { stat }];
     const widget = (title: string, x: number, y: number, metrics: unknown[]) => ({
@@ -194,12 +258,15 @@ export function dashboardBody(o: { region: string; stack: string; proxyName: str
     });
     return {
         widgets: [
-            widget("Proxy: client and database connections", 0, 0, [proxy("ClientConnections"), proxy("DatabaseConnections")]),
+            widget("Proxy: client and database connections (Sum per minute over the proxy's nodes)", 0, 0, [proxyCount("ClientConnections"), proxyCount("DatabaseConnections")]),
             widget("Proxy: query latency (µs) and availability (%)", 8, 0, [
                 proxy("QueryDatabaseResponseLatency", "Average"),
                 ["AWS/RDS", "AvailabilityPercentage", "ProxyName", o.proxyName, "TargetGroup", PROXY_TARGET_GROUP, "TargetRole", "READ_WRITE", { stat: "Average", yAxis: "right" }],
             ]),
-            widget("Proxy: client auth failures", 16, 0, [proxy("ClientConnectionsSetupFailedAuth", "Sum")]),
+            widget("Proxy: client auth failures, and the smoke's deliberate ones", 16, 0, [
+                proxyCount("ClientConnectionsSetupFailedAuth"),
+                [METRICS_NAMESPACE, METRIC.authRefusals, "Stack", o.stack, { stat: "Sum", period: 60 }],
+            ]),
             // ACUUtilization is an instance metric (Aurora.AuroraMonitoring.Metrics); Maximum, so one saturated
             // instance is not averaged away.
             widget("Aurora: capacity (ACU) and ACU utilization (%)", 0, 6, [

@@ -11,6 +11,11 @@ export interface SecretsArgs {
     proxyUsers?: string[];
 }
 
+/** Every alarm of the stack: the Monitoring component names each `<namePrefix>-…`. */
+export function alarmArnPattern(partition: string, region: string, account: string, namePrefix: string): string {
+    return `arn:${partition}:cloudwatch:${region}:${account}:alarm:${namePrefix}-*`;
+}
+
 /**
  * The stack's customer-managed KMS key (cluster storage, the RDS-managed master secret, log groups and any
  * proxy secret) and, in the proxy's secrets mode, the application user's secret.
@@ -55,11 +60,18 @@ export class Secrets extends pulumi.ComponentResource {
                     {
                         // CloudWatch alarms publish to the stack's encrypted SNS topic only if the key lets them
                         // (SNS Developer Guide, "compatibility between event sources from AWS services and encrypted topics").
+                        // Only for this account's alarms of this stack (confused deputy): CloudWatch acts as the alarm, whose
+                        // ARN it presents as aws:SourceArn (re:Post "cloudwatch-receive-sns-for-alarm-trigger"), and AWS's own
+                        // MDAA grantCloudWatchAlarmsTopicAccess conditions the key grant on both keys as done here.
                         Sid: "CloudWatchAlarmsPublishToEncryptedTopic",
                         Effect: "Allow",
                         Principal: { Service: "cloudwatch.amazonaws.com" },
                         Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
                         Resource: "*",
+                        Condition: {
+                            StringEquals: { "aws:SourceAccount": account },
+                            ArnLike: { "aws:SourceArn": alarmArnPattern(partition, args.region, account, args.namePrefix) },
+                        },
                     },
                 ],
             })),

@@ -4,6 +4,7 @@ import { createHash } from "crypto";
 import { DbUser } from "../access/users";
 import { AuthMode, DB_PORT } from "../access/grants";
 import { bundle, HandlerName, LAMBDA_RUNTIME } from "../smoke/lambda/bundle";
+import { smokeMetricsEnv } from "../smoke/metrics";
 import { connectPolicy, serviceTrustPolicy } from "./arns";
 import { SmokeSettings } from "./config";
 
@@ -225,6 +226,8 @@ export class Smoke extends pulumi.ComponentResource {
                         DB_OWNER: args.dbOwner,
                         DB_AUTH_MODE: args.authMode,
                         STACK_NAME: args.stack,
+                        // The custom metrics it may publish: the cost tool prices each (CloudWatch custom metrics).
+                        SMOKE_METRICS: smokeMetricsEnv(),
                         // Leave the function a margin to report before Lambda's own timeout cuts it off.
                         SMOKE_TIMEOUT_MS: String(Math.max(5, timeout - 5) * 1000),
                     },

@@ -205,6 +205,7 @@ export function createStack(settings: Settings): StackOutputs {
         proxyName: proxy.proxyName,
         clusterIdentifier: database.clusterIdentifier,
         instanceIdentifiers: database.instances.map((i) => i.identifier),
+        startAfter: smoke.smokeInvocation ? [smoke.smokeInvocation] : undefined,
     }, opts);
     // A way in for people (npm run db:connect): a port forward through a relay, as the operator users only.
     const operator = settings.operator.enabled

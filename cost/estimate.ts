@@ -266,6 +266,31 @@ function flat(amount: number, basis: string): Part {
     return { low: amount, expected: amount, high: amount, basis };
 }
 
+/**
+ * The custom metrics a function publishes as EMF, as it declares them in SMOKE_METRICS ({ namespace, dimensions,
+ * metrics }): each metric name with the function's one set of dimension values is one series. CloudWatch meters a
+ * custom metric by the hour it is sent in, prorated over the month (CloudWatch pricing, Metrics): a function run
+ * at least hourly keeps each series for the whole month; one run only at deploys keeps it for about an hour each.
+ */
+function emfMetrics(res: PlannedResource, ctx: Context, scheduledRunsPerMonth: number): Part[] {
+    const declared = res.inputs.environment?.variables?.SMOKE_METRICS;
+    if (typeof declared !== "string") return [];
+    let metrics: unknown;
+    try {
+        metrics = JSON.parse(declared).metrics;
+    } catch {
+        return [{ reason: `SMOKE_METRICS ${JSON.stringify(declared)} is not JSON` }];
+    }
+    if (!Array.isArray(metrics)) return [{ reason: "SMOKE_METRICS lists no metrics" }];
+    const series = metrics.length;
+    const hours = scale(ctx.a.deploysPerMonth, (d) => Math.min(HOURS_PER_MONTH, scheduledRunsPerMonth + d));
+    return [{
+        ...scale(hours, (h) => series * (h / HOURS_PER_MONTH) * ctx.price("metricMonth")),
+        basis: `${series} EMF custom metrics (${metrics.join(", ")}; one series each) × ${ctx.show("metricMonth")}/metric-month, ` +
+            `prorated by the hours a run sends them (${Math.round(hours.expected)} of ${HOURS_PER_MONTH})`,
+    }];
+}
+
 /** Lambda runs: requests plus GB-seconds at the function's memory and architecture. */
 function lambdaRuns(ctx: Context, fn: PlannedResource | undefined, runs: Range): Range & { what: string } {
     const memoryGb = (typeof fn?.inputs.memorySize === "number" ? fn.inputs.memorySize : 128) / 1024;
@@ -511,10 +536,11 @@ const PRICERS: Record<string, Pricer> = {
         const arns = handles(res);
         const schedules = ctx.ofType(T.schedule).filter((s) => typeof s.inputs.target?.arn === "string" &&
             arns.some((h) => s.inputs.target.arn === h || s.inputs.target.arn.endsWith(`:function:${h}`)));
-        if (schedules.length === 0) return [flat(0, "no charge while idle: billed per run; its deploy-time runs are priced on its Invocation")];
         const perMonth = schedules.reduce((n, s) => n + (runsPerMonth(s.inputs.scheduleExpression) ?? 0), 0);
+        const metrics = emfMetrics(res, ctx, perMonth);
+        if (schedules.length === 0) return [flat(0, "no charge while idle: billed per run; its deploy-time runs are priced on its Invocation"), ...metrics];
         const runs = lambdaRuns(ctx, res, { low: perMonth, expected: perMonth, high: perMonth });
-        return [{ ...runs, basis: `${Math.round(perMonth)} scheduled runs/month × (${runs.what})` }];
+        return [{ ...runs, basis: `${Math.round(perMonth)} scheduled runs/month × (${runs.what})` }, ...metrics];
     },
 
     "aws:lambda/invocation:Invocation": (res, ctx) => {

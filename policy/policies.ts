@@ -14,7 +14,7 @@ import { rdsAutoMinorVersionUpgrade, rdsBackupRetention, rdsClusterForcesTls, rd
     rdsEnhancedMonitoringProd, rdsFinalSnapshotProd, rdsIamAuthentication, rdsManagedMasterPassword, rdsMultiAzProd,
     rdsNotPubliclyAccessible, rdsPerformanceInsights, rdsPostgresqlLogsExported, rdsStorageEncryptedCmk,
     rdsSupportedEngineVersion } from "./rules/rds";
-import { smokeScheduledProd } from "./rules/monitoring";
+import { alarmsReachSomeoneProd, smokeScheduledProd } from "./rules/monitoring";
 import { connectOnlyServedUsers, ddlUserConnectNamed, readOnlyEndpointNeedsReaders } from "./rules/access";
 import { ec2RelayLockedDown, operatorSessionPortForwardOnly, relayRoleReadsNoSecrets } from "./rules/operator";
 import { dbSgAdmitsOnlyProxy, ecsExecutionRoleNoDbConnect, proxySgAdmitsOnlyApp, taskRoleConnectScope } from "./rules/stack";
@@ -83,6 +83,7 @@ export const policies: Policies = [
     readOnlyEndpointNeedsReaders,
     // Between deploys
     smokeScheduledProd,
+    alarmsReachSomeoneProd,
     // Operator access (Session Manager relay and operator role)
     operatorSessionPortForwardOnly,
     ec2RelayLockedDown,

@@ -6,6 +6,7 @@ import { classifyError, ClassifiedError, errorMessage, FailureKind } from "../cl
 import { DeadlineError, Session } from "./session";
 import { tamperToken, TokenFactory } from "../client/token";
 import { describeTls, socketOf, tlsFacts, tlsShortfall } from "../client/tls";
+import { CHECK, NEGATIVE_CHECKS, NegativeCheckName } from "./check-names";
 
 export interface CheckResult {
   name: string;
@@ -17,20 +18,15 @@ export interface CheckResult {
   kind?: FailureKind;
   /** The database user a per-user check ran as (absent for the default user's checks). */
   user?: string;
-  /** Figures a check measured, published as metrics between deploys (e.g. the certificate's days to expiry). */
-  figures?: { certDaysToExpiry?: number };
+  /**
+   * Figures a check measured, published as metrics between deploys: the certificate's days to expiry, and for a
+   * negative check the server refused, the wall-clock time of the refusal (the proxy counted it then).
+   */
+  figures?: { certDaysToExpiry?: number; refusedAtMs?: number };
 }
 
-export const CHECK = {
-  connect: "connect with IAM token",
-  tls: "TLS verify-full",
-  grants: "grants match spec",
-  noTls: "refuses no TLS",
-  tampered: "refuses tampered token",
-  tokenForOtherUser: "refuses other user's token as ours",
-  otherUser: "refuses other user",
-  plainPassword: "refuses plain password",
-} as const;
+export { CHECK, NEGATIVE_CHECKS };
+export type { NegativeCheckName };
 
 export type Timer = () => number;
 
@@ -162,7 +158,7 @@ function isServerRefusal(err: unknown, plaintext: boolean): string | undefined {
   return undefined;
 }
 
-export async function negativeCheck(session: Session, spec: NegativeSpec, clock: Timer): Promise<CheckResult> {
+export async function negativeCheck(session: Session, spec: NegativeSpec, clock: Timer, wallClock: () => number = Date.now): Promise<CheckResult> {
   return timed(spec.name, session, clock, async () => {
     let askedForPassword = false;
     const password = async (): Promise<string> => {
@@ -173,6 +169,7 @@ export async function negativeCheck(session: Session, spec: NegativeSpec, clock:
     try {
       client = await session.within(session.connect({ user: spec.user, password, tls: spec.tls }));
     } catch (err) {
+      const refusedAtMs = wallClock();
       const refusal = isServerRefusal(err, !spec.tls);
       if (refusal === undefined) {
         const c = classify(session, err);
@@ -184,7 +181,7 @@ export async function negativeCheck(session: Session, spec: NegativeSpec, clock:
         return { ok: false, detail: `asked for a password without TLS (a token would travel in clear), then: ${oneLine(refusal)}`, kind: "tls" };
       }
       const when = !spec.tls ? " before asking for a password" : "";
-      return { ok: true, detail: `refused${when}: ${oneLine(refusal)}` };
+      return { ok: true, detail: `refused${when}: ${oneLine(refusal)}`, figures: { refusedAtMs } };
     }
     await session.close(client);
     return { ok: false, detail: spec.accepted, kind: "auth" };
@@ -201,48 +198,45 @@ export const PLAIN_PASSWORD = "smoke-plain-password-not-a-token";
 
 export function negativeSpecs(session: Session, ours: TokenFactory, otherUsersToken: TokenFactory, otherUser: string): NegativeSpec[] {
   const user = session.target.user;
-  return [
-    {
-      name: CHECK.noTls,
+  // Keyed by NEGATIVE_CHECKS, so the compiler holds the list and the count the alarm subtracts together.
+  const specs: Record<NegativeCheckName, Omit<NegativeSpec, "name">> = {
+    [CHECK.noTls]: {
       accepted: "accepted a connection without TLS",
       user,
       tls: false,
       // Never a real token over plaintext: if the server asks anyway, it gets a dummy.
       password: async () => PLAIN_PASSWORD,
     },
-    {
-      name: CHECK.tampered,
+    [CHECK.tampered]: {
       accepted: "accepted a token whose signature was altered",
       user,
       tls: true,
       password: async () => tamperToken(await ours()),
     },
-    {
-      // Proves more than the next one: the token is valid and signed by our
-      // credentials, only its DBUser differs from the startup user. Refusal shows
-      // the proxy binds each token to the user it was signed for.
-      name: CHECK.tokenForOtherUser,
+    // Proves more than the next one: the token is valid and signed by our
+    // credentials, only its DBUser differs from the startup user. Refusal shows
+    // the proxy binds each token to the user it was signed for.
+    [CHECK.tokenForOtherUser]: {
       accepted: `accepted a token signed for ${otherUser} when starting up as ${user}`,
       user,
       tls: true,
       password: otherUsersToken,
     },
-    {
-      // Refusal here shows our credentials cannot reach other database users (the IAM
-      // policy's rds-db:connect ARN names one user), though it can also mean the user
-      // does not exist, so on its own it proves less.
-      name: CHECK.otherUser,
+    // Refusal here shows our credentials cannot reach other database users (the IAM
+    // policy's rds-db:connect ARN names one user), though it can also mean the user
+    // does not exist, so on its own it proves less.
+    [CHECK.otherUser]: {
       accepted: `accepted ${otherUser}, a user the application must not be able to become`,
       user: otherUser,
       tls: true,
       password: otherUsersToken,
     },
-    {
-      name: CHECK.plainPassword,
+    [CHECK.plainPassword]: {
       accepted: "accepted a plain password instead of an IAM token",
       user,
       tls: true,
       password: async () => PLAIN_PASSWORD,
     },
-  ];
+  };
+  return NEGATIVE_CHECKS.map((name) => ({ name, ...specs[name] }));
 }

@@ -15,6 +15,9 @@ import { simulateFirstPreview } from "../policy/preview";
 import { budgetPolicyConfig, costWithinBudget } from "../policy/rules/cost";
 import { PolicyResourceLike, runPolicies } from "../policy/run";
 import { stackAsDeclared, stackConfig, withOverrides } from "./harness";
+import { CHECK, NEGATIVE_CHECKS } from "../smoke/check-names";
+import { emfDocuments, SMOKE_METRIC_SERIES } from "../smoke/metrics";
+import { buildReport } from "../smoke/report";
 
 const EU = "eu-west-1";
 const p = (key: keyof typeof PRICES, region: (typeof REGIONS)[number] = EU) => PRICES[key].usd[region];
@@ -356,6 +359,30 @@ describe("cost", function () {
             near(proxy[0].monthly, 2 * HOURS_PER_MONTH * p("proxyVcpuHour"));
             const prod = estimateStack(await stackAsDeclared("prod"));
             assert.match(prod.lines.find((l) => l.type === "aws:rds/proxy:Proxy")!.basis, /the 2 Serverless v2 instance\(s\) it fronts use 2-32 ACU/);
+        });
+
+        it("prices every custom metric the smoke publishes, counted from the list its handler publishes from", async () => {
+            for (const stack of ["dev", "prod"] as const) {
+                const ev = await stackAsDeclared(stack);
+                const lines = estimateStack(ev).lines.filter((l) => l.type === "aws:lambda/function:Function" && /EMF custom metrics/.test(l.basis));
+                assert.equal(lines.length, 1, `${stack}: one EMF line, for the smoke function`);
+                // Scheduled at least hourly: every series exists all month. The smoke's own emfDocuments declare no other.
+                near(lines[0].monthly, SMOKE_METRIC_SERIES.length * p("metricMonth"));
+                assert.match(lines[0].basis, new RegExp(`^${SMOKE_METRIC_SERIES.length} EMF custom metrics \\(${SMOKE_METRIC_SERIES.join(", ")};`));
+            }
+            const declared = new Set<string>();
+            const report = buildReport({ host: "h", port: 5432, database: "d", user: "u", region: "eu-west-1" }, [
+                { name: CHECK.connect, ok: true, detail: "", ms: 4 },
+                { name: CHECK.tls, ok: true, detail: "", ms: 1, figures: { certDaysToExpiry: 300 } },
+                ...NEGATIVE_CHECKS.map((name) => ({ name, ok: true, detail: "", ms: 1, figures: { refusedAtMs: 1_000 } })),
+            ], 10);
+            for (const doc of emfDocuments(report, { stack: "dev", nowMs: 0 })) {
+                for (const d of doc._aws.CloudWatchMetrics) {
+                    assert.deepEqual(d.Dimensions, [["Stack"]], "one series per metric and stack");
+                    for (const m of d.Metrics) declared.add(m.Name);
+                }
+            }
+            assert.deepEqual([...declared].sort(), [...SMOKE_METRIC_SERIES].sort());
         });
 
         it("prices prod's readers, flow logs, Enhanced Monitoring, the master secret and the KMS key", async () => {

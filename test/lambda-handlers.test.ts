@@ -7,6 +7,7 @@ import { createBootstrapHandler, dataApiExecutor, SqlExecutor } from "../smoke/l
 import { X509Certificate } from "crypto";
 import { createSmokeHandler, SCHEDULE_SOURCE } from "../smoke/lambda/smoke-handler";
 import { METRIC, METRICS_NAMESPACE } from "../smoke/metrics";
+import { NEGATIVE_CHECKS } from "../smoke/check-names";
 import { accessSpec, bootstrapStatements, diffGrants, readGrants, toPositional } from "../access/grants";
 import { LocalDataPlane, startLocalDataPlane } from "../local/dataplane";
 
@@ -31,8 +32,13 @@ function smokeHandlerFor(dp: LocalDataPlane, o: { lines?: string[]; now?: () => 
 }
 
 /** The EMF lines as CloudWatch Logs reads them: each one a JSON document whose _aws block declares its metrics. */
+/** The per-check verdict lines (plain JSON, no metric directive). */
+function checkLines(lines: string[]): Array<{ Stack: string; Check: string; CheckPass: number }> {
+    return lines.map((line) => JSON.parse(line)).filter((doc) => doc._aws === undefined);
+}
+
 function parseEmf(lines: string[]) {
-    return lines.map((line) => {
+    return lines.filter((line) => JSON.parse(line)._aws !== undefined).map((line) => {
         const doc = JSON.parse(line);
         const [directive] = doc._aws.CloudWatchMetrics;
         assert.equal(directive.Namespace, METRICS_NAMESPACE);
@@ -122,7 +128,7 @@ describe("smoke Lambda handler against the local data plane", function () {
             const summary = await smokeHandlerFor(dp, { lines, now: () => now })(scheduled);
             assert.equal(summary.ok, true);
             const docs = parseEmf(lines);
-            const overall = docs.find((d) => d.check === undefined)!;
+            const overall = docs.find((d) => d.values[METRIC.pass] !== undefined)!;
             assert.deepEqual(overall.dimensions, ["Stack"]);
             assert.equal(overall.stack, "dev");
             assert.equal(overall.timestamp, now);
@@ -132,9 +138,15 @@ describe("smoke Lambda handler against the local data plane", function () {
             const validTo = Date.parse(new X509Certificate(dp.serverCertPem).validTo);
             const expected = Math.floor((validTo - Date.now()) / 86_400_000);
             assert.ok(Math.abs(overall.values[METRIC.certDays] - expected) <= 1, `${overall.values[METRIC.certDays]} vs ${expected}`);
-            const perCheck = docs.filter((d) => d.check !== undefined);
-            assert.deepEqual(perCheck.map((d) => d.check), summary.checks.map((c) => c.name));
-            assert.ok(perCheck.every((d) => d.values[METRIC.checkPass] === 1 && d.dimensions.join() === "Stack,Check"));
+            // The server refused each deliberate attempt, and the run says how many it caused, for the alarm to subtract.
+            const refusals = docs.filter((d) => d.values[METRIC.authRefusals] !== undefined);
+            assert.equal(refusals.reduce((n, d) => n + d.values[METRIC.authRefusals], 0), NEGATIVE_CHECKS.length);
+            assert.ok(refusals.every((d) => d.timestamp % 60_000 === 0 && d.timestamp >= now - 60_000), "stamped with the minute of the refusal");
+            // Only series of the Stack dimension: per-check verdicts are log lines, not billed metrics.
+            assert.ok(docs.every((d) => d.dimensions.join() === "Stack"));
+            const perCheck = checkLines(lines);
+            assert.deepEqual(perCheck.map((d) => d.Check), summary.checks.map((c) => c.name));
+            assert.ok(perCheck.every((d) => d.CheckPass === 1 && d.Stack === "dev"));
         });
 
         it("reports a hand-made grant drift as pass 0 for that check and overall, without throwing (no async retries)", async () => {
@@ -145,13 +157,13 @@ describe("smoke Lambda handler against the local data plane", function () {
                 const summary = await smokeHandlerFor(dp, { lines })(scheduled);
                 assert.equal(summary.ok, false);
                 const docs = parseEmf(lines);
-                assert.equal(docs.find((d) => d.check === undefined)!.values[METRIC.pass], 0);
-                const failed = docs.filter((d) => d.check !== undefined && d.values[METRIC.checkPass] === 0).map((d) => d.check);
+                assert.equal(docs.find((d) => d.values[METRIC.pass] !== undefined)!.values[METRIC.pass], 0);
+                const failed = checkLines(lines).filter((d) => d.CheckPass === 0).map((d) => d.Check);
                 assert.deepEqual(failed, ["grants match spec"]);
                 // After a deploy the same drift fails the invocation, and the metrics are written all the same.
                 const deployLines: string[] = [];
                 await assert.rejects(smokeHandlerFor(dp, { lines: deployLines })({}), /smoke failed: .*TRUNCATE/);
-                assert.equal(parseEmf(deployLines).find((d) => d.check === undefined)!.values[METRIC.pass], 0);
+                assert.equal(parseEmf(deployLines).find((d) => d.values[METRIC.pass] !== undefined)!.values[METRIC.pass], 0);
             } finally {
                 await admin.query("REVOKE TRUNCATE ON app.smoke_probe FROM app_user");
                 await admin.end();

@@ -525,6 +525,23 @@ const cases: Case[] = [
         message: /no alarm on AuroraIamProxy\/Smoke Pass treats missing data as breaching in prod .*"monitoring-smoke-silent" treats missing data as "notBreaching".*: a schedule that stops running would go unnoticed/,
         compliant: { title: "dev without a schedule (prod only)", stack: "dev", fix: rs => rs.splice(rs.indexOf(one(rs, "aws:scheduler/schedule:Schedule")), 1) },
     },
+    {
+        policy: "alarms-reach-someone-prod", stack: "prod", broken: "prod alarms with no subscription (the stack file ships none)",
+        breakIt: rs => { for (const sub of all(rs, "aws:sns/topicSubscription:TopicSubscription")) rs.splice(rs.indexOf(sub), 1); },
+        message: /Topic "monitoring-alarms": the prod alarms notify this topic, but nothing subscribes to it, so alarms go nowhere; add alarms\.subscriptions/,
+        compliant: {
+            title: "prod with an e-mail subscription on the alarm topic",
+            fix: rs => { add(rs, "aws:sns/topicSubscription:TopicSubscription", "monitoring-alarms-1", { topic: one(rs, "aws:sns/topic:Topic").state!.arn, protocol: "email", endpoint: "oncall@acme-corp.io" }); },
+        },
+    },
+    {
+        policy: "alarms-reach-someone-prod", stack: "prod", broken: "a subscription to another topic does not count",
+        breakIt: rs => {
+            add(rs, "aws:sns/topicSubscription:TopicSubscription", "other-1", { topic: "arn:aws:sns:eu-west-1:123456789012:other", protocol: "email", endpoint: "oncall@acme-corp.io" });
+        },
+        message: /nothing subscribes to it, so alarms go nowhere/,
+        compliant: { title: "dev with no subscription (prod only)", stack: "dev", fix: () => undefined },
+    },
     // ---------------------------------------------------------------- Database users
     {
         policy: "ddl-user-connect-named", stack: "dev", broken: "the task role granted the migrations user the settings do not give it",
@@ -780,8 +797,8 @@ describe("policy pack", function () {
             assert.deepStrictEqual(policies.map(p => p.name).filter(n => !readme.includes(`| \`${n}\` | ${policy(n).enforcementLevel} |`)), []);
         });
 
-        it("every policy is mandatory except required-tags, rds-enhanced-monitoring-prod and cost-within-budget, which are advisory", () => {
-            const advisory = ["required-tags", "rds-enhanced-monitoring-prod", "cost-within-budget"];
+        it("every policy is mandatory except required-tags, rds-enhanced-monitoring-prod, cost-within-budget and alarms-reach-someone-prod, which are advisory", () => {
+            const advisory = ["required-tags", "rds-enhanced-monitoring-prod", "cost-within-budget", "alarms-reach-someone-prod"];
             for (const p of policies) {
                 assert.strictEqual(p.enforcementLevel, advisory.includes(p.name) ? "advisory" : "mandatory", p.name);
             }

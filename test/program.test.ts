@@ -3,7 +3,7 @@ import { strict as assert } from "assert";
 import { parseProxyArn } from "../components/arns";
 import { descriptionProblem } from "../components/validation";
 import {
-    ACCOUNT_ID, attachedPolicyArnsOf, bothStacksAsDeclared, evaluateStack, inlinePoliciesOf, MockResource, StackEvaluation as Evaluation,
+    ACCOUNT_ID, attachedPolicyArnsOf, bothStacksAsDeclared, evaluateStack, inlinePoliciesOf, inlineStatementsOf, MockResource, StackEvaluation as Evaluation,
 } from "./harness";
 
 const T = {
@@ -299,6 +299,14 @@ describe("the Pulumi program", function () {
             assert.deepEqual(tiers(stacks.prod()), [0, 1]);
             const four = await evaluateStack("prod", { "database.instanceCount": 4 });
             assert.deepEqual(tiers(four), [0, 1, 2, 2]);
+            // The first instance Aurora gets becomes the writer: instances 2..n are created only after instance 1.
+            const byName = (ev: Evaluation) => ev.ofType(T.instance).sort((a, b) => a.inputs.identifier.localeCompare(b.inputs.identifier));
+            for (const ev of [stacks.prod(), four]) {
+                const [first, ...rest] = byName(ev);
+                assert.equal(first.inputs.promotionTier, 0);
+                assert.ok(!ev.ofType(T.instance).some((i) => first.dependencies.includes(i.urn)), "instance 1 waits for no other instance");
+                for (const i of rest) assert.ok(i.dependencies.includes(first.urn), `${ev.stack}: ${i.inputs.identifier} does not wait for instance 1`);
+            }
         });
 
         it("makes replacements safe: fixed names are deleted before they are re-created, and prod's cluster is protected", () => {
@@ -405,6 +413,22 @@ describe("the Pulumi program", function () {
             const out = ev.ofType(T.egress).filter((r) => r.inputs.securityGroupId === sgId(ev, "proxy") && r.inputs.fromPort === 443);
             assert.deepEqual(out.map((r) => r.inputs.referencedSecurityGroupId), [endpointSg]);
             assert.ok(ev.one(T.proxy).dependencies.includes(endpoint.urn), "the proxy switches to secrets only once it can reach them");
+            // Private DNS sends every Secrets Manager call in the VPC to this endpoint, yet only the proxy is admitted:
+            // nothing else in the VPC calls Secrets Manager (docs/alarms.md, "Secrets mode"). Whoever may read a
+            // secret is the proxy or a function outside the VPC (the bootstrap, through the Data API's own path),
+            // and no task pulls a secret into its environment.
+            const readers = ev.ofType(T.role).filter((role) => inlineStatementsOf(ev, role).some((st: any) =>
+                [st.Action].flat().some((a: string) => /^secretsmanager:/i.test(a))));
+            assert.ok(readers.length >= 2);
+            for (const role of readers) {
+                if (role.name === "proxy-role") continue;
+                const fns = ev.ofType("aws:lambda/function:Function").filter((f) => f.inputs.role === role.state.arn);
+                assert.ok(fns.length === 1 && fns[0].inputs.vpcConfig === undefined, `${role.name} reads secrets but is not a function outside the VPC`);
+            }
+            for (const td of ev.ofType("aws:ecs/taskDefinition:TaskDefinition")) {
+                for (const c of JSON.parse(td.inputs.containerDefinitions)) assert.equal(c.secrets, undefined, "no task pulls a secret at start");
+            }
+            assert.deepEqual(ev.ofType(T.egress).filter((r) => r.inputs.referencedSecurityGroupId === endpointSg).map((r) => r.inputs.securityGroupId), [sgId(ev, "proxy")]);
         });
 
         it("writes its logs to /aws/rds/proxy/<name>, a group the stack declares first with retention and its key", () => {

@@ -4,6 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { bundle, HANDLERS, HandlerName, zippedBytes } from "../smoke/lambda/bundle";
+import { smokeMetricsEnv } from "../smoke/metrics";
 import * as pulumi from "@pulumi/pulumi";
 import { parseSettings, Settings } from "../components/config";
 import { ACCOUNT_ID, attachedPolicyArnsOf, bothStacksAsDeclared, evaluate, evaluateStack, stackAsDeclared, inlineStatementsOf, stackConfig, StackEvaluation as Ev, withOverrides } from "./harness";
@@ -55,6 +56,8 @@ describe("post-deploy bootstrap and smoke", function () {
                 DB_USERS: JSON.stringify(ev.settings.access.users),
                 ...(ev.outputs.proxyReaderEndpoint ? { DB_READER_HOST: ev.outputs.proxyReaderEndpoint } : {}),
                 DB_OWNER: "dbadmin", DB_AUTH_MODE: "iam", SMOKE_TIMEOUT_MS: "295000", STACK_NAME: ev.stack,
+                // What it may publish as custom metrics: the handler honours it, the cost tool prices it.
+                SMOKE_METRICS: smokeMetricsEnv(),
             });
         }
     });

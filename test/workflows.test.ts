@@ -1,6 +1,8 @@
 // The CI workflows a team relies on between deploys.
 import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
 
@@ -49,5 +51,45 @@ describe("workflows", () => {
         const run = workflow("ci.yml").jobs.preview.steps.map((s: any) => s.run).filter(Boolean).join("\n");
         assert.match(run, /npm run -s cost -- --stack \$\{\{ matrix\.stack \}\} --policy-config > policy-config\.json\n/);
         assert.match(run, /pulumi preview --stack \$\{\{ matrix\.stack \}\} --policy-pack policy --policy-pack-config policy-config\.json /);
+    });
+
+    describe("state backend and secrets provider", () => {
+        const previewJobs = () => [workflow("ci.yml").jobs.preview, workflow("drift.yml").jobs.preview];
+        const checkStep = (job: any) => job.steps.find((s: any) => s.name === "Check the state backend and the secrets provider");
+
+        it("pass the Pulumi token and the passphrase as secrets, the backend URL as a variable, and check them before any preview", () => {
+            for (const job of previewJobs()) {
+                assert.equal(job.env.PULUMI_ACCESS_TOKEN, "${{ secrets.PULUMI_ACCESS_TOKEN }}");
+                assert.equal(job.env.PULUMI_CONFIG_PASSPHRASE, "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}");
+                assert.equal(job.env.PULUMI_BACKEND_URL, "${{ vars.PULUMI_BACKEND_URL }}");
+                const steps: any[] = job.steps;
+                const check = steps.indexOf(checkStep(job));
+                const preview = steps.findIndex((s) => /pulumi preview/.test(s.run ?? ""));
+                assert.ok(check >= 0 && check < preview, "the check runs before the preview");
+            }
+        });
+
+        it("say in one line what is missing for the backend and secrets provider in use", function () {
+            this.timeout(10_000);
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aurora-workflow-"));
+            const script = checkStep(workflow("drift.yml").jobs.preview).run;
+            assert.equal(script, checkStep(workflow("ci.yml").jobs.preview).run, "both workflows run the same check");
+            const run = (secretsprovider: string | undefined, env: Record<string, string>) => {
+                fs.writeFileSync(path.join(dir, "Pulumi.prod.yaml"), `${secretsprovider ? `secretsprovider: ${secretsprovider}\n` : ""}config: {}\n`);
+                const r = spawnSync("bash", ["--noprofile", "--norc", "-c", script], { cwd: dir, encoding: "utf8", timeout: 5_000, env: { PATH: "/usr/bin:/bin", HOME: dir, STACK: "prod", ...env } });
+                return { ok: r.status === 0, out: r.stdout.trim() };
+            };
+            try {
+                assert.deepEqual(run(undefined, {}), { ok: false, out: "::error::prod: state in Pulumi Cloud (vars.PULUMI_BACKEND_URL is empty) needs the PULUMI_ACCESS_TOKEN secret" });
+                assert.deepEqual(run(undefined, { PULUMI_ACCESS_TOKEN: "t" }), { ok: true, out: "prod: state in Pulumi Cloud, secrets provider service" });
+                assert.match(run(undefined, { PULUMI_BACKEND_URL: "s3://state" }).out, /^::error::prod: the passphrase secrets provider needs the PULUMI_CONFIG_PASSPHRASE secret/);
+                assert.deepEqual(run(undefined, { PULUMI_BACKEND_URL: "s3://state", PULUMI_CONFIG_PASSPHRASE: "p" }), { ok: true, out: "prod: state in s3://state, secrets provider passphrase" });
+                const kms = "awskms://alias/orders-prod-pulumi?region=eu-west-1";
+                assert.deepEqual(run(kms, { PULUMI_BACKEND_URL: "s3://state" }), { ok: true, out: `prod: state in s3://state, secrets provider ${kms}` });
+                assert.match(run("gcpkms://projects/x", { PULUMI_BACKEND_URL: "s3://state" }).out, /^::error::prod: secrets provider gcpkms:\/\/projects\/x is not one this workflow supports/);
+            } finally {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
+        });
     });
 });

@@ -2,7 +2,7 @@
 // silent run alarms. Without both, a grant changed in a console or an expiring certificate is found by users.
 import { StackValidationPolicy } from "@pulumi/policy";
 import { METRIC, METRICS_NAMESPACE } from "../../smoke/metrics";
-import { environmentConfigSchema, environmentOf, isYes, label, ofType, peek, refersTo, stackProviders } from "../util";
+import { asList, environmentConfigSchema, environmentOf, isYes, label, ofType, peek, refersTo, stackProviders } from "../util";
 import { usersDeclaringFunctions } from "./access";
 
 const SCHEDULE = "aws:scheduler/schedule:Schedule";
@@ -39,6 +39,33 @@ export const smokeScheduledProd: StackValidationPolicy = {
             const seen = alarms.map(a => `${label(a)} treats missing data as ${JSON.stringify(peek(a.props, "treatMissingData") ?? "missing")}`).join("; ");
             report(`no alarm on ${METRICS_NAMESPACE} ${METRIC.pass} treats missing data as breaching in prod${seen ? ` (${seen})` : ""}: ` +
                 "a schedule that stops running would go unnoticed; declare one (e.g. SampleCount < 1, missing data breaching)");
+        }
+    },
+};
+
+const TOPIC = "aws:sns/topic:Topic";
+const SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription";
+
+/**
+ * An alarm that notifies a topic nobody subscribes to pages nobody. Advisory: the stack files ship no address
+ * (a placeholder would be recreated on every `up` once SNS deletes it unconfirmed), so a prod stack says so.
+ */
+export const alarmsReachSomeoneProd: StackValidationPolicy = {
+    name: "alarms-reach-someone-prod",
+    description: "In prod, the topic the alarms notify has at least one subscription (alarms.subscriptions); otherwise alarms go nowhere.",
+    enforcementLevel: "advisory",
+    severity: "medium",
+    configSchema: environmentConfigSchema,
+    validateStack: (args, report) => {
+        if (environmentOf(args, stackProviders(args.resources)) !== "prod") return;
+        const alarms = ofType(args.resources, ALARM);
+        const topics = ofType(args.resources, TOPIC).filter(t => alarms.some(a =>
+            ["alarmActions", "okActions"].some(prop => asList(peek(a.props, prop)).some(v => isYes(refersTo(a, prop, v, t, ["arn"]))))));
+        const subscriptions = ofType(args.resources, SUBSCRIPTION);
+        for (const topic of topics) {
+            if (subscriptions.some(s => isYes(refersTo(s, "topic", peek(s.props, "topic"), topic, ["arn"])))) continue;
+            report(`${label(topic)}: the prod alarms notify this topic, but nothing subscribes to it, so alarms go nowhere; ` +
+                "add alarms.subscriptions (e.g. { protocol: email, endpoint: <your team's address> }) and confirm the e-mail SNS sends", topic.urn);
         }
     },
 };

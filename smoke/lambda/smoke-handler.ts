@@ -2,8 +2,8 @@
 // same checks as the CLI. After a deploy a failed check throws with the runner's one-line reason, which fails
 // the aws.lambda.Invocation and so the `pulumi up` that triggered it. On its schedule it does not throw
 // (an asynchronous invocation that fails is retried twice): its verdicts reach the alarms as metrics.
-// Every run writes them as EMF lines to stdout.
-import { emfDocuments, SCHEDULE_SOURCE } from "../metrics";
+// Every run writes them as EMF lines to stdout, and each check's verdict as a plain JSON line.
+import { allowedMetrics, checkLogLines, emfDocuments, SCHEDULE_SOURCE } from "../metrics";
 import { runSmoke, SmokeOptions, SmokeReport } from "../runner";
 import { inputFromEnv, mergeInputs, validateTarget } from "../target";
 
@@ -58,7 +58,10 @@ export function createSmokeHandler(deps: SmokeHandlerDeps) {
         const startedMs = (deps.now ?? Date.now)();
         const report = await runSmoke(target, { timeoutMs, retryConnectMs: scheduled ? 0 : retryConnectMs, ...deps.options });
         const stack = deps.env.STACK_NAME ?? "unknown";
-        for (const doc of emfDocuments(report, { stack, nowMs: startedMs })) writeMetrics(JSON.stringify(doc));
+        // Only the metrics the function was deployed to publish (SMOKE_METRICS, priced by the cost tool); each
+        // check's verdict as a plain log line.
+        for (const doc of emfDocuments(report, { stack, nowMs: startedMs, publish: allowedMetrics(deps.env.SMOKE_METRICS) })) writeMetrics(JSON.stringify(doc));
+        for (const line of checkLogLines(report, { stack })) writeMetrics(line);
         if (!report.ok && !scheduled) {
             // Lambda reports the message as errorMessage; the provider shows it as the update's failure.
             throw new Error(`smoke failed: ${report.reason ?? "a check did not hold"}`);
