@@ -11,7 +11,7 @@ import { budgetPolicyConfig } from "../policy/rules/cost";
 import { formatViolations, mandatory, runPolicies } from "../policy/run";
 import { policies } from "../policy/policies";
 import { formatReport, runSmoke } from "../smoke/runner";
-import { LocalDataPlane, localSmokeTarget, startLocalDataPlane } from "./dataplane";
+import { localSmokeTarget, startLocalDataPlane } from "./dataplane";
 import { Evaluation, evaluateStack, MockResource, stackConfig } from "./mock-cloud";
 
 const STACK = "dev";
