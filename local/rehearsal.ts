@@ -2,18 +2,18 @@
 //   1. evaluates the dev stack under mocks and prints its plan: resources per component and the
 //      security settings that matter, read from what the program declared;
 //   2. runs the policy pack over that plan and prints the verdicts;
-//   3. starts the local data plane (real PostgreSQL behind an RDS Proxy stand-in that enforces TLS and
+//   3. starts the local data plane (in the background from the start, its servers being other processes) (real PostgreSQL behind an RDS Proxy stand-in that enforces TLS and
 //      IAM tokens) and runs the smoke runner against it, exactly as it runs after a real deploy;
 // then shuts everything down. Exit 0 only if no mandatory policy is violated and every check holds.
 // `npm start -- --stack NAME` rehearses any stack with a Pulumi.NAME.yaml (default dev), e.g. a copied staging.
-import { Settings, SettingsError } from "../components/config";
+import { parseSettings, Settings, SettingsError } from "../components/config";
 import { costSection } from "../cost/report";
 import { budgetPolicyConfig } from "../policy/rules/cost";
 import { formatViolations, mandatory, runPolicies } from "../policy/run";
 import { policies } from "../policy/policies";
 import { formatReport, runSmoke } from "../smoke/runner";
-import { LocalDataPlane, localSmokeTarget, startLocalDataPlane } from "./dataplane";
-import { Evaluation, evaluateStack, MockResource } from "./mock-cloud";
+import { localSmokeTarget, startLocalDataPlane } from "./dataplane";
+import { Evaluation, evaluateStack, MockResource, stackConfig } from "./mock-cloud";
 import { StackFileError } from "./stack-file";
 
 const DEFAULT_STACK = "dev";
@@ -103,35 +103,41 @@ function printPlan(ev: Evaluation, settings: Settings) {
  */
 export async function main(argv: string[] = [], o: { root?: string } = {}): Promise<number> {
     const started = Date.now();
-    let ev: Awaited<ReturnType<typeof evaluateStack>>;
+    let stack: string;
+    let settings: Settings;
     try {
         const args = parseRehearsalArgs(argv);
         if (args === "help") { console.log(USAGE); return 0; }
-        ev = await evaluateStack(args.stack, undefined, { root: o.root });
+        stack = args.stack;
+        // The same settings evaluateStack reads. The data plane starts from them at once: initdb and
+        // PostgreSQL run in their own processes while this one evaluates the stack and runs the pack.
+        settings = parseSettings(stack, stackConfig(stack, o.root));
     } catch (err) {
         if (err instanceof StackFileError || err instanceof SettingsError) { console.error(`rehearsal: ${err.message.split("\n").join("\nrehearsal: ")}`); return 2; }
         throw err;
     }
-    printPlan(ev, ev.settings);
-
-    const violations = runPolicies(ev.resources, { environment: ev.settings.environment, config: budgetPolicyConfig(ev.settings.budget) });
-    const blocking = mandatory(violations);
-    console.log(`Policies (${policies.length} in the pack): ${blocking.length} mandatory violation(s), ${violations.length - blocking.length} advisory`);
-    for (const line of formatViolations(violations)) console.log(`  ${line}`);
-    for (const line of costSection(ev)) console.log(line);
-
-    const users = ev.settings.access.users;
-    console.log("Local data plane: starting PostgreSQL (TLS only) with a hot standby, and RDS Proxy stand-ins (TLS + IAM tokens) for the writer and READ_ONLY endpoints...");
-    let dp: LocalDataPlane | undefined;
-    const stop = async () => { await dp?.stop(); };
+    const users = settings.access.users;
+    const starting = startLocalDataPlane({
+        database: settings.database.name, user: settings.database.user, region: settings.region, authMode: settings.proxy.authMode,
+        users, reader: true,
+    });
+    starting.catch(() => undefined); // awaited (and its error reported) below
+    const stop = async () => { await starting.then((dp) => dp.stop(), () => undefined); };
     const onSignal = () => { void stop().finally(() => process.exit(130)); };
     process.once("SIGINT", onSignal);
     process.once("SIGTERM", onSignal);
     try {
-        dp = await startLocalDataPlane({
-            database: ev.settings.database.name, user: ev.settings.database.user, region: ev.settings.region, authMode: ev.settings.proxy.authMode,
-            users, reader: true,
-        });
+        const ev = await evaluateStack(stack, undefined, { root: o.root });
+        printPlan(ev, ev.settings);
+
+        const violations = runPolicies(ev.resources, { environment: ev.settings.environment, config: budgetPolicyConfig(ev.settings.budget) });
+        const blocking = mandatory(violations);
+        console.log(`Policies (${policies.length} in the pack): ${blocking.length} mandatory violation(s), ${violations.length - blocking.length} advisory`);
+        for (const line of formatViolations(violations)) console.log(`  ${line}`);
+        for (const line of costSection(ev)) console.log(line);
+
+        console.log("Local data plane: starting PostgreSQL (TLS only) with a hot standby, and RDS Proxy stand-ins (TLS + IAM tokens) for the writer and READ_ONLY endpoints...");
+        const dp = await starting;
         console.log(`  proxy stand-in ${dp.host}:${dp.port} (as ${dp.proxyHost}:${dp.proxyPort}) → PostgreSQL ${dp.postgres.host}:${dp.postgres.port}; ` +
             `READ_ONLY stand-in ${dp.reader!.host}:${dp.reader!.port} → hot standby ${dp.standby!.host}:${dp.standby!.port}`);
         console.log(`  users: ${users.map((u) => `${u.name} (${u.access}, ${u.endpoint})`).join(", ")}`);

@@ -290,7 +290,10 @@ describe("local data plane lifecycle", function () {
     });
 
     it("npm run local:up prints exactly one JSON line (every earlier field, plus users, reader and proxyHost), then stops cleanly on SIGTERM", async () => {
-        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join("local", "up.ts")], {
+        // Exactly what `npm run local:up` runs (package.json), with this Node.
+        const [node, ...args] = JSON.parse(readFileSync(path.resolve(__dirname, "..", "package.json"), "utf8")).scripts["local:up"].split(" ");
+        assert.equal(node, "node");
+        const child = spawn(process.execPath, args, {
             cwd: path.resolve(__dirname, ".."),
             stdio: ["ignore", "pipe", "pipe"],
         });

@@ -2,6 +2,7 @@
 // declared, the policy verdicts sit next to them, and the whole run passes on a fresh checkout.
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
+import * as fs from "fs";
 import * as path from "path";
 import { resourcesPerComponent, securitySummary } from "../local/rehearsal";
 import { Evaluation, stackAsDeclared } from "./harness";
@@ -43,7 +44,10 @@ describe("npm start (the local rehearsal)", function () {
 
     it("prints the plan, the policy verdicts and a passing smoke report, and exits 0", () => {
         const root = path.join(__dirname, "..");
-        const run = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin"), "--transpile-only", "local/rehearsal.ts"],
+        // Exactly what `npm start` runs (package.json), with this Node.
+        const [node, ...args] = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")).scripts.start.split(" ");
+        assert.equal(node, "node");
+        const run = spawnSync(process.execPath, args,
             { cwd: root, encoding: "utf8", timeout: 80_000 });
         assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
         const out = run.stdout;
