@@ -1,10 +1,11 @@
 // AuroraIamProxy's inputs: plain data every Pulumi language can pass, shaped key for key like the stack files'
 // settings. Defaults and the rules behind them are applied in one place, components/config.ts (resolveArgs);
-// each property documents its default here, which the package schema carries to every language's SDK.
+// each property documents its default ("Default: ...") in the text the package schema carries to every language's SDK
+// (the analyzer keeps a JSDoc comment's text, not its tags).
 import * as pulumi from "@pulumi/pulumi";
 
 /** A VPC you already have. Nothing in it is modified except the security groups and rules the component owns. */
-export interface ExistingVpcArgs {
+export interface ExistingVpc {
     /** The VPC's id, e.g. `vpc-0123456789abcdef0` or an awsx `ec2.Vpc`'s `vpcId`. */
     vpcId: pulumi.Input<string>;
     /**
@@ -22,25 +23,25 @@ export interface ExistingVpcArgs {
 /** The network: created by the component (the default), or an existing VPC (`existingVpc`). */
 export interface NetworkOptions {
     /** Use this VPC instead of creating one; `cidr`, `azCount` and `flowLogs` then do not apply. */
-    existingVpc?: ExistingVpcArgs;
+    existingVpc?: ExistingVpc;
     /**
      * The created VPC's IPv4 block, /16 to /22, inside RFC 1918.
-     * @default "10.20.0.0/16"
+     * Default: "10.20.0.0/16".
      */
     cidr?: string;
     /**
      * Availability zones of the created VPC (2 to 4).
-     * @default 2 in dev, 3 in prod
+     * Default: 2 in dev, 3 in prod.
      */
     azCount?: number;
     /**
      * VPC flow logs on the created VPC (always on in prod).
-     * @default false in dev, true in prod
+     * Default: false in dev, true in prod.
      */
     flowLogs?: boolean;
     /**
      * Days the flow-log group keeps its events (a CloudWatch Logs retention value).
-     * @default 30 in dev, 365 in prod
+     * Default: 30 in dev, 365 in prod.
      */
     flowLogRetentionDays?: number;
 }
@@ -49,63 +50,63 @@ export interface NetworkOptions {
 export interface DatabaseOptions {
     /**
      * The application database.
-     * @default "appdb"
+     * Default: "appdb".
      */
     name?: string;
     /**
      * The user the application connects as by default (DB_USER): a readwrite user of `access.users`, never the
      * master user.
-     * @default "app_user"
+     * Default: "app_user".
      */
     user?: string;
     /**
      * The master user; RDS keeps its password in Secrets Manager and only the bootstrap reads it.
-     * @default "dbadmin"
+     * Default: "dbadmin".
      */
     masterUsername?: string;
     /**
      * A major ("16": the newest 16.x AWS offers when the cluster is created) or a preferred MAJOR.MINOR ("16.8").
-     * @default "16"
-     * @see https://docs.aws.amazon.com/AmazonRDS/latest/AuroraPostgreSQLReleaseNotes/AuroraPostgreSQL.Updates.html
+     * Default: "16".
+     * See https://docs.aws.amazon.com/AmazonRDS/latest/AuroraPostgreSQLReleaseNotes/AuroraPostgreSQL.Updates.html
      */
     engineVersion?: string;
     /** MAJOR.MINOR versions of the same major to prefer while AWS still offers them, first match wins. */
     preferredEngineVersions?: string[];
     /**
      * Aurora Serverless v2 minimum capacity, in ACUs (steps of 0.5).
-     * @default 0.5
+     * Default: 0.5.
      */
     minCapacity?: number;
     /**
      * Aurora Serverless v2 maximum capacity, in ACUs (at least 1).
-     * @default 1 in dev, 8 in prod
+     * Default: 1 in dev, 8 in prod.
      */
     maxCapacity?: number;
     /**
      * Instances: the first is the writer, the others readers (at least 2 in prod).
-     * @default 1 in dev, 2 in prod
+     * Default: 1 in dev, 2 in prod.
      */
     instanceCount?: number;
     /**
      * Days of automated backups (at least 7 in prod).
-     * @default 1 in dev, 14 in prod
+     * Default: 1 in dev, 14 in prod.
      */
     backupRetentionDays?: number;
     /**
      * Deletion protection (always on in prod).
-     * @default false in dev, true in prod
+     * Default: false in dev, true in prod.
      */
     deletionProtection?: boolean;
-    /** @default false in dev, true in prod */
+    /** Default: false in dev, true in prod. */
     performanceInsights?: boolean;
     /**
      * Enhanced Monitoring granularity in seconds: 0 (off), 1, 5, 10, 15, 30 or 60.
-     * @default 0 in dev, 60 in prod
+     * Default: 0 in dev, 60 in prod.
      */
     monitoringIntervalSeconds?: number;
     /**
      * Days the PostgreSQL log group keeps its events.
-     * @default 14 in dev, 365 in prod
+     * Default: 14 in dev, 365 in prod.
      */
     logRetentionDays?: number;
 }
@@ -120,21 +121,21 @@ export interface ProxyOptions {
     /**
      * `iam`: the proxy also connects to the database with IAM (no password exists); `secrets`: a per-user
      * Secrets Manager secret behind the proxy.
-     * @default "iam"
-     * @see https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-connecting.html
+     * Default: "iam".
+     * See https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-connecting.html
      */
     authMode?: AuthMode;
-    /** @default 90 */
+    /** Default: 90. */
     maxConnectionsPercent?: number;
-    /** @default 50 */
+    /** Default: 50. */
     maxIdleConnectionsPercent?: number;
-    /** @default 120 */
+    /** Default: 120. */
     connectionBorrowTimeoutSeconds?: number;
-    /** @default 1800 */
+    /** Default: 1800. */
     idleClientTimeoutSeconds?: number;
     /**
      * Logs SQL text (never in prod).
-     * @default false
+     * Default: false.
      */
     debugLogging?: boolean;
 }
@@ -149,11 +150,11 @@ export const UserEndpoint = { Writer: "writer", Reader: "reader" } as const;
 export type UserEndpoint = (typeof UserEndpoint)[keyof typeof UserEndpoint];
 
 /** One database user, authenticated with IAM tokens through the proxy. */
-export interface UserArgs {
+export interface DatabaseUser {
     /** A PostgreSQL identifier, lower case; never the master user. */
     name: string;
     access: AccessProfile;
-    /** @default "writer" */
+    /** Default: "writer". */
     endpoint?: UserEndpoint;
 }
 
@@ -162,9 +163,9 @@ export interface AccessOptions {
     /**
      * Every database user. The bootstrap creates them with exactly their profile's grants, and the smoke proves
      * each one after every update.
-     * @default [{ name: database.user, access: "readwrite" }]
+     * Default: [{ name: database.user, access: "readwrite" }].
      */
-    users?: UserArgs[];
+    users?: DatabaseUser[];
     /**
      * Security groups of your own to admit to the proxy on 5432, besides the component's client group
      * (`clientSecurityGroupId`), e.g. your service's group.
@@ -174,13 +175,13 @@ export interface AccessOptions {
 
 /** A Session Manager relay and an operator role, for `npm run db:connect`. */
 export interface OperatorOptions {
-    /** @default true */
+    /** Default: true. */
     enabled?: boolean;
     /** IAM role or user ARNs that may assume the operator role; empty: this account decides (its root). */
     principals?: string[];
     /**
      * The users operators may connect as.
-     * @default the readonly and ddl users of access.users
+     * Default: the readonly and ddl users of access.users.
      */
     users?: string[];
 }
@@ -189,16 +190,16 @@ export interface OperatorOptions {
 export interface SmokeOptions {
     /**
      * Prove the path after every update (turning it off is discouraged).
-     * @default true
+     * Default: true.
      */
     enabled?: boolean;
-    /** @default 300 */
+    /** Default: 300. */
     timeoutSeconds?: number;
     /** Any new value re-runs the bootstrap and the smoke on the next update. */
     rerun?: string;
     /**
      * `rate(N minutes|hours|days)` or `off`.
-     * @default "rate(1 hour)" in dev, "rate(5 minutes)" in prod
+     * Default: "rate(1 hour)" in dev, "rate(5 minutes)" in prod.
      */
     schedule?: string;
 }
@@ -209,7 +210,7 @@ export const SubscriptionProtocol = { Email: "email", Https: "https", Sqs: "sqs"
 export type SubscriptionProtocol = (typeof SubscriptionProtocol)[keyof typeof SubscriptionProtocol];
 
 /** One subscriber to the alarm topic. */
-export interface SubscriptionArgs {
+export interface AlarmSubscription {
     protocol: SubscriptionProtocol;
     /** An e-mail address, an https:// URL, or a queue or function ARN. */
     endpoint: string;
@@ -217,14 +218,14 @@ export interface SubscriptionArgs {
 
 /** Where alarms go, and how early a certificate expiry is raised. */
 export interface AlarmsOptions {
-    subscriptions?: SubscriptionArgs[];
-    /** @default 30 */
+    subscriptions?: AlarmSubscription[];
+    /** Default: 30. */
     certExpiryDays?: number;
 }
 
 /** Who owns the resources and who pays. `Application` also appears in security-group descriptions. */
 export interface TagsOptions {
-    /** @default "aurora-iam-proxy" */
+    /** Default: "aurora-iam-proxy". */
     Application?: string;
     Owner: string;
     CostCenter: string;
@@ -243,7 +244,7 @@ export interface AuroraIamProxyArgs {
     region: string;
     /**
      * Short lower-case name; physical names start with `<name>-<environment>`.
-     * @default "aurora-iam-proxy"
+     * Default: "aurora-iam-proxy".
      */
     name?: string;
     network?: NetworkOptions;

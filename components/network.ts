@@ -1,20 +1,12 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { DB_PORT } from "../access/grants";
+import { ExistingVpc } from "./args";
 import { serviceTrustPolicy } from "./arns";
 import { assertDescription, formatIpv4, parseIpv4Cidr } from "./validation";
 
 /** The tag that declares a security group the database's client group; the policy pack admits it to the proxy. */
 export const CLIENT_GROUP_TAG = { key: "Role", value: "database-client" } as const;
-
-/** A VPC the caller already has: the component only adds its own security groups and rules to it. */
-export interface ExistingVpc {
-    vpcId: pulumi.Input<string>;
-    /** Subnets with a route out (NAT or endpoints): the operator relay and the smoke function run here. */
-    privateSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
-    /** Subnets with no route out: the database and the proxy run here. */
-    isolatedSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
-}
 
 export interface NetworkArgs {
     namePrefix: string;
