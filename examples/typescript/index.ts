@@ -4,7 +4,7 @@ import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
 // In your repository: `pulumi package add <this repository's git URL>` (or npm install it) and import from there.
-import { AuroraIamProxy } from "../../components";
+import { AuroraIamProxy } from "../../components/index";
 
 const region = new pulumi.Config("aws").require("region");
 const environment = pulumi.getStack() === "prod" ? "prod" : "dev";
