@@ -1,7 +1,9 @@
 // The stack's settings, read once, validated completely, and handed to the components as a typed object.
 // No component reads pulumi.Config itself. Every invalid value is reported on its own line naming the
 // stack, the key, the value seen and what is allowed, and the program stops before declaring anything.
+import * as pulumi from "@pulumi/pulumi";
 import { DbUser, SMOKE_OTHER_USER, toUsers, usersProblems } from "../access/users";
+import type { AuroraIamProxyArgs } from "./args";
 import { AuthMode, DEFAULT_MASTER_USERNAME } from "../access/grants";
 import { classesFor, SERVERLESS_CLASS } from "./aurora-classes";
 import { closest, descriptionProblem, isPrivateIpv4, parseImageReference, parseIpv4Cidr, pgIdentifierProblem } from "./validation";
@@ -144,6 +146,8 @@ export interface Tags {
 }
 
 export interface Settings {
+    /** AuroraIamProxy's Args as the stack file gives them (its sections without app, access.ecsTask and budget). */
+    args: AuroraIamProxyArgs;
     stack: string;
     environment: Environment;
     region: string;
@@ -191,7 +195,7 @@ function range(from: number, to: number, step: number): number[] {
 
 /** The keys each settings object may hold; anything else is a typo we report rather than ignore. */
 const KEYS = {
-    network: ["cidr", "azCount", "flowLogs", "flowLogRetentionDays"],
+    network: ["existingVpc", "cidr", "azCount", "flowLogs", "flowLogRetentionDays"],
     database: ["name", "user", "masterUsername", "engineVersion", "preferredEngineVersions", "instanceClass", "minCapacity", "maxCapacity", "instanceCount",
         "backupRetentionDays", "deletionProtection", "performanceInsights", "monitoringIntervalSeconds", "logRetentionDays"],
     proxy: ["authMode", "maxConnectionsPercent", "maxIdleConnectionsPercent", "connectionBorrowTimeoutSeconds",
@@ -200,11 +204,17 @@ const KEYS = {
     tags: ["Application", "Owner", "CostCenter"],
     smoke: ["enabled", "timeoutSeconds", "rerun", "schedule"],
     alarms: ["subscriptions", "certExpiryDays"],
-    access: ["users", "ecsTask"],
+    access: ["users", "clientSecurityGroupIds", "ecsTask"],
     operator: ["enabled", "principals", "users", "followLatestAmi"],
     budget: ["monthlyUsd", "enforce"],
 } as const;
 const TOP_KEYS = ["environment", "environmentMismatchAllowed", "name", ...Object.keys(KEYS)];
+/**
+ * Settings of this repository's program only (the example ECS consumer, the budget, and what the stack's name
+ * says about its environment), not arguments of AuroraIamProxy.
+ */
+const PROGRAM_ONLY_KEYS = ["app", "budget", "access.ecsTask", "environmentMismatchAllowed"];
+const COMPONENT_KEYS = TOP_KEYS.filter((k) => !PROGRAM_ONLY_KEYS.includes(k));
 
 /**
  * The config namespaces this program reads: its own, the AWS provider's (aws:region and the provider's other
@@ -231,12 +241,12 @@ function didYouMean(word: string, candidates: readonly string[]): string {
 /**
  * Parses a stack's configuration: the flat map Pulumi keeps (`"aurora-iam-proxy:database"` → object or
  * JSON string, `"aws:region"` → string). Throws SettingsError listing every invalid value.
+ *
+ * The stack file's sections are AuroraIamProxy's Args key for key (components/aurora-iam-proxy.ts), plus what
+ * only this repository's program has: `app` and `access.ecsTask` (the example ECS consumer) and `budget`.
  */
 export function parseSettings(stack: string, config: Record<string, unknown>): Settings {
     const problems: string[] = [];
-    const fail = (key: string, value: unknown, allowed: string) =>
-        problems.push(`${stack}: ${key} (${show(value)}) ${allowed}`);
-
     const ours: Record<string, unknown> = {};
     const ourKeys = TOP_KEYS.map((k) => `${PROJECT}:${k}`);
     for (const [fullKey, value] of Object.entries(config)) {
@@ -254,21 +264,62 @@ export function parseSettings(stack: string, config: Record<string, unknown>): S
         }
         if (ns !== PROJECT) continue;
         if (!TOP_KEYS.includes(key)) {
-            fail(fullKey, value, `is not a setting of this program; allowed: ${TOP_KEYS.join(", ")}${didYouMean(fullKey, ourKeys)}`);
+            problems.push(`${stack}: ${fullKey} (${show(value)}) is not a setting of this program; allowed: ${TOP_KEYS.join(", ")}${didYouMean(fullKey, ourKeys)}`);
             continue;
         }
         ours[key] = decode(value);
     }
+    const settings = resolve(stack, ours, config["aws:region"], { program: true, problems }) as Omit<Settings, "args">;
+    return { ...settings, args: componentArgsOf(ours, settings) };
+}
+
+/** The stack file's sections as AuroraIamProxy's Args: the same keys, less the program's own. */
+function componentArgsOf(ours: Record<string, unknown>, settings: { environment: Environment; region: string }): AuroraIamProxyArgs {
+    const args: Record<string, unknown> = { environment: settings.environment, region: settings.region };
+    for (const [key, value] of Object.entries(ours)) {
+        if (PROGRAM_ONLY_KEYS.includes(key)) continue;
+        const section = value as Record<string, unknown>;
+        const name = key;
+        args[name] = Object.fromEntries(Object.entries(section ?? {}).filter(([k]) => !PROGRAM_ONLY_KEYS.includes(`${name}.${k}`)));
+    }
+    for (const key of ["environment", "name"]) if (ours[key] !== undefined) args[key] = ours[key];
+    return args as unknown as AuroraIamProxyArgs;
+}
+
+/** What AuroraIamProxy declares from: the settings without the example consumer's `app` and the `budget`. */
+export type ComponentSettings = Omit<Settings, "app" | "budget" | "args">;
+
+/**
+ * Validates AuroraIamProxy's Args with the same rules, presets and one-line messages as a stack file, and
+ * applies the defaults. Values that are computed (Inputs such as an existing VPC's subnet ids) pass through
+ * and are checked when they are known.
+ */
+export function resolveArgs(stack: string, args: AuroraIamProxyArgs): ComponentSettings {
+    const ours: Record<string, unknown> = { ...args };
+    const region = ours.region;
+    delete ours.region;
+    const problems: string[] = [];
+    for (const key of Object.keys(ours)) {
+        if (!COMPONENT_KEYS.includes(key)) problems.push(`${stack}: ${key} (${show(ours[key])}) is not an argument of AuroraIamProxy; allowed: region, ${COMPONENT_KEYS.join(", ")}`);
+    }
+    return resolve(stack, ours, region, { program: false, problems });
+}
+
+function resolve(stack: string, ours: Record<string, unknown>, regionValue: unknown, o: { program: boolean; problems: string[] }): ComponentSettings | Omit<Settings, "args"> {
+    const problems = o.problems;
+    const fail = (key: string, value: unknown, allowed: string) =>
+        problems.push(`${stack}: ${key} (${show(value)}) ${allowed}`);
     const section = (name: keyof typeof KEYS): Reader => {
         const value = ours[name] ?? {};
         if (typeof value !== "object" || value === null || Array.isArray(value)) {
             fail(name, value, "must be an object of settings");
             return new Reader(name, {}, fail);
         }
+        const allowed: readonly string[] = o.program ? KEYS[name] : KEYS[name].filter((k) => !PROGRAM_ONLY_KEYS.includes(`${name}.${k}`));
         for (const key of Object.keys(value)) {
-            if (!(KEYS[name] as readonly string[]).includes(key)) {
+            if (!allowed.includes(key)) {
                 fail(`${name}.${key}`, (value as Record<string, unknown>)[key],
-                    `is not a setting; allowed in ${name}: ${KEYS[name].join(", ")}${didYouMean(key, KEYS[name])}`);
+                    `is not a setting; allowed in ${name}: ${allowed.join(", ")}${didYouMean(key, allowed)}`);
             }
         }
         return new Reader(name, value as Record<string, unknown>, fail);
@@ -280,9 +331,10 @@ export function parseSettings(stack: string, config: Record<string, unknown>): S
     if (envValue === "dev" || envValue === "prod") environment = envValue;
     else fail("environment", envValue, "must be dev or prod");
     const prod = environment === "prod";
-    // A stack named prod that says dev would skip every prod rule; a mistake unless the settings say it is meant.
+    // A stack file named prod that says dev would skip every prod rule; a mistake unless the settings say it is
+    // meant. (A program using the component names its own stacks: there the environment argument decides.)
     const mismatchAllowed = decode(ours.environmentMismatchAllowed ?? false);
-    const namedAs = environmentNamedBy(stack);
+    const namedAs = o.program ? environmentNamedBy(stack) : undefined;
     if (typeof mismatchAllowed !== "boolean") {
         fail("environmentMismatchAllowed", mismatchAllowed, "must be true or false");
     } else if (namedAs !== undefined && (envValue === "dev" || envValue === "prod") && namedAs !== environment) {
@@ -294,7 +346,7 @@ export function parseSettings(stack: string, config: Record<string, unknown>): S
         fail("environmentMismatchAllowed", mismatchAllowed, `is only for a stack whose name says dev or prod while its environment differs; stack ${stack} is ${environment}: remove it`);
     }
 
-    const region = decode(config["aws:region"]);
+    const region = decode(regionValue);
     if (typeof region !== "string" || !/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/.test(region)) {
         fail("aws:region", region, "must be an AWS region such as eu-west-1 (set it with pulumi config set aws:region)");
     }
@@ -315,8 +367,15 @@ export function parseSettings(stack: string, config: Record<string, unknown>): S
     else if (parsed.prefix < 16 || parsed.prefix > 22) fail("network.cidr", cidr, "must be a /16 to /22 block so every tier has room in every AZ");
     else if (!isPrivateIpv4(parsed.base, parsed.prefix)) fail("network.cidr", cidr, "must lie in a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)");
     const azCount = net.integer("azCount", prod ? 3 : 2, 2, 4);
-    const flowLogs = net.boolean("flowLogs", prod);
-    if (prod && !flowLogs) fail("network.flowLogs", flowLogs, "must be true in prod: VPC flow logs are required there");
+    const existingVpc = net.raw("existingVpc");
+    if (existingVpc !== undefined) {
+        existingVpcProblems(existingVpc).forEach((line) => problems.push(`${stack}: ${line}`));
+        for (const key of ["cidr", "azCount", "flowLogs"]) {
+            if (net.raw(key) !== undefined) fail(`network.${key}`, net.raw(key), "is for a VPC the component creates; remove it, or remove network.existingVpc (flow logs of your VPC are yours to keep)");
+        }
+    }
+    const flowLogs = existingVpc === undefined && net.boolean("flowLogs", prod);
+    if (prod && !flowLogs && existingVpc === undefined) fail("network.flowLogs", flowLogs, "must be true in prod: VPC flow logs are required there");
     const flowLogRetentionDays = net.retention("flowLogRetentionDays", prod ? 365 : 30);
 
     // Database.
@@ -380,30 +439,6 @@ export function parseSettings(stack: string, config: Record<string, unknown>): S
     const idleClientTimeoutSeconds = px.integer("idleClientTimeoutSeconds", 1800, 1, 28800);
     const debugLogging = px.boolean("debugLogging", false);
     if (prod && debugLogging) fail("proxy.debugLogging", debugLogging, "must be false in prod: debug logs can contain SQL text and parameters");
-
-    // Application.
-    const ap = section("app");
-    const image = ap.string("image", "");
-    const imageRef = parseImageReference(image);
-    if (typeof imageRef === "string") fail("app.image", image, `is not an image reference ECS can pull: it ${imageRef}`);
-    else if (prod && ((imageRef.tag === undefined && imageRef.digest === undefined) || (imageRef.tag === "latest" && imageRef.digest === undefined))) {
-        fail("app.image", image, "must be pinned in prod: use an explicit tag other than latest, or a digest");
-    }
-    const rawCommand = ap.raw("command");
-    let command: string[] | undefined;
-    if (rawCommand !== undefined) {
-        if (!Array.isArray(rawCommand) || rawCommand.length === 0 || !rawCommand.every((c) => typeof c === "string")) {
-            fail("app.command", rawCommand, "must be a non-empty list of strings, e.g. [\"node\", \"server.js\"]");
-        } else command = rawCommand;
-    }
-    const cpu = ap.integer("cpu", 256, 256, 16384);
-    const memory = ap.integer("memory", 512, 512, 122880);
-    const memoryChoices = FARGATE_MEMORY[cpu];
-    if (!memoryChoices) fail("app.cpu", cpu, `is not a Fargate CPU size; allowed: ${Object.keys(FARGATE_MEMORY).join(", ")}`);
-    else if (!memoryChoices.includes(memory)) fail("app.memory", memory, `is not allowed with cpu ${cpu} on Fargate; allowed: ${memoryChoices[0]}-${memoryChoices[memoryChoices.length - 1]} MiB in steps of ${memoryChoices[1] - memoryChoices[0]}`);
-    const desiredCount = ap.integer("desiredCount", prod ? 2 : 1, 0, 1000);
-    const readonlyRootFilesystem = ap.boolean("readonlyRootFilesystem", true);
-    const appLogRetention = ap.retention("logRetentionDays", prod ? 365 : 14);
 
     // Tags: Environment comes from the environment; the rest describe who owns and pays.
     const tg = section("tags");
@@ -503,18 +538,13 @@ export function parseSettings(stack: string, config: Record<string, unknown>): S
         }
     }
 
-    // Budget (optional): what the plan may cost a month; see cost/README.md.
-    const bg = section("budget");
-    const monthlyUsd = bg.raw("monthlyUsd");
-    if (monthlyUsd !== undefined && (typeof monthlyUsd !== "number" || !Number.isFinite(monthlyUsd) || monthlyUsd <= 0)) {
-        fail("budget.monthlyUsd", monthlyUsd, "must be a positive number of US dollars a month, e.g. 250");
-    }
-    const enforce = bg.boolean("enforce", false);
-    if (enforce && monthlyUsd === undefined) fail("budget.enforce", enforce, "needs budget.monthlyUsd: there is no budget to enforce");
+    // This repository's program only: the example ECS consumer and the budget (see cost/README.md).
+    const program = o.program ? { app: readApp(section("app"), fail, prod), budget: readBudget(section("budget"), fail) } : {};
 
     if (problems.length > 0) throw new SettingsError(problems);
     const ecsTaskUsers = ecsTask as string[]; // checked above: a list of declared names
     return {
+        ...program,
         stack, environment, region: region as string, namePrefix: `${name}-${environment}`, tags,
         network: { cidr, azCount, natGateways: prod ? "perAz" : "single", flowLogs, flowLogRetentionDays },
         database: {
@@ -526,13 +556,82 @@ export function parseSettings(stack: string, config: Record<string, unknown>): S
             authMode: authMode as AuthMode, maxConnectionsPercent, maxIdleConnectionsPercent,
             connectionBorrowTimeoutSeconds, idleClientTimeoutSeconds, debugLogging,
         },
-        app: { image, command, cpu, memory, desiredCount, readonlyRootFilesystem, logRetentionDays: appLogRetention },
         smoke: { enabled: smokeEnabled, timeoutSeconds: smokeTimeout, rerun, ...(schedule ? { schedule } : {}) },
         alarms: { subscriptions, certExpiryDays },
         access: { users, ecsTaskUsers, appUser: dbUser, readerEndpoint: users.some((u) => u.endpoint === "reader") },
         operator: { enabled: operatorEnabled, principals, users: operatorUsers, followLatestAmi },
-        budget: { monthlyUsd: monthlyUsd as number | undefined, enforce },
     };
+}
+
+/** The example ECS consumer's settings (`app`), read only for this repository's program. */
+function readApp(ap: Reader, fail: Fail, prod: boolean): AppSettings {
+    const image = ap.string("image", "");
+    const imageRef = parseImageReference(image);
+    if (typeof imageRef === "string") fail("app.image", image, `is not an image reference ECS can pull: it ${imageRef}`);
+    else if (prod && ((imageRef.tag === undefined && imageRef.digest === undefined) || (imageRef.tag === "latest" && imageRef.digest === undefined))) {
+        fail("app.image", image, "must be pinned in prod: use an explicit tag other than latest, or a digest");
+    }
+    const rawCommand = ap.raw("command");
+    let command: string[] | undefined;
+    if (rawCommand !== undefined) {
+        if (!Array.isArray(rawCommand) || rawCommand.length === 0 || !rawCommand.every((c) => typeof c === "string")) {
+            fail("app.command", rawCommand, "must be a non-empty list of strings, e.g. [\"node\", \"server.js\"]");
+        } else command = rawCommand;
+    }
+    const cpu = ap.integer("cpu", 256, 256, 16384);
+    const memory = ap.integer("memory", 512, 512, 122880);
+    const memoryChoices = FARGATE_MEMORY[cpu];
+    if (!memoryChoices) fail("app.cpu", cpu, `is not a Fargate CPU size; allowed: ${Object.keys(FARGATE_MEMORY).join(", ")}`);
+    else if (!memoryChoices.includes(memory)) fail("app.memory", memory, `is not allowed with cpu ${cpu} on Fargate; allowed: ${memoryChoices[0]}-${memoryChoices[memoryChoices.length - 1]} MiB in steps of ${memoryChoices[1] - memoryChoices[0]}`);
+    const desiredCount = ap.integer("desiredCount", prod ? 2 : 1, 0, 1000);
+    const readonlyRootFilesystem = ap.boolean("readonlyRootFilesystem", true);
+    const appLogRetention = ap.retention("logRetentionDays", prod ? 365 : 14);
+
+    return { image, command, cpu, memory, desiredCount, readonlyRootFilesystem, logRetentionDays: appLogRetention };
+}
+
+/** The optional monthly budget the cost policy compares the plan with (`budget`). */
+function readBudget(bg: Reader, fail: Fail): BudgetSettings {
+    const monthlyUsd = bg.raw("monthlyUsd");
+    if (monthlyUsd !== undefined && (typeof monthlyUsd !== "number" || !Number.isFinite(monthlyUsd) || monthlyUsd <= 0)) {
+        fail("budget.monthlyUsd", monthlyUsd, "must be a positive number of US dollars a month, e.g. 250");
+    }
+    const enforce = bg.boolean("enforce", false);
+    if (enforce && monthlyUsd === undefined) fail("budget.enforce", enforce, "needs budget.monthlyUsd: there is no budget to enforce");
+
+    return { monthlyUsd: monthlyUsd as number | undefined, enforce };
+}
+
+/**
+ * What is wrong with `network.existingVpc`'s shape. Computed values (Outputs) pass: the component checks the
+ * subnets themselves through the aws_subnet data source at preview time (components/network.ts).
+ */
+export function existingVpcProblems(value: unknown): string[] {
+    const key = "network.existingVpc";
+    if (typeof value !== "object" || value === null || Array.isArray(value)) return [`${key} (${show(value)}) must be { vpcId, privateSubnetIds, isolatedSubnetIds }`];
+    const v = value as Record<string, unknown>;
+    const problems: string[] = [];
+    const extra = Object.keys(v).filter((k) => !["vpcId", "privateSubnetIds", "isolatedSubnetIds"].includes(k));
+    if (extra.length > 0) problems.push(`${key} has ${extra.join(", ")}; allowed: vpcId, privateSubnetIds, isolatedSubnetIds`);
+    const known = (x: unknown) => !pulumiValue(x);
+    if (known(v.vpcId) && (typeof v.vpcId !== "string" || !/^vpc-[0-9a-f]{8,17}$/.test(v.vpcId))) problems.push(`${key}.vpcId (${show(v.vpcId)}) must be a VPC id such as vpc-0123456789abcdef0`);
+    for (const tier of ["privateSubnetIds", "isolatedSubnetIds"]) {
+        const list = v[tier];
+        if (!known(list)) continue;
+        if (!Array.isArray(list) || list.length < 2) {
+            problems.push(`${key}.${tier} (${show(list)}) must list at least 2 subnet ids, in at least 2 availability zones`);
+            continue;
+        }
+        for (const id of list) {
+            if (known(id) && (typeof id !== "string" || !/^subnet-[0-9a-f]{8,17}$/.test(id))) problems.push(`${key}.${tier}: ${show(id)} is not a subnet id such as subnet-0123456789abcdef0`);
+        }
+    }
+    return problems;
+}
+
+/** A computed value (an Output or a promise), which only the deployment knows. */
+function pulumiValue(x: unknown): boolean {
+    return typeof x === "object" && x !== null && (pulumi.Output.isInstance(x) || typeof (x as { then?: unknown }).then === "function");
 }
 
 /** An EventBridge Scheduler rate expression and its interval; null when it is not one. */

@@ -12,9 +12,9 @@ export interface DatabaseArgs {
     environment: Environment;
     settings: DatabaseSettings;
     /** Isolated subnets (no route out of the VPC), one per AZ. */
-    subnetIds: pulumi.Input<string>[];
+    subnetIds: pulumi.Input<pulumi.Input<string>[]>;
     /** The AZ of each subnet above, in the same order; instances are spread over them. */
-    availabilityZones: pulumi.Input<string>[];
+    availabilityZones: pulumi.Input<string[]>;
     securityGroupId: pulumi.Input<string>;
     kmsKeyArn: pulumi.Input<string>;
 }
@@ -162,7 +162,7 @@ export class Database extends pulumi.ComponentResource {
             publiclyAccessible: false,
             dbSubnetGroupName: subnetGroup.name,
             // Spread over the subnet group's AZs so a reader in another AZ can be promoted.
-            availabilityZone: args.availabilityZones[i % args.availabilityZones.length],
+            availabilityZone: pulumi.output(args.availabilityZones).apply((azs) => azs[i % azs.length]),
             // Serverless v2 readers in tiers 0-1 scale with the writer, so the first reader can take over at the
             // writer's size; further readers (tier 2) scale with their own read load, which costs less.
             promotionTier: i === 0 ? 0 : i === 1 ? 1 : 2,

@@ -20,7 +20,7 @@ export interface EcsArgs {
     /** The users the task may connect as (access.ecsTask), and their exact rds-db:connect resources (Proxy.connectArn). */
     connectAs: string[];
     connectArns: pulumi.Input<string>[];
-    subnetIds: pulumi.Input<string>[];
+    subnetIds: pulumi.Input<pulumi.Input<string>[]>;
     securityGroupId: pulumi.Input<string>;
     kmsKeyArn: pulumi.Input<string>;
     /** The service starts only once the proxy can reach the database and the bootstrap has created its users. */

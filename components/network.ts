@@ -1,11 +1,19 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { DB_PORT } from "../access/grants";
+import { ExistingVpc } from "./args";
 import { serviceTrustPolicy } from "./arns";
 import { assertDescription, formatIpv4, parseIpv4Cidr } from "./validation";
 
+/** The tag that declares a security group the database's client group; the policy pack admits it to the proxy. */
+export const CLIENT_GROUP_TAG = { key: "Role", value: "database-client" } as const;
+
 export interface NetworkArgs {
     namePrefix: string;
+    /** Use this VPC instead of creating one: nothing in it is modified except the groups and rules declared here. */
+    existing?: ExistingVpc;
+    /** Groups of the caller's own that the proxy admits on 5432, besides the client group declared here. */
+    clientSecurityGroupIds?: pulumi.Input<string>[];
     /** Appears in security-group descriptions, so it must use AWS's description characters. */
     applicationName: string;
     cidr: string;
@@ -52,11 +60,10 @@ export function planSubnets(vpcCidr: string, azCount: number): SubnetPlan {
 /** The VPC, its subnets and routes, and the three security groups of the data path, chained by reference. */
 export class Network extends pulumi.ComponentResource {
     readonly vpcId: pulumi.Output<string>;
-    readonly publicSubnetIds: pulumi.Output<string>[];
-    readonly privateSubnetIds: pulumi.Output<string>[];
-    readonly isolatedSubnetIds: pulumi.Output<string>[];
+    readonly privateSubnetIds: pulumi.Output<string[]>;
+    readonly isolatedSubnetIds: pulumi.Output<string[]>;
     /** The AZ of each isolated subnet, in the same order. */
-    readonly isolatedSubnetAzs: pulumi.Output<string>[];
+    readonly isolatedSubnetAzs: pulumi.Output<string[]>;
     readonly appSecurityGroupId: pulumi.Output<string>;
     /** The post-deploy smoke function's own group: egress to the proxy on 5432, nothing else. */
     readonly smokeSecurityGroupId: pulumi.Output<string>;
@@ -86,119 +93,18 @@ export class Network extends pulumi.ComponentResource {
             endpointFromProxy: assertDescription("endpoint ingress rule", `HTTPS from the RDS Proxy`),
             appHttps: assertDescription("app egress rule", `HTTPS to AWS APIs and the image registry through NAT`),
             proxyFromApp: assertDescription("proxy ingress rule", `PostgreSQL from application tasks`),
+            proxyFromClient: assertDescription("proxy ingress rule", `PostgreSQL from a client group given to the component`),
             proxyToDb: assertDescription("proxy egress rule", `PostgreSQL to the Aurora cluster`),
             dbFromProxy: assertDescription("database ingress rule", `PostgreSQL from the RDS Proxy`),
         };
-        const plan = planSubnets(args.cidr, args.azCount);
         const child = { parent: this };
-
-        const azs = aws.getAvailabilityZonesOutput({ state: "available", filters: [{ name: "zone-type", values: ["availability-zone"] }] }, child);
-        const azName = (i: number) => azs.names.apply((names) => {
-            if (names.length < args.azCount) {
-                throw new Error(`network.azCount (${args.azCount}) is more than the ${names.length} availability zones this region offers`);
-            }
-            return names[i];
-        });
-
-        const vpc = new aws.ec2.Vpc(`${name}-vpc`, {
-            cidrBlock: args.cidr,
-            enableDnsHostnames: true, // RDS and the proxy endpoint resolve through the VPC's DNS
-            enableDnsSupport: true,
-            tags: { Name: `${args.namePrefix}-vpc` },
-        }, child);
-
-        // AWS opens the default group to itself on creation; adopting it with no rules closes it.
-        new aws.ec2.DefaultSecurityGroup(`${name}-default-sg`, { vpcId: vpc.id, tags: { Name: `${args.namePrefix}-default-closed` } }, child);
-
-        const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: { Name: `${args.namePrefix}-igw` } }, child);
-        const publicRoutes = new aws.ec2.RouteTable(`${name}-public-rt`, {
-            vpcId: vpc.id,
-            routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }],
-            tags: { Name: `${args.namePrefix}-public` },
-        }, child);
-
-        const subnet = (tier: keyof SubnetPlan, i: number) => new aws.ec2.Subnet(`${name}-${tier}-${i + 1}`, {
-            vpcId: vpc.id,
-            cidrBlock: plan[tier][i],
-            availabilityZone: azName(i),
-            mapPublicIpOnLaunch: tier === "public",
-            tags: { Name: `${args.namePrefix}-${tier}-${i + 1}`, Tier: tier },
-        }, child);
-        const publicSubnets = plan.public.map((_, i) => subnet("public", i));
-        const privateSubnets = plan.private.map((_, i) => subnet("private", i));
-        const isolatedSubnets = plan.isolated.map((_, i) => subnet("isolated", i));
-
-        publicSubnets.forEach((s, i) => new aws.ec2.RouteTableAssociation(`${name}-public-${i + 1}`, { subnetId: s.id, routeTableId: publicRoutes.id }, child));
-
-        // dev shares one NAT gateway; prod has one per AZ so losing an AZ never cuts the others off.
-        const natCount = args.natGateways === "perAz" ? args.azCount : 1;
-        const nats = Array.from({ length: natCount }, (_, i) => {
-            const eip = new aws.ec2.Eip(`${name}-nat-${i + 1}`, { domain: "vpc", tags: { Name: `${args.namePrefix}-nat-${i + 1}` } }, child);
-            return new aws.ec2.NatGateway(`${name}-nat-${i + 1}`, {
-                allocationId: eip.id,
-                subnetId: publicSubnets[i].id,
-                tags: { Name: `${args.namePrefix}-nat-${i + 1}` },
-            }, { parent: this, dependsOn: [igw] });
-        });
-        privateSubnets.forEach((s, i) => {
-            const routes = new aws.ec2.RouteTable(`${name}-private-rt-${i + 1}`, {
-                vpcId: vpc.id,
-                routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nats[i % natCount].id }],
-                tags: { Name: `${args.namePrefix}-private-${i + 1}` },
-            }, child);
-            new aws.ec2.RouteTableAssociation(`${name}-private-${i + 1}`, { subnetId: s.id, routeTableId: routes.id }, child);
-        });
-        // Isolated subnets keep only the VPC-local route: the database and proxy never reach the internet.
-        const isolatedRoutes = new aws.ec2.RouteTable(`${name}-isolated-rt`, { vpcId: vpc.id, tags: { Name: `${args.namePrefix}-isolated` } }, child);
-        isolatedSubnets.forEach((s, i) => new aws.ec2.RouteTableAssociation(`${name}-isolated-${i + 1}`, { subnetId: s.id, routeTableId: isolatedRoutes.id }, child));
-
-        if (args.flowLogs) {
-            const flowLogGroup = new aws.cloudwatch.LogGroup(`${name}-flow-logs`, {
-                name: `/vpc/${args.namePrefix}/flow-logs`,
-                retentionInDays: args.flowLogRetentionDays,
-                kmsKeyId: args.kmsKeyArn,
-            }, { parent: this, deleteBeforeReplace: true });
-            const flowLogRole = new aws.iam.Role(`${name}-flow-logs`, {
-                description: "Lets VPC Flow Logs deliver to this VPC's log group",
-                // Only this account's flow logs may use the role (confused-deputy protection, as AWS documents).
-                assumeRolePolicy: pulumi.all([args.accountId, args.partition]).apply(([account, partition]) =>
-                    serviceTrustPolicy("vpc-flow-logs.amazonaws.com", account, `arn:${partition}:ec2:${args.region}:${account}:vpc-flow-log/*`)),
-            }, child);
-            new aws.iam.RolePolicy(`${name}-flow-logs`, {
-                role: flowLogRole.id,
-                policy: flowLogGroup.arn.apply((arn) => JSON.stringify({
-                    Version: "2012-10-17",
-                    // What the VPC guide lists for the flow-log role (flow-logs-iam-role), on this group where IAM allows;
-                    // the group exists already, so logs:CreateLogGroup is not needed. DescribeLogGroups has no resource
-                    // type in the Service Authorization Reference for CloudWatch Logs, so it takes "*" (a list call, read only).
-                    Statement: [
-                        {
-                            Effect: "Allow",
-                            Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                            Resource: [arn, `${arn}:*`],
-                        },
-                        {
-                            Effect: "Allow",
-                            Action: "logs:DescribeLogGroups",
-                            Resource: "*",
-                        },
-                    ],
-                })),
-            }, child);
-            new aws.ec2.FlowLog(`${name}-flow-log`, {
-                vpcId: vpc.id,
-                trafficType: "ALL",
-                logDestinationType: "cloud-watch-logs",
-                logDestination: flowLogGroup.arn,
-                iamRoleArn: flowLogRole.arn,
-                maxAggregationInterval: 60,
-            }, child);
-        }
+        const vpc = args.existing ? useExistingVpc(args.existing, child) : createVpc(name, args, child);
 
         // The data path: app -> proxy -> database on PostgreSQL's port, each hop admitted by group reference.
-        const securityGroup = (id: string, description: string) =>
-            new aws.ec2.SecurityGroup(`${name}-${id}`, { vpcId: vpc.id, description, tags: { Name: `${args.namePrefix}-${id}` } }, child);
-        const appSg = securityGroup("app", descriptions.app);
+        const securityGroup = (id: string, description: string, tags: Record<string, string> = {}) =>
+            new aws.ec2.SecurityGroup(`${name}-${id}`, { vpcId: vpc.vpcId, description, tags: { Name: `${args.namePrefix}-${id}`, ...tags } }, child);
+        // The client group: whoever attaches it may reach the proxy (the tag tells the policy pack it is meant to).
+        const appSg = securityGroup("app", descriptions.app, { [CLIENT_GROUP_TAG.key]: CLIENT_GROUP_TAG.value });
         // The smoke function has a group of its own: least privilege, and a destroy never waits on the ENIs
         // Lambda keeps for a while after a VPC function is deleted (they block deleting their group) in the app's group.
         const smokeSg = securityGroup("smoke", descriptions.smoke);
@@ -215,6 +121,9 @@ export class Network extends pulumi.ComponentResource {
         egress("smoke-to-proxy", { ...postgres, securityGroupId: smokeSg.id, referencedSecurityGroupId: proxySg.id, description: descriptions.smokeToProxy });
         ingress("proxy-from-app", { ...postgres, securityGroupId: proxySg.id, referencedSecurityGroupId: appSg.id, description: descriptions.proxyFromApp });
         ingress("proxy-from-smoke", { ...postgres, securityGroupId: proxySg.id, referencedSecurityGroupId: smokeSg.id, description: descriptions.proxyFromSmoke });
+        (args.clientSecurityGroupIds ?? []).forEach((group, i) => ingress(`proxy-from-client-${i + 1}`, {
+            ...postgres, securityGroupId: proxySg.id, referencedSecurityGroupId: group, description: descriptions.proxyFromClient,
+        }));
         egress("proxy-to-db", { ...postgres, securityGroupId: proxySg.id, referencedSecurityGroupId: dbSg.id, description: descriptions.proxyToDb });
         ingress("db-from-proxy", { ...postgres, securityGroupId: dbSg.id, referencedSecurityGroupId: proxySg.id, description: descriptions.dbFromProxy });
 
@@ -224,11 +133,11 @@ export class Network extends pulumi.ComponentResource {
             ingress("secretsmanager-from-proxy", { ...https, securityGroupId: endpointSg.id, referencedSecurityGroupId: proxySg.id, description: descriptions.endpointFromProxy });
             // Private DNS makes the regional secretsmanager name resolve to the endpoint inside the VPC.
             this.secretsManagerEndpoint = new aws.ec2.VpcEndpoint(`${name}-secretsmanager`, {
-                vpcId: vpc.id,
+                vpcId: vpc.vpcId,
                 serviceName: `com.amazonaws.${args.region}.secretsmanager`,
                 vpcEndpointType: "Interface",
                 privateDnsEnabled: true,
-                subnetIds: isolatedSubnets.map((s) => s.id),
+                subnetIds: vpc.isolatedSubnetIds,
                 securityGroupIds: [endpointSg.id],
                 tags: { Name: `${args.namePrefix}-secretsmanager` },
             }, child);
@@ -236,11 +145,10 @@ export class Network extends pulumi.ComponentResource {
         this.dataPathRules = pulumi.all(rules.map((r) => pulumi.all([r.securityGroupId, r.ipProtocol, r.fromPort, r.toPort, r.referencedSecurityGroupId, r.cidrIpv4, r.urn])))
             .apply((all) => JSON.stringify(all));
 
-        this.vpcId = vpc.id;
-        this.publicSubnetIds = publicSubnets.map((s) => s.id);
-        this.privateSubnetIds = privateSubnets.map((s) => s.id);
-        this.isolatedSubnetIds = isolatedSubnets.map((s) => s.id);
-        this.isolatedSubnetAzs = isolatedSubnets.map((s) => s.availabilityZone);
+        this.vpcId = vpc.vpcId;
+        this.privateSubnetIds = vpc.privateSubnetIds;
+        this.isolatedSubnetIds = vpc.isolatedSubnetIds;
+        this.isolatedSubnetAzs = vpc.isolatedSubnetAzs;
         this.appSecurityGroupId = appSg.id;
         this.smokeSecurityGroupId = smokeSg.id;
         this.proxySecurityGroupId = proxySg.id;
@@ -255,4 +163,179 @@ export class Network extends pulumi.ComponentResource {
             dbSecurityGroupId: this.dbSecurityGroupId,
         });
     }
+}
+
+interface VpcFacts {
+    vpcId: pulumi.Output<string>;
+    privateSubnetIds: pulumi.Output<string[]>;
+    isolatedSubnetIds: pulumi.Output<string[]>;
+    isolatedSubnetAzs: pulumi.Output<string[]>;
+}
+
+/** The VPC the component creates: three tiers over `azCount` AZs, NAT for the private tier, flow logs where asked. */
+function createVpc(name: string, args: NetworkArgs, child: { parent: pulumi.Resource }): VpcFacts {
+    const plan = planSubnets(args.cidr, args.azCount);
+
+    const azs = aws.getAvailabilityZonesOutput({ state: "available", filters: [{ name: "zone-type", values: ["availability-zone"] }] }, child);
+    const azName = (i: number) => azs.names.apply((names) => {
+        if (names.length < args.azCount) {
+            throw new Error(`network.azCount (${args.azCount}) is more than the ${names.length} availability zones this region offers`);
+        }
+        return names[i];
+    });
+
+    const vpc = new aws.ec2.Vpc(`${name}-vpc`, {
+        cidrBlock: args.cidr,
+        enableDnsHostnames: true, // RDS and the proxy endpoint resolve through the VPC's DNS
+        enableDnsSupport: true,
+        tags: { Name: `${args.namePrefix}-vpc` },
+    }, child);
+
+    // AWS opens the default group to itself on creation; adopting it with no rules closes it.
+    new aws.ec2.DefaultSecurityGroup(`${name}-default-sg`, { vpcId: vpc.id, tags: { Name: `${args.namePrefix}-default-closed` } }, child);
+
+    const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: { Name: `${args.namePrefix}-igw` } }, child);
+    const publicRoutes = new aws.ec2.RouteTable(`${name}-public-rt`, {
+        vpcId: vpc.id,
+        routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }],
+        tags: { Name: `${args.namePrefix}-public` },
+    }, child);
+
+    const subnet = (tier: keyof SubnetPlan, i: number) => new aws.ec2.Subnet(`${name}-${tier}-${i + 1}`, {
+        vpcId: vpc.id,
+        cidrBlock: plan[tier][i],
+        availabilityZone: azName(i),
+        mapPublicIpOnLaunch: tier === "public",
+        tags: { Name: `${args.namePrefix}-${tier}-${i + 1}`, Tier: tier },
+    }, child);
+    const publicSubnets = plan.public.map((_, i) => subnet("public", i));
+    const privateSubnets = plan.private.map((_, i) => subnet("private", i));
+    const isolatedSubnets = plan.isolated.map((_, i) => subnet("isolated", i));
+
+    publicSubnets.forEach((s, i) => new aws.ec2.RouteTableAssociation(`${name}-public-${i + 1}`, { subnetId: s.id, routeTableId: publicRoutes.id }, child));
+
+    // dev shares one NAT gateway; prod has one per AZ so losing an AZ never cuts the others off.
+    const natCount = args.natGateways === "perAz" ? args.azCount : 1;
+    const nats = Array.from({ length: natCount }, (_, i) => {
+        const eip = new aws.ec2.Eip(`${name}-nat-${i + 1}`, { domain: "vpc", tags: { Name: `${args.namePrefix}-nat-${i + 1}` } }, child);
+        return new aws.ec2.NatGateway(`${name}-nat-${i + 1}`, {
+            allocationId: eip.id,
+            subnetId: publicSubnets[i].id,
+            tags: { Name: `${args.namePrefix}-nat-${i + 1}` },
+        }, { ...child, dependsOn: [igw] });
+    });
+    privateSubnets.forEach((s, i) => {
+        const routes = new aws.ec2.RouteTable(`${name}-private-rt-${i + 1}`, {
+            vpcId: vpc.id,
+            routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nats[i % natCount].id }],
+            tags: { Name: `${args.namePrefix}-private-${i + 1}` },
+        }, child);
+        new aws.ec2.RouteTableAssociation(`${name}-private-${i + 1}`, { subnetId: s.id, routeTableId: routes.id }, child);
+    });
+    // Isolated subnets keep only the VPC-local route: the database and proxy never reach the internet.
+    const isolatedRoutes = new aws.ec2.RouteTable(`${name}-isolated-rt`, { vpcId: vpc.id, tags: { Name: `${args.namePrefix}-isolated` } }, child);
+    isolatedSubnets.forEach((s, i) => new aws.ec2.RouteTableAssociation(`${name}-isolated-${i + 1}`, { subnetId: s.id, routeTableId: isolatedRoutes.id }, child));
+
+    if (args.flowLogs) {
+        const flowLogGroup = new aws.cloudwatch.LogGroup(`${name}-flow-logs`, {
+            name: `/vpc/${args.namePrefix}/flow-logs`,
+            retentionInDays: args.flowLogRetentionDays,
+            kmsKeyId: args.kmsKeyArn,
+        }, { ...child, deleteBeforeReplace: true });
+        const flowLogRole = new aws.iam.Role(`${name}-flow-logs`, {
+            description: "Lets VPC Flow Logs deliver to this VPC's log group",
+            // Only this account's flow logs may use the role (confused-deputy protection, as AWS documents).
+            assumeRolePolicy: pulumi.all([args.accountId, args.partition]).apply(([account, partition]) =>
+                serviceTrustPolicy("vpc-flow-logs.amazonaws.com", account, `arn:${partition}:ec2:${args.region}:${account}:vpc-flow-log/*`)),
+        }, child);
+        new aws.iam.RolePolicy(`${name}-flow-logs`, {
+            role: flowLogRole.id,
+            policy: flowLogGroup.arn.apply((arn) => JSON.stringify({
+                Version: "2012-10-17",
+                // What the VPC guide lists for the flow-log role (flow-logs-iam-role), on this group where IAM allows;
+                // the group exists already, so logs:CreateLogGroup is not needed. DescribeLogGroups has no resource
+                // type in the Service Authorization Reference for CloudWatch Logs, so it takes "*" (a list call, read only).
+                Statement: [
+                    {
+                        Effect: "Allow",
+                        Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                        Resource: [arn, `${arn}:*`],
+                    },
+                    {
+                        Effect: "Allow",
+                        Action: "logs:DescribeLogGroups",
+                        Resource: "*",
+                    },
+                ],
+            })),
+        }, child);
+        new aws.ec2.FlowLog(`${name}-flow-log`, {
+            vpcId: vpc.id,
+            trafficType: "ALL",
+            logDestinationType: "cloud-watch-logs",
+            logDestination: flowLogGroup.arn,
+            iamRoleArn: flowLogRole.arn,
+            maxAggregationInterval: 60,
+        }, child);
+    }
+
+    return {
+        vpcId: vpc.id,
+        privateSubnetIds: pulumi.all(privateSubnets.map((s) => s.id)),
+        isolatedSubnetIds: pulumi.all(isolatedSubnets.map((s) => s.id)),
+        isolatedSubnetAzs: pulumi.all(isolatedSubnets.map((s) => s.availabilityZone)),
+    };
+}
+
+/** What AWS says about one subnet (aws_subnet data source). */
+export interface DescribedSubnet {
+    id: string;
+    vpcId: string;
+    availabilityZone: string;
+}
+
+/**
+ * Why the given subnets cannot carry the component, one line each naming the subnet: each must be in `vpcId`,
+ * each list must span at least 2 AZs (Aurora and RDS Proxy both require subnets in two AZs: RDS User Guide,
+ * "Working with a DB instance in a VPC" and rds-proxy-setup), and no subnet may be in both lists.
+ */
+export function existingSubnetProblems(vpcId: string, tiers: { privateSubnetIds: DescribedSubnet[]; isolatedSubnetIds: DescribedSubnet[] }): string[] {
+    const problems: string[] = [];
+    for (const [key, subnets] of Object.entries(tiers)) {
+        const where = `network.existingVpc.${key}`;
+        if (subnets.length === 0) problems.push(`${where} is empty; give subnets in at least 2 availability zones`);
+        for (const s of subnets) {
+            if (s.vpcId !== vpcId) problems.push(`${where}: subnet ${s.id} is in ${s.vpcId}, not in network.existingVpc.vpcId ${vpcId}; give subnets of that VPC`);
+        }
+        const azs = new Set(subnets.map((s) => s.availabilityZone));
+        if (subnets.length > 0 && azs.size < 2) {
+            problems.push(`${where} (${subnets.map((s) => s.id).join(", ")}) covers only ${[...azs].join(", ")}; Aurora and RDS Proxy need subnets in at least 2 availability zones`);
+        }
+    }
+    const isolated = new Set(tiers.isolatedSubnetIds.map((s) => s.id));
+    for (const s of tiers.privateSubnetIds) {
+        if (isolated.has(s.id)) problems.push(`network.existingVpc: subnet ${s.id} is in both privateSubnetIds and isolatedSubnetIds; give each tier its own subnets`);
+    }
+    return problems;
+}
+
+/**
+ * A VPC the caller has: its subnets are read through the aws_subnet data source at preview time and checked
+ * (existingSubnetProblems); nothing in it is modified here.
+ */
+function useExistingVpc(existing: ExistingVpc, child: { parent: pulumi.Resource }): VpcFacts {
+    const describe = (ids: pulumi.Input<pulumi.Input<string>[]>) => pulumi.output(ids).apply((list) =>
+        Promise.all(list.map((id) => aws.ec2.getSubnet({ id }, child).then((s) => ({ id, vpcId: s.vpcId, availabilityZone: s.availabilityZone })))));
+    const checked = pulumi.all([existing.vpcId, describe(existing.privateSubnetIds), describe(existing.isolatedSubnetIds)])
+        .apply(([vpcId, privateSubnetIds, isolatedSubnetIds]) => {
+            const problems = existingSubnetProblems(vpcId, { privateSubnetIds, isolatedSubnetIds });
+            if (problems.length > 0) throw new Error(problems.join("\n"));
+            return { vpcId, privateSubnetIds, isolatedSubnetIds };
+        });
+    return {
+        vpcId: checked.vpcId,
+        privateSubnetIds: checked.privateSubnetIds.apply((l) => l.map((s) => s.id)),
+        isolatedSubnetIds: checked.isolatedSubnetIds.apply((l) => l.map((s) => s.id)),
+        isolatedSubnetAzs: checked.isolatedSubnetIds.apply((l) => l.map((s) => s.availabilityZone)),
+    };
 }

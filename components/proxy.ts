@@ -19,7 +19,7 @@ export interface ProxyArgs {
     clusterResourceId: pulumi.Input<string>;
     /** The proxy registers its target only once the instances exist. */
     clusterInstances: pulumi.Resource[];
-    subnetIds: pulumi.Input<string>[];
+    subnetIds: pulumi.Input<pulumi.Input<string>[]>;
     securityGroupId: pulumi.Input<string>;
     kmsKeyArn: pulumi.Input<string>;
     /** Required in secrets mode: for each user, the secret holding its password. */

@@ -16,7 +16,7 @@ export interface SmokeArgs {
     settings: SmokeSettings;
     kmsKeyArn: pulumi.Input<string>;
     // Where the smoke connects from: the tasks' private subnets, with a security group of its own.
-    privateSubnetIds: pulumi.Input<string>[];
+    privateSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
     smokeSecurityGroupId: pulumi.Input<string>;
     proxyEndpoint: pulumi.Input<string>;
     /** The READ_ONLY proxy endpoint, where the stack has one. */
@@ -36,9 +36,11 @@ export interface SmokeArgs {
     proxyUserPasswords?: pulumi.Input<Record<string, string>>;
     /** The bootstrap runs once these exist or have changed (the cluster's instances, the proxy's auth settings). */
     bootstrapAfter: pulumi.Resource[];
+    /** The smoke runs once the bootstrap has run and these exist (the proxy's target). */
+    smokeAfter: pulumi.Resource[];
     /**
      * What the smoke's verdict depends on besides the access spec and its own code: cluster, proxy and target
-     * identity and endpoints, the task definition, the IAM grants and the security-group rules on the path.
+     * identity and endpoints, the IAM grants and the security-group rules on the path.
      * Any change re-runs the smoke; an update that changes none of it runs nothing.
      */
     verifies: Record<string, pulumi.Input<unknown>>;
@@ -75,19 +77,17 @@ export class Smoke extends pulumi.ComponentResource {
     readonly smokeFunctionName?: pulumi.Output<string>;
     readonly smokeFunctionArn?: pulumi.Output<string>;
     readonly smokeRoleArn?: pulumi.Output<string>;
-    /** The smoke runner's verdicts and timings (JSON); no token or secret. Set by proveAfter; unset when the smoke is off. */
-    report?: pulumi.Output<string>;
+    /** The smoke runner's verdicts and timings (JSON); no token or secret. Unset when the smoke is off. */
+    readonly report?: pulumi.Output<string>;
     readonly bootstrapInvocation: aws.lambda.Invocation;
-    /** Set by proveAfter. */
-    smokeInvocation?: aws.lambda.Invocation;
+    readonly smokeInvocation?: aws.lambda.Invocation;
     /** The content hash that triggers the bootstrap: its code, the access spec, the cluster, `smoke.rerun`. */
     readonly bootstrapTrigger: pulumi.Output<string>;
-    /** The content hash that triggers the smoke (set by proveAfter): the bootstrap's, its own code and grants, everything in `verifies` and proveAfter's. */
-    smokeTrigger?: pulumi.Output<string>;
+    /** The content hash that triggers the smoke: the bootstrap's, its own code and grants, everything in `verifies`. */
+    readonly smokeTrigger?: pulumi.Output<string>;
 
     constructor(name: string, args: SmokeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("aurora-iam-proxy:index:Smoke", name, {}, opts);
-        this.logicalName = name;
         const child = { parent: this };
         const usersEnv = JSON.stringify(args.users);
         const timeout = args.settings.timeoutSeconds;
@@ -233,13 +233,20 @@ export class Smoke extends pulumi.ComponentResource {
                     },
                 },
             }, [vpcAccess, connect]);
-            this.smokeFunction = smokeFunction;
-            this.smokeDependsOn = {
+            const trigger = pulumi.output({
                 bootstrap: this.bootstrapTrigger,
                 code: codeHash("smoke"),
                 grants: [vpcAccess.policy, connect.policy],
                 verifies: args.verifies,
-            };
+                also: {},
+            }).apply(contentHash);
+            this.smokeTrigger = trigger;
+            this.smokeInvocation = new aws.lambda.Invocation(`${name}-smoke`, {
+                functionName: smokeFunction.name,
+                input: JSON.stringify({}),
+                triggers: { checks: trigger },
+            }, { parent: this, dependsOn: [this.bootstrapInvocation, ...args.smokeAfter] });
+            this.report = this.smokeInvocation.result;
             this.smokeFunctionName = smokeFunction.name;
             this.smokeFunctionArn = smokeFunction.arn;
             this.smokeRoleArn = smokeRole.arn;
@@ -247,30 +254,5 @@ export class Smoke extends pulumi.ComponentResource {
             pulumi.log.warn(`${args.namePrefix}: the post-deploy smoke is off (smoke.enabled: false); nothing proves this update works`, this);
         }
         this.registerOutputs({ bootstrapFunctionName: this.bootstrapFunctionName });
-    }
-
-    private smokeFunction?: aws.lambda.Function;
-    /** What the smoke's trigger hashes, completed by proveAfter. */
-    private smokeDependsOn?: Record<string, pulumi.Input<unknown>>;
-    private readonly logicalName: string;
-
-    /**
-     * Declares the smoke's invocation, to run once `after` exist too (the proxy's target, the ECS service,
-     * which itself starts only after the bootstrap), re-run when anything in `alsoVerifies` changes (the
-     * task definition, the task's grants). Returns the report, or undefined when the smoke is off.
-     */
-    proveAfter(after: pulumi.Resource[], alsoVerifies: Record<string, pulumi.Input<unknown>> = {}): pulumi.Output<string> | undefined {
-        if (!this.smokeFunction || !this.smokeDependsOn) return undefined;
-        if (this.smokeInvocation) throw new Error("smoke: proveAfter was called twice");
-        const trigger = pulumi.output({ ...this.smokeDependsOn, also: alsoVerifies }).apply(contentHash);
-        this.smokeTrigger = trigger;
-        const invocation = new aws.lambda.Invocation(`${this.logicalName}-smoke`, {
-            functionName: this.smokeFunction.name,
-            input: JSON.stringify({}),
-            triggers: { checks: trigger },
-        }, { parent: this, dependsOn: [this.bootstrapInvocation, ...after] });
-        this.smokeInvocation = invocation;
-        this.report = invocation.result;
-        return invocation.result;
     }
 }

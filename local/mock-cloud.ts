@@ -4,6 +4,9 @@
 // and records every resource the program declares with its inputs, parent, provider and dependencies.
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { parse as parseYaml } from "yaml";
 import { parseSettings, PROJECT, Settings } from "../components/config";
 import { stackConfig, StackFileError } from "./stack-file";
 
@@ -31,6 +34,8 @@ export interface MockResource {
     propertyDependencies: Record<string, string[]>;
     /** The resource options that decide what a replacement or a destroy does. */
     options: { protect: boolean; deleteBeforeReplace: boolean; ignoreChanges: string[] };
+    /** The aliases the registration carries: old URNs, or specs the engine resolves (name, type, parent). */
+    aliases: Array<{ urn?: string; spec?: { name: string; type: string; stack: string; project: string; parenturn?: string; noparent?: boolean } }>;
 }
 
 export interface Evaluation {
@@ -73,12 +78,39 @@ function hash(text: string, length: number): string {
     return createHash("sha256").update(text).digest("hex").slice(0, length);
 }
 
+/**
+ * Subnets that exist before the program runs (a VPC the caller brings): what aws_subnet answers for each id.
+ * awsx's ec2.Vpc (a remote component whose children are invisible under mocks) adds its subnets here.
+ */
+export const EXISTING_SUBNETS = new Map<string, { vpcId: string; availabilityZone: string; cidrBlock: string }>();
+
+/** awsx.ec2.Vpc's outputs, as the remote component would return them: one subnet per AZ for each spec'd type. */
+function mockAwsxVpc(args: pulumi.runtime.MockResourceArgs, region: string): { id: string; state: Record<string, any> } {
+    const i = args.inputs;
+    const vpcId = `vpc-${hash(`awsx/${args.name}`, 17)}`;
+    const azCount = i.numberOfAvailabilityZones ?? 2;
+    const types: string[] = (i.subnetSpecs ?? [{ type: "Public" }, { type: "Private" }]).map((s: { type: string }) => s.type);
+    const ids: Record<string, string[]> = { Public: [], Private: [], Isolated: [] };
+    types.forEach((type, t) => {
+        for (let az = 0; az < azCount; az++) {
+            const id = `subnet-${hash(`${args.name}/${type}/${az}`, 17)}`;
+            EXISTING_SUBNETS.set(id, { vpcId, availabilityZone: `${region}${"abc"[az]}`, cidrBlock: `10.0.${t * 16 + az}.0/24` });
+            ids[type].push(id);
+        }
+    });
+    return {
+        id: vpcId,
+        state: { vpcId, publicSubnetIds: ids.Public, privateSubnetIds: ids.Private, isolatedSubnetIds: ids.Isolated, subnets: [], natGateways: [] },
+    };
+}
+
 /** Answers resource registrations the way AWS would shape them. */
 function mockState(args: pulumi.runtime.MockResourceArgs, region: string): { id: string; state: Record<string, any> } {
     const i = args.inputs;
     const h = hash(`${args.type}/${args.name}`, 17);
     const arn = (service: string, resource: string) => `arn:aws:${service}:${region}:${ACCOUNT_ID}:${resource}`;
     switch (args.type) {
+        case "awsx:ec2:Vpc": return mockAwsxVpc(args, region);
         case "aws:rds/proxy:Proxy": {
             const id = `prx-${h}`;
             return { id: i.name, state: { ...i, arn: arn("rds", `db-proxy:${id}`), endpoint: `${i.name}.proxy-c${hash(region, 11)}.${region}.rds.amazonaws.com` } };
@@ -188,6 +220,11 @@ function mockCall(args: pulumi.runtime.MockCallArgs, region: string): Record<str
             const found = args.inputs.latest ? matches[matches.length - 1] : matches[0];
             return { id: found, engine: args.inputs.engine, version: found, versionActual: found, parameterGroupFamily: `${args.inputs.engine}${found.split(".")[0]}`, status: "available" };
         }
+        case "aws:ec2/getSubnet:getSubnet": {
+            const found = EXISTING_SUBNETS.get(args.inputs.id);
+            if (!found) throw new Error(`InvalidSubnetID.NotFound: The subnet ID '${args.inputs.id}' does not exist`);
+            return { id: args.inputs.id, arn: `arn:aws:ec2:${region}:${ACCOUNT_ID}:subnet/${args.inputs.id}`, ...found };
+        }
         case "aws:ssm/getParameter:getParameter":
             // AWS's public AMI parameters: the latest Amazon Linux 2023 image of the region.
             if (String(args.inputs.name).startsWith("/aws/service/ami-amazon-linux-latest/")) {
@@ -219,6 +256,10 @@ let running: Promise<unknown> = Promise.resolve();
 export interface EvaluateOptions {
     /** The region the mocks shape ARNs and endpoints for. */
     region?: string;
+    /** Configuration the program reads through pulumi.Config (`"aws:region"`, ...), as `pulumi config` holds it. */
+    config?: Record<string, string>;
+    /** The Pulumi project's name (Pulumi.yaml `name`). */
+    project?: string;
 }
 
 /**
@@ -237,7 +278,8 @@ async function evaluateNow(stack: string, program: () => unknown, opts: Evaluate
     await pulumi.runtime.setMocks({
         newResource: (args) => mockState(args, region),
         call: (args) => mockCall(args, region),
-    }, PROJECT, stack, false);
+    }, opts.project ?? PROJECT, stack, false);
+    pulumi.runtime.setAllConfig(opts.config ?? {});
 
     // Record each registration's metadata: the mocks API shows inputs, the request also shows the graph.
     const monitor = (pulumi.runtime as any).getMonitor();
@@ -259,6 +301,7 @@ async function evaluateNow(stack: string, program: () => unknown, opts: Evaluate
                     provider: req.getProvider() || undefined,
                     dependencies: req.getDependenciesList(),
                     propertyDependencies,
+                    aliases: req.getAliasesList().map((a: any) => a.toObject()),
                     options: {
                         protect: req.getProtect() === true,
                         deleteBeforeReplace: req.getDeletebeforereplace() === true,
@@ -303,6 +346,20 @@ function unwrapSecrets(value: any): any {
         return out;
     }
     return value;
+}
+
+/**
+ * A program file (e.g. examples/typescript/index.ts) under mocks, loaded afresh: its exports are the outputs.
+ * Its Pulumi.yaml gives the project name and the config.
+ */
+export async function evaluateProgram(file: string, stack: string): Promise<Evaluation> {
+    const dir = path.dirname(file);
+    const project = parseYaml(fs.readFileSync(path.join(dir, "Pulumi.yaml"), "utf8"));
+    const config = Object.fromEntries(Object.entries(project.config ?? {}).map(([k, v]) => [k, String((v as { value?: unknown })?.value ?? v)]));
+    return evaluate(stack, () => {
+        delete require.cache[require.resolve(file)];
+        return { ...require(file) };
+    }, { region: config["aws:region"], config, project: project.name });
 }
 
 /**

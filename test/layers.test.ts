@@ -18,6 +18,8 @@ export const MAY_IMPORT: Record<string, string[]> = {
     policy: ["policy", "cost", "components", "smoke", "access"],
     local: ["local", "cost", "components", "policy", "smoke", "client", "access"],
     ".": ["components"],
+    // Programs a team copies: they use the component package, as a consumer would.
+    examples: ["components"],
 };
 
 export interface SourceFile {

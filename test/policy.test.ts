@@ -257,6 +257,20 @@ const cases: Case[] = [
         breakIt: rs => edit(one(rs, T.proxy), p => { p.vpcSubnetIds = [...p.vpcSubnetIds, "subnet-0123456789abcdef0"]; }),
         message: /subnet "subnet-0123456789abcdef0" is not a subnet of this stack/,
     },
+    {
+        policy: "rds-proxy-private-subnets", stack: "dev", broken: "the proxy in an awsx ec2.Vpc's public subnets",
+        breakIt: rs => {
+            add(rs, "awsx:ec2:Vpc", "brought", {}, { state: { vpcId: "vpc-0a1b2c3d4e5f60718", publicSubnetIds: ["subnet-00000000000000p01"], privateSubnetIds: [], isolatedSubnetIds: ["subnet-00000000000000i01", "subnet-00000000000000i02"] } });
+            edit(one(rs, T.proxy), p => { p.vpcSubnetIds = ["subnet-00000000000000p01", "subnet-00000000000000i02"]; });
+        },
+        message: /subnet "subnet-00000000000000p01" is one of awsx ec2.Vpc's public subnets; put the proxy in its isolated \(or private\) subnets/,
+        compliant: {
+            title: "the proxy in an awsx ec2.Vpc's isolated subnets (a VPC the program brings)", stack: "dev", fix: rs => {
+                add(rs, "awsx:ec2:Vpc", "brought", {}, { state: { vpcId: "vpc-0a1b2c3d4e5f60718", publicSubnetIds: [], privateSubnetIds: [], isolatedSubnetIds: ["subnet-00000000000000i01", "subnet-00000000000000i02"] } });
+                edit(one(rs, T.proxy), p => { p.vpcSubnetIds = ["subnet-00000000000000i01", "subnet-00000000000000i02"]; });
+            },
+        },
+    },
     // ---------------------------------------------------------------- Security groups and VPC
     {
         policy: "sg-no-internet-ingress-db-ports", stack: "dev", broken: "0.0.0.0/0 on 5432 (an ingress rule resource)",
@@ -483,6 +497,24 @@ const cases: Case[] = [
             });
         },
         message: /the proxy group aws:ec2\/securityGroup:SecurityGroup "network-proxy" admits aws:ec2\/securityGroup:SecurityGroup "bastion" on 5432, which is not the application's group/,
+    },
+    {
+        policy: "proxy-sg-admits-only-app", stack: "dev", broken: "the proxy admitting a group no service uses and nobody declared a database client",
+        breakIt: rs => {
+            const spare = add(rs, T.securityGroup, "spare", { description: "spare", vpcId: one(rs, T.vpc).id, tags: { Role: "web" } });
+            add(rs, T.ingressRule, "proxy-from-spare", {
+                securityGroupId: one(rs, T.proxy).inputs.vpcSecurityGroupIds[0], referencedSecurityGroupId: spare.id, ipProtocol: "tcp", fromPort: 5432, toPort: 5432,
+            });
+        },
+        message: /admits aws:ec2\/securityGroup:SecurityGroup "spare" on 5432, which is not the application's group/,
+        compliant: {
+            title: "a group declared the database's client (tag Role=database-client), for a service in another program", stack: "dev", fix: rs => {
+                const client = add(rs, T.securityGroup, "other-client", { description: "client", vpcId: one(rs, T.vpc).id, tags: { Role: "database-client" } });
+                add(rs, T.ingressRule, "proxy-from-other-client", {
+                    securityGroupId: one(rs, T.proxy).inputs.vpcSecurityGroupIds[0], referencedSecurityGroupId: client.id, ipProtocol: "tcp", fromPort: 5432, toPort: 5432,
+                });
+            },
+        },
     },
     {
         policy: "task-role-connect-scope", stack: "dev", broken: "the task role granted another proxy",

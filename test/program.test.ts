@@ -153,7 +153,7 @@ describe("the Pulumi program", function () {
                 }
                 // The only rules open to the internet are HTTPS egress (the tasks: images, logs; the relay: the SSM agent), never the data path.
                 const open = rules.filter((r) => r.inputs.cidrIpv4 === "0.0.0.0/0" || r.inputs.cidrIpv6 === "::/0");
-                assert.deepEqual(open.map((r) => [r.name, r.inputs.securityGroupId, r.inputs.fromPort]), [["network-app-https", app, 443], ["operator-relay-https", relay, 443]]);
+                assert.deepEqual(open.map((r) => [r.name, r.inputs.securityGroupId, r.inputs.fromPort]).sort(), [["network-app-https", app, 443], ["operator-relay-https", relay, 443]]);
                 assert.equal(ev.ofType(T.ingress).filter((r) => r.inputs.securityGroupId === relay).length, 0, "nothing may reach the relay");
                 assert.equal(ev.ofType(T.ingress).filter((r) => r.inputs.securityGroupId === app).length, 0, "nothing may reach the tasks");
                 assert.equal(ev.ofType(T.egress).filter((r) => r.inputs.securityGroupId === db).length, 0, "the database opens nothing outward");

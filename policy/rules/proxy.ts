@@ -81,7 +81,7 @@ function publicRouteOf(subnet: PolicyResource, resources: PolicyResource[]): str
 
 export const rdsProxyPrivateSubnets: StackValidationPolicy = {
     name: "rds-proxy-private-subnets",
-    description: "RDS Proxies sit in this stack's private subnets: no public IPs on launch, no route to an internet gateway.",
+    description: "RDS Proxies sit in this stack's private subnets (or awsx ec2.Vpc's isolated or private ones): no public IPs on launch, no route to an internet gateway.",
     enforcementLevel: "mandatory",
     severity: "high",
     configSchema: {
@@ -93,13 +93,26 @@ export const rdsProxyPrivateSubnets: StackValidationPolicy = {
     validateStack: (args, report) => {
         const { allowExternalSubnets } = args.getConfig<{ allowExternalSubnets?: boolean }>();
         const subnets = ofType(args.resources, T.subnet);
+        // A VPC from awsx's ec2.Vpc (a component of another package) reports its subnets by tier in its outputs.
+        const awsxTier = (id: unknown): string | undefined => {
+            for (const vpc of args.resources.filter(r => r.type === "awsx:ec2:Vpc")) {
+                for (const tier of ["isolated", "private", "public"]) {
+                    const ids = peek(vpc.props, `${tier}SubnetIds`);
+                    if (Array.isArray(ids) && ids.includes(id)) return tier;
+                }
+            }
+            return undefined;
+        };
         for (const proxy of ofType(args.resources, T.proxy)) {
             const { resolved, unresolved } = resolveRefs(proxy, "vpcSubnetIds", subnets, ["id"]);
             if (resolved.length === 0 && unresolved.length === 0) {
                 report(`${label(proxy)}: vpcSubnetIds is empty; place the proxy in private subnets`, proxy.urn);
             }
+            for (const id of unresolved.filter(id => awsxTier(id) === "public")) {
+                report(`${label(proxy)}: subnet ${show(id)} is one of awsx ec2.Vpc's public subnets; put the proxy in its isolated (or private) subnets`, proxy.urn);
+            }
             if (!allowExternalSubnets) {
-                for (const id of unresolved) {
+                for (const id of unresolved.filter(id => awsxTier(id) === undefined)) {
                     report(`${label(proxy)}: subnet ${show(id)} is not a subnet of this stack, so it can't be shown to be private; ` +
                         "use this stack's private subnets (or set allowExternalSubnets for an existing VPC)", proxy.urn);
                 }

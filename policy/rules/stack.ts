@@ -42,11 +42,16 @@ const proxyGroups = (rs: PolicyResource[]) =>
     groupsOf(rs, T.proxy, r => ({ prop: "vpcSecurityGroupIds", value: peek(r.props, "vpcSecurityGroupIds") }));
 const clusterGroups = (rs: PolicyResource[]) =>
     groupsOf(rs, T.rdsCluster, r => ({ prop: "vpcSecurityGroupIds", value: peek(r.props, "vpcSecurityGroupIds") }));
-/** The application's groups: ECS services' and in-VPC Lambda functions' (the smoke runner). */
+/**
+ * The application's groups: ECS services' and in-VPC Lambda functions' (the smoke runner), and the groups
+ * declared as the database's client group (tag Role=database-client, AuroraIamProxy's clientSecurityGroupId),
+ * which a service in another program attaches.
+ */
 const appGroups = (rs: PolicyResource[]) => {
     const ecs = groupsOf(rs, T.ecsService, r => ({ prop: "networkConfiguration", value: peek(r.props, "networkConfiguration", "securityGroups") }));
     const lambda = groupsOf(rs, T.lambdaFunction, r => ({ prop: "vpcConfig", value: peek(r.props, "vpcConfig", "securityGroupIds") }));
-    return [...ecs.groups, ...lambda.groups.filter(g => !ecs.groups.includes(g))];
+    const declared = ofType(rs, T.securityGroup).filter(g => peek(g.props, "tags", "Role") === "database-client");
+    return [...new Set([...ecs.groups, ...lambda.groups, ...declared])];
 };
 
 /** Reports every ingress on 5432 into `targets` whose source is not one of `allowed`. */
@@ -94,7 +99,7 @@ export const dbSgAdmitsOnlyProxy: StackValidationPolicy = {
 
 export const proxySgAdmitsOnlyApp: StackValidationPolicy = {
     name: "proxy-sg-admits-only-app",
-    description: "The proxy's security group admits 5432 only from the application's security group (ECS service, and in-VPC Lambda such as the smoke runner) " +
+    description: "The proxy's security group admits 5432 only from the application's security group (ECS service, in-VPC Lambda such as the smoke runner, or a group tagged Role=database-client) " +
         "and from the operator relay's (EC2 instances tagged Role=operator-relay, which ec2-relay-locked-down keeps without inbound rules or public IP).",
     enforcementLevel: "mandatory",
     severity: "high",
