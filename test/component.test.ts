@@ -78,7 +78,8 @@ describe("AuroraIamProxy in an existing VPC", () => {
         assert.deepStrictEqual(existingSubnetProblems(VPC, { privateSubnetIds: [d(private1), d(private2)], isolatedSubnetIds: [d(isolated1), d(isolated2)] }), []);
     });
 
-    it("fails the preview with that line when a given subnet is in another VPC, before the cluster is declared", async () => {
+    it("fails the preview with that line when a given subnet is in another VPC, before the cluster is declared", async function () {
+        this.timeout(60_000);
         // The program's output waits on the subnets' check, as a preview does.
         await assert.rejects(evaluate("dev", () => ({ vpcId: new AuroraIamProxy("db", withVpc([private1, foreign], [isolated1, isolated2])).vpcId })),
             new RegExp(`subnet ${foreign} is in ${OTHER_VPC}, not in network\\.existingVpc\\.vpcId ${VPC}`));

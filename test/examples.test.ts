@@ -13,7 +13,8 @@ const EXAMPLES = path.join(__dirname, "..", "examples");
 
 describe("examples/typescript: AuroraIamProxy in a VPC from awsx", () => {
     let ev: Evaluation;
-    before(async () => {
+    before(async function () {
+        this.timeout(60_000); // loads @pulumi/awsx besides the program
         ev = await evaluateProgram(path.join(EXAMPLES, "typescript", "index.ts"), "dev");
     });
 

@@ -78,16 +78,16 @@ describe("stack files", () => {
     describe("the offline tools take any stack file", () => {
         it("npm run cost -- --stack staging prices a copied Pulumi.staging.yaml", async function () {
             this.timeout(60_000);
-            // A copy of dev that may scale further: its own settings must show in the high estimate.
-            assert.match(dev(), /\n    maxCapacity: 1\n/);
-            write("Pulumi.staging.yaml", dev().replace("\n    maxCapacity: 1\n", "\n    maxCapacity: 4\n"));
+            // A copy of dev on a larger class: its own settings must show in the estimate.
+            assert.match(dev(), /\n    instanceClass: db\.t4g\.medium\n/);
+            write("Pulumi.staging.yaml", dev().replace("\n    instanceClass: db.t4g.medium\n", "\n    instanceClass: db.r6g.large\n"));
             const out: string[] = [];
             const { result, errors } = await capturingErrors(() => costCli(["--stack", "staging", "--json"], (l) => out.push(l), { root }));
             assert.equal(result, 0, errors.join("\n"));
             const doc = JSON.parse(out.join("\n"));
             assert.equal(doc.stack, "staging");
             const asDev = estimateStack(await stackAsDeclared("dev"));
-            assert.ok(doc.monthly.high > asDev.monthly.high, `the copy's maxCapacity 4 was read: high ${doc.monthly.high} vs dev's ${asDev.monthly.high}`);
+            assert.ok(doc.monthly.expected > asDev.monthly.expected, `the copy's db.r6g.large was read: ${doc.monthly.expected} vs dev's ${asDev.monthly.expected}`);
         });
 
         it("an unknown or broken stack file is one line and exit 2, for npm run cost and npm start alike", async () => {
