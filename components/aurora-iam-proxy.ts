@@ -189,6 +189,7 @@ export class AuroraIamProxy extends pulumi.ComponentResource {
             proxyName: proxy.proxyName,
             clusterIdentifier: database.clusterIdentifier,
             instanceIdentifiers: database.instances.map((i) => i.identifier),
+            instanceClass: s.database.instanceClass,
             // The schedule and the smoke's alarms start once the first post-deploy smoke has passed.
             startAfter: smoke.smokeInvocation ? [smoke.smokeInvocation] : undefined,
         }, part);

@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { DbUser, SMOKE_OTHER_USER, toUsers, usersProblems } from "../access/users";
 import type { AuroraIamProxyArgs } from "./args";
 import { AuthMode, DEFAULT_MASTER_USERNAME } from "../access/grants";
-import { classesFor, SERVERLESS_CLASS } from "./aurora-classes";
+import { AURORA_POSTGRESQL_CLASSES, classesFor, SERVERLESS_CLASS } from "./aurora-classes";
 import { closest, descriptionProblem, isPrivateIpv4, parseImageReference, parseIpv4Cidr, pgIdentifierProblem } from "./validation";
 
 export const PROJECT = "aurora-iam-proxy";
@@ -400,6 +400,9 @@ function resolve(stack: string, ours: Record<string, unknown>, regionValue: unkn
     const serverless = instanceClass === SERVERLESS_CLASS;
     if (!serverless && !classesFor(engineMajor).includes(instanceClass)) {
         fail("database.instanceClass", instanceClass, `is not an Aurora PostgreSQL ${engineMajor} instance class; allowed: ${SERVERLESS_CLASS} (Serverless v2), ${classesFor(engineMajor).join(", ")}`);
+    } else if (prod && AURORA_POSTGRESQL_CLASSES[instanceClass]?.burstable) {
+        // "We recommend using the T DB instance classes only for development and test servers" (Aurora User Guide, DB instance classes).
+        fail("database.instanceClass", instanceClass, `is a burstable T class, which AWS recommends for development and test only; use ${SERVERLESS_CLASS} or a memory-optimized class (e.g. db.r6g.large) in prod`);
     }
     if (!serverless) {
         // A provisioned class has a fixed size: an ACU range would be silently ignored, so it is refused.

@@ -2,7 +2,6 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { serviceTrustPolicy } from "./arns";
-import { SERVERLESS_CLASS } from "./aurora-classes";
 import { DatabaseSettings, Environment } from "./config";
 
 export const ENGINE = "aurora-postgresql";
@@ -45,7 +44,6 @@ export class Database extends pulumi.ComponentResource {
         const s = args.settings;
         const prod = args.environment === "prod";
         const child = { parent: this };
-        const serverless = s.instanceClass === SERVERLESS_CLASS;
         // A fixed identifier lets us create the PostgreSQL log group before RDS does, with retention and our key.
         const clusterIdentifier = `${args.namePrefix}-aurora`;
 
@@ -111,7 +109,9 @@ export class Database extends pulumi.ComponentResource {
             kmsKeyId: args.kmsKeyArn,
             // Only Serverless v2 instances read it. Moving a cluster between Serverless v2 and a provisioned class
             // modifies each instance in place (a restart of a few minutes; docs/cost.md), the cluster keeps its data.
-            serverlessv2ScalingConfiguration: serverless ? { minCapacity: s.minCapacity, maxCapacity: s.maxCapacity } : undefined,
+            // Declared whatever the class: only db.serverless instances read it, and a cluster that had it keeps it
+            // with no diff (an instance class change then touches only the instances).
+            serverlessv2ScalingConfiguration: { minCapacity: s.minCapacity, maxCapacity: s.maxCapacity },
             dbSubnetGroupName: subnetGroup.name,
             vpcSecurityGroupIds: [args.securityGroupId],
             dbClusterParameterGroupName: parameters.name,

@@ -21,6 +21,8 @@ export interface MonitoringArgs {
     clusterIdentifier: pulumi.Input<string>;
     /** The cluster's instances (ACU utilization is an instance metric). */
     instanceIdentifiers: pulumi.Input<string>[];
+    /** The instances' class: Serverless v2 ("db.serverless") charts capacity in ACUs, a provisioned class CPU and credits. */
+    instanceClass: string;
     /**
      * The first post-deploy smoke (its Invocation): the schedule and the smoke's alarms start only once it has
      * passed, so a first deploy pages nobody before the path exists. Unset when the smoke is off.
@@ -234,7 +236,7 @@ export class Monitoring extends pulumi.ComponentResource {
         const dashboard = new aws.cloudwatch.Dashboard(`${name}-dashboard`, {
             dashboardName: `${args.namePrefix}-data-path`,
             dashboardBody: pulumi.all([args.proxyName, args.clusterIdentifier, pulumi.all(args.instanceIdentifiers)]).apply(([proxyName, clusterId, instanceIds]) =>
-                JSON.stringify(dashboardBody({ region: args.region, stack: args.stack, proxyName, clusterId, instanceIds }))),
+                JSON.stringify(dashboardBody({ region: args.region, stack: args.stack, proxyName, clusterId, instanceIds, instanceClass: args.instanceClass }))),
         }, child);
 
         this.topicArn = topic.arn;
@@ -244,7 +246,7 @@ export class Monitoring extends pulumi.ComponentResource {
 }
 
 /** Proxy, Aurora and the smoke side by side. */
-export function dashboardBody(o: { region: string; stack: string; proxyName: string; clusterId: string; instanceIds: string[] }) {
+export function dashboardBody(o: { region: string; stack: string; proxyName: string; clusterId: string; instanceIds: string[]; instanceClass: string }) {
     // RDS Proxy publishes its metrics per proxy node ("Use CloudWatch statistics to aggregate the values for a proxy
     // across all the associated instances"), and for the connection counts "the most useful statistic is Sum",
     // reported every minute (RDS User Guide, rds-proxy.monitoring): Sum over 60 s is the proxy's whole count.
@@ -268,11 +270,19 @@ export function dashboardBody(o: { region: string; stack: string; proxyName: str
                 [METRICS_NAMESPACE, METRIC.authRefusals, "Stack", o.stack, { stat: "Sum", period: 60 }],
             ]),
             // ACUUtilization is an instance metric (Aurora.AuroraMonitoring.Metrics); Maximum, so one saturated
-            // instance is not averaged away.
-            widget("Aurora: capacity (ACU) and ACU utilization (%)", 0, 6, [
-                cluster("ServerlessDatabaseCapacity"),
-                ...o.instanceIds.map((id) => ["AWS/RDS", "ACUUtilization", "DBInstanceIdentifier", id, { stat: "Maximum", yAxis: "right" }]),
-            ]),
+            // instance is not averaged away. A provisioned class has no ACUs: its CPU, and the surplus CPU credits a
+            // T class bills beyond its baseline (CPUSurplusCreditsCharged).
+            o.instanceClass === "db.serverless"
+                ? widget("Aurora: capacity (ACU) and ACU utilization (%)", 0, 6, [
+                    cluster("ServerlessDatabaseCapacity"),
+                    ...o.instanceIds.map((id) => ["AWS/RDS", "ACUUtilization", "DBInstanceIdentifier", id, { stat: "Maximum", yAxis: "right" }]),
+                ])
+                : widget(`Aurora (${o.instanceClass}): CPU utilization (%) and surplus CPU credits charged`, 0, 6, [
+                    ...o.instanceIds.map((id) => ["AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", id, { stat: "Maximum" }]),
+                    ...(/^db\.t/.test(o.instanceClass)
+                        ? o.instanceIds.map((id) => ["AWS/RDS", "CPUSurplusCreditsCharged", "DBInstanceIdentifier", id, { stat: "Sum", yAxis: "right" }])
+                        : []),
+                ]),
             widget("Smoke: pass (1) and connect latency (ms)", 8, 6, [smoke(METRIC.pass), [...smoke(METRIC.connectMs, "Average").slice(0, 4), { stat: "Average", yAxis: "right" }]]),
             widget("Smoke: proxy certificate days to expiry", 16, 6, [smoke(METRIC.certDays)]),
         ],

@@ -383,7 +383,7 @@ const PRICERS: Record<string, Pricer> = {
             if (!known) return [{ reason: `instance class ${instanceClass || "(unset)"} is not in the price table (db.serverless, ${Object.keys(AURORA_INSTANCE_HOUR).join(", ")} are)` }];
             parts.push(flat(HOURS_PER_MONTH * ctx.price(known.key),
                 `provisioned ${instanceClass} (${known.vcpu} vCPU) on demand: ${HOURS_PER_MONTH} h × ${ctx.show(known.key)}/h` +
-                (/^db\.t/.test(instanceClass) ? "; a T class may bill CPU credits beyond its baseline (Unlimited mode, not confirmed here): not priced" : "")));
+                (/^db\.t/.test(instanceClass) ? "; a T class bills CPU credits when it runs above its baseline for long (Unlimited mode; the rate is not confirmed here): not priced" : "")));
         }
         if (res.inputs.performanceInsightsEnabled === true) {
             const days = res.inputs.performanceInsightsRetentionPeriod ?? 7;

@@ -91,6 +91,7 @@ describe("stack settings", () => {
         ["a Fargate memory that does not fit the CPU", "dev", { "app.memory": 4096 }, /^dev: app\.memory \(4096\) is not allowed with cpu 256 on Fargate; allowed: 512-2048 MiB/],
         ["a log retention CloudWatch does not offer", "dev", { "app.logRetentionDays": 10 }, /^dev: app\.logRetentionDays \(10\) must be a CloudWatch Logs retention/],
         ["a misspelt key", "dev", { "database.minCapacty": 1 }, /^dev: database\.minCapacty \(1\) is not a setting; allowed in database: name, user/],
+        ["a burstable class in prod", "prod", { "database.instanceClass": "db.t4g.medium", "database.minCapacity": undefined, "database.maxCapacity": undefined }, /^prod: database\.instanceClass \("db\.t4g\.medium"\) is a burstable T class, which AWS recommends for development and test only/],
         ["a name AWS reserves for its SSM documents", "dev", { "aurora-iam-proxy:name": "amazon-orders" }, /^dev: name \("amazon-orders"\) starts with aws, amazon, amzn or ssm-, which AWS reserves/],
         ["an unknown top-level key", "dev", { "aurora-iam-proxy:databse": {} }, /^dev: aurora-iam-proxy:databse \(\{\}\) is not a setting of this program/],
         ["an application name with an apostrophe", "dev", { "tags.Application": "Tony's Chips" }, /^dev: tags\.Application \("Tony's Chips"\) is used in security-group descriptions and contains "'", which AWS rejects/],

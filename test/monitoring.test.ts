@@ -114,11 +114,16 @@ describe("between deploys", function () {
         for (const ev of both()) {
             const body = JSON.parse(ev.one("aws:cloudwatch/dashboard:Dashboard").inputs.dashboardBody);
             const metrics = body.widgets.flatMap((w: any) => w.properties.metrics.map((m: any[]) => `${m[0]}/${m[1]}`));
-            const acu = body.widgets.flatMap((w: any) => w.properties.metrics).filter((m: any[]) => m[1] === "ACUUtilization");
-            assert.deepEqual(acu.map((m: any[]) => [m[2], m[3]]).sort(), ev.ofType("aws:rds/clusterInstance:ClusterInstance").map((i) => ["DBInstanceIdentifier", i.inputs.identifier]).sort(),
-                "ACUUtilization is an instance metric");
-            for (const m of ["AWS/RDS/ClientConnections", "AWS/RDS/DatabaseConnections", "AWS/RDS/QueryDatabaseResponseLatency",
-                "AWS/RDS/AvailabilityPercentage", "AWS/RDS/ServerlessDatabaseCapacity", "AWS/RDS/ACUUtilization",
+            // Serverless v2 (prod) charts ACUs; a provisioned T class (dev) its CPU and the surplus credits it bills.
+            const serverless = ev.settings.database.instanceClass === "db.serverless";
+            const perInstance = serverless ? ["ACUUtilization"] : ["CPUUtilization", "CPUSurplusCreditsCharged"];
+            const instances = ev.ofType("aws:rds/clusterInstance:ClusterInstance").map((i) => ["DBInstanceIdentifier", i.inputs.identifier]).sort();
+            for (const name of perInstance) {
+                const series = body.widgets.flatMap((w: any) => w.properties.metrics).filter((m: any[]) => m[1] === name);
+                assert.deepEqual(series.map((m: any[]) => [m[2], m[3]]).sort(), instances, `${ev.stack}: ${name} is an instance metric, one series each`);
+            }
+            assert.equal(metrics.includes("AWS/RDS/ServerlessDatabaseCapacity"), serverless, `${ev.stack}: ACU capacity only for Serverless v2`);
+            for (const m of ["AWS/RDS/ClientConnections", "AWS/RDS/DatabaseConnections", "AWS/RDS/QueryDatabaseResponseLatency", "AWS/RDS/AvailabilityPercentage",
                 `${METRICS_NAMESPACE}/${METRIC.pass}`, `${METRICS_NAMESPACE}/${METRIC.connectMs}`, `${METRICS_NAMESPACE}/${METRIC.certDays}`]) {
                 assert.ok(metrics.includes(m), `${ev.stack}: dashboard lacks ${m}`);
             }
