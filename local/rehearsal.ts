@@ -4,6 +4,8 @@
 //   2. runs the policy pack over that plan and prints the verdicts;
 //   3. starts the local data plane (real PostgreSQL behind an RDS Proxy stand-in that enforces TLS and
 //      IAM tokens) and runs the smoke runner against it, exactly as it runs after a real deploy;
+//   4. runs app/ as a process against it (local/app-process.ts) and checks /health/db: 200, then 503
+//      with the reason once the user's CONNECT is revoked, then 200 again once it is granted back;
 // then shuts everything down. Exit 0 only if no mandatory policy is violated and every check holds.
 import { Settings } from "../components/config";
 import { costSection } from "../cost/report";
@@ -11,6 +13,7 @@ import { budgetPolicyConfig } from "../policy/rules/cost";
 import { formatViolations, mandatory, runPolicies } from "../policy/run";
 import { policies } from "../policy/policies";
 import { formatReport, runSmoke } from "../smoke/runner";
+import { AppProcess, bundleApp, getJson, startAppProcess } from "./app-process";
 import { LocalDataPlane, localSmokeTarget, startLocalDataPlane } from "./dataplane";
 import { Evaluation, evaluateStack, MockResource } from "./mock-cloud";
 
@@ -76,8 +79,41 @@ function printPlan(ev: Evaluation, settings: Settings) {
     for (const [ok, line] of securitySummary(ev)) console.log(`  ${ok ? "✓" : "✗"} ${line}`);
 }
 
+/**
+ * The service's health endpoint through the whole path, broken and mended: the app user's CONNECT on the
+ * database is revoked (what a bootstrap gone wrong or a hand-made REVOKE does), then granted back.
+ * Each /health/db opens a new connection, so the answer follows the database's state at once.
+ */
+export async function appHealthChecks(app: AppProcess, dp: LocalDataPlane): Promise<Array<[boolean, string]>> {
+    const results: Array<[boolean, string]> = [];
+    const show = (r: { status: number; body: any }) => r.body.status === "ok"
+        ? `${r.status} ${r.body.user}, TLS verified ${r.body.tlsVerified}, PostgreSQL ${r.body.serverVersion}, ${r.body.latencyMs} ms`
+        : `${r.status} ${r.body.reason ?? r.body.error}`;
+    const db = await getJson(`${app.url}/health/db`);
+    results.push([db.status === 200 && db.body.tlsVerified === true && db.body.user === dp.user, `GET /health/db → ${show(db)}`]);
+    const reader = await getJson(`${app.url}/health/db/reader`);
+    results.push([reader.status === 200 && reader.body.tlsVerified === true, `GET /health/db/reader → ${show(reader)}`]);
+    const admin = await dp.admin();
+    try {
+        await admin.query(`REVOKE CONNECT ON DATABASE "${dp.database}" FROM "${dp.user}"`);
+        const broken = await getJson(`${app.url}/health/db`);
+        results.push([broken.status === 503 && /permission denied for database/.test(broken.body.reason ?? ""), `CONNECT revoked: GET /health/db → ${show(broken)}`]);
+    } finally {
+        await admin.query(`GRANT CONNECT ON DATABASE "${dp.database}" TO "${dp.user}"`).finally(() => admin.end());
+    }
+    const mended = await getJson(`${app.url}/health/db`);
+    results.push([mended.status === 200, `CONNECT granted back: GET /health/db → ${show(mended)}`]);
+    const log = app.output();
+    const leaked = /X-Amz-/.test(log) || log.includes(dp.secretAccessKey);
+    results.push([!leaked, "no token or secret in the service's log"]);
+    return results;
+}
+
 async function main(): Promise<number> {
     const started = Date.now();
+    // esbuild bundles the service while the stack is evaluated; it is started once the plane is up.
+    const appBundle = bundleApp();
+    appBundle.catch(() => undefined);
     const ev = await evaluateStack(STACK);
     printPlan(ev, ev.settings);
 
@@ -90,7 +126,8 @@ async function main(): Promise<number> {
     const users = ev.settings.access.users;
     console.log("Local data plane: starting PostgreSQL (TLS only) with a hot standby, and RDS Proxy stand-ins (TLS + IAM tokens) for the writer and READ_ONLY endpoints...");
     let dp: LocalDataPlane | undefined;
-    const stop = async () => { await dp?.stop(); };
+    let app: AppProcess | undefined;
+    const stop = async () => { await app?.stop(); await dp?.stop(); };
     const onSignal = () => { void stop().finally(() => process.exit(130)); };
     process.once("SIGINT", onSignal);
     process.once("SIGTERM", onSignal);
@@ -106,12 +143,17 @@ async function main(): Promise<number> {
             console.log(`  ${STACK} has no READ_ONLY endpoint in AWS (one instance); the reader checks run here against the local hot standby`);
         }
         const { target, credentials } = localSmokeTarget(dp);
-        const report = await runSmoke(target, { credentials });
+        const readonlyUser = users.find((u) => u.access === "readonly")?.name;
+        const [report, appStarted] = await Promise.all([runSmoke(target, { credentials }), startAppProcess(dp, appBundle, readonlyUser).then((a) => (app = a), (err: Error) => err)]);
         console.log("Smoke runner (the same checks as after a real deploy)");
         console.log(formatReport(report));
-        const ok = report.ok && blocking.length === 0;
+        console.log("Application (app/ as a process with the task's environment, through the stand-in with IAM tokens and TLS verified by the proxy's name)");
+        const appResults: Array<[boolean, string]> = appStarted instanceof Error ? [[false, `the service did not start: ${appStarted.message}`]] : await appHealthChecks(appStarted, dp);
+        for (const [ok, line] of appResults) console.log(`  ${ok ? "✓" : "✗"}  ${line}`);
+        const appOk = appResults.every(([ok]) => ok);
+        const ok = report.ok && blocking.length === 0 && appOk;
         console.log(`${ok ? "PASS" : "FAIL"}: rehearsal finished in ${((Date.now() - started) / 1000).toFixed(1)} s` +
-            (report.ok ? "" : ` - ${report.reason}`) + (blocking.length ? ` - ${blocking.length} mandatory policy violation(s)` : ""));
+            (report.ok ? "" : ` - ${report.reason}`) + (appOk ? "" : " - the service's health checks failed") + (blocking.length ? ` - ${blocking.length} mandatory policy violation(s)` : ""));
         return ok ? 0 : 1;
     } finally {
         await stop();
