@@ -62,12 +62,26 @@ export interface AppSettings {
     image: string;
     /** Overrides the image's command; unset keeps the image's own. */
     command?: string[];
+    /**
+     * true when app.image is unset (dev only): a public Node image that only stays up, so a stack without a built
+     * image still deploys. It serves no /health/db, so its task definition carries no container health check.
+     */
+    placeholder: boolean;
     cpu: number;
     memory: number;
     desiredCount: number;
     readonlyRootFilesystem: boolean;
     logRetentionDays: number;
 }
+
+/**
+ * What a dev stack runs until the deploy workflow has built and set the application image: a pinned public
+ * Node image that stays up and connects to nothing. The plan `npm start` prints says so.
+ */
+export const PLACEHOLDER_APP = {
+    image: "public.ecr.aws/docker/library/node:20.18.1-alpine3.20",
+    command: ["node", "-e", "setInterval(() => {}, 1 << 30)"],
+};
 
 export interface SmokeSettings {
     /** Run the bootstrap and the smoke runner inside the VPC after every update. Turning it off is discouraged. */
@@ -305,8 +319,12 @@ export function parseSettings(stack: string, config: Record<string, unknown>): S
 
     // Application.
     const ap = section("app");
-    const image = ap.string("image", "");
-    if (!/^[a-z0-9][a-z0-9._\-/:@]*$/i.test(image)) fail("app.image", image, "must be a container image reference such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com/orders:1.4.2");
+    const imageUnset = ap.raw("image") === undefined;
+    const placeholder = imageUnset && !prod;
+    const image = placeholder ? PLACEHOLDER_APP.image : ap.string("image", "");
+    if (imageUnset && prod) {
+        fail("app.image", "", "must be set in prod to the application image by digest (<repo>@sha256:…) or a pinned tag; the deploy workflow sets it (pulumi config set app.image)");
+    } else if (!/^[a-z0-9][a-z0-9._\-/:@]*$/i.test(image)) fail("app.image", image, "must be a container image reference such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com/orders:1.4.2");
     else if (prod && (!/[:@]/.test(image.split("/").pop() ?? "") || image.endsWith(":latest"))) {
         fail("app.image", image, "must be pinned in prod: use an explicit tag other than latest, or a digest");
     }
@@ -317,6 +335,7 @@ export function parseSettings(stack: string, config: Record<string, unknown>): S
             fail("app.command", rawCommand, "must be a non-empty list of strings, e.g. [\"node\", \"server.js\"]");
         } else command = rawCommand;
     }
+    if (placeholder) command ??= PLACEHOLDER_APP.command;
     const cpu = ap.integer("cpu", 256, 256, 16384);
     const memory = ap.integer("memory", 512, 512, 122880);
     const memoryChoices = FARGATE_MEMORY[cpu];
@@ -446,7 +465,7 @@ export function parseSettings(stack: string, config: Record<string, unknown>): S
             authMode: authMode as AuthMode, maxConnectionsPercent, maxIdleConnectionsPercent,
             connectionBorrowTimeoutSeconds, idleClientTimeoutSeconds, debugLogging,
         },
-        app: { image, command, cpu, memory, desiredCount, readonlyRootFilesystem, logRetentionDays: appLogRetention },
+        app: { image, command, placeholder, cpu, memory, desiredCount, readonlyRootFilesystem, logRetentionDays: appLogRetention },
         smoke: { enabled: smokeEnabled, timeoutSeconds: smokeTimeout, rerun, ...(schedule ? { schedule } : {}) },
         alarms: { subscriptions, certExpiryDays },
         access: { users, ecsTaskUsers, appUser: dbUser, readerEndpoint: users.some((u) => u.endpoint === "reader") },

@@ -47,6 +47,8 @@ export interface StackOutputs {
     connectArns: Record<string, pulumi.Output<string>>;
     ecsClusterName: pulumi.Output<string>;
     ecsServiceName: pulumi.Output<string>;
+    /** The ECR repository the deploy workflow pushes the application image to. */
+    appRepositoryUrl: pulumi.Output<string>;
     bootstrapFunctionName: pulumi.Output<string>;
     /** The post-deploy smoke's verdicts (JSON), or a note that it is off. */
     smokeReport: pulumi.Output<string> | string;
@@ -250,6 +252,7 @@ export function createStack(settings: Settings): StackOutputs {
         connectArns,
         ecsClusterName: ecs.clusterName,
         ecsServiceName: ecs.serviceName,
+        appRepositoryUrl: ecs.repositoryUrl,
         bootstrapFunctionName: smoke.bootstrapFunctionName,
         smokeReport: smokeReport ?? "off (smoke.enabled is false)",
         alarmTopicArn: monitoring.topicArn,

@@ -75,6 +75,11 @@ function printPlan(ev: Evaluation, settings: Settings) {
     for (const [component, count, kinds] of resourcesPerComponent(ev)) {
         console.log(`  ${component.padEnd(9)} ${String(count).padStart(3)}  ${kinds.join(", ")}`);
     }
+    const container = JSON.parse(ev.resources.find((r) => r.type === "aws:ecs/taskDefinition:TaskDefinition")?.inputs.containerDefinitions ?? "[{}]")[0];
+    console.log(settings.app.placeholder
+        ? `  app image: PLACEHOLDER ${settings.app.image} (app.image unset): deploys and stays up, serves nothing, no /health/db health check; ` +
+            "the deploy workflow builds app/ and sets app.image by digest"
+        : `  app image: ${settings.app.image}; container health check ${container.healthCheck ? `GET /health/db every ${container.healthCheck.interval} s after ${container.healthCheck.startPeriod} s` : "none"}`);
     console.log("Security settings");
     for (const [ok, line] of securitySummary(ev)) console.log(`  ${ok ? "✓" : "✗"} ${line}`);
 }
