@@ -18,6 +18,8 @@ export const MAY_IMPORT: Record<string, string[]> = {
     policy: ["policy", "cost", "components", "smoke", "access"],
     local: ["local", "cost", "components", "policy", "smoke", "client", "access"],
     ".": ["components"],
+    // app/ is what another repository would hold: it reaches the client only by its package name.
+    app: ["app"],
 };
 
 export interface SourceFile {
