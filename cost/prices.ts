@@ -212,6 +212,11 @@ export const PRICES = {
         usd: { "us-east-1": 0.10, "eu-west-1": 0.10 },
         source: `https://aws.amazon.com/cloudtrail/pricing/ — ${NOT_CONFIRMED}`,
     },
+    ecrStorageGbMonth: {
+        unit: "GB-month of image storage in a private ECR repository",
+        usd: { "us-east-1": 0.10, "eu-west-1": 0.10 },
+        source: `https://aws.amazon.com/ecr/pricing/ — ${NOT_CONFIRMED}`,
+    },
     snsPublishMillion: {
         unit: "1 million SNS publishes beyond the first million each month",
         usd: { "us-east-1": 0.50, "eu-west-1": 0.50 },
