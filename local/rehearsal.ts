@@ -153,8 +153,10 @@ async function main(): Promise<number> {
         console.log("Smoke runner (the same checks as after a real deploy)");
         console.log(formatReport(report));
         console.log("Application (app/ as a process with the task's environment, through the stand-in with IAM tokens and TLS verified by the proxy's name)");
+        const appChecksStarted = Date.now();
         const appResults: Array<[boolean, string]> = appStarted instanceof Error ? [[false, `the service did not start: ${appStarted.message}`]] : await appHealthChecks(appStarted, dp);
         for (const [ok, line] of appResults) console.log(`  ${ok ? "✓" : "✗"}  ${line}`);
+        console.log(`  (health checks after the smoke: ${Date.now() - appChecksStarted} ms; the service started while the smoke ran)`);
         const appOk = appResults.every(([ok]) => ok);
         const ok = report.ok && blocking.length === 0 && appOk;
         console.log(`${ok ? "PASS" : "FAIL"}: rehearsal finished in ${((Date.now() - started) / 1000).toFixed(1)} s` +
