@@ -13,7 +13,8 @@ import { bothStacksAsDeclared, stackConfig, withOverrides } from "./harness";
 
 const DIGEST = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/orders-dev-app@sha256:" + "a".repeat(64);
 
-describe("the application's task definition", () => {
+describe("the application's task definition", function () {
+    this.timeout(60000);
     const stacks = bothStacksAsDeclared();
     const container = (ev: ReturnType<typeof stacks.dev>) => JSON.parse(ev.one("aws:ecs/taskDefinition:TaskDefinition").inputs.containerDefinitions)[0];
 
