@@ -12,6 +12,7 @@ export type FailureKind =
   | "auth"
   | "credentials"
   | "grants"
+  | "unavailable"
   | "config"
   | "other";
 
@@ -148,6 +149,15 @@ export function classifyError(err: unknown, at: Endpoint, timeoutMs?: number): C
       kind: "auth",
       message: `authentication failed at ${where} (${code}): ${message}; check the IAM policy allows rds-db:connect for this user, the region, and that the user exists with rds_iam`,
     };
+  }
+  if (code === "57P01" || code === "57P02" || code === "57P03") {
+    return {
+      kind: "unavailable",
+      message: `the database behind ${where} ended or refused the session (${code}): ${message}; expected during a failover or switchover, else check the cluster's status`,
+    };
+  }
+  if (code === "42501" && /permission denied for database/i.test(message)) {
+    return { kind: "grants", message: `${message} (${code}) at ${where}: the user lacks CONNECT on the database; run the bootstrap (it grants what access.users declares)` };
   }
   if (field(err, "name") === "CredentialsProviderError" || /Could not load credentials/i.test(message)) {
     return {

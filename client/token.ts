@@ -3,10 +3,10 @@
 // credential: it is produced here, handed to pg as the password and never
 // stored, printed or returned to a caller that reports.
 
-import { Signer } from "@aws-sdk/rds-signer";
-import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
+import { Signer, type SignerConfig } from "@aws-sdk/rds-signer";
 
-export type Credentials = AwsCredentialIdentity | AwsCredentialIdentityProvider;
+/** Static credentials or a provider: whatever the signer accepts (so the package needs no other AWS type package). */
+export type Credentials = NonNullable<SignerConfig["credentials"]>;
 
 export interface TokenSource {
   host: string;

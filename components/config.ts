@@ -71,12 +71,26 @@ export interface AppSettings {
     image: string;
     /** Overrides the image's command; unset keeps the image's own. */
     command?: string[];
+    /**
+     * true when app.image is unset (dev only): a public Node image that only stays up, so a stack without a built
+     * image still deploys. It serves no /health/db, so its task definition carries no container health check.
+     */
+    placeholder: boolean;
     cpu: number;
     memory: number;
     desiredCount: number;
     readonlyRootFilesystem: boolean;
     logRetentionDays: number;
 }
+
+/**
+ * What a dev stack runs until the deploy workflow has built and set the application image: a pinned public
+ * Node image that stays up and connects to nothing. The plan `npm start` prints says so.
+ */
+export const PLACEHOLDER_APP = {
+    image: "public.ecr.aws/docker/library/node:20.18.1-alpine3.20",
+    command: ["node", "-e", "setInterval(() => {}, 1 << 30)"],
+};
 
 export interface SmokeSettings {
     /** Run the bootstrap and the smoke runner inside the VPC after every update. Turning it off is discouraged. */
@@ -568,9 +582,14 @@ function resolve(stack: string, ours: Record<string, unknown>, regionValue: unkn
 
 /** The example ECS consumer's settings (`app`), read only for this repository's program. */
 function readApp(ap: Reader, fail: Fail, prod: boolean): AppSettings {
-    const image = ap.string("image", "");
+    // dev without an image runs a pinned placeholder (the plan says so); prod must name the real one.
+    const imageUnset = ap.raw("image") === undefined;
+    const placeholder = imageUnset && !prod;
+    const image = placeholder ? PLACEHOLDER_APP.image : ap.string("image", "");
     const imageRef = parseImageReference(image);
-    if (typeof imageRef === "string") fail("app.image", image, `is not an image reference ECS can pull: it ${imageRef}`);
+    if (imageUnset && prod) {
+        fail("app.image", "", "must be set in prod to the application image by digest (<repo>@sha256:…) or a pinned tag; the deploy workflow sets it (pulumi config set app.image)");
+    } else if (typeof imageRef === "string") fail("app.image", image, `is not an image reference ECS can pull: it ${imageRef}`);
     else if (prod && ((imageRef.tag === undefined && imageRef.digest === undefined) || (imageRef.tag === "latest" && imageRef.digest === undefined))) {
         fail("app.image", image, "must be pinned in prod: use an explicit tag other than latest, or a digest");
     }
@@ -581,6 +600,7 @@ function readApp(ap: Reader, fail: Fail, prod: boolean): AppSettings {
             fail("app.command", rawCommand, "must be a non-empty list of strings, e.g. [\"node\", \"server.js\"]");
         } else command = rawCommand;
     }
+    if (placeholder) command ??= PLACEHOLDER_APP.command;
     const cpu = ap.integer("cpu", 256, 256, 16384);
     const memory = ap.integer("memory", 512, 512, 122880);
     const memoryChoices = FARGATE_MEMORY[cpu];
@@ -590,7 +610,7 @@ function readApp(ap: Reader, fail: Fail, prod: boolean): AppSettings {
     const readonlyRootFilesystem = ap.boolean("readonlyRootFilesystem", true);
     const appLogRetention = ap.retention("logRetentionDays", prod ? 365 : 14);
 
-    return { image, command, cpu, memory, desiredCount, readonlyRootFilesystem, logRetentionDays: appLogRetention };
+    return { image, command, placeholder, cpu, memory, desiredCount, readonlyRootFilesystem, logRetentionDays: appLogRetention };
 }
 
 /** The optional monthly budget the cost policy compares the plan with (`budget`). */

@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { DB_PORT } from "../access/grants";
 import { connectPolicy, serviceTrustPolicy } from "./arns";
+import { ENV } from "../client/env";
 import { AppSettings } from "./config";
 
 export interface EcsArgs {
@@ -29,21 +30,79 @@ export interface EcsArgs {
 
 export const CONTAINER_NAME = "app";
 
+/** The port app/ listens on inside the task (PORT); only the container's own health check calls it. */
+export const APP_PORT = 8080;
+
+/**
+ * The container health check: /health/db through the proxy, with Node (the image's runtime; the Alpine
+ * image's busybox wget would do too, Node keeps it to one tool). /health/db bounds itself to ~4.5 s
+ * (two 2-second connection attempts), inside the 5-second timeout.
+ *
+ * Timings against the proxy's cold start (docs/app.md): a new task's first check may meet a proxy
+ * that has no database connection yet (it opens one on demand) or a Serverless v2 writer resuming;
+ * startPeriod 90 s lets those checks fail without counting. After it, 3 failures 30 s apart (~90 s)
+ * mark the task unhealthy; ECS stops it, and the deployment circuit breaker counts it toward the rollback.
+ * Ranges (ECS HealthCheck API): interval 5-300, timeout 2-60, retries 1-10, startPeriod 0-300 seconds.
+ */
+export const HEALTH_CHECK = {
+    command: ["CMD", "node", "-e", `fetch("http://127.0.0.1:${APP_PORT}/health/db",{signal:AbortSignal.timeout(4500)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`],
+    interval: 30,
+    timeout: 5,
+    retries: 3,
+    startPeriod: 90,
+};
+
+/** The container definition of the task: exported so tests read it without evaluating a stack. */
+export function containerDefinition(s: AppSettings, a: { environment: Array<{ name: string; value: string }>; logGroupName: string; region: string }) {
+    return {
+        name: CONTAINER_NAME,
+        image: s.image,
+        ...(s.command ? { command: s.command } : {}),
+        essential: true,
+        privileged: false,
+        readonlyRootFilesystem: s.readonlyRootFilesystem,
+        // The placeholder serves nothing: no port, no PORT, no health check it could never pass.
+        environment: s.placeholder ? a.environment : [...a.environment, { name: "PORT", value: String(APP_PORT) }],
+        ...(s.placeholder ? {} : { portMappings: [{ containerPort: APP_PORT, protocol: "tcp" }], healthCheck: HEALTH_CHECK }),
+        // A read-only root still needs somewhere to write temporary files.
+        mountPoints: [{ sourceVolume: "tmp", containerPath: "/tmp", readOnly: false }],
+        linuxParameters: { initProcessEnabled: true, capabilities: { drop: ["ALL"] } },
+        logConfiguration: {
+            logDriver: "awslogs",
+            options: { "awslogs-group": a.logGroupName, "awslogs-region": a.region, "awslogs-stream-prefix": CONTAINER_NAME },
+        },
+    };
+}
+
 /** The environment the application container gets: where to connect and as whom. Never a password. */
 export function appEnvironment(a: { proxyEndpoint: string; proxyReaderEndpoint?: string; dbName: string; dbUser: string; readonlyUser?: string; connectAs: string[]; region: string }) {
     return [
-        { name: "DB_HOST", value: a.proxyEndpoint },
-        { name: "DB_PORT", value: String(DB_PORT) },
-        { name: "DB_NAME", value: a.dbName },
-        { name: "DB_USER", value: a.dbUser },
-        { name: "DB_IAM_AUTH", value: "true" },
-        { name: "AWS_REGION", value: a.region },
+        { name: ENV.host, value: a.proxyEndpoint },
+        { name: ENV.port, value: String(DB_PORT) },
+        { name: ENV.database, value: a.dbName },
+        { name: ENV.user, value: a.dbUser },
+        { name: ENV.iamAuth, value: "true" },
+        { name: ENV.region, value: a.region },
         // Reads that may go to the replicas: as the readonly user, through the READ_ONLY endpoint where there is one.
-        ...(a.readonlyUser ? [{ name: "DB_READONLY_USER", value: a.readonlyUser }] : []),
-        ...(a.readonlyUser ? [{ name: "DB_READER_HOST", value: a.proxyReaderEndpoint ?? a.proxyEndpoint }] : []),
+        ...(a.readonlyUser ? [{ name: ENV.readonlyUser, value: a.readonlyUser }] : []),
+        ...(a.readonlyUser ? [{ name: ENV.readerHost, value: a.proxyReaderEndpoint ?? a.proxyEndpoint }] : []),
         // Every user the task role may connect as (access.ecsTask): what the policy pack holds its grants to.
-        { name: "DB_CONNECT_AS", value: a.connectAs.join(",") },
+        { name: ENV.connectAs, value: a.connectAs.join(",") },
     ];
+}
+
+/**
+ * Untagged layers (a failed or replaced push) go after 7 days; of the rest the newest 30 stay, so a rollback
+ * target (the previous revisions' digests) is still there to pull.
+ * See https://docs.aws.amazon.com/AmazonECR/latest/userguide/LifecyclePolicies.html
+ */
+export function imageLifecyclePolicy() {
+    return {
+        rules: [
+            { rulePriority: 1, description: "untagged images after 7 days", selection: { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 7 }, action: { type: "expire" } },
+            { rulePriority: 2, description: "keep the newest 30 images", selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: 30 }, action: { type: "expire" } },
+        ],
+    };
 }
 
 /** The ECS cluster, the Fargate task definition and the service, with a task role that can only connect as its users. */
@@ -58,6 +117,8 @@ export class Ecs extends pulumi.ComponentResource {
     /** The task role's rds-db:connect policy document. */
     readonly taskConnectPolicy: pulumi.Output<string>;
     readonly service: aws.ecs.Service;
+    /** Where the deploy workflow pushes the application image. */
+    readonly repositoryUrl: pulumi.Output<string>;
 
     constructor(name: string, args: EcsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("aurora-iam-proxy:index:Ecs", name, {}, opts);
@@ -94,22 +155,28 @@ export class Ecs extends pulumi.ComponentResource {
             policy: pulumi.all(args.connectArns).apply((arns) => connectPolicy(arns)),
         }, child);
 
-        const containerDefinitions = pulumi.all([args.proxyEndpoint, args.proxyReaderEndpoint, logGroup.name]).apply(([proxyEndpoint, proxyReaderEndpoint, logGroupName]) => JSON.stringify([{
-            name: CONTAINER_NAME,
-            image: s.image,
-            ...(s.command ? { command: s.command } : {}),
-            essential: true,
-            privileged: false,
-            readonlyRootFilesystem: s.readonlyRootFilesystem,
-            environment: appEnvironment({ proxyEndpoint, proxyReaderEndpoint, dbName: args.dbName, dbUser: args.dbUser, readonlyUser: args.readonlyUser, connectAs: args.connectAs, region: args.region }),
-            // A read-only root still needs somewhere to write temporary files.
-            mountPoints: [{ sourceVolume: "tmp", containerPath: "/tmp", readOnly: false }],
-            linuxParameters: { initProcessEnabled: true, capabilities: { drop: ["ALL"] } },
-            logConfiguration: {
-                logDriver: "awslogs",
-                options: { "awslogs-group": logGroupName, "awslogs-region": args.region, "awslogs-stream-prefix": CONTAINER_NAME },
-            },
-        }]));
+        // Where the deploy workflow pushes the application image (.github/workflows/deploy.yml). Tags cannot be
+        // moved (a deployed tag always means the same image), every push is scanned, and old images expire.
+        // The execution role pulls with AmazonECSTaskExecutionRolePolicy (ecr:GetAuthorizationToken, BatchGetImage,
+        // GetDownloadUrlForLayer); AES256 keeps that pull free of a KMS grant.
+        const repository = new aws.ecr.Repository(`${name}-images`, {
+            name: `${args.namePrefix}-app`,
+            imageTagMutability: "IMMUTABLE",
+            imageScanningConfiguration: { scanOnPush: true },
+            encryptionConfigurations: [{ encryptionType: "AES256" }],
+        }, child);
+        new aws.ecr.LifecyclePolicy(`${name}-images`, {
+            repository: repository.name,
+            policy: JSON.stringify(imageLifecyclePolicy()),
+        }, child);
+
+        const containerDefinitions = pulumi.all([args.proxyEndpoint, args.proxyReaderEndpoint, logGroup.name]).apply(([proxyEndpoint, proxyReaderEndpoint, logGroupName]) => JSON.stringify([
+            containerDefinition(s, {
+                environment: appEnvironment({ proxyEndpoint, proxyReaderEndpoint, dbName: args.dbName, dbUser: args.dbUser, readonlyUser: args.readonlyUser, connectAs: args.connectAs, region: args.region }),
+                logGroupName,
+                region: args.region,
+            }),
+        ]));
 
         const taskDefinition = new aws.ecs.TaskDefinition(`${name}-task`, {
             family: `${args.namePrefix}-app`,
@@ -135,6 +202,8 @@ export class Ecs extends pulumi.ComponentResource {
                 securityGroups: [args.securityGroupId],
                 assignPublicIp: false,
             },
+            // A revision whose tasks fail their /health/db check (or crash) fails the deployment, and ECS rolls the
+            // service back to the last revision that reached a steady state.
             deploymentCircuitBreaker: { enable: true, rollback: true },
             enableExecuteCommand: false,
             propagateTags: "SERVICE",
@@ -142,6 +211,7 @@ export class Ecs extends pulumi.ComponentResource {
             waitForSteadyState: true,
         }, { parent: this, dependsOn: args.dependsOn });
 
+        this.repositoryUrl = repository.repositoryUrl;
         this.clusterName = cluster.name;
         this.serviceName = this.service.name;
         this.taskRoleArn = taskRole.arn;

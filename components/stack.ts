@@ -41,6 +41,8 @@ export interface StackOutputs {
     connectArns: pulumi.Output<Record<string, string>>;
     ecsClusterName: pulumi.Output<string>;
     ecsServiceName: pulumi.Output<string>;
+    /** The ECR repository the deploy workflow pushes the application image to. */
+    appRepositoryUrl: pulumi.Output<string>;
     bootstrapFunctionName: pulumi.Output<string>;
     /** The post-deploy smoke's verdicts (JSON), or a note that it is off. */
     smokeReport: pulumi.Output<string>;
@@ -123,6 +125,7 @@ export function createStack(settings: Settings): StackOutputs {
         connectArns: aurora.connectArns,
         ecsClusterName: ecs.clusterName,
         ecsServiceName: ecs.serviceName,
+        appRepositoryUrl: ecs.repositoryUrl,
         bootstrapFunctionName: aurora.bootstrapFunctionName,
         smokeReport: aurora.smokeReport,
         alarmTopicArn: aurora.alarmTopicArn,

@@ -602,6 +602,12 @@ const PRICERS: Record<string, Pricer> = {
         basis: `${ctx.show("dashboardMonth")}/dashboard-month (low: within the account's 3 free dashboards)`,
     }],
 
+    // The lifecycle policy keeps at most 30 images; app/'s image is ~60 MB compressed (node:22-alpine + 18 MB of modules),
+    // layers shared between them are stored once, so 30 distinct images is the high end.
+    "aws:ecr/repository:Repository": (_res, ctx) => [{
+        low: cents(0.06 * ctx.price("ecrStorageGbMonth")), expected: cents(0.3 * ctx.price("ecrStorageGbMonth")), high: cents(1.8 * ctx.price("ecrStorageGbMonth")),
+        basis: `images kept by the lifecycle rule (at most 30 × ~60 MB, shared layers stored once; 0.3 GB expected) × ${ctx.show("ecrStorageGbMonth")}/GB-month; pulls inside the region are free`,
+    }],
     "aws:sns/topic:Topic": (_res, ctx) => [flat(0, `first million publishes a month free, then ${ctx.show("snsPublishMillion")}/M; alarm notifications assumed within it`)],
 
     "aws:cloudtrail/trail:Trail": (res, ctx) => {
@@ -638,6 +644,7 @@ const IAM = "IAM: no charge";
 const CONFIG = "configuration of a priced resource: no charge of its own";
 
 const FREE: Record<string, string> = {
+    "aws:ecr/lifecyclePolicy:LifecyclePolicy": "ECR lifecycle rules: no charge (they lower the repository's storage)",
     "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": "configuration of asynchronous invocations: no charge",
     "aws:ec2/vpc:Vpc": NETWORK,
     "aws:ec2/subnet:Subnet": NETWORK,

@@ -288,6 +288,12 @@ export const PRICES = {
         source: `https://aws.amazon.com/cloudtrail/pricing/ — ${NOT_CONFIRMED}`,
         read: PRICES_AS_OF,
     },
+    ecrStorageGbMonth: {
+        unit: "GB-month of image storage in a private ECR repository",
+        usd: { "us-east-1": 0.10, "eu-west-1": 0.10 },
+        source: `https://aws.amazon.com/ecr/pricing/ — ${NOT_CONFIRMED}`,
+        read: PRICES_AS_OF,
+    },
     snsPublishMillion: {
         unit: "1 million SNS publishes beyond the first million each month",
         usd: { "us-east-1": 0.50, "eu-west-1": 0.50 },

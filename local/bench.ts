@@ -8,6 +8,7 @@ import { localSmokeTarget, startLocalDataPlane } from "./dataplane";
 import { runSmoke } from "../smoke/runner";
 import { Session } from "../smoke/session";
 import { tokenFactory } from "../client/token";
+import { createIamPool } from "../client/pool";
 import { verifyFullSsl } from "../client/tls";
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 25);
@@ -88,6 +89,36 @@ async function main(): Promise<number> {
       lastReason ??= report.reason;
     }
 
+    // (c) Token reuse: what signing costs per new connection, against what the connection costs, alone and in a storm.
+    const SIGNS = 500;
+    const signTimes: number[] = [];
+    await token();
+    for (let i = 0; i < SIGNS; i++) {
+      const t = performance.now();
+      await token();
+      signTimes.push(performance.now() - t);
+    }
+    const STORM = 20;
+    const storm = async (reuse: boolean): Promise<number> => {
+      const pool = createIamPool({ host: target.host, port: target.port, proxyHost: target.proxyHost, proxyPort: target.proxyPort, database: target.database, user: target.user, region: target.region, caPem, credentials, max: STORM });
+      if (reuse) {
+        const once = await token();
+        (pool as unknown as { options: { password: () => Promise<string> } }).options.password = async () => once;
+      }
+      const started = performance.now();
+      const clients = await Promise.all(Array.from({ length: STORM }, () => pool.connect().then((c) => c.on("error", () => undefined))));
+      const elapsed = performance.now() - started;
+      clients.forEach((c) => c.release());
+      await pool.end();
+      return elapsed;
+    };
+    const fresh: number[] = [];
+    const reused: number[] = [];
+    // Alternating which goes first, so a warm-up or refill effect of the stand-in hits both alike.
+    for (let i = 0; i < 6; i++) {
+      if (i % 2 === 0) { fresh.push(await storm(false)); reused.push(await storm(true)); } else { reused.push(await storm(true)); fresh.push(await storm(false)); }
+    }
+
     const smokeMedian = median(smoke);
     const directMedian = median(direct);
     const ratio = smokeMedian / directMedian;
@@ -99,6 +130,22 @@ async function main(): Promise<number> {
     console.log(`  (b) floor: direct TLS + password + first query                  median ${ms(directMedian)}  min ${ms(Math.min(...direct))}  max ${ms(Math.max(...direct))}`);
     console.log(`  ratio a/b ${ratio.toFixed(2)} (target <= 1.5) ${ratioOk ? "✓" : "✗"}`);
     console.log(`  full smoke verdict: median ${ms(verdictMedian)} of ${VERDICT_RUNS} runs (target <= 1000 ms) ${verdictOk ? "✓" : "✗"}; verdict ${lastOk ? "PASS" : `FAIL: ${lastReason}`}`);
+    const signMedian = median(signTimes);
+    const freshMedian = median(fresh);
+    const reusedMedian = median(reused);
+    const gain = (freshMedian - reusedMedian) / freshMedian;
+    // What reuse can save is bounded by the signing it skips: STORM signs. A storm difference larger than
+    // that is noise (scheduling, the server forking backends), not the token.
+    const saveable = (signMedian * STORM) / freshMedian;
+    const decision = signMedian / smokeMedian > 0.05
+      ? `signing is over 5% of a connection: a token cache (at most 10 minutes of the 15-minute validity) would help`
+      : `sign a fresh token per connection: reuse could save at most ${(saveable * 100).toFixed(2)}% of the storm (${STORM} signs), ` +
+        `any larger measured difference is not the token's; no token cache, nothing to expire`;
+    console.log(`  (c) signing one IAM token: median ${signMedian.toFixed(3)} ms, p99 ${[...signTimes].sort((a, b) => a - b)[Math.floor(SIGNS * 0.99)].toFixed(3)} ms (${SIGNS} signs); ` +
+      `${((signMedian / directMedian) * 100).toFixed(1)}% of the direct connect (b), ${((signMedian / smokeMedian) * 100).toFixed(1)}% of the proxied connect (a)`);
+    console.log(`      storm of ${STORM} concurrent new connections (median of 6, order alternating): a token per connection ${ms(freshMedian)}, one token reused ${ms(reusedMedian)} ` +
+      `(${(gain * 100).toFixed(1)}% ${gain >= 0 ? "faster" : "slower"} with reuse)`);
+    console.log(`      decision: ${decision}`);
     return ratioOk && verdictOk && lastOk ? 0 : 1;
   } finally {
     await dp.stop();

@@ -177,6 +177,8 @@ function mockState(args: pulumi.runtime.MockResourceArgs, region: string): { id:
             const name = `${args.name}-${h.slice(0, 7)}`;
             return { id: arn("ecs", `cluster/${name}`), state: { ...i, name, arn: arn("ecs", `cluster/${name}`) } };
         }
+        case "aws:ecr/repository:Repository":
+            return { id: i.name, state: { ...i, arn: arn("ecr", `repository/${i.name}`), repositoryUrl: `${ACCOUNT_ID}.dkr.ecr.${region}.amazonaws.com/${i.name}` } };
         case "aws:ecs/taskDefinition:TaskDefinition":
             return { id: i.family, state: { ...i, arn: arn("ecs", `task-definition/${i.family}:1`), revision: 1 } };
         case "aws:ecs/service:Service": {

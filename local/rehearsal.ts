@@ -4,6 +4,8 @@
 //   2. runs the policy pack over that plan and prints the verdicts;
 //   3. starts the local data plane (in the background from the start, its servers being other processes) (real PostgreSQL behind an RDS Proxy stand-in that enforces TLS and
 //      IAM tokens) and runs the smoke runner against it, exactly as it runs after a real deploy;
+//   4. runs app/ as a process against it (local/app-process.ts) and checks /health/db: 200, then 503
+//      with the reason once the user's CONNECT is revoked, then 200 again once it is granted back;
 // then shuts everything down. Exit 0 only if no mandatory policy is violated and every check holds.
 // `npm start -- --stack NAME` rehearses any stack with a Pulumi.NAME.yaml (default dev), e.g. a copied staging.
 import { parseSettings, Settings, SettingsError } from "../components/config";
@@ -12,7 +14,8 @@ import { budgetPolicyConfig } from "../policy/rules/cost";
 import { formatViolations, mandatory, runPolicies } from "../policy/run";
 import { policies } from "../policy/policies";
 import { formatReport, runSmoke } from "../smoke/runner";
-import { localSmokeTarget, startLocalDataPlane } from "./dataplane";
+import { AppProcess, bundleApp, getJson, startAppProcess } from "./app-process";
+import { LocalDataPlane, localSmokeTarget, startLocalDataPlane } from "./dataplane";
 import { Evaluation, evaluateStack, MockResource, stackConfig } from "./mock-cloud";
 import { StackFileError } from "./stack-file";
 
@@ -93,8 +96,50 @@ function printPlan(ev: Evaluation, settings: Settings) {
     for (const [component, count, kinds] of resourcesPerComponent(ev)) {
         console.log(`  ${component.padEnd(9)} ${String(count).padStart(3)}  ${kinds.join(", ")}`);
     }
+    const container = JSON.parse(ev.resources.find((r) => r.type === "aws:ecs/taskDefinition:TaskDefinition")?.inputs.containerDefinitions ?? "[{}]")[0];
+    console.log(settings.app.placeholder
+        ? `  app image: PLACEHOLDER ${settings.app.image} (app.image unset): deploys and stays up, serves nothing, no /health/db health check; ` +
+            "the deploy workflow builds app/ and sets app.image by digest"
+        : `  app image: ${settings.app.image}; container health check ${container.healthCheck ? `GET /health/db every ${container.healthCheck.interval} s after ${container.healthCheck.startPeriod} s` : "none"}`);
     console.log("Security settings");
     for (const [ok, line] of securitySummary(ev)) console.log(`  ${ok ? "✓" : "✗"} ${line}`);
+}
+
+/** One line for a /health/db answer: who, TLS verified, the server version and the latency, or the reason. */
+const showHealth = (r: { status: number; body: any }) => r.body.status === "ok"
+    ? `${r.status} ${r.body.user}, TLS verified ${r.body.tlsVerified}, PostgreSQL ${r.body.serverVersion}, ${r.body.latencyMs} ms`
+    : `${r.status} ${r.body.reason ?? r.body.error}`;
+
+/** The service's health endpoints through the whole path, as deployed: these run alongside the smoke. */
+export async function appHealthyChecks(app: AppProcess, dp: LocalDataPlane): Promise<Array<[boolean, string]>> {
+    const [db, reader] = await Promise.all([getJson(`${app.url}/health/db`), getJson(`${app.url}/health/db/reader`)]);
+    return [
+        [db.status === 200 && db.body.tlsVerified === true && db.body.user === dp.user, `GET /health/db → ${showHealth(db)}`],
+        [reader.status === 200 && reader.body.tlsVerified === true, `GET /health/db/reader → ${showHealth(reader)}`],
+    ];
+}
+
+/**
+ * Then broken and mended, once the smoke is done: the app user's CONNECT on the database is revoked (what a
+ * bootstrap gone wrong or a hand-made REVOKE does), then granted back. Each /health/db opens a new
+ * connection, so the answer follows the database's state at once.
+ */
+export async function appBrokenPathChecks(app: AppProcess, dp: LocalDataPlane): Promise<Array<[boolean, string]>> {
+    const results: Array<[boolean, string]> = [];
+    const admin = await dp.admin();
+    try {
+        await admin.query(`REVOKE CONNECT ON DATABASE "${dp.database}" FROM "${dp.user}"`);
+        const broken = await getJson(`${app.url}/health/db`);
+        results.push([broken.status === 503 && /permission denied for database/.test(broken.body.reason ?? ""), `CONNECT revoked: GET /health/db → ${showHealth(broken)}`]);
+    } finally {
+        await admin.query(`GRANT CONNECT ON DATABASE "${dp.database}" TO "${dp.user}"`).finally(() => admin.end());
+    }
+    const mended = await getJson(`${app.url}/health/db`);
+    results.push([mended.status === 200, `CONNECT granted back: GET /health/db → ${showHealth(mended)}`]);
+    const log = app.output();
+    const leaked = /X-Amz-/.test(log) || log.includes(dp.secretAccessKey);
+    results.push([!leaked, "no token or secret in the service's log"]);
+    return results;
 }
 
 /**
@@ -122,7 +167,11 @@ export async function main(argv: string[] = [], o: { root?: string } = {}): Prom
         users, reader: true,
     });
     starting.catch(() => undefined); // awaited (and its error reported) below
-    const stop = async () => { await starting.then((dp) => dp.stop(), () => undefined); };
+    // esbuild bundles the service while the stack is evaluated; it is started once the plane is up.
+    const appBundle = bundleApp();
+    appBundle.catch(() => undefined);
+    let app: AppProcess | undefined;
+    const stop = async () => { await app?.stop(); await starting.then((dp) => dp.stop(), () => undefined); };
     const onSignal = () => { void stop().finally(() => process.exit(130)); };
     process.once("SIGINT", onSignal);
     process.once("SIGTERM", onSignal);
@@ -145,12 +194,25 @@ export async function main(argv: string[] = [], o: { root?: string } = {}): Prom
             console.log(`  ${ev.stack} has no READ_ONLY endpoint in AWS (one instance); the reader checks run here against the local hot standby`);
         }
         const { target, credentials } = localSmokeTarget(dp);
-        const report = await runSmoke(target, { credentials });
+        const readonlyUser = users.find((u) => u.access === "readonly")?.name;
+        const plane = dp;
+        // The service starts and answers its healthy checks while the smoke runs; only breaking the path waits for the smoke.
+        const [report, healthy] = await Promise.all([
+            runSmoke(target, { credentials }),
+            startAppProcess(plane, appBundle, readonlyUser).then(async (a) => { app = a; return appHealthyChecks(a, plane); })
+                .catch((err: Error): Array<[boolean, string]> => [[false, `the service did not start or answer: ${err.message}`]]),
+        ]);
         console.log("Smoke runner (the same checks as after a real deploy)");
         console.log(formatReport(report));
-        const ok = report.ok && blocking.length === 0;
+        console.log("Application (app/ as a process with the task's environment, through the stand-in with IAM tokens and TLS verified by the proxy's name)");
+        const appChecksStarted = Date.now();
+        const appResults: Array<[boolean, string]> = [...healthy, ...(app ? await appBrokenPathChecks(app, plane) : [])];
+        for (const [ok, line] of appResults) console.log(`  ${ok ? "✓" : "✗"}  ${line}`);
+        console.log(`  (broken-path checks after the smoke: ${Date.now() - appChecksStarted} ms; the service started and answered 200 while the smoke ran)`);
+        const appOk = appResults.every(([ok]) => ok);
+        const ok = report.ok && blocking.length === 0 && appOk;
         console.log(`${ok ? "PASS" : "FAIL"}: rehearsal finished in ${((Date.now() - started) / 1000).toFixed(1)} s` +
-            (report.ok ? "" : ` - ${report.reason}`) + (blocking.length ? ` - ${blocking.length} mandatory policy violation(s)` : ""));
+            (report.ok ? "" : ` - ${report.reason}`) + (appOk ? "" : " - the service's health checks failed") + (blocking.length ? ` - ${blocking.length} mandatory policy violation(s)` : ""));
         return ok ? 0 : 1;
     } finally {
         await stop();

@@ -2,6 +2,7 @@
 // stdout carries exactly one JSON line once the plane is ready (what a client needs to connect,
 // including the throwaway key pair the stand-in trusts); everything else goes to stderr.
 
+import { AppProcess, bundleApp, startAppProcess } from "./app-process";
 import { LOCAL_USERS, startLocalDataPlane, LocalDataPlane } from "./dataplane";
 
 /** The users the dev stack declares; defined in dataplane.ts so db:connect --local shares them. */
@@ -9,11 +10,22 @@ export { LOCAL_USERS };
 
 async function main(): Promise<void> {
     let plane: LocalDataPlane;
+    let app: AppProcess;
+    // app/ is bundled while the plane starts, then runs against it as the ECS task would (appUrl).
+    const appBundle = bundleApp();
+    appBundle.catch(() => undefined);
     try {
         // The dev stack's users, so a client can try each profile; a hot standby behind a READ_ONLY stand-in.
         plane = await startLocalDataPlane({ users: LOCAL_USERS, reader: true });
     } catch (err) {
         process.stderr.write(`local:up: ${(err as Error).message}\n`);
+        process.exit(1);
+    }
+    try {
+        app = await startAppProcess(plane, appBundle, LOCAL_USERS.find((u) => u.access === "readonly")?.name);
+    } catch (err) {
+        process.stderr.write(`local:up: ${(err as Error).message}\n`);
+        await plane.stop();
         process.exit(1);
     }
     let stopping = false;
@@ -26,7 +38,7 @@ async function main(): Promise<void> {
             process.exit(1);
         }, 20_000);
         forceExit.unref();
-        plane.stop().then(
+        app.stop().then(() => plane.stop()).then(
             () => process.exit(0),
             (err: unknown) => {
                 process.stderr.write(`local:up: stop failed: ${(err as Error).message}\n`);
@@ -50,11 +62,13 @@ async function main(): Promise<void> {
         reader: { host: plane.reader!.host, port: plane.reader!.port, proxyHost: plane.reader!.proxyHost },
         // Connect to host:port, verify TLS against proxyHost and sign tokens for proxyHost:5432 (reader: reader.proxyHost).
         proxyHost: plane.proxyHost,
+        // app/ running against this plane: GET /health, /health/db, /health/db/reader.
+        appUrl: app.url,
     };
     process.stdout.write(`${JSON.stringify(ready)}\n`);
     process.stderr.write(
         `local:up: RDS Proxy stand-in on ${plane.host}:${plane.port}, READ_ONLY stand-in on ${plane.reader!.host}:${plane.reader!.port} ` +
-            `(database ${plane.database}, users ${plane.users.map((u) => `${u.name}/${u.access}`).join(", ")}, region ${plane.region}); Ctrl-C to stop\n`,
+            `app ${app.url} (database ${plane.database}, users ${plane.users.map((u) => `${u.name}/${u.access}`).join(", ")}, region ${plane.region}); Ctrl-C to stop\n`,
     );
 }
 

@@ -20,6 +20,8 @@ export const MAY_IMPORT: Record<string, string[]> = {
     ".": ["components"],
     // Programs a team copies: they use the component package, as a consumer would.
     examples: ["components"],
+    // app/ is what another repository would hold: it reaches the client only by its package name.
+    app: ["app"],
 };
 
 export interface SourceFile {

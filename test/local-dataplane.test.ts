@@ -289,7 +289,7 @@ describe("local data plane lifecycle", function () {
         await assert.rejects(startLocalDataPlane({ user: "App User" }), /user "App User" is not a plain identifier/);
     });
 
-    it("npm run local:up prints exactly one JSON line (every earlier field, plus users, reader and proxyHost), then stops cleanly on SIGTERM", async () => {
+    it("npm run local:up prints exactly one JSON line (every earlier field, plus users, reader, proxyHost and appUrl), then stops cleanly on SIGTERM", async () => {
         // Exactly what `npm run local:up` runs (package.json), with this Node.
         const [node, ...args] = JSON.parse(readFileSync(path.resolve(__dirname, "..", "package.json"), "utf8")).scripts["local:up"].split(" ");
         assert.equal(node, "node");
@@ -313,7 +313,7 @@ describe("local data plane lifecycle", function () {
                 void exited.then(({ code }) => reject(new Error(`up.ts exited with ${code} before it was ready; stderr: ${stderr}`)));
             });
             // Scripts read this line: fields are only ever added, never renamed.
-            assert.deepEqual(Object.keys(ready), ["host", "port", "database", "user", "region", "caFile", "accessKeyId", "secretAccessKey", "users", "reader", "proxyHost"]);
+            assert.deepEqual(Object.keys(ready), ["host", "port", "database", "user", "region", "caFile", "accessKeyId", "secretAccessKey", "users", "reader", "proxyHost", "appUrl"]);
             const caFile = String(ready.caFile);
             assert.ok(existsSync(caFile));
             const users = ready.users as Array<{ name: string; access: string }>;
@@ -363,6 +363,12 @@ describe("local data plane lifecycle", function () {
             } finally {
                 await onReader.end();
             }
+
+            // app/ runs against the plane as the task would: /health/db through the stand-in, TLS verified, IAM token.
+            const health = await fetch(`${ready.appUrl}/health/db`, { signal: AbortSignal.timeout(10_000) });
+            const body = (await health.json()) as { user: string; tlsVerified: boolean };
+            assert.equal(health.status, 200, JSON.stringify(body));
+            assert.deepEqual([body.user, body.tlsVerified], [ready.user, true]);
 
             child.kill("SIGTERM");
             assert.deepEqual(await exited, { code: 0, signal: null });

@@ -484,6 +484,8 @@ describe("the Pulumi program", function () {
                     DB_HOST: ev.one(T.proxy).state.endpoint, DB_PORT: "5432", DB_NAME: "appdb", DB_USER: "app_user",
                     DB_IAM_AUTH: "true", AWS_REGION: "eu-west-1", DB_READONLY_USER: "app_reader", DB_READER_HOST: reader,
                     DB_CONNECT_AS: "app_user,app_reader",
+                    // The port app/ listens on, for the health check; the placeholder serves nothing and gets none.
+                    ...(ev.settings.app.placeholder ? {} : { PORT: "8080" }),
                 });
                 assert.equal(containers(ev)[0].secrets, undefined);
             }

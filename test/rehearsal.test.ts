@@ -62,6 +62,12 @@ describe("npm start (the local rehearsal)", function () {
         assert.match(out, /✓ {2}reader endpoint in recovery +pg_is_in_recovery\(\) = true/);
         assert.match(out, /✓ {2}reader endpoint refuses writes \(25006\)/);
         assert.match(out, /dev has no READ_ONLY endpoint in AWS \(one instance\); the reader checks run here against the local hot standby/);
+        // app/ as a process through the stand-in: healthy, broken (CONNECT revoked) with the reason, mended; the plan names the placeholder.
+        assert.match(out, /app image: PLACEHOLDER .* no \/health\/db health check/);
+        assert.match(out, /✓ {2}GET \/health\/db → 200 app_user, TLS verified true, PostgreSQL 16/);
+        assert.match(out, /✓ {2}GET \/health\/db\/reader → 200 app_reader, TLS verified true/);
+        assert.match(out, /✓ {2}CONNECT revoked: GET \/health\/db → 503 permission denied for database "appdb" \(42501\)/);
+        assert.match(out, /✓ {2}CONNECT granted back: GET \/health\/db → 200 app_user/);
         assert.doesNotMatch(out, /X-Amz-Signature|X-Amz-Credential/);
     });
 });
