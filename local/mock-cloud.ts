@@ -242,7 +242,9 @@ function mockCall(args: pulumi.runtime.MockCallArgs, region: string): Record<str
 /** Resolves every Output inside a value (arrays and plain objects included). */
 async function resolveDeep(value: unknown): Promise<unknown> {
     if (pulumi.Output.isInstance(value)) {
-        return resolveDeep(await new Promise((resolve) => (value as pulumi.Output<unknown>).apply((v) => { resolve(v); return v; })));
+        // The Output's own promise: it rejects when an apply threw (e.g. a check at preview), where an apply
+        // callback would simply never run and the evaluation would wait for ever.
+        return resolveDeep(await (value as unknown as { promise(): Promise<unknown> }).promise());
     }
     if (Array.isArray(value)) return Promise.all(value.map(resolveDeep));
     if (value && typeof value === "object" && !(value instanceof pulumi.Resource)) {
