@@ -39,7 +39,8 @@ export function parseRehearsalArgs(argv: string[]): { stack: string } | "help" {
     return { stack };
 }
 
-const COMPONENT = /aurora-iam-proxy:index:(\w+)/;
+// The innermost component in the parent URN's type chain (AuroraIamProxy$Database → Database).
+const COMPONENT = /.*aurora-iam-proxy:index:(\w+)/;
 
 /** Resources per component, counted from the parent chain of each declared resource. */
 export function resourcesPerComponent(ev: Evaluation): Array<[string, number, string[]]> {

@@ -89,7 +89,7 @@ describe("cost", function () {
             const small = linesOf([cluster(), instance("small", { instanceClass: "db.t4g.medium" })], "small");
             assert.equal(small.lines.length, 1);
             for (const x of [small.lines[0].low, small.lines[0].monthly, small.lines[0].high]) near(x, HOURS_PER_MONTH * p("auroraT4gMediumHour"));
-            assert.match(small.lines[0].basis, /^provisioned db\.t4g\.medium \(2 vCPU\) on demand: 730 h × \$0\.08\/h; a T class may bill CPU credits beyond its baseline/);
+            assert.match(small.lines[0].basis, /^provisioned db\.t4g\.medium \(2 vCPU\) on demand: 730 h × \$0\.08\/h; a T class bills CPU credits when it runs above its baseline for long \(Unlimited mode; the rate is not confirmed here\): not priced$/);
             const big = linesOf([cluster(), instance("big", { instanceClass: "db.x2g.16xlarge" })], "big");
             assert.deepEqual(big.lines, []);
             assert.match(big.notPriced[0].reason, /instance class db\.x2g\.16xlarge is not in the price table/);
