@@ -1,7 +1,6 @@
 // The stack's settings, read once, validated completely, and handed to the components as a typed object.
 // No component reads pulumi.Config itself. Every invalid value is reported on its own line naming the
 // stack, the key, the value seen and what is allowed, and the program stops before declaring anything.
-import * as pulumi from "@pulumi/pulumi";
 import { DbUser, SMOKE_OTHER_USER, toUsers, usersProblems } from "../access/users";
 import type { AuroraIamProxyArgs } from "./args";
 import { AuthMode, DEFAULT_MASTER_USERNAME } from "../access/grants";
@@ -652,9 +651,13 @@ export function existingVpcProblems(value: unknown): string[] {
     return problems;
 }
 
-/** A computed value (an Output or a promise), which only the deployment knows. */
+/**
+ * A computed value (an Output or a promise), which only the deployment knows. Recognised by the marker
+ * pulumi.Output.isInstance reads (`__pulumiOutput`), so this parser loads no Pulumi module: the local tools
+ * (local:up, the data plane) read settings without loading the SDK.
+ */
 function pulumiValue(x: unknown): boolean {
-    return typeof x === "object" && x !== null && (pulumi.Output.isInstance(x) || typeof (x as { then?: unknown }).then === "function");
+    return typeof x === "object" && x !== null && ((x as { __pulumiOutput?: unknown }).__pulumiOutput === true || typeof (x as { then?: unknown }).then === "function");
 }
 
 /** An EventBridge Scheduler rate expression and its interval; null when it is not one. */
