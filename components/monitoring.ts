@@ -200,7 +200,7 @@ export class Monitoring extends pulumi.ComponentResource {
         const smokeOn = args.smokeFunctionArn !== undefined;
         new aws.cloudwatch.MetricAlarm(`${name}-proxy-auth-failures`, {
             name: `${args.namePrefix}-proxy-client-auth-failures`,
-            alarmDescription: `More than ${AUTH_FAILURE_THRESHOLD} clients failed to authenticate to RDS Proxy in ${AUTH_FAILURE_PERIOD_SECONDS / 60} minutes ` +
+            alarmDescription: `More than ${AUTH_FAILURE_THRESHOLD} clients failed to authenticate to RDS Proxy in each of two ${AUTH_FAILURE_PERIOD_SECONDS / 60}-minute periods ` +
                 "(IAM tokens, TLS), not counting the smoke's deliberate refusals",
             metricQueries: [
                 {
@@ -226,7 +226,12 @@ export class Monitoring extends pulumi.ComponentResource {
                     expression: smokeOn ? realAuthFailuresExpression() : `FILL(${AUTH_QUERY.proxy}, 0)`,
                 },
             ],
-            evaluationPeriods: 1,
+            // 2 of 2 periods: the smoke's EMF count arrives after the run, while the proxy counts each refusal in
+            // its minute, and FILL then reads the late datapoint as 0 for a while (CloudWatch User Guide, "Metric
+            // math syntax and functions", FILL: "use a M out of N alarm"). A burst of real failures confined to one
+            // period therefore does not page; a failure that lasts does.
+            evaluationPeriods: 2,
+            datapointsToAlarm: 2,
             threshold: AUTH_FAILURE_THRESHOLD,
             comparisonOperator: "GreaterThanThreshold",
             treatMissingData: "notBreaching",

@@ -59,10 +59,11 @@ export class Secrets extends pulumi.ComponentResource {
                     },
                     {
                         // CloudWatch alarms publish to the stack's encrypted SNS topic only if the key lets them
-                        // (SNS Developer Guide, "compatibility between event sources from AWS services and encrypted topics").
-                        // Only for this account's alarms of this stack (confused deputy): CloudWatch acts as the alarm, whose
-                        // ARN it presents as aws:SourceArn (re:Post "cloudwatch-receive-sns-for-alarm-trigger"), and AWS's own
-                        // MDAA grantCloudWatchAlarmsTopicAccess conditions the key grant on both keys as done here.
+                        // (SNS Developer Guide, "compatibility between event sources from AWS services and encrypted topics",
+                        // which shows the statement without conditions). Only for this account's alarms of this stack (confused
+                        // deputy), as AWS's MDAA (grantCloudWatchAlarmsTopicAccess) conditions the same grant. No AWS page we
+                        // read says CloudWatch sends aws:SourceArn/aws:SourceAccount on these KMS calls: docs/alarms.md has the
+                        // one-command check to run after the first deploy, and what to remove if notifications fail.
                         Sid: "CloudWatchAlarmsPublishToEncryptedTopic",
                         Effect: "Allow",
                         Principal: { Service: "cloudwatch.amazonaws.com" },
