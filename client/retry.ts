@@ -29,20 +29,24 @@ function codeOf(err: unknown): string | undefined {
  * The reason a failure to OPEN a connection deserves a new attempt, or undefined when it does not
  * (a TLS verification failure, a missing grant, an unknown host: trying again changes nothing).
  *
- * - 28P01: RDS Proxy refused the IAM token (expired, signed for another host/port/region, or the
- *   clock was off). The next attempt signs a new one.
+ * - 28P01, or 28000 saying "PAM authentication failed" / "IAM authentication failed": the IAM token
+ *   was refused (expired, signed for another host/port/region, or the clock was off). PostgreSQL sends
+ *   28000 for a failed PAM login, which RDS's IAM authentication is (src/backend/libpq/auth.c,
+ *   auth_failed); other 28000s (TLS required, no such user) are not retried. The next attempt signs a
+ *   new token.
  * - 57P01 admin_shutdown: the server (or the proxy's target during a failover or switchover) ended
  *   the session as it was being set up; 57P03 cannot_connect_now: it is starting or in recovery.
  * - ECONNRESET / a socket closed during the handshake: the proxy or a NAT dropped it.
  */
 export function retryReason(err: unknown): RetryReason | undefined {
     const code = codeOf(err);
+    const message = (err as { message?: unknown } | null)?.message;
     if (code === "28P01") return "token-refused";
+    if (code === "28000" && typeof message === "string" && /PAM authentication failed|IAM authentication failed/i.test(message)) return "token-refused";
     if (code === "57P01") return "admin-shutdown";
     if (code === "57P03") return "cannot-connect-now";
     if (code === "ECONNRESET" || code === "EPIPE") return "connection-reset";
     // pg's words for "the server closed the socket before the session was ready"; no code is set.
-    const message = (err as { message?: unknown } | null)?.message;
     if (code === undefined && typeof message === "string" && /^Connection terminated unexpectedly$/.test(message)) return "connection-reset";
     return undefined;
 }

@@ -583,8 +583,10 @@ function resolve(stack: string, ours: Record<string, unknown>, regionValue: unkn
 function readApp(ap: Reader, fail: Fail, prod: boolean): AppSettings {
     // dev without an image runs a pinned placeholder (the plan says so); prod must name the real one.
     const imageUnset = ap.raw("image") === undefined;
-    const placeholder = imageUnset && !prod;
-    const image = placeholder ? PLACEHOLDER_APP.image : ap.string("image", "");
+    // The placeholder image is a placeholder in any stack: it serves no /health/db, so it gets no health check
+    // (prod's committed file still names it until the deploy workflow sets the real one).
+    const image = imageUnset && !prod ? PLACEHOLDER_APP.image : ap.string("image", "");
+    const placeholder = imageUnset ? !prod : image === PLACEHOLDER_APP.image;
     const imageRef = parseImageReference(image);
     if (imageUnset && prod) {
         fail("app.image", "", "must be set in prod to the application image by digest (<repo>@sha256:…) or a pinned tag; the deploy workflow sets it (pulumi config set app.image)");

@@ -9,7 +9,7 @@ import { ENV, poolOptionsFromEnv } from "../client/env";
 import { backoffMs, DEFAULT_RETRY, retryPolicy, retryReason } from "../client/retry";
 import { parseSettings, PLACEHOLDER_APP, SettingsError } from "../components/config";
 import { APP_PORT, appEnvironment, containerDefinition, HEALTH_CHECK } from "../components/ecs";
-import { bothStacksAsDeclared, stackConfig, withOverrides } from "./harness";
+import { bothStacksAsDeclared, evaluateStack, stackConfig, withOverrides } from "./harness";
 
 const DIGEST = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/orders-dev-app@sha256:" + "a".repeat(64);
 
@@ -18,8 +18,9 @@ describe("the application's task definition", function () {
     const stacks = bothStacksAsDeclared();
     const container = (ev: ReturnType<typeof stacks.dev>) => JSON.parse(ev.one("aws:ecs/taskDefinition:TaskDefinition").inputs.containerDefinitions)[0];
 
-    it("prod's container checks /health/db on the port it gives the app, with timings inside ECS's ranges", () => {
-        const c = container(stacks.prod());
+    it("prod's container, once it runs the application image, checks /health/db on the port it gives the app, with timings inside ECS's ranges", async function () {
+        this.timeout(60_000);
+        const c = container(await evaluateStack("prod", { "app.image": DIGEST.replace("orders-dev", "orders-prod"), "app.command": undefined }));
         assert.deepEqual(c.healthCheck, HEALTH_CHECK);
         assert.equal(c.healthCheck.command[0], "CMD");
         assert.match(c.healthCheck.command.join(" "), new RegExp(`http://127\\.0\\.0\\.1:${APP_PORT}/health/db`));
@@ -43,6 +44,13 @@ describe("the application's task definition", function () {
         assert.equal(c.image, PLACEHOLDER_APP.image);
         assert.deepEqual(c.command, PLACEHOLDER_APP.command);
         assert.equal(c.healthCheck, undefined);
+    });
+
+    it("prod as committed still names the placeholder image: it is a placeholder there too, with no health check it could never pass", () => {
+        const prod = stacks.prod();
+        assert.equal(prod.settings.app.image, PLACEHOLDER_APP.image);
+        assert.equal(prod.settings.app.placeholder, true);
+        assert.equal(container(prod).healthCheck, undefined);
     });
 
     it("dev with an application image gets the same health check as prod", () => {
@@ -127,6 +135,9 @@ describe("the environment contract (components/ecs.ts writes it, client/env.ts r
 describe("retry classification (client/retry.ts)", () => {
     it("retries a new connection for a refused token, an admin shutdown, cannot-connect-now and a reset, and nothing else", () => {
         assert.equal(retryReason({ code: "28P01" }), "token-refused");
+        // PostgreSQL reports a failed PAM login (RDS IAM auth) as 28000; other 28000s (TLS required, no such user) are final.
+        assert.equal(retryReason({ code: "28000", message: "PAM authentication failed for user \"app_user\"" }), "token-refused");
+        assert.equal(retryReason({ code: "28000", message: "This RDS Proxy requires TLS connections" }), undefined);
         assert.equal(retryReason({ code: "57P01" }), "admin-shutdown");
         assert.equal(retryReason({ code: "57P03" }), "cannot-connect-now");
         assert.equal(retryReason({ code: "ECONNRESET" }), "connection-reset");
