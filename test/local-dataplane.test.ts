@@ -1,6 +1,7 @@
 import * as assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { Signer } from "@aws-sdk/rds-signer";
 import net from "node:net";
@@ -8,7 +9,7 @@ import pg from "pg";
 import { classifyError } from "../client/errors";
 import { createThrowawayCa, ThrowawayCa } from "../local/ca";
 import { LocalDataPlane, startLocalDataPlane } from "../local/dataplane";
-import { freePort } from "../local/postgres";
+import { clusterTemplate, freePort, loadEmbeddedPostgres } from "../local/postgres";
 import { RdsProxyStandIn, startRdsProxyStandIn } from "../local/proxy";
 
 const FIFTEEN_MINUTES_MS = 15 * 60_000;
@@ -211,6 +212,26 @@ describe("local data plane", function () {
             await plane.stop();
             assert.ok(!existsSync(folder), `${folder} still exists`);
         });
+    });
+});
+
+describe("initdb template", function () {
+    this.timeout(60_000);
+    it("runs initdb once and hands every plane the same finished cluster to copy, even to racing callers", async () => {
+        const root = mkdtempSync(path.join(os.tmpdir(), "initdb-template-test-"));
+        chmodSync(root, 0o755); // like the temp folder itself: PostgreSQL's OS user must reach inside
+        try {
+            const EmbeddedPostgres = await loadEmbeddedPostgres();
+            const o = { user: "postgres", isRoot: process.getuid?.() === 0, root };
+            const [a, b] = await Promise.all([clusterTemplate(EmbeddedPostgres, o), clusterTemplate(EmbeddedPostgres, o)]);
+            const c = await clusterTemplate(EmbeddedPostgres, o);
+            assert.deepEqual([b, c], [a, a], "one template, one password");
+            assert.ok(existsSync(path.join(a.dataDir, "PG_VERSION")), "a whole cluster");
+            assert.deepEqual(readdirSync(root).filter((n) => n.includes("staging")), [], "no half-made template left behind");
+            assert.equal(readdirSync(root).length, 1);
+        } finally {
+            rmSync(root, { recursive: true, force: true });
+        }
     });
 });
 
