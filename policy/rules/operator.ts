@@ -170,7 +170,7 @@ export const relayRoleReadsNoSecrets: StackValidationPolicy = {
     name: "relay-role-reads-no-secrets",
     description: "The role of an EC2 instance (the operator relay) may not read Parameter Store parameters or Secrets Manager secrets " +
         "(ssm:GetParameter*, secretsmanager:GetSecretValue) and has no AWS-managed policy attached: AmazonSSMManagedInstanceCore " +
-        "allows ssm:GetParameter(s) on `*`. A session reaching the instance metadata service would hand these out.",
+        "allows ssm:GetParameter(s) on `*`. Whoever obtains the relay's credentials would hold them (least privilege: the agent needs none of it).",
     enforcementLevel: "mandatory",
     severity: "critical",
     validateStack: (args, report) => {
