@@ -197,7 +197,7 @@ export const relayRoleReadsNoSecrets: StackValidationPolicy = {
                         const reads = SECRET_READING_ACTIONS.filter(a => grantsAction(s, a));
                         if (reads.length > 0) {
                             report(`${whose}: ${label(holder)} ${doc.where} Statement[${i}] allows ${reads.join(", ")}; the relay reads no parameter ` +
-                                "or secret (a tunnel to the instance metadata service would hand them out), remove it", holder.urn);
+                                "or secret (whoever obtains its credentials would hold that access), remove it", holder.urn);
                         }
                     });
                 }
