@@ -1,7 +1,7 @@
 // The operator tunnel's one rule, in one place (issue 15): a Session Manager port forward through the relay
 // may reach this stack's RDS Proxy endpoints on 5432 and nothing else. The stack's Session document carries
 // the rule as the `host` parameter's allowedPattern (components/operator.ts), db:connect checks it before it
-// asks AWS (local/db-connect.ts), and the local plane's tunnel stand-in applies it (db:connect --local).
+// asks AWS (ops/db-connect.ts), and the local plane's tunnel stand-in applies it (db:connect --local).
 // Pure: no Pulumi, so the operator tools and the tests use exactly what the stack declares.
 import { DB_PORT } from "../access/grants";
 

@@ -1,5 +1,5 @@
 // The monthly-cost change between two estimates of a stack: per resource added, removed or changed,
-// the totals and the assumptions that differ. Pure: the git side is local/cost-diff.ts.
+// the totals and the assumptions that differ. Pure: the git side is ops/cost-diff.ts.
 import { Estimate, Range } from "./estimate";
 
 export type Change = "added" | "removed" | "changed";

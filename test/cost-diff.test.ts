@@ -8,7 +8,7 @@ import * as path from "path";
 import { diffEstimates, differingAssumptions, formatDiff } from "../cost/diff";
 import { describeAssumptions, estimate, PlannedResource } from "../cost/estimate";
 import { estimateStack } from "../cost/report";
-import { run } from "../local/cost-cli";
+import { run } from "../ops/cost-cli";
 import { stackAsDeclared } from "./harness";
 
 const root = path.join(__dirname, "..");

@@ -8,7 +8,7 @@ import { classify, DEFAULT_ASSUMPTIONS, estimate, PlannedResource, PRICED_TYPES,
 import { AURORA_INSTANCE_HOUR, HOURS_PER_MONTH, PRICES, PRICES_AS_OF, REGIONS, staleRows, staleWarning, unverifiedRows } from "../cost/prices";
 import { advise, CHEAPEST_PROXY_CLASS } from "../cost/advice";
 import { AURORA_POSTGRESQL_CLASSES, classesFor, maxConnectionsUpperBound } from "../components/aurora-classes";
-import { run } from "../local/cost-cli";
+import { run } from "../ops/cost-cli";
 import { costSection, estimateStack } from "../cost/report";
 import { analyzeViaHost } from "../policy/host";
 import { simulateFirstPreview } from "../policy/preview";

@@ -8,7 +8,7 @@ import { LOCAL_USERS, LocalDataPlane, startLocalDataPlane } from "../local/datap
 import {
     classifyAwsFailure, classifyDatabaseFailure, connectThrough, ConnectError, INSTALL, operatorTarget, parseConnectArgs, pgEnv, psqlConninfo, run, runSql,
     startLocalTunnel, startSessionArgv, startTcpForwarder,
-} from "../local/db-connect";
+} from "../ops/db-connect";
 import { stackAsDeclared } from "./harness";
 
 const ENDPOINT = "orders-dev-proxy.proxy-c0123456789.eu-west-1.rds.amazonaws.com";

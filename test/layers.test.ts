@@ -17,6 +17,8 @@ export const MAY_IMPORT: Record<string, string[]> = {
     cost: ["cost"],
     policy: ["policy", "cost", "components", "smoke", "access"],
     local: ["local", "cost", "components", "policy", "smoke", "client", "access"],
+    // The operator commands (db:connect, the cost CLI): on top, beside the local plane they can use.
+    ops: ["ops", "local", "cost", "components", "policy", "smoke", "client", "access"],
     ".": ["components"],
     // Programs a team copies: they use the component package, as a consumer would.
     examples: ["components"],

@@ -5,7 +5,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { costSection, estimateStack } from "../cost/report";
-import { run as costCli } from "../local/cost-cli";
+import { run as costCli } from "../ops/cost-cli";
 import { main as rehearsal, parseRehearsalArgs } from "../local/rehearsal";
 import { readStackFile, stackConfig, StackFileError, stackNames } from "../local/stack-file";
 import { stackAsDeclared } from "./harness";

@@ -26,8 +26,8 @@ import { Credentials, tokenFactory } from "../client/token";
 import { verifyFullSsl } from "../client/tls";
 import { parseOutputsJson } from "../smoke/outputs";
 import { TUNNEL_PORT, tunnelRequestProblem } from "../components/operator-session";
-import { LOCAL_USERS, LocalDataPlane, PROXY_PORT, startLocalDataPlane } from "./dataplane";
-import { freePort } from "./postgres";
+import { LOCAL_USERS, LocalDataPlane, PROXY_PORT, startLocalDataPlane } from "../local/dataplane";
+import { freePort } from "../local/postgres";
 
 export const USAGE = `Usage:
   npm run db:connect -- --stack NAME [--user NAME] [--reader | --host NAME] [-c SQL | --psql | --print-env] [--ca FILE] [--local-port N]

@@ -1,10 +1,10 @@
 // `npm run cost -- --stack NAME [--json]`: the monthly cost of a stack, from the same offline plan
 // `npm start` evaluates (Pulumi mocks; nothing is created, nothing is fetched). NAME is any stack with a
 // Pulumi.NAME.yaml, e.g. dev, prod or a copy such as staging.
-//   --diff <git-ref>   the change from the plan at <ref> to the working tree's (local/cost-diff.ts)
+//   --diff <git-ref>   the change from the plan at <ref> to the working tree's (ops/cost-diff.ts)
 //   --unverified       the price rows some figure of which could not be confirmed (no --stack needed)
 //   --policy-config    the policy pack config for `pulumi preview --policy-pack policy --policy-pack-config <file>`
-import { evaluateStack, stackConfig } from "./mock-cloud";
+import { evaluateStack, stackConfig } from "../local/mock-cloud";
 import { parseSettings, SettingsError } from "../components/config";
 import { advise } from "../cost/advice";
 import { basisIn, diffEstimates, differingAssumptions, formatDiff } from "../cost/diff";
@@ -13,7 +13,7 @@ import { PRICES, staleWarning, unverifiedRows } from "../cost/prices";
 import { estimateStack, formatEstimate } from "../cost/report";
 import { budgetPolicyConfig } from "../policy/rules/cost";
 import { DiffError, diffSides } from "./cost-diff";
-import { StackFileError } from "./stack-file";
+import { StackFileError } from "../local/stack-file";
 
 export interface CliOptions {
     stack?: string;
