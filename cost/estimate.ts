@@ -121,10 +121,14 @@ export interface Estimate {
     free: Unpriced[];
 }
 
-/** How a type is handled: priced, free, not an AWS resource (components, providers), or unknown. */
-export type Classification = "priced" | "free" | "ignored" | "unknown";
+/**
+ * How a type is handled: priced, free, not an AWS resource (our components, providers), a remote component of
+ * another package whose AWS resources the offline plan cannot see (awsx), or unknown.
+ */
+export type Classification = "priced" | "free" | "ignored" | "opaque" | "unknown";
 
 export function classify(type: string): Classification {
+    if (type.startsWith("awsx:")) return "opaque";
     if (!type.startsWith("aws:") && !type.startsWith("random:")) return "ignored";
     if (type in PRICERS) return "priced";
     if (freeReason(type) !== undefined) return "free";
@@ -147,6 +151,11 @@ export function estimate(stack: string, region: string, resources: PlannedResour
     for (const res of resources) {
         const kind = classify(res.type);
         if (kind === "ignored") continue;
+        if (kind === "opaque") {
+            notPriced.push({ resource: res.name, type: res.type, reason: `${res.type} is a remote component: its AWS resources (an awsx ec2.Vpc's NAT gateways, for one) ` +
+                "are created by its own provider and are not in the offline plan, so they are not priced here" });
+            continue;
+        }
         if (kind === "free") { free.push({ resource: res.name, type: res.type, reason: freeReason(res.type)! }); continue; }
         if (kind === "unknown") {
             notPriced.push({ resource: res.name, type: res.type, reason: `the price table doesn't know ${res.type}; price it or class it as free in cost/estimate.ts` });

@@ -356,14 +356,16 @@ function unwrapSecrets(value: any): any {
  * A program file (e.g. examples/typescript/index.ts) under mocks, loaded afresh: its exports are the outputs.
  * Its Pulumi.yaml gives the project name and the config.
  */
-export async function evaluateProgram(file: string, stack: string): Promise<Evaluation> {
+export async function evaluateProgram(file: string, stack: string): Promise<Evaluation & { region: string }> {
     const dir = path.dirname(file);
     const project = parseYaml(fs.readFileSync(path.join(dir, "Pulumi.yaml"), "utf8"));
     const config = Object.fromEntries(Object.entries(project.config ?? {}).map(([k, v]) => [k, String((v as { value?: unknown })?.value ?? v)]));
-    return evaluate(stack, () => {
+    const region = config["aws:region"] ?? "eu-west-1";
+    const ev = await evaluate(stack, () => {
         delete require.cache[require.resolve(file)];
         return { ...require(file) };
-    }, { region: config["aws:region"], config, project: project.name });
+    }, { region, config, project: project.name });
+    return { ...ev, region };
 }
 
 /**

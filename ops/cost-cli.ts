@@ -4,7 +4,8 @@
 //   --diff <git-ref>   the change from the plan at <ref> to the working tree's (ops/cost-diff.ts)
 //   --unverified       the price rows some figure of which could not be confirmed (no --stack needed)
 //   --policy-config    the policy pack config for `pulumi preview --policy-pack policy --policy-pack-config <file>`
-import { evaluateStack, stackConfig } from "../local/mock-cloud";
+import * as path from "path";
+import { evaluateProgram, evaluateStack, stackConfig } from "../local/mock-cloud";
 import { parseSettings, SettingsError } from "../components/config";
 import { advise } from "../cost/advice";
 import { basisIn, diffEstimates, differingAssumptions, formatDiff } from "../cost/diff";
@@ -17,6 +18,8 @@ import { StackFileError } from "../local/stack-file";
 
 export interface CliOptions {
     stack?: string;
+    /** A Pulumi TypeScript program to price instead of this repository's stack file (e.g. examples/typescript/index.ts). */
+    program?: string;
     json: boolean;
     diff?: string;
     unverified: boolean;
@@ -33,8 +36,8 @@ export interface CliContext {
 /** Thrown for bad command-line input; the CLI prints the message and exits 2. */
 export class UsageError extends Error {}
 
-const USAGE = "usage: npm run cost -- --stack NAME [--json] [--diff <git-ref>] [--policy-config] | --unverified   (NAME: any Pulumi.NAME.yaml here, e.g. dev or prod)";
-const ALLOWED = "allowed: --stack NAME, --json, --diff <git-ref>, --policy-config, --unverified, --help";
+const USAGE = "usage: npm run cost -- --stack NAME [--json] [--diff <git-ref>] [--policy-config] | --program FILE [--stack NAME] [--json] | --unverified   (NAME: any Pulumi.NAME.yaml here, e.g. dev or prod)";
+const ALLOWED = "allowed: --stack NAME, --json, --diff <git-ref>, --policy-config, --program FILE, --unverified, --help";
 
 export function parseArgs(argv: string[]): CliOptions | "help" {
     let stack: string | undefined;
@@ -52,6 +55,11 @@ export function parseArgs(argv: string[]): CliOptions | "help" {
             if (stack === undefined) throw new UsageError("--stack needs a value: a stack with a Pulumi.NAME.yaml, e.g. dev or prod");
             continue;
         }
+        if (arg === "--program" || arg.startsWith("--program=")) {
+            [opts.program, i] = value(arg, "--program", i);
+            if (!opts.program) throw new UsageError("--program needs a TypeScript program file, e.g. examples/typescript/index.ts");
+            continue;
+        }
         if (arg === "--diff" || arg.startsWith("--diff=")) {
             [opts.diff, i] = value(arg, "--diff", i);
             if (!opts.diff) throw new UsageError("--diff needs a git ref, e.g. --diff origin/main");
@@ -60,6 +68,10 @@ export function parseArgs(argv: string[]): CliOptions | "help" {
         throw new UsageError(`unknown argument ${JSON.stringify(arg)}; ${ALLOWED}`);
     }
     if (opts.unverified) return opts;
+    if (opts.program) {
+        if (opts.diff || opts.policyConfig) throw new UsageError("--program goes with --json only; --diff and --policy-config read this repository's stack files");
+        return { ...opts, stack: stack ?? "dev" };
+    }
     if (stack === undefined) throw new UsageError("--stack is required: a stack with a Pulumi.NAME.yaml, e.g. dev or prod");
     if (opts.policyConfig && opts.diff) throw new UsageError("--policy-config and --diff don't go together; run them separately");
     return { ...opts, stack };
@@ -103,6 +115,14 @@ export async function run(argv: string[], write: (line: string) => void = (l) =>
             // The budget policy can't read stack settings under the engine: hand it them as pack config.
             // Only the settings are needed, not the plan.
             write(JSON.stringify(budgetPolicyConfig(parseSettings(stack, stackConfig(stack, ctx.root)).budget), null, 2));
+            return 0;
+        }
+        if (opts.program) {
+            // Another program (e.g. one that brings its own VPC), under the same mocks, in the region its Pulumi.yaml names.
+            const ev = await evaluateProgram(path.resolve(opts.program), stack);
+            const e: Estimate = estimateStack({ ...ev, settings: { region: ev.region } });
+            if (opts.json) write(JSON.stringify(toJson(e), null, 2));
+            else formatEstimate(e).forEach((l) => write(l));
             return 0;
         }
         const ev = await evaluateStack(stack, undefined, { root: ctx.root });

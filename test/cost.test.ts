@@ -340,7 +340,7 @@ describe("cost", function () {
             }
             assert.deepEqual(errors, [
                 "Pulumi.staging.yaml: no such stack file; stack files here: Pulumi.dev.yaml, Pulumi.prod.yaml (copy one to Pulumi.staging.yaml to make it)",
-                'cost: unknown argument "--yaml"; allowed: --stack NAME, --json, --diff <git-ref>, --policy-config, --unverified, --help',
+                'cost: unknown argument "--yaml"; allowed: --stack NAME, --json, --diff <git-ref>, --policy-config, --program FILE, --unverified, --help',
                 "cost: --stack is required: a stack with a Pulumi.NAME.yaml, e.g. dev or prod",
             ]);
         });

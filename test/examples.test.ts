@@ -8,6 +8,8 @@ import * as path from "path";
 import { parse as parseYaml } from "yaml";
 import { evaluateProgram, Evaluation } from "./harness";
 import { mandatory, runPolicies } from "../policy/run";
+import { estimateStack } from "../cost/report";
+import { parseArgs } from "../ops/cost-cli";
 
 const EXAMPLES = path.join(__dirname, "..", "examples");
 
@@ -43,6 +45,15 @@ describe("examples/typescript: AuroraIamProxy in a VPC from awsx", () => {
             [["rds-db:connect", [`arn:aws:rds-db:eu-west-1:123456789012:dbuser:${proxyId}/app_user`]]]);
         assert.match(ev.outputs.proxyEndpoint, /^orders-dev-proxy\.proxy-/);
         assert.strictEqual(ev.outputs.port, 5432);
+    });
+
+    it("is priced by the cost tool (npm run cost -- --program), its awsx VPC named as not priced rather than counted as free", () => {
+        const e = estimateStack({ ...ev, settings: { region: "eu-west-1" } });
+        assert.ok(e.lines.some((l) => l.type === "aws:rds/proxy:Proxy" && l.monthly > 0), "the proxy is priced");
+        assert.deepEqual(e.notPriced.map((n) => [n.resource, n.type]), [["orders", "awsx:ec2:Vpc"]]);
+        assert.match(e.notPriced[0].reason, /remote component: its AWS resources .* are not in the offline plan/);
+        assert.deepEqual(parseArgs(["--program", "examples/typescript/index.ts", "--json"]), { json: true, unverified: false, policyConfig: false, program: "examples/typescript/index.ts", stack: "dev" });
+        assert.throws(() => parseArgs(["--program", "x.ts", "--diff", "HEAD"]), /--program goes with --json only/);
     });
 
     it("passes the policy pack with no mandatory violation", () => {
