@@ -17,7 +17,7 @@ import { readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type pg from "pg";
-import { AccessProfile, AccessSpec, accessSpec, AuthMode, bootstrap, GrantsSpec } from "../access/grants";
+import { AccessProfile, AccessSpec, accessSpec, AuthMode, bootstrap, DB_PORT, GrantsSpec } from "../access/grants";
 import type { EndpointRole } from "../access/users";
 import { createThrowawayCa } from "./ca";
 import { LOCAL_HOST, LocalPostgres, startLocalPostgres, withTimeout } from "./postgres";
@@ -95,7 +95,7 @@ export const LOCAL_USERS = [
 ];
 
 /** The port RDS Proxy listens on for PostgreSQL, which tokens name. */
-export const PROXY_PORT = 5432;
+export const PROXY_PORT = DB_PORT;
 
 /**
  * Proxy-like names for the stand-ins, shaped like RDS Proxy's (`<name>.proxy-<id>.<region>.rds.amazonaws.com`

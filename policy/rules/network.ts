@@ -5,9 +5,10 @@ import { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from 
 import { asList, environmentConfigSchema, environmentOf, isUnknownSentinel, isYes, label, ofType, peek, Peeked, raw, refersTo,
     show, stackProviders, Unknown } from "../util";
 import { T } from "./types";
+import { DB_PORT } from "../../access/spec";
 
 /** Ports of the data path; ingress to them must name a security group, never an address range. */
-export const DATA_PORTS = [5432];
+export const DATA_PORTS = [DB_PORT];
 /** Well-known database ports that must never be open to the internet. */
 export const DATABASE_PORTS = [5432, 3306, 1433, 1521, 5439, 27017, 6379, 9042, 11211];
 
