@@ -4,7 +4,7 @@
 // files' settings, and validated by the same parser (components/config.ts resolveArgs).
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { DB_PORT } from "../access/grants";
+import { DB_PORT } from "../access/spec";
 import { AuroraIamProxyArgs } from "./args";
 import { connectPolicy } from "./arns";
 import { resolveArgs } from "./config";

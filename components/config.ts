@@ -3,7 +3,7 @@
 // stack, the key, the value seen and what is allowed, and the program stops before declaring anything.
 import { DbUser, SMOKE_OTHER_USER, toUsers, usersProblems } from "../access/users";
 import type { AuroraIamProxyArgs } from "./args";
-import { AuthMode, DEFAULT_MASTER_USERNAME } from "../access/grants";
+import { AuthMode, DEFAULT_MASTER_USERNAME } from "../access/spec";
 import { AURORA_POSTGRESQL_CLASSES, classesFor, SERVERLESS_CLASS } from "./aurora-classes";
 import { closest, descriptionProblem, isPrivateIpv4, parseImageReference, parseIpv4Cidr, pgIdentifierProblem } from "./validation";
 

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { DB_PORT } from "../access/grants";
+import { DB_PORT } from "../access/spec";
 import { connectPolicy, serviceTrustPolicy } from "./arns";
 import { ENV } from "../client/env";
 import { AppSettings } from "./config";

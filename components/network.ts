@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { DB_PORT } from "../access/grants";
+import { DB_PORT } from "../access/spec";
 import { ExistingVpc } from "./args";
 import { serviceTrustPolicy } from "./arns";
 import { assertDescription, formatIpv4, parseIpv4Cidr } from "./validation";

@@ -3,7 +3,7 @@
 // the rule as the `host` parameter's allowedPattern (components/operator.ts), db:connect checks it before it
 // asks AWS (ops/db-connect.ts), and the local plane's tunnel stand-in applies it (db:connect --local).
 // Pure: no Pulumi, so the operator tools and the tests use exactly what the stack declares.
-import { DB_PORT } from "../access/grants";
+import { DB_PORT } from "../access/spec";
 
 /** The only port the tunnel forwards to: RDS Proxy's PostgreSQL port, fixed in the document's properties. */
 export const TUNNEL_PORT = DB_PORT;

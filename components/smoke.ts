@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { DbUser } from "../access/users";
-import { AuthMode, DB_PORT } from "../access/grants";
+import { AuthMode, DB_PORT } from "../access/spec";
 import { bundle, HandlerName, LAMBDA_RUNTIME } from "../smoke/lambda/bundle";
 import { smokeMetricsEnv } from "../smoke/metrics";
 import { connectPolicy, serviceTrustPolicy } from "./arns";

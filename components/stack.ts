@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { DbUser } from "../access/users";
-import { DB_PORT } from "../access/grants";
+import { DB_PORT } from "../access/spec";
 import { Settings } from "./config";
 import { AuroraIamProxy } from "./aurora-iam-proxy";
 import { Ecs } from "./ecs";

@@ -9,7 +9,7 @@
 //     │  TLS + client certificate CN=<user>, held only by the stand-in
 //     ▼
 //   PostgreSQL 16       127.0.0.1:<port>   (postgres.ts: hostssl only; <user> by certificate only)
-//     database <database>, schema app, grants from access/grants.ts bootstrapped as the superuser
+//     database <database>, schema app, grants from access/spec.ts bootstrapped as the superuser
 
 import { randomBytes, randomInt } from "node:crypto";
 import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -17,7 +17,8 @@ import { readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type pg from "pg";
-import { AccessProfile, AccessSpec, accessSpec, AuthMode, bootstrap, DB_PORT, GrantsSpec } from "../access/grants";
+import { AccessProfile, AccessSpec, accessSpec, AuthMode, DB_PORT, GrantsSpec } from "../access/spec";
+import { bootstrap } from "../access/bootstrap";
 import type { EndpointRole } from "../access/users";
 import { createThrowawayCa } from "./ca";
 import { LOCAL_HOST, LocalPostgres, startLocalPostgres, withTimeout } from "./postgres";

@@ -1,10 +1,12 @@
 // Check 3: the grants each user holds equal its declared profile, both ways.
-// The spec and the catalog reading live in access/grants.ts (one source of
+// The spec and the catalog reading live in access/spec.ts and access/observe.ts (one source of
 // truth, shared with the bootstrap SQL); this file only turns the diff into a
 // verdict that names every drift item.
 
 import type { Client } from "pg";
-import { accessSpec, diffGrants, GrantsSpec, readGrants } from "../access/grants";
+import { accessSpec, GrantsSpec } from "../access/spec";
+import { diffGrants } from "../access/diff";
+import { readGrants } from "../access/observe";
 import { errorMessage } from "../client/errors";
 import { CheckResult, CHECK, Timer, timed } from "./checks";
 import type { Session } from "./session";

@@ -4,7 +4,7 @@
 
 import { isIP } from "node:net";
 
-import { AuthMode, DEFAULT_MASTER_USERNAME } from "../access/grants";
+import { AuthMode, DEFAULT_MASTER_USERNAME } from "../access/spec";
 import { DbUser, usersProblems, toUsers } from "../access/users";
 
 export type { AuthMode, DbUser };

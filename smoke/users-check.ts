@@ -4,7 +4,7 @@
 // writes happens inside a transaction that is rolled back, so the smoke leaves nothing behind.
 
 import type { Client } from "pg";
-import { APP_SCHEMA, GrantsSpec, PROBE_TABLE } from "../access/grants";
+import { APP_SCHEMA, GrantsSpec, PROBE_TABLE } from "../access/spec";
 import type { DbUser } from "../access/users";
 import { Credentials, tokenFactory } from "../client/token";
 import { CheckResult, classify, Timer, timed, skipped } from "./checks";

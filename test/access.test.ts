@@ -5,9 +5,11 @@
 import * as assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import pg from "pg";
-import {
-    AccessSpec, accessSpec, bootstrap, bootstrapStatements, diffGrants, grantsSpec, managedRoleComment, ObservedGrants, PROFILES, readGrants,
-} from "../access/grants";
+import { AccessSpec, accessSpec, grantsSpec, managedRoleComment, PROFILES } from "../access/spec";
+import { bootstrap } from "../access/bootstrap";
+import { bootstrapStatements } from "../access/bootstrap-sql";
+import { diffGrants } from "../access/diff";
+import { ObservedGrants, readGrants } from "../access/observe";
 import { tokenFactory } from "../client/token";
 import { LocalDataPlane, startLocalDataPlane } from "../local/dataplane";
 

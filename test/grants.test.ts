@@ -2,17 +2,11 @@ import * as assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { Signer } from "@aws-sdk/rds-signer";
 import pg from "pg";
-import {
-    APP_SCHEMA,
-    bootstrap,
-    bootstrapStatements,
-    diffGrants,
-    GrantsSpec,
-    grantsSpec,
-    ObservedGrants,
-    readGrants,
-    scramSha256Verifier,
-} from "../access/grants";
+import { APP_SCHEMA, GrantsSpec, grantsSpec } from "../access/spec";
+import { bootstrap } from "../access/bootstrap";
+import { bootstrapStatements, scramSha256Verifier } from "../access/bootstrap-sql";
+import { diffGrants } from "../access/diff";
+import { ObservedGrants, readGrants } from "../access/observe";
 import { LocalDataPlane, startLocalDataPlane } from "../local/dataplane";
 
 const iamSpec = grantsSpec({ database: "appdb", user: "app_user", owner: "postgres", authMode: "iam" });

@@ -8,7 +8,10 @@ import { X509Certificate } from "crypto";
 import { createSmokeHandler, SCHEDULE_SOURCE } from "../smoke/lambda/smoke-handler";
 import { METRIC, METRICS_NAMESPACE } from "../smoke/metrics";
 import { NEGATIVE_CHECKS } from "../smoke/check-names";
-import { accessSpec, bootstrapStatements, diffGrants, readGrants, toPositional } from "../access/grants";
+import { accessSpec } from "../access/spec";
+import { bootstrapStatements, toPositional } from "../access/bootstrap-sql";
+import { diffGrants } from "../access/diff";
+import { readGrants } from "../access/observe";
 import { LocalDataPlane, startLocalDataPlane } from "../local/dataplane";
 
 function lambdaEnv(dp: LocalDataPlane): Record<string, string> {

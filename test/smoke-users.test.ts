@@ -4,7 +4,7 @@
 import * as assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import pg from "pg";
-import { bootstrap } from "../access/grants";
+import { bootstrap } from "../access/bootstrap";
 import { LocalDataPlane, localSmokeTarget, startLocalDataPlane, waitForReplay } from "../local/dataplane";
 import { createBootstrapHandler, SqlExecutor } from "../smoke/lambda/bootstrap-handler";
 import { createSmokeHandler } from "../smoke/lambda/smoke-handler";
@@ -12,7 +12,7 @@ import { main as cli } from "../smoke/cli";
 import { formatReport, runSmoke, SmokeReport } from "../smoke/runner";
 import { inputFromEnv, inputFromOutputs, targetUsers, validateTarget } from "../smoke/target";
 import { USER_CHECK } from "../smoke/users-check";
-import { toPositional } from "../access/grants";
+import { toPositional } from "../access/bootstrap-sql";
 
 // As in prod: the readonly user is meant for the READ_ONLY endpoint.
 const USERS = [

@@ -4,7 +4,8 @@
 import {
     BeginTransactionCommand, CommitTransactionCommand, ExecuteStatementCommand, RDSDataClient, RollbackTransactionCommand,
 } from "@aws-sdk/client-rds-data";
-import { accessSpec, AuthMode, bootstrapStatements, SqlStatement } from "../../access/grants";
+import { accessSpec, AuthMode } from "../../access/spec";
+import { bootstrapStatements, SqlStatement } from "../../access/bootstrap-sql";
 import { usersFromEnv } from "../../access/users";
 
 /** Rows a statement returned (only for statements with returnsRows). */
