@@ -291,11 +291,11 @@ function componentArgsOf(ours: Record<string, unknown>, settings: { environment:
     const args: Record<string, unknown> = { environment: settings.environment, region: settings.region };
     for (const [key, value] of Object.entries(ours)) {
         if (PROGRAM_ONLY_KEYS.includes(key)) continue;
-        const section = value as Record<string, unknown>;
-        const name = key;
-        args[name] = Object.fromEntries(Object.entries(section ?? {}).filter(([k]) => !PROGRAM_ONLY_KEYS.includes(`${name}.${k}`)));
+        // A section keeps its keys but the program's own (access.ecsTask); a scalar (environment, name) is copied.
+        args[key] = value !== null && typeof value === "object" && !Array.isArray(value)
+            ? Object.fromEntries(Object.entries(value).filter(([k]) => !PROGRAM_ONLY_KEYS.includes(`${key}.${k}`)))
+            : value;
     }
-    for (const key of ["environment", "name"]) if (ours[key] !== undefined) args[key] = ours[key];
     return args as unknown as AuroraIamProxyArgs;
 }
 

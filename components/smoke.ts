@@ -238,7 +238,6 @@ export class Smoke extends pulumi.ComponentResource {
                 code: codeHash("smoke"),
                 grants: [vpcAccess.policy, connect.policy],
                 verifies: args.verifies,
-                also: {},
             }).apply(contentHash);
             this.smokeTrigger = trigger;
             this.smokeInvocation = new aws.lambda.Invocation(`${name}-smoke`, {
