@@ -58,7 +58,14 @@ export function candidateUrns(ev: Evaluation): Map<string, MockResource> {
         return list;
     };
     const byCandidate = new Map<string, MockResource>();
-    for (const r of ev.resources) for (const c of candidates(r)) byCandidate.set(c, r);
+    for (const r of ev.resources) {
+        for (const c of candidates(r)) {
+            // The engine refuses two registrations that claim one URN; so does this check.
+            const prior = byCandidate.get(c);
+            if (prior && prior !== r) throw new Error(`${c} is claimed by ${prior.urn} and ${r.urn}`);
+            byCandidate.set(c, r);
+        }
+    }
     return byCandidate;
 }
 
@@ -72,9 +79,9 @@ describe("upgrading a stack of release 2", () => {
             const old: string[] = (release2 as Record<string, string[]>)[stack];
             const lost = old.filter((urn) => !found.has(urn) && !RETIRED[urn]);
             assert.deepStrictEqual(lost, [], `${lost.length} resource(s) would be deleted and created anew`);
-            // Each old resource is matched by one resource of the same type, never by two.
+            // Each old resource is matched by one resource (candidateUrns refuses two) of the same type.
             for (const urn of old.filter((u) => found.has(u))) {
-                assert.strictEqual(found.get(urn)!.type, urn.slice(urn.lastIndexOf("$") + 1, urn.lastIndexOf("::")).split("::").pop());
+                assert.strictEqual(found.get(urn)!.type, urn.split("::")[2].split("$").pop(), urn);
             }
         });
     }
