@@ -3,6 +3,7 @@
 // the rest of cost/: the plan in, lines out. Every alternative named here keeps the stack's guarantees
 // (IAM end to end, TLS, the proxy, the smoke) unless the line says what it gives up.
 import { Assumptions, DEFAULT_ASSUMPTIONS, estimate, PlannedResource } from "./estimate";
+import { money } from "./report";
 import { EC2_INSTANCE_HOUR, HOURS_PER_MONTH, PRICES, PROXY_MIN_ACU, Region } from "./prices";
 
 export interface Advice {
@@ -16,7 +17,6 @@ export interface Advice {
 /** The class the advice proposes in place of a Serverless v2 instance that pays the proxy's 8-ACU floor. */
 export const CHEAPEST_PROXY_CLASS = "db.t4g.medium";
 
-const money = (x: number) => `$${x.toFixed(2)}`;
 const cents = (x: number) => Math.round(x * 100) / 100;
 const INSTANCE = "aws:rds/clusterInstance:ClusterInstance";
 const CLUSTER = "aws:rds/cluster:Cluster";

@@ -13,7 +13,8 @@ export function estimateStack(ev: EvaluatedStack): Estimate {
     return estimate(ev.stack, ev.settings.region, ev.resources);
 }
 
-const money = (x: number) => `$${x.toFixed(2)}`;
+/** Dollars with cents, as every table and line of the cost tool shows them. */
+export const money = (x: number) => `$${x.toFixed(2)}`;
 
 /** Lines, most expensive first (ties keep plan order). */
 export function byCost(e: Estimate) {
