@@ -73,6 +73,12 @@ export interface DatabaseOptions {
     /** MAJOR.MINOR versions of the same major to prefer while AWS still offers them, first match wins. */
     preferredEngineVersions?: string[];
     /**
+     * `db.serverless` (Aurora Serverless v2) or a provisioned class Aurora PostgreSQL offers for the major, e.g.
+     * "db.r6g.large" (components/aurora-classes.ts lists them); burstable T classes are refused in prod.
+     * Default: "db.serverless".
+     */
+    instanceClass?: string;
+    /**
      * Aurora Serverless v2 minimum capacity, in ACUs (steps of 0.5).
      * Default: 0.5.
      */
@@ -97,7 +103,10 @@ export interface DatabaseOptions {
      * Default: false in dev, true in prod.
      */
     deletionProtection?: boolean;
-    /** Default: false in dev, true in prod. */
+    /**
+     * Performance Insights on every instance (7 days, the free tier).
+     * Default: false in dev, true in prod.
+     */
     performanceInsights?: boolean;
     /**
      * Enhanced Monitoring granularity in seconds: 0 (off), 1, 5, 10, 15, 30 or 60.
@@ -125,13 +134,25 @@ export interface ProxyOptions {
      * See https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-connecting.html
      */
     authMode?: AuthMode;
-    /** Default: 90. */
+    /**
+     * The share of the database's max_connections the proxy may open, 1 to 100.
+     * Default: 90.
+     */
     maxConnectionsPercent?: number;
-    /** Default: 50. */
+    /**
+     * The share of max_connections the proxy keeps open while idle, 0 to maxConnectionsPercent.
+     * Default: 50.
+     */
     maxIdleConnectionsPercent?: number;
-    /** Default: 120. */
+    /**
+     * Seconds a client waits for a pooled connection before the proxy gives up, 0 to 3600.
+     * Default: 120.
+     */
     connectionBorrowTimeoutSeconds?: number;
-    /** Default: 1800. */
+    /**
+     * Seconds an idle client connection stays open, 1 to 28800.
+     * Default: 1800.
+     */
     idleClientTimeoutSeconds?: number;
     /**
      * Logs SQL text (never in prod).
@@ -175,7 +196,10 @@ export interface AccessOptions {
 
 /** A Session Manager relay and an operator role, for `npm run db:connect`. */
 export interface OperatorOptions {
-    /** Default: true. */
+    /**
+     * The Session Manager relay and the operator role, for `npm run db:connect`.
+     * Default: true.
+     */
     enabled?: boolean;
     /** IAM role or user ARNs that may assume the operator role; empty: this account decides (its root). */
     principals?: string[];
@@ -198,12 +222,15 @@ export interface SmokeOptions {
      * Default: true.
      */
     enabled?: boolean;
-    /** Default: 300. */
+    /**
+     * Seconds the post-deploy smoke may take, 60 to 900 (a first deploy waits for the proxy's target).
+     * Default: 300.
+     */
     timeoutSeconds?: number;
     /** Any new value re-runs the bootstrap and the smoke on the next update. */
     rerun?: string;
     /**
-     * `rate(N minutes|hours|days)` or `off`.
+     * When the smoke runs between deploys: `rate(N minutes|hours|days)` or `off`; prod at least every 5 minutes.
      * Default: "rate(1 hour)" in dev, "rate(5 minutes)" in prod.
      */
     schedule?: string;
@@ -223,16 +250,25 @@ export interface AlarmSubscription {
 
 /** Where alarms go, and how early a certificate expiry is raised. */
 export interface AlarmsOptions {
+    /** Who hears the alarms; e-mail subscriptions must be confirmed. Default: none. */
     subscriptions?: AlarmSubscription[];
-    /** Default: 30. */
+    /**
+     * Days before the proxy's TLS certificate (as the smoke sees it) expires that its alarm fires, 1 to 365.
+     * Default: 30.
+     */
     certExpiryDays?: number;
 }
 
 /** Who owns the resources and who pays. `Application` also appears in security-group descriptions. */
 export interface TagsOptions {
-    /** Default: "aurora-iam-proxy". */
+    /**
+     * The Application tag; also in security-group descriptions, so only characters AWS accepts there.
+     * Default: "aurora-iam-proxy".
+     */
     Application?: string;
+    /** The Owner tag: the team that runs the stack. */
     Owner: string;
+    /** The CostCenter tag: who pays. */
     CostCenter: string;
 }
 

@@ -230,6 +230,19 @@ const PROGRAM_ONLY_KEYS = ["app", "budget", "access.ecsTask", "environmentMismat
 const COMPONENT_KEYS = TOP_KEYS.filter((k) => !PROGRAM_ONLY_KEYS.includes(k));
 
 /**
+ * Every key a stack file may set, dotted (`database.maxCapacity`): the component's (which test/settings-table.test.ts
+ * checks against AuroraIamProxy's schema, key for key) and, with `program`, this repository's own.
+ */
+export function settingKeys(o: { program: boolean }): string[] {
+    const keys = [
+        ...TOP_KEYS.filter((k) => !(k in KEYS)),
+        ...Object.entries(KEYS).flatMap(([section, names]) => names.map((n) => `${section}.${n}`)),
+    ];
+    const programOnly = (k: string) => PROGRAM_ONLY_KEYS.some((p) => k === p || k.startsWith(`${p}.`));
+    return keys.filter((k) => programOnly(k) === o.program);
+}
+
+/**
  * The config namespaces this program reads: its own, the AWS provider's (aws:region and the provider's other
  * settings) and Pulumi's own (e.g. pulumi:tags). The random provider has no configuration. A key in any other
  * namespace is a typo that would otherwise be ignored, and a whole section would silently fall back to defaults.
