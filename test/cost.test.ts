@@ -404,6 +404,7 @@ describe("cost", function () {
             assert.ok(readme.includes(`| **expected** | **${money(dev.expected)}** | **${money(prod.expected)}** |`), "README: expected row");
             assert.ok(readme.includes(`| low / high | ${money(dev.low)} / ${money(dev.high)} | ${money(prod.low)} / ${money(prod.high)} |`), "README: low / high row");
             assert.ok(readme.includes(`prices as of ${PRICES_AS_OF}`), "README: the table's date");
+            assert.ok(readme.includes(`Cost: expected **${money(dev.expected)} a month for dev and ${money(prod.expected)} for prod**`), "README: the first screen's totals");
         });
 
         it("npm start's cost section: the totals and the largest lines", async () => {
@@ -498,16 +499,16 @@ describe("cost", function () {
             assert.equal(Object.values(PRICES).map((x) => x.read).sort()[0], PRICES_AS_OF, "PRICES_AS_OF is the oldest read date");
         });
 
-        it("--unverified lists exactly the rows whose source says a figure was not confirmed, and so does the README", async () => {
+        it("--unverified lists exactly the rows whose source says a figure was not confirmed, and so does docs/cost.md", async () => {
             const rows = unverifiedRows().map((r) => r.key);
             assert.ok(rows.includes("proxyVcpuHour") && rows.includes("auroraT4gMediumHour") && !rows.includes("publicIpv4Hour"));
             const out: string[] = [];
             assert.equal(await run(["--unverified"], (l) => out.push(l), { now: new Date("2026-12-01T00:00:00Z") }), 0);
             assert.equal(out.length, rows.length + 1);
             for (const key of rows) assert.ok(out.some((l) => l.startsWith(`  ${key} (`)), `--unverified lists ${key}`);
-            const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
-            const listed = /<!-- unverified-prices -->([\s\S]*?)<!-- \/unverified-prices -->/.exec(readme)?.[1] ?? "";
-            assert.deepEqual([...listed.matchAll(/`(\w+)`/g)].map((m) => m[1]).sort(), [...rows].sort(), "README: the unverified rows, no more, no fewer");
+            const doc = fs.readFileSync(path.join(__dirname, "..", "docs", "cost.md"), "utf8");
+            const listed = /<!-- unverified-prices -->([\s\S]*?)<!-- \/unverified-prices -->/.exec(doc)?.[1] ?? "";
+            assert.deepEqual([...listed.matchAll(/`(\w+)`/g)].map((m) => m[1]).sort(), [...rows].sort(), "docs/cost.md: the unverified rows, no more, no fewer");
         });
 
         it("a row read more than 12 months ago makes the tool warn (clock injected)", async () => {

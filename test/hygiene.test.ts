@@ -45,4 +45,28 @@ describe("project hygiene", () => {
         const offenders = tracked().filter((f) => f.startsWith("test/") && focused.test(fs.readFileSync(path.join(root, f), "utf8")));
         assert.deepEqual(offenders, []);
     });
+
+    it("every relative link in the Markdown files reaches a file, and every #anchor a heading (GitHub's slugs)", () => {
+        const slug = (heading: string) => heading.trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, "").replace(/\s/g, "-");
+        const anchorsOf = new Map<string, Set<string>>();
+        const anchors = (file: string) => {
+            if (!anchorsOf.has(file)) {
+                const text = fs.readFileSync(path.join(root, file), "utf8").replace(/```[\s\S]*?```/g, "");
+                anchorsOf.set(file, new Set([...text.matchAll(/^#{1,6}\s+(.+)$/gm)].map((m) => slug(m[1].replace(/`/g, "")))));
+            }
+            return anchorsOf.get(file)!;
+        };
+        const broken: string[] = [];
+        for (const file of tracked().filter((f) => f.endsWith(".md"))) {
+            const text = fs.readFileSync(path.join(root, file), "utf8").replace(/```[\s\S]*?```/g, "");
+            for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+                if (/^[a-z]+:/i.test(target)) continue;
+                const [ref, anchor] = target.split("#");
+                const dest = ref ? path.posix.normalize(path.posix.join(path.posix.dirname(file), ref)) : file;
+                if (!fs.existsSync(path.join(root, dest))) broken.push(`${file}: ${target} (no ${dest})`);
+                else if (anchor && dest.endsWith(".md") && !anchors(dest).has(anchor)) broken.push(`${file}: ${target} (no heading #${anchor} in ${dest})`);
+            }
+        }
+        assert.deepEqual(broken, []);
+    });
 });
