@@ -21,6 +21,20 @@ export function byCost(e: Estimate) {
     return [...e.lines].map((l, i) => ({ l, i })).sort((a, b) => b.l.monthly - a.l.monthly || a.i - b.i).map(({ l }) => l);
 }
 
+/**
+ * Expected monthly cost per part of the plan, most expensive first: the first word of each resource's name
+ * (`database-instance-1` belongs to `database`), which is the AuroraIamProxy part (or the example's `ecs`) that
+ * declares it. Cents are summed, not re-rounded per part, so the parts add up to the total.
+ */
+export function costByPart(e: Estimate): Array<{ part: string; monthly: number }> {
+    const cents = new Map<string, number>();
+    for (const l of e.lines) {
+        const part = l.resource.split("-")[0];
+        cents.set(part, (cents.get(part) ?? 0) + Math.round(l.monthly * 100));
+    }
+    return [...cents].map(([part, c]) => ({ part, monthly: c / 100 })).sort((a, b) => b.monthly - a.monthly || a.part.localeCompare(b.part));
+}
+
 /** The full table: every line with low / expected / high and its basis, then what is not priced and the assumptions. */
 export function formatEstimate(e: Estimate): string[] {
     const out = [
@@ -34,6 +48,8 @@ export function formatEstimate(e: Estimate): string[] {
         out.push(`  ${money(l.monthly).padStart(9)} ${money(l.low).padStart(9)} ${money(l.high).padStart(9)}  ${l.resource} (${kind}): ${l.basis}`);
     }
     out.push(`  ${money(e.monthly.expected).padStart(9)} ${money(e.monthly.low).padStart(9)} ${money(e.monthly.high).padStart(9)}  total`);
+    out.push("", "By part (expected):");
+    for (const p of costByPart(e)) out.push(`  ${money(p.monthly).padStart(9)}  ${p.part}`);
     out.push("");
     if (e.notPriced.length > 0) {
         out.push(`Not priced (${e.notPriced.length}): not included in the totals above`);

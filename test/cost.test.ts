@@ -9,7 +9,7 @@ import { AURORA_INSTANCE_HOUR, HOURS_PER_MONTH, PRICES, PRICES_AS_OF, REGIONS, s
 import { advise, CHEAPEST_PROXY_CLASS } from "../cost/advice";
 import { AURORA_POSTGRESQL_CLASSES, classesFor, maxConnectionsUpperBound } from "../components/aurora-classes";
 import { run } from "../ops/cost-cli";
-import { costSection, estimateStack } from "../cost/report";
+import { costByPart, costSection, estimateStack } from "../cost/report";
 import { analyzeViaHost } from "../policy/host";
 import { simulateFirstPreview } from "../policy/preview";
 import { budgetPolicyConfig, costWithinBudget } from "../policy/rules/cost";
@@ -405,6 +405,10 @@ describe("cost", function () {
             assert.ok(readme.includes(`| low / high | ${money(dev.low)} / ${money(dev.high)} | ${money(prod.low)} / ${money(prod.high)} |`), "README: low / high row");
             assert.ok(readme.includes(`prices as of ${PRICES_AS_OF}`), "README: the table's date");
             assert.ok(readme.includes(`Cost: expected **${money(dev.expected)} a month for dev and ${money(prod.expected)} for prod**`), "README: the first screen's totals");
+            const devParts = costByPart(estimateStack(await stackAsDeclared("dev")));
+            const prodParts = new Map(costByPart(estimateStack(await stackAsDeclared("prod"))).map((p) => [p.part, p.monthly]));
+            const rows = [...readme.matchAll(/^\| `(\w+)`[^|]*\| (\$[\d,.]+) \| (\$[\d,.]+) \|$/gm)].map((m) => [m[1], m[2], m[3]]);
+            assert.deepEqual(rows, devParts.map((p) => [p.part, money(p.monthly), money(prodParts.get(p.part) ?? 0)]), "README: the by-part rows, in the tool's order");
         });
 
         it("npm start's cost section: the totals and the largest lines", async () => {
