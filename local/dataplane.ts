@@ -21,7 +21,8 @@ import { AccessProfile, AccessSpec, accessSpec, AuthMode, DB_PORT, GrantsSpec } 
 import { bootstrap } from "../access/bootstrap";
 import type { EndpointRole } from "../access/users";
 import { createThrowawayCa } from "./ca";
-import { LOCAL_HOST, LocalPostgres, startLocalPostgres, withTimeout } from "./postgres";
+import { withTimeout } from "./deadline";
+import { LOCAL_HOST, LocalPostgres, startLocalPostgres } from "./postgres";
 import { RdsProxyStandIn, startRdsProxyStandIn } from "./proxy";
 import { PLANE_PREFIX, removeStalePlanes, writePlaneOwner } from "./stale-planes";
 

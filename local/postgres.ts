@@ -12,6 +12,7 @@ import net from "node:net";
 import path from "node:path";
 import { createHash, randomBytes } from "node:crypto";
 import pg from "pg";
+import { withTimeout } from "./deadline";
 
 /** The cert names localhost and 127.0.0.1; we dial the IP so an IPv6 "localhost" never gets in the way. */
 export const LOCAL_HOST = "127.0.0.1";
@@ -166,14 +167,6 @@ export async function freePort(): Promise<number> {
             server.close(() => resolve(port));
         });
     });
-}
-
-export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms / 1000}s`)), ms);
-    });
-    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**

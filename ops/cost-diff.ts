@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { DiffSide } from "../cost/diff";
+import { withTimeout } from "../local/deadline";
 
 /** Thrown for a ref that isn't a commit, a repository that isn't one, or an evaluation that took too long. */
 export class DiffError extends Error {}
@@ -34,14 +35,6 @@ export function resolveRef(root: string, ref: string): string {
     }
 }
 
-function withTimeout<T>(work: Promise<T>, what: string, ms: number): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new DiffError(`${what} took longer than ${ms / 1000} s; gave up`)), ms);
-    });
-    return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
-}
-
 /**
  * The stack's estimate from the project at `dir`, with that project's own modules: its mock cloud,
  * settings files and cost/ table. Its `@pulumi/*` resolve through node_modules to the same packages.
@@ -53,7 +46,7 @@ async function estimateAt(dir: string, stack: string, ref: string, ms: number): 
     const mockCloud = require(path.join(dir, "local/mock-cloud.ts"));
     const report = require(path.join(dir, "cost/report.ts"));
     const estimateModule = require(path.join(dir, "cost/estimate.ts"));
-    const ev = await withTimeout(mockCloud.evaluateStack(stack), `evaluating stack ${stack} at ${ref}`, ms);
+    const ev = await withTimeout(mockCloud.evaluateStack(stack), ms, `evaluating stack ${stack} at ${ref}`, (m) => new DiffError(`${m}; gave up`));
     return { ref, estimate: report.estimateStack(ev), assumptions: estimateModule.describeAssumptions() };
 }
 
