@@ -29,8 +29,34 @@ describe("component package schema", function () {
         assert.deepStrictEqual(inferred.types["aurora-iam-proxy:index:AuthMode"].enum.map((e: any) => e.value), ["iam", "secrets"]);
     });
 
+    it("has no untyped (Any) property: every input and output has a type another language can hold", () => {
+        assert.deepStrictEqual(anyTyped(inferred), []);
+    });
+
+    it("would catch a provider class leaking into the public API (the offline inference sees it as Any)", async () => {
+        const leaked = await inferSchema({ entry: path.join(__dirname, "fixtures", "provider-type-output-component.ts"), component: "ProviderTypeOutputComponent", name: "bad" });
+        assert.deepStrictEqual(anyTyped(leaked), ["bad:index:ProviderTypeOutputComponent.proxy"]);
+    });
+
     it("names the analyzer's problem when an Args type cannot cross languages", async () => {
         await assert.rejects(inferSchema({ entry: path.join(__dirname, "fixtures", "union-args-component.ts"), component: "UnionArgsComponent", name: "bad" }),
             /Union types are not supported for component 'UnionArgsComponent' property 'UnionArgs\.size'/);
     });
 });
+
+/** Every property, in resources and types, whose type is pulumi.json#/Any. */
+function anyTyped(schema: any): string[] {
+    const found: string[] = [];
+    const visit = (owner: string, props: Record<string, any> = {}) => {
+        for (const [name, p] of Object.entries(props)) {
+            const refs = [p, p.items, p.additionalProperties].filter(Boolean).map((x: any) => x.$ref);
+            if (refs.includes("pulumi.json#/Any")) found.push(`${owner}.${name}`);
+        }
+    };
+    for (const [token, r] of Object.entries<any>(schema.resources ?? {})) {
+        visit(token, r.inputProperties);
+        visit(token, r.properties);
+    }
+    for (const [token, t] of Object.entries<any>(schema.types ?? {})) visit(token, t.properties);
+    return found;
+}
