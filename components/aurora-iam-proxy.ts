@@ -15,6 +15,7 @@ import { Operator } from "./operator";
 import { Proxy } from "./proxy";
 import { Secrets } from "./secrets";
 import { Smoke } from "./smoke";
+import { TYPE } from "./tokens";
 
 /** The logical names the parts had as top-level components of the stack (release 2): kept, and aliased. */
 const ALIAS_TO_STACK_ROOT = [{ parent: pulumi.rootStackResource }];
@@ -72,7 +73,7 @@ export class AuroraIamProxy extends pulumi.ComponentResource {
     readonly operatorSessionDocument: pulumi.Output<string>;
 
     constructor(name: string, args: AuroraIamProxyArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("aurora-iam-proxy:index:AuroraIamProxy", name, {}, opts);
+        super(TYPE.AuroraIamProxy, name, {}, opts);
         // Validations first: every bad argument is reported in one line each, before anything is declared.
         const s = resolveArgs(pulumi.getStack(), args);
         const access = s.access;

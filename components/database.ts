@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { serviceTrustPolicy } from "./arns";
 import { DatabaseSettings, Environment } from "./config";
+import { TYPE } from "./tokens";
 
 export const ENGINE = "aurora-postgresql";
 
@@ -40,7 +41,7 @@ export class Database extends pulumi.ComponentResource {
     readonly instances: aws.rds.ClusterInstance[];
 
     constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("aurora-iam-proxy:index:Database", name, {}, opts);
+        super(TYPE.Database, name, {}, opts);
         const s = args.settings;
         const prod = args.environment === "prod";
         const child = { parent: this };

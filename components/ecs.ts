@@ -4,6 +4,7 @@ import { DB_PORT } from "../access/spec";
 import { connectPolicy, serviceTrustPolicy } from "./arns";
 import { ENV } from "../client/env";
 import { AppSettings } from "./config";
+import { TYPE } from "./tokens";
 
 export interface EcsArgs {
     namePrefix: string;
@@ -121,7 +122,7 @@ export class Ecs extends pulumi.ComponentResource {
     readonly repositoryUrl: pulumi.Output<string>;
 
     constructor(name: string, args: EcsArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("aurora-iam-proxy:index:Ecs", name, {}, opts);
+        super(TYPE.Ecs, name, {}, opts);
         const s = args.settings;
         const child = { parent: this };
 

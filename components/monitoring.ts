@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { METRIC, METRICS_NAMESPACE, SCHEDULE_SOURCE } from "../smoke/metrics";
 import { serviceTrustPolicy } from "./arns";
 import { AlarmSettings, SmokeSettings } from "./config";
+import { TYPE } from "./tokens";
 
 export interface MonitoringArgs {
     namePrefix: string;
@@ -63,7 +64,7 @@ export class Monitoring extends pulumi.ComponentResource {
     readonly scheduleName?: pulumi.Output<string>;
 
     constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("aurora-iam-proxy:index:Monitoring", name, {}, opts);
+        super(TYPE.Monitoring, name, {}, opts);
         const child = { parent: this };
         const schedule = args.smokeFunctionArn ? args.smoke.schedule : undefined;
 

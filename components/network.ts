@@ -4,6 +4,7 @@ import { DB_PORT } from "../access/spec";
 import { ExistingVpc } from "./args";
 import { serviceTrustPolicy } from "./arns";
 import { assertDescription, formatIpv4, parseIpv4Cidr } from "./validation";
+import { TYPE } from "./tokens";
 
 /** The tag that declares a security group the database's client group; the policy pack admits it to the proxy. */
 export const CLIENT_GROUP_TAG = { key: "Role", value: "database-client" } as const;
@@ -78,7 +79,7 @@ export class Network extends pulumi.ComponentResource {
     readonly secretsManagerEndpoint?: aws.ec2.VpcEndpoint;
 
     constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("aurora-iam-proxy:index:Network", name, {}, opts);
+        super(TYPE.Network, name, {}, opts);
         // Validations first: a description AWS would reject must stop the program, not the deploy.
         const descriptions = {
             app: assertDescription("app security group", `${args.applicationName} application tasks - egress to the proxy only on the data path`),

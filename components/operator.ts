@@ -4,6 +4,7 @@ import { DB_PORT } from "../access/spec";
 import { serviceTrustPolicy } from "./arns";
 import { sessionDocumentContent, sessionDocumentName } from "./operator-session";
 import { assertDescription } from "./validation";
+import { TYPE } from "./tokens";
 
 /**
  * What the relay's SSM agent needs for Session Manager sessions and nothing else: AWS's "minimal Session
@@ -234,7 +235,7 @@ export class Operator extends pulumi.ComponentResource {
     readonly sessionDocumentName: pulumi.Output<string>;
 
     constructor(name: string, args: OperatorArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("aurora-iam-proxy:index:Operator", name, {}, opts);
+        super(TYPE.Operator, name, {}, opts);
         const descriptions = {
             relay: assertDescription("relay security group", `${args.applicationName} operator relay - no inbound, egress to the proxy and SSM only`),
             relayToProxy: assertDescription("relay egress rule", "PostgreSQL to the RDS Proxy (Session Manager port forwarding)"),

@@ -4,6 +4,7 @@ import { dbUserArn, parseProxyArn, serviceTrustPolicy } from "./arns";
 import { DbUser } from "../access/users";
 import { ProxySettings } from "./config";
 import { pgIdentifierProblem } from "./validation";
+import { TYPE } from "./tokens";
 
 export interface ProxyArgs {
     namePrefix: string;
@@ -53,7 +54,7 @@ export class Proxy extends pulumi.ComponentResource {
     readonly target: aws.rds.ProxyTarget;
 
     constructor(name: string, args: ProxyArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("aurora-iam-proxy:index:Proxy", name, {}, opts);
+        super(TYPE.Proxy, name, {}, opts);
         const s = args.settings;
         const userNames = args.users.map((u) => u.name);
         const secretArns = args.userSecretArns ?? {};

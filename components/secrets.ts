@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { TYPE } from "./tokens";
 
 export interface SecretsArgs {
     namePrefix: string;
@@ -29,7 +30,7 @@ export class Secrets extends pulumi.ComponentResource {
     readonly proxyUserPasswords?: pulumi.Output<Record<string, string>>;
 
     constructor(name: string, args: SecretsArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("aurora-iam-proxy:index:Secrets", name, {}, opts);
+        super(TYPE.Secrets, name, {}, opts);
         const child = { parent: this };
 
         const key = new aws.kms.Key(`${name}-cmk`, {

@@ -7,6 +7,7 @@ import { bundle, HandlerName, LAMBDA_RUNTIME } from "../smoke/lambda/bundle";
 import { smokeMetricsEnv } from "../smoke/metrics";
 import { connectPolicy, serviceTrustPolicy } from "./arns";
 import { SmokeSettings } from "./config";
+import { TYPE } from "./tokens";
 
 export interface SmokeArgs {
     namePrefix: string;
@@ -87,7 +88,7 @@ export class Smoke extends pulumi.ComponentResource {
     readonly smokeTrigger?: pulumi.Output<string>;
 
     constructor(name: string, args: SmokeArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("aurora-iam-proxy:index:Smoke", name, {}, opts);
+        super(TYPE.Smoke, name, {}, opts);
         const child = { parent: this };
         const usersEnv = JSON.stringify(args.users);
         const timeout = args.settings.timeoutSeconds;

@@ -18,6 +18,7 @@ import { AppProcess, bundleApp, getJson, startAppProcess } from "./app-process";
 import { LocalDataPlane, localSmokeTarget, startLocalDataPlane } from "./dataplane";
 import { Evaluation, evaluateStack, MockResource, stackConfig } from "./mock-cloud";
 import { StackFileError } from "./stack-file";
+import { PACKAGE } from "../components/tokens";
 
 const DEFAULT_STACK = "dev";
 const USAGE = "usage: npm start -- [--stack NAME]   (NAME: any Pulumi.NAME.yaml here; default dev)";
@@ -40,7 +41,7 @@ export function parseRehearsalArgs(argv: string[]): { stack: string } | "help" {
 }
 
 // The innermost component in the parent URN's type chain (AuroraIamProxy$Database → Database).
-const COMPONENT = /.*aurora-iam-proxy:index:(\w+)/;
+const COMPONENT = new RegExp(`.*${PACKAGE}:index:(\\w+)`);
 
 /** Resources per component, counted from the parent chain of each declared resource. */
 export function resourcesPerComponent(ev: Evaluation): Array<[string, number, string[]]> {

@@ -4,9 +4,10 @@
 // `npm run docs:settings` prints it; test/settings-table.test.ts checks the README holds exactly this.
 import * as fs from "fs";
 import * as path from "path";
+import { TYPE } from "../components/tokens";
 
 const SCHEMA = path.join(__dirname, "..", "components", "schema.json");
-const COMPONENT = "aurora-iam-proxy:index:AuroraIamProxy";
+const COMPONENT = TYPE.AuroraIamProxy;
 
 interface Property {
     type?: string;
