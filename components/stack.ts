@@ -5,9 +5,16 @@ import { DB_PORT } from "../access/spec";
 import { Settings } from "./config";
 import { AuroraIamProxy } from "./aurora-iam-proxy";
 import { Ecs } from "./ecs";
+import type { ConsumedOutputs } from "../smoke/stack-outputs";
 
-/** What the stack exports: every fact the smoke runner and an operator need, and no secret. */
-export interface StackOutputs {
+/** Each output a tool reads (smoke/stack-outputs.ts), as a value or an Output of the type it reads. */
+type ReadByTools = { [K in keyof ConsumedOutputs]: pulumi.Input<ConsumedOutputs[K]> };
+
+/**
+ * What the stack exports: every fact the smoke runner and an operator need, and no secret. It extends what the
+ * tools read, so an output renamed or retyped here fails to compile instead of failing a reader after a deploy.
+ */
+export interface StackOutputs extends ReadByTools {
     region: string;
     environment: string;
     proxyEndpoint: pulumi.Output<string>;

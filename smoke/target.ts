@@ -6,6 +6,7 @@ import { isIP } from "node:net";
 
 import { AuthMode, DEFAULT_MASTER_USERNAME } from "../access/spec";
 import { DbUser, usersProblems, toUsers } from "../access/users";
+import type { OutputKey } from "./stack-outputs";
 
 export type { AuthMode, DbUser };
 
@@ -55,21 +56,8 @@ export function writerEndpoint(t: SmokeTarget): Endpoint {
   return { host: t.host, port: t.port, name: t.proxyHost ?? t.host, signPort: t.proxyPort ?? t.port };
 }
 
-/** Stack output keys, as produced by index.ts. */
-export interface StackOutputs {
-  proxyEndpoint?: unknown;
-  proxyPort?: unknown;
-  dbName?: unknown;
-  dbUser?: unknown;
-  region?: unknown;
-  proxyAuthMode?: unknown;
-  /** The master user, which owns the app schema. */
-  dbOwner?: unknown;
-  /** Every database user: [{ name, access, endpoint }] (or the same as a JSON string). */
-  dbUsers?: unknown;
-  /** The proxy's READ_ONLY endpoint, when the cluster has readers. */
-  proxyReaderEndpoint?: unknown;
-}
+/** Stack outputs as read, before validation: any value may be missing or of the wrong type. */
+export type StackOutputs = Partial<Record<OutputKey, unknown>>;
 
 /** Loosely typed input gathered from any source, before validation. */
 export interface TargetInput {

@@ -3,6 +3,7 @@
 import { parseArgs } from "node:util";
 import { TUNNEL_PORT, tunnelRequestProblem } from "../../components/operator-session";
 import { PROXY_PORT } from "../../local/dataplane";
+import type { OutputKey } from "../../smoke/stack-outputs";
 
 export const USAGE = `Usage:
   npm run db:connect -- --stack NAME [--user NAME] [--reader | --host NAME] [-c SQL | --psql | --print-env] [--ca FILE] [--local-port N]
@@ -126,7 +127,7 @@ export interface OperatorTarget {
 /** Picks the endpoint and user from `pulumi stack output --json`; every missing piece is one line with its fix. */
 export function operatorTarget(outputs: unknown, o: { stack: string; user?: string; reader: boolean; host?: string }): OperatorTarget {
     const out = (outputs ?? {}) as Record<string, unknown>;
-    const str = (key: string) => (typeof out[key] === "string" && out[key] !== "" ? (out[key] as string) : undefined);
+    const str = (key: OutputKey) => (typeof out[key] === "string" && out[key] !== "" ? (out[key] as string) : undefined);
     const relay = str("relayInstanceId");
     if (!relay) {
         throw new ConnectError(`db:connect: stack ${o.stack} has no relayInstanceId output: operator access is off or not deployed; set operator.enabled: true and run pulumi up`);
