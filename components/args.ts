@@ -46,6 +46,54 @@ export interface NetworkOptions {
     flowLogRetentionDays?: number;
 }
 
+/** When a DB cluster parameter takes effect: "immediate" (dynamic parameters only) or "pending-reboot". */
+export const ParameterApplyMethod = { Immediate: "immediate", PendingReboot: "pending-reboot" } as const;
+/** When a DB cluster parameter takes effect: "immediate" (dynamic parameters only) or "pending-reboot". */
+export type ParameterApplyMethod = (typeof ParameterApplyMethod)[keyof typeof ParameterApplyMethod];
+
+/** A parameter the adopted cluster's parameter group sets (`aws rds describe-db-cluster-parameters --source user`). */
+export interface AdoptedParameter {
+    name: string;
+    value: string;
+    /** Default: "pending-reboot". */
+    applyMethod?: ParameterApplyMethod;
+}
+
+/**
+ * An Aurora PostgreSQL cluster you already run, brought under this component's full management: `pulumi up`
+ * imports its cluster, instances, subnet group and PostgreSQL log group (the `import` resource option) and
+ * protects them. Every value is what `aws rds describe-db-clusters` / `describe-db-instances` report
+ * (`npm run adopt:settings` writes this block from them). Needs `network.existingVpc` (the cluster's VPC); not
+ * with `existingCluster`, which fronts a cluster instead of managing it.
+ * See docs/adopt-existing-cluster.md
+ */
+export interface AdoptCluster {
+    /** DBClusterIdentifier. */
+    clusterIdentifier: string;
+    /**
+     * Every DBClusterMembers instance, the writer first: imported as instances 1..n (database.instanceCount may
+     * add new ones after them).
+     */
+    instanceIdentifiers: string[];
+    /** DBSubnetGroup: imported; its subnets are network.existingVpc.isolatedSubnetIds. */
+    subnetGroupName: string;
+    /** VpcSecurityGroups: they stay on the cluster beside the component's database group. */
+    securityGroupIds: string[];
+    /** KmsKeyId: the key the cluster's storage is encrypted with (a cluster keeps its key for life). */
+    kmsKeyId: string;
+    /**
+     * Whether `/aws/rds/cluster/<clusterIdentifier>/postgresql` exists (the cluster exports its PostgreSQL log):
+     * then it is imported, else created.
+     * Default: false.
+     */
+    importLogGroup?: boolean;
+    /**
+     * The parameters the cluster's own parameter group sets: they are carried into the component's group, which
+     * the cluster then uses (the old group is left as it is).
+     */
+    parameters?: AdoptedParameter[];
+}
+
 /** The Aurora PostgreSQL cluster. */
 export interface DatabaseOptions {
     /**
@@ -118,6 +166,11 @@ export interface DatabaseOptions {
      * Default: 14 in dev, 365 in prod.
      */
     logRetentionDays?: number;
+    /**
+     * A cluster you already run, imported into the component's full management and protected, instead of a new
+     * one; needs network.existingVpc. See docs/adopt-existing-cluster.md
+     */
+    adopt?: AdoptCluster;
 }
 
 /** RDS Proxy's authentication behind the proxy: end-to-end IAM, or a per-user secret the proxy reads. */

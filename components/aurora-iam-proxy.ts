@@ -120,6 +120,7 @@ export class AuroraIamProxy extends pulumi.ComponentResource {
             availabilityZones: network.isolatedSubnetAzs,
             securityGroupId: network.dbSecurityGroupId,
             kmsKeyArn: secrets.kmsKeyArn,
+            vpcId: network.vpcId,
         }, part);
 
         const proxy = new Proxy("proxy", {

@@ -4,6 +4,7 @@
 import { DbUser, SMOKE_OTHER_USER, toUsers, usersProblems } from "../access/users";
 import type { AuroraIamProxyArgs } from "./args";
 import { AuthMode, DEFAULT_MASTER_USERNAME } from "../access/spec";
+import { adoptSettingsProblems, AdoptSettings } from "./adopt";
 import { AURORA_POSTGRESQL_CLASSES, classesFor, SERVERLESS_CLASS } from "./aurora-classes";
 import { closest, descriptionProblem, isPrivateIpv4, parseImageReference, parseIpv4Cidr, pgIdentifierProblem } from "./validation";
 
@@ -54,6 +55,8 @@ export interface DatabaseSettings {
     /** Enhanced Monitoring granularity in seconds; 0 turns it off. */
     monitoringIntervalSeconds: number;
     logRetentionDays: number;
+    /** A cluster the team already runs, imported and protected instead of a new one (docs/adopt-existing-cluster.md). */
+    adopt?: AdoptSettings;
 }
 
 export interface ProxySettings {
@@ -210,7 +213,7 @@ function range(from: number, to: number, step: number): number[] {
 const KEYS = {
     network: ["existingVpc", "cidr", "azCount", "flowLogs", "flowLogRetentionDays"],
     database: ["name", "user", "masterUsername", "engineVersion", "preferredEngineVersions", "instanceClass", "minCapacity", "maxCapacity", "instanceCount",
-        "backupRetentionDays", "deletionProtection", "performanceInsights", "monitoringIntervalSeconds", "logRetentionDays"],
+        "backupRetentionDays", "deletionProtection", "performanceInsights", "monitoringIntervalSeconds", "logRetentionDays", "adopt"],
     proxy: ["authMode", "maxConnectionsPercent", "maxIdleConnectionsPercent", "connectionBorrowTimeoutSeconds",
         "idleClientTimeoutSeconds", "debugLogging"],
     app: ["image", "command", "cpu", "memory", "desiredCount", "readonlyRootFilesystem", "logRetentionDays"],
@@ -406,9 +409,13 @@ function resolve(stack: string, ours: Record<string, unknown>, regionValue: unkn
 
     // Database.
     const db = section("database");
-    const dbName = db.identifier("name", "appdb");
+    // An adopted cluster's database and master user are facts, not choices: "postgres" (the master user RDS's
+    // console suggests, refused for a new cluster) is kept as the cluster has it.
+    const adopting = db.raw("adopt") !== undefined;
+    const existing = (key: string, fallback: string) => (adopting && db.raw(key) === "postgres" ? "postgres" : db.identifier(key, fallback));
+    const dbName = existing("name", "appdb");
     const dbUser = db.identifier("user", "app_user");
-    const masterUsername = db.identifier("masterUsername", DEFAULT_MASTER_USERNAME);
+    const masterUsername = existing("masterUsername", DEFAULT_MASTER_USERNAME);
     if (masterUsername === SMOKE_OTHER_USER) fail("database.masterUsername", masterUsername, "is reserved: the smoke signs a token for it and expects the proxy to refuse it; choose another name");
     if (dbUser === masterUsername) fail("database.user", dbUser, "must differ from database.masterUsername: the application never connects as the master user");
     const engineVersion = db.string("engineVersion", "16", { numbers: "refuse" });
@@ -454,6 +461,20 @@ function resolve(stack: string, ours: Record<string, unknown>, regionValue: unkn
         fail("database.monitoringIntervalSeconds", monitoringIntervalSeconds, "must be 0 (off), 1, 5, 10, 15, 30 or 60");
     }
     const dbLogRetention = db.retention("logRetentionDays", prod ? 365 : 14);
+    // A cluster the team already runs, adopted (imported, protected) instead of created.
+    let adopt: AdoptSettings | undefined;
+    if (adopting) {
+        const checked = adoptSettingsProblems(db.raw("adopt"));
+        checked.problems.forEach((line) => problems.push(`${stack}: ${line}`));
+        adopt = checked.adopt;
+        if (db.raw("existingCluster") !== undefined) {
+            problems.push(`${stack}: database.adopt and database.existingCluster exclude each other: adopt imports a cluster into full management, existingCluster fronts one and never modifies it; keep one`);
+        }
+        if (existingVpc === undefined) problems.push(`${stack}: database.adopt needs network.existingVpc: the cluster's VPC, with its subnet group's subnets as isolatedSubnetIds`);
+        if (adopt && adopt.instanceIdentifiers.length > instanceCount) {
+            fail("database.instanceCount", instanceCount, `is below the ${adopt.instanceIdentifiers.length} instances database.adopt.instanceIdentifiers names; every adopted instance is declared (set at least ${adopt.instanceIdentifiers.length})`);
+        }
+    }
 
     // Proxy.
     const px = section("proxy");
@@ -579,7 +600,7 @@ function resolve(stack: string, ours: Record<string, unknown>, regionValue: unkn
         database: {
             name: dbName, user: dbUser, masterUsername, engineVersion, engineMajor, preferredEngineVersions, instanceClass, minCapacity,
             maxCapacity, instanceCount, backupRetentionDays, deletionProtection, performanceInsights, monitoringIntervalSeconds,
-            logRetentionDays: dbLogRetention,
+            logRetentionDays: dbLogRetention, ...(adopt ? { adopt } : {}),
         },
         proxy: {
             authMode: authMode as AuthMode, maxConnectionsPercent, maxIdleConnectionsPercent,

@@ -1,11 +1,13 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { adoptionProblems, DescribedCluster, describedFromDataSources } from "./adopt";
 import { serviceTrustPolicy } from "./arns";
+import { CLUSTER_PARAMETERS, ENGINE, ENGINE_MODE } from "./cluster-spec";
 import { DatabaseSettings, Environment } from "./config";
 import { TYPE } from "./tokens";
 
-export const ENGINE = "aurora-postgresql";
+export { ENGINE };
 
 export interface DatabaseArgs {
     namePrefix: string;
@@ -17,6 +19,8 @@ export interface DatabaseArgs {
     availabilityZones: pulumi.Input<string[]>;
     securityGroupId: pulumi.Input<string>;
     kmsKeyArn: pulumi.Input<string>;
+    /** The VPC of the subnets: an adopted cluster's subnet group must be in it. */
+    vpcId?: pulumi.Input<string>;
 }
 
 /**
@@ -45,78 +49,93 @@ export class Database extends pulumi.ComponentResource {
         const s = args.settings;
         const prod = args.environment === "prod";
         const child = { parent: this };
+        // An adopted cluster (docs/adopt-existing-cluster.md): the cluster, its instances, its subnet group and its
+        // log group are imported (the `import` resource option: `pulumi up` reads each one and then updates it in
+        // place to what is declared here) and protected. Every input only a replacement could change is checked
+        // against the cluster at preview time, before anything is imported.
+        const adopt = s.adopt;
+        const adopted = (id: string) => (adopt ? { import: id, protect: true } : {});
         // A fixed identifier lets us create the PostgreSQL log group before RDS does, with retention and our key.
-        const clusterIdentifier = `${args.namePrefix}-aurora`;
+        const clusterIdentifier = adopt?.clusterIdentifier ?? `${args.namePrefix}-aurora`;
+        const described = adopt ? describeAdopted(pulumi.getStack(), s, args.vpcId, child) : undefined;
+        // Each imported resource's inputs wait on the check, so a mismatch fails the preview before any import.
+        const afterCheck = <T>(value: T): pulumi.Input<T> => (described ? described.apply(() => value) : value);
 
         const subnetGroup = new aws.rds.SubnetGroup(`${name}-subnets`, {
-            description: `Isolated subnets of ${args.namePrefix}`,
+            ...(adopt ? { name: afterCheck(adopt.subnetGroupName) } : {}),
+            // An adopted group keeps its description (another cluster may share the group).
+            description: described ? described.subnetGroup.description : `Isolated subnets of ${args.namePrefix}`,
             subnetIds: args.subnetIds,
-        }, child);
+        }, { ...child, ...(adopt ? adopted(adopt.subnetGroupName) : {}) });
 
         // Versions age out: a pinned minor is retired after about a year and CreateDBCluster then refuses it.
         // Resolve at deploy time: the newest available version of the major, unless a preferred one is still
         // offered (aws_rds_engine_version errors when no preferred version matches, so the newest is appended
-        // as the last preference: the first match in preference order wins).
-        const newest = aws.rds.getEngineVersionOutput({ engine: ENGINE, version: String(s.engineMajor), latest: true }, child);
-        const chosen = s.preferredEngineVersions.length === 0 ? newest : aws.rds.getEngineVersionOutput({
-            engine: ENGINE,
-            version: String(s.engineMajor),
-            preferredVersions: newest.versionActual.apply((v) => [...s.preferredEngineVersions, v]),
-        }, child);
+        // as the last preference: the first match in preference order wins). An adopted cluster runs its own.
+        const resolveVersion = () => {
+            const newest = aws.rds.getEngineVersionOutput({ engine: ENGINE, version: String(s.engineMajor), latest: true }, child);
+            return (s.preferredEngineVersions.length === 0 ? newest : aws.rds.getEngineVersionOutput({
+                engine: ENGINE,
+                version: String(s.engineMajor),
+                preferredVersions: newest.versionActual.apply((v) => [...s.preferredEngineVersions, v]),
+            }, child)).versionActual;
+        };
+        const engineVersion = described ? described.engineVersion : resolveVersion();
 
+        // An adopted cluster moves to this group (not imported: the cluster's own group may be shared, or a default
+        // one nobody can modify), with the parameters its group sets carried over; the old group is left as it is.
         const parameters = new aws.rds.ClusterParameterGroup(`${name}-params`, {
             family: `${ENGINE}${s.engineMajor}`,
             // The description is ForceNew (a new group, then a reboot): keep it as first written.
             description: `${args.namePrefix}: TLS forced, connections logged`,
-            parameters: [
-                // pending-reboot is accepted for every parameter; at creation the group is in force from the first boot.
-                { name: "rds.force_ssl", value: "1", applyMethod: "pending-reboot" },
-                { name: "log_connections", value: "1", applyMethod: "pending-reboot" },
-                { name: "log_disconnections", value: "1", applyMethod: "pending-reboot" },
-                // Every role and grant change (CREATE/ALTER/DROP/GRANT/REVOKE) reaches the exported PostgreSQL log,
-                // including the bootstrap's, which the Data API runs as the master user (CloudTrail records Data
-                // API calls only as data events, off by default). The bootstrap never sends password material in
-                // statement text. log_statement is dynamic, so an existing cluster picks it up without a reboot.
-                { name: "log_statement", value: "ddl", applyMethod: "immediate" },
-            ],
+            parameters: [...CLUSTER_PARAMETERS, ...(adopt?.parameters ?? [])],
         }, child);
 
+        // RDS creates this group the first time a cluster exports its PostgreSQL log: an adopted cluster that does
+        // brings it along (database.adopt.importLogGroup), with the events it holds.
+        const logGroupName = `/aws/rds/cluster/${clusterIdentifier}/postgresql`;
         const logGroup = new aws.cloudwatch.LogGroup(`${name}-postgresql-logs`, {
-            name: `/aws/rds/cluster/${clusterIdentifier}/postgresql`,
+            name: adopt?.importLogGroup ? afterCheck(logGroupName) : logGroupName,
             retentionInDays: s.logRetentionDays,
             kmsKeyId: args.kmsKeyArn,
-        }, { parent: this, deleteBeforeReplace: true });
+        }, { parent: this, deleteBeforeReplace: true, ...(adopt?.importLogGroup ? adopted(logGroupName) : {}) });
 
         // A final snapshot name that no earlier cluster of this name can have used: RDS refuses to delete a
         // cluster whose final snapshot name exists (DBClusterSnapshotAlreadyExistsFault), which would fail the
         // second destroy or a replacement. A new suffix comes with anything that replaces the cluster.
+        const storageKey = adopt?.kmsKeyId ?? args.kmsKeyArn;
         const snapshotSuffix = new random.RandomId(`${name}-final-snapshot`, {
             byteLength: 4,
-            keepers: { clusterIdentifier, databaseName: s.name, masterUsername: s.masterUsername, kmsKeyId: args.kmsKeyArn },
+            keepers: { clusterIdentifier, databaseName: s.name, masterUsername: s.masterUsername, kmsKeyId: storageKey },
         }, child);
+        // A cluster this stack did not create holds data it must never lose without a snapshot, in dev too.
+        const finalSnapshot = prod || adopt !== undefined;
 
         const cluster = new aws.rds.Cluster(`${name}-cluster`, {
-            clusterIdentifier,
+            clusterIdentifier: afterCheck(clusterIdentifier),
             engine: ENGINE,
-            engineMode: "provisioned",
-            engineVersion: chosen.versionActual,
+            engineMode: ENGINE_MODE,
+            engineVersion,
             databaseName: s.name,
             masterUsername: s.masterUsername,
             // RDS generates, stores and rotates the master password in Secrets Manager; it never passes through Pulumi.
             manageMasterUserPassword: true,
-            masterUserSecretKmsKeyId: args.kmsKeyArn,
+            // An adopted cluster's secret keeps its key: RDS changes a managed secret's key only when it rotates it.
+            masterUserSecretKmsKeyId: described ? described.apply((d) => d.masterUserSecret!.kmsKeyId) : args.kmsKeyArn,
             iamDatabaseAuthenticationEnabled: true,
             storageEncrypted: true,
-            kmsKeyId: args.kmsKeyArn,
+            kmsKeyId: storageKey,
             // Only Serverless v2 instances read it. Moving a cluster between Serverless v2 and a provisioned class
             // modifies each instance in place (a restart of a few minutes; docs/cost.md), the cluster keeps its data.
             // Declared whatever the class: only db.serverless instances read it, and a cluster that had it keeps it
             // with no diff (an instance class change then touches only the instances).
             serverlessv2ScalingConfiguration: { minCapacity: s.minCapacity, maxCapacity: s.maxCapacity },
             dbSubnetGroupName: subnetGroup.name,
-            vpcSecurityGroupIds: [args.securityGroupId],
+            // An adopted cluster keeps its own groups (whoever they admit today still gets in) beside ours.
+            vpcSecurityGroupIds: [...(adopt?.securityGroupIds ?? []), args.securityGroupId],
             dbClusterParameterGroupName: parameters.name,
-            enabledCloudwatchLogsExports: ["postgresql"],
+            // An adopted cluster keeps the logs it exports already.
+            enabledCloudwatchLogsExports: described ? described.logExports.apply((l) => [...new Set([...l, "postgresql"])]) : ["postgresql"],
             // The RDS Data API lets the post-deploy bootstrap run SQL (as the master user, via its secret and IAM)
             // without a second network path into the database: its security group admits the proxy only.
             enableHttpEndpoint: true,
@@ -125,18 +144,19 @@ export class Database extends pulumi.ComponentResource {
             preferredMaintenanceWindow: "sun:04:00-sun:05:00",
             copyTagsToSnapshot: true,
             deletionProtection: s.deletionProtection,
-            skipFinalSnapshot: !prod,
-            finalSnapshotIdentifier: prod ? pulumi.interpolate`${clusterIdentifier}-final-${snapshotSuffix.hex}` : undefined,
+            skipFinalSnapshot: !finalSnapshot,
+            finalSnapshotIdentifier: finalSnapshot ? pulumi.interpolate`${clusterIdentifier}-final-${snapshotSuffix.hex}` : undefined,
             applyImmediately: !prod,
         }, {
+            ...adopted(clusterIdentifier),
             parent: this,
             dependsOn: [logGroup],
             // AWS applies minor upgrades in the maintenance window (autoMinorVersionUpgrade), and the resolved version
             // moves as AWS releases new minors; an existing cluster keeps its own. See the README for upgrades.
             ignoreChanges: ["engineVersion"],
-            // prod: Pulumi refuses to delete or replace the cluster (unprotect it deliberately first). dev: a change
-            // that replaces it deletes the old one first, as the fixed identifier would collide.
-            protect: prod,
+            // prod and adopted: Pulumi refuses to delete or replace the cluster (unprotect it deliberately first). dev: a
+            // change that replaces it deletes the old one first, as the fixed identifier would collide.
+            protect: prod || adopt !== undefined,
             deleteBeforeReplace: true,
         });
 
@@ -154,35 +174,43 @@ export class Database extends pulumi.ComponentResource {
 
         // The first instance an Aurora cluster gets becomes its writer. Instances 2..n wait for instance 1, so the
         // writer is instance 1 (promotion tier 0) and the tiers below describe the readers as the README says.
+        // An adopted cluster's instances come first, as listed (the writer first), and keep their AZ (ForceNew).
         const instances: aws.rds.ClusterInstance[] = [];
-        for (let i = 0; i < s.instanceCount; i++) instances.push(new aws.rds.ClusterInstance(`${name}-instance-${i + 1}`, {
-            clusterIdentifier: cluster.id,
-            identifier: `${clusterIdentifier}-${i + 1}`,
-            engine: ENGINE,
-            instanceClass: s.instanceClass,
-            publiclyAccessible: false,
-            dbSubnetGroupName: subnetGroup.name,
-            // Spread over the subnet group's AZs so a reader in another AZ can be promoted.
-            availabilityZone: pulumi.output(args.availabilityZones).apply((azs) => azs[i % azs.length]),
-            // Serverless v2 readers in tiers 0-1 scale with the writer, so the first reader can take over at the
-            // writer's size; further readers (tier 2) scale with their own read load, which costs less.
-            promotionTier: i === 0 ? 0 : i === 1 ? 1 : 2,
-            performanceInsightsEnabled: s.performanceInsights,
-            performanceInsightsKmsKeyId: s.performanceInsights ? args.kmsKeyArn : undefined,
-            performanceInsightsRetentionPeriod: s.performanceInsights ? 7 : undefined,
-            monitoringInterval: s.monitoringIntervalSeconds,
-            monitoringRoleArn: monitoringRole?.arn,
-            autoMinorVersionUpgrade: true,
-            applyImmediately: !prod,
-        }, {
-            parent: this,
-            dependsOn: [...(monitoringPolicy ? [monitoringPolicy] : []), ...(i > 0 ? [instances[0]] : [])],
-            deleteBeforeReplace: true,
-        }));
+        for (let i = 0; i < s.instanceCount; i++) {
+            const adoptedId = adopt?.instanceIdentifiers[i];
+            instances.push(new aws.rds.ClusterInstance(`${name}-instance-${i + 1}`, {
+                clusterIdentifier: cluster.id,
+                identifier: adoptedId ? afterCheck(adoptedId) : `${clusterIdentifier}-${i + 1}`,
+                engine: ENGINE,
+                instanceClass: s.instanceClass,
+                publiclyAccessible: false,
+                dbSubnetGroupName: subnetGroup.name,
+                // Spread over the subnet group's AZs so a reader in another AZ can be promoted.
+                availabilityZone: adoptedId ? undefined : pulumi.output(args.availabilityZones).apply((azs) => azs[i % azs.length]),
+                // Serverless v2 readers in tiers 0-1 scale with the writer, so the first reader can take over at the
+                // writer's size; further readers (tier 2) scale with their own read load, which costs less.
+                promotionTier: i === 0 ? 0 : i === 1 ? 1 : 2,
+                performanceInsightsEnabled: s.performanceInsights,
+                // Left undeclared on an adopted instance (the provider reads it as computed): it keeps the key it has,
+                // or AWS's aws/rds key if the update turns Performance Insights on.
+                performanceInsightsKmsKeyId: s.performanceInsights && !adoptedId ? args.kmsKeyArn : undefined,
+                performanceInsightsRetentionPeriod: s.performanceInsights ? 7 : undefined,
+                monitoringInterval: s.monitoringIntervalSeconds,
+                monitoringRoleArn: monitoringRole?.arn,
+                autoMinorVersionUpgrade: true,
+                applyImmediately: !prod,
+            }, {
+                parent: this,
+                dependsOn: [...(monitoringPolicy ? [monitoringPolicy] : []), ...(i > 0 ? [instances[0]] : [])],
+                deleteBeforeReplace: true,
+                ...(adoptedId ? adopted(adoptedId) : {}),
+            }));
+        }
         this.instances = instances;
 
-        // What the cluster runs, not what the lookup would choose today (an existing cluster keeps its version).
-        this.engineVersion = cluster.engineVersionActual;
+        // What the cluster runs, not what the lookup would choose today (an existing cluster keeps its version). An
+        // adopted cluster's, as checked at preview: the stack's outputs wait on the check and fail with its lines.
+        this.engineVersion = described ? described.engineVersion : cluster.engineVersionActual;
         this.clusterIdentifier = cluster.clusterIdentifier;
         this.clusterArn = cluster.arn;
         this.clusterResourceId = cluster.clusterResourceId;
@@ -195,10 +223,29 @@ export class Database extends pulumi.ComponentResource {
             return arn ?? "";
         });
         this.registerOutputs({
-            engineVersion: chosen.versionActual,
+            engineVersion,
             clusterArn: this.clusterArn,
             endpoint: this.endpoint,
             readerEndpoint: this.readerEndpoint,
         });
     }
+}
+
+/**
+ * The adopted cluster as RDS describes it at preview time (the aws_rds_cluster, aws_db_instance and
+ * aws_db_subnet_group data sources), once every input only a replacement could change has been found equal to it;
+ * otherwise the preview fails with one line per difference (components/adopt.ts adoptionProblems).
+ */
+function describeAdopted(stack: string, s: DatabaseSettings, vpcId: pulumi.Input<string> | undefined, opts: pulumi.InvokeOutputOptions): pulumi.Output<DescribedCluster> {
+    const adopt = s.adopt!;
+    const cluster = aws.rds.getClusterOutput({ clusterIdentifier: adopt.clusterIdentifier }, opts);
+    const instances = pulumi.all(adopt.instanceIdentifiers.map((id) => aws.rds.getInstanceOutput({ dbInstanceIdentifier: id }, opts)));
+    const subnetGroup = aws.rds.getSubnetGroupOutput({ name: adopt.subnetGroupName }, opts);
+    return pulumi.all([cluster, instances, subnetGroup, vpcId ?? ""]).apply(([c, i, g, vpc]) => {
+        const described = describedFromDataSources(c, i, g);
+        const declared = { name: s.name, masterUsername: s.masterUsername, engineVersion: s.engineVersion, engineMajor: s.engineMajor, adopt, vpcId: vpc };
+        const problems = adoptionProblems(stack, declared, described);
+        if (problems.length > 0) throw new Error(problems.join("\n"));
+        return described;
+    });
 }
