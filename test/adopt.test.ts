@@ -10,7 +10,9 @@ import {
 } from "../components/adopt";
 import type { DatabaseOptions } from "../components/args";
 import { CLUSTER_PARAMETERS } from "../components/cluster-spec";
-import { resolveArgs, SettingsError } from "../components/config";
+import { parseSettings, resolveArgs, SettingsError } from "../components/config";
+import { adoptionSettingsText } from "../ops/adopt-settings";
+import { parse as parseYaml } from "yaml";
 import { Database } from "../components/database";
 import { DB_PORT } from "../access/spec";
 import { evaluate, Evaluation, EXISTING_SUBNETS, MockResource } from "./harness";
@@ -147,6 +149,17 @@ describe("adopting an existing cluster", () => {
                 "RDS Data API: off -> on",
                 "security groups: sg-0c1d2e3f4a5b6c7d8 -> the same and the component's database group",
             ]);
+        });
+
+        it("print as a stack-file block (npm run adopt:settings) that the settings parser takes key for key once privateSubnetIds is set", () => {
+            const text = adoptionSettingsText(clustersOutput, instancesOutput, parametersOutput);
+            assert.match(text, /^# Adopts cluster legacy-orders .*\n(#.*\n)*#   - IAM database authentication: off -> on\n/);
+            const config = parseYaml(`config:\n${text}\n  aurora-iam-proxy:tags: { Owner: platform-team, CostCenter: "1234" }\n  aws:region: eu-west-1\n`).config;
+            assert.throws(() => parseSettings("dev", config), /dev: network\.existingVpc\.privateSubnetIds \(\[\]\) must list at least 2 subnet ids/);
+            config["aurora-iam-proxy:network"].existingVpc.privateSubnetIds = PRIVATE;
+            const settings = parseSettings("dev", config);
+            assert.deepStrictEqual(settings.database.adopt, adoption.database.adopt);
+            assert.deepStrictEqual(settings.args.database, adoption.database, "the stack file's database block is AuroraIamProxy's database Arg");
         });
 
         it("refuse an output that is not the AWS CLI's JSON, naming the field", () => {
