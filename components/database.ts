@@ -54,7 +54,9 @@ export class Database extends pulumi.ComponentResource {
         // place to what is declared here) and protected. Every input only a replacement could change is checked
         // against the cluster at preview time, before anything is imported.
         const adopt = s.adopt;
-        const adopted = (id: string) => (adopt ? { import: id, protect: true } : {});
+        // An adopted resource keeps the tags it has (aws_* tags are not computed: undeclared, an update would remove
+        // them); the provider's default tags are added beside them (tagsAll).
+        const adopted = (id: string) => (adopt ? { import: id, protect: true, ignoreChanges: ["tags"] } : {});
         // A fixed identifier lets us create the PostgreSQL log group before RDS does, with retention and our key.
         const clusterIdentifier = adopt?.clusterIdentifier ?? `${args.namePrefix}-aurora`;
         const described = adopt ? describeAdopted(pulumi.getStack(), s, args.vpcId, child) : undefined;
@@ -153,7 +155,7 @@ export class Database extends pulumi.ComponentResource {
             dependsOn: [logGroup],
             // AWS applies minor upgrades in the maintenance window (autoMinorVersionUpgrade), and the resolved version
             // moves as AWS releases new minors; an existing cluster keeps its own. See the README for upgrades.
-            ignoreChanges: ["engineVersion"],
+            ignoreChanges: ["engineVersion", ...(adopt ? ["tags"] : [])],
             // prod and adopted: Pulumi refuses to delete or replace the cluster (unprotect it deliberately first). dev: a
             // change that replaces it deletes the old one first, as the fixed identifier would collide.
             protect: prod || adopt !== undefined,

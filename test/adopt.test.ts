@@ -191,7 +191,7 @@ describe("adopting an existing cluster", () => {
                 [CLUSTER.DBClusterIdentifier, CLUSTER.Engine, CLUSTER.EngineMode, CLUSTER.DatabaseName, CLUSTER.MasterUsername, CLUSTER.StorageEncrypted, CLUSTER.KmsKeyId, CLUSTER.DBSubnetGroup]);
             // The version the cluster runs (and ignoreChanges keeps it), the port its data path uses.
             assert.strictEqual(c.engineVersion, CLUSTER.EngineVersion);
-            assert.deepStrictEqual(cluster().options.ignoreChanges, ["engineVersion"]);
+            assert.deepStrictEqual(cluster().options.ignoreChanges, ["engineVersion", "tags"]);
             assert.strictEqual(c.port, undefined, "the port is not declared: the cluster keeps its own");
             assert.strictEqual(CLUSTER.Port, DB_PORT);
             // The managed master secret keeps the key RDS encrypts it with.
@@ -219,7 +219,7 @@ describe("adopting an existing cluster", () => {
             assert.strictEqual(ev.named("aws:cloudwatch/logGroup:LogGroup", "database-postgresql-logs").inputs.name, "/aws/rds/cluster/legacy-orders/postgresql");
         });
 
-        it("imports every adopted resource by its id and protects it; nothing else is imported", () => {
+        it("imports every adopted resource by its id, protects it and leaves its tags as they are; nothing else is imported", () => {
             const expected: Array<[MockResource, string]> = [
                 [cluster(), "legacy-orders"],
                 ...instances().map((r): [MockResource, string] => [r, r.inputs.identifier]),
@@ -229,6 +229,7 @@ describe("adopting an existing cluster", () => {
             for (const [r, id] of expected) {
                 assert.strictEqual(imported.get(`${r.type}::${r.name}`), id, `${r.name} imports ${id}`);
                 assert.strictEqual(r.options.protect, true, `${r.name} is protected`);
+                assert.ok(r.options.ignoreChanges.includes("tags"), `${r.name} keeps its tags`);
             }
             assert.strictEqual(imported.size, expected.length, `imported: ${[...imported.keys()].join(", ")}`);
         });
