@@ -155,7 +155,9 @@ export class Database extends pulumi.ComponentResource {
             dependsOn: [logGroup],
             // AWS applies minor upgrades in the maintenance window (autoMinorVersionUpgrade), and the resolved version
             // moves as AWS releases new minors; an existing cluster keeps its own. See the README for upgrades.
-            ignoreChanges: ["engineVersion", ...(adopt ? ["tags"] : [])],
+            // Adopted: manageMasterUserPassword is a write-only flag the provider never reads back (cluster.go), so
+            // an import would see it unset and send it again; the check above has found the secret RDS manages.
+            ignoreChanges: ["engineVersion", ...(adopt ? ["tags", "manageMasterUserPassword"] : [])],
             // prod and adopted: Pulumi refuses to delete or replace the cluster (unprotect it deliberately first). dev: a
             // change that replaces it deletes the old one first, as the fixed identifier would collide.
             protect: prod || adopt !== undefined,
@@ -193,10 +195,10 @@ export class Database extends pulumi.ComponentResource {
                 // writer's size; further readers (tier 2) scale with their own read load, which costs less.
                 promotionTier: i === 0 ? 0 : i === 1 ? 1 : 2,
                 performanceInsightsEnabled: s.performanceInsights,
-                // Left undeclared on an adopted instance (the provider reads it as computed): it keeps the key it has,
-                // or AWS's aws/rds key if the update turns Performance Insights on.
+                // Left undeclared on an adopted instance (the provider reads both as computed): it keeps the key and
+                // the retention it has (a longer one keeps its history), or AWS's defaults if the update turns it on.
                 performanceInsightsKmsKeyId: s.performanceInsights && !adoptedId ? args.kmsKeyArn : undefined,
-                performanceInsightsRetentionPeriod: s.performanceInsights ? 7 : undefined,
+                performanceInsightsRetentionPeriod: s.performanceInsights && !adoptedId ? 7 : undefined,
                 monitoringInterval: s.monitoringIntervalSeconds,
                 monitoringRoleArn: monitoringRole?.arn,
                 autoMinorVersionUpgrade: true,

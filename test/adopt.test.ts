@@ -191,7 +191,7 @@ describe("adopting an existing cluster", () => {
                 [CLUSTER.DBClusterIdentifier, CLUSTER.Engine, CLUSTER.EngineMode, CLUSTER.DatabaseName, CLUSTER.MasterUsername, CLUSTER.StorageEncrypted, CLUSTER.KmsKeyId, CLUSTER.DBSubnetGroup]);
             // The version the cluster runs (and ignoreChanges keeps it), the port its data path uses.
             assert.strictEqual(c.engineVersion, CLUSTER.EngineVersion);
-            assert.deepStrictEqual(cluster().options.ignoreChanges, ["engineVersion", "tags"]);
+            assert.deepStrictEqual(cluster().options.ignoreChanges, ["engineVersion", "tags", "manageMasterUserPassword"]);
             assert.strictEqual(c.port, undefined, "the port is not declared: the cluster keeps its own");
             assert.strictEqual(CLUSTER.Port, DB_PORT);
             // The managed master secret keeps the key RDS encrypts it with.
@@ -207,7 +207,8 @@ describe("adopting an existing cluster", () => {
                 // aws_rds_cluster_instance's ForceNew arguments, and the class (an in-place change would restart it).
                 assert.deepStrictEqual([i.engine, i.clusterIdentifier, i.dbSubnetGroupName, i.instanceClass], [d.Engine, d.DBClusterIdentifier, d.DBSubnetGroup.DBSubnetGroupName, d.DBInstanceClass]);
                 assert.strictEqual(i.availabilityZone, undefined, "availability_zone is ForceNew: an adopted instance's is left to the provider to read");
-                assert.strictEqual(i.performanceInsightsKmsKeyId, undefined);
+                assert.deepStrictEqual([i.performanceInsightsEnabled, i.performanceInsightsKmsKeyId, i.performanceInsightsRetentionPeriod], [true, undefined, undefined],
+                    "Performance Insights stays on with the key and retention the instance has");
             }
             assert.strictEqual(declared[0].promotionTier, 0);
         });
