@@ -101,6 +101,15 @@ function adopting(program: () => Record<string, unknown>): { program: () => Reco
     };
 }
 
+/** The Database part alone, as AuroraIamProxy declares it in the cluster's VPC (cheaper than the whole component). */
+function databaseFor(settings: ReturnType<typeof resolveArgs>["database"]): Database {
+    return new Database("database", {
+        namePrefix: "orders-dev", environment: "dev", settings, subnetIds: adoption.existingVpc.isolatedSubnetIds,
+        availabilityZones: ["eu-west-1a", "eu-west-1b", "eu-west-1c"], securityGroupId: "sg-0123456789abcdef0",
+        kmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-4333-8444-555555555555", vpcId: adoption.existingVpc.vpcId,
+    });
+}
+
 describe("adopting an existing cluster", () => {
     describe("the settings a team writes from aws rds describe-db-clusters and describe-db-instances", () => {
         it("take the cluster's names, identifiers, key and sizes, the writer first whatever order RDS lists members in", () => {
@@ -255,18 +264,24 @@ describe("adopting an existing cluster", () => {
         });
     });
 
+    describe("more instances than the cluster has", () => {
+        it("creates each further one as <clusterIdentifier>-<n>, in its AZ, not imported and not protected", async function () {
+            this.timeout(60_000);
+            const s = resolveArgs("dev", argsFor({ ...adoption.database, instanceCount: 3 })).database;
+            const run = adopting(() => ({ engineVersion: databaseFor(s).engineVersion }));
+            const ev = await evaluate("dev", run.program);
+            const third = ev.named("aws:rds/clusterInstance:ClusterInstance", "database-instance-3");
+            assert.deepStrictEqual([third.inputs.identifier, third.inputs.availabilityZone, third.options.protect], ["legacy-orders-3", "eu-west-1c", false]);
+            assert.deepStrictEqual([...run.imported].filter(([key]) => key.startsWith("aws:rds/clusterInstance:")).map(([, id]) => id), ["legacy-orders-1", "legacy-orders-2"]);
+        });
+    });
+
     describe("a setting that differs from the cluster", () => {
         it("fails the preview with one line naming the setting and both values, before anything is imported", async function () {
             this.timeout(60_000);
             const s = resolveArgs("dev", argsFor({ ...adoption.database, masterUsername: "dbadmin" })).database;
             // The stack's engineVersion output is the adopted cluster's version as checked: it carries the refusal.
-            const run = adopting(() => ({
-                engineVersion: new Database("database", {
-                    namePrefix: "orders-dev", environment: "dev", settings: s, subnetIds: adoption.existingVpc.isolatedSubnetIds,
-                    availabilityZones: ["eu-west-1a", "eu-west-1b", "eu-west-1c"], securityGroupId: "sg-0123456789abcdef0",
-                    kmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-4333-8444-555555555555", vpcId: adoption.existingVpc.vpcId,
-                }).engineVersion,
-            }));
+            const run = adopting(() => ({ engineVersion: databaseFor(s).engineVersion }));
             // (Pulumi prefixes where the failed value was headed, e.g. 'error serializing property "outputs": …: '.)
             const line = 'dev: database.masterUsername ("dbadmin") differs from MasterUsername "postgres" of cluster legacy-orders: only a replacement could change it; set database.masterUsername: postgres';
             await assert.rejects(evaluate("dev", run.program), (e: Error) => {
