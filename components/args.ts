@@ -68,18 +68,21 @@ export interface AdoptedParameter {
  * See docs/adopt-existing-cluster.md
  */
 export interface AdoptCluster {
-    /** DBClusterIdentifier. */
+    /**
+     * The cluster's DBClusterIdentifier, as `aws rds describe-db-clusters` prints it (`npm run adopt:settings`
+     * writes this whole block; see docs/adopt-existing-cluster.md).
+     */
     clusterIdentifier: string;
     /**
-     * Every DBClusterMembers instance, the writer first: imported as instances 1..n (database.instanceCount may
-     * add new ones after them).
+     * Every member instance (DBClusterMembers), the writer first: imported as instances 1..n; database.instanceCount
+     * may add new ones after them.
      */
     instanceIdentifiers: string[];
-    /** DBSubnetGroup: imported; its subnets are network.existingVpc.isolatedSubnetIds. */
+    /** The cluster's DBSubnetGroup: imported; its subnets are network.existingVpc.isolatedSubnetIds. */
     subnetGroupName: string;
-    /** VpcSecurityGroups: they stay on the cluster beside the component's database group. */
+    /** The cluster's VpcSecurityGroups: they stay on it beside the component's database group (drop one later to retire it). */
     securityGroupIds: string[];
-    /** KmsKeyId: the key the cluster's storage is encrypted with (a cluster keeps its key for life). */
+    /** The cluster's KmsKeyId: the key ARN its storage is encrypted with (a cluster keeps its key for life). */
     kmsKeyId: string;
     /**
      * Whether `/aws/rds/cluster/<clusterIdentifier>/postgresql` exists (the cluster exports its PostgreSQL log):
@@ -108,7 +111,8 @@ export interface DatabaseOptions {
      */
     user?: string;
     /**
-     * The master user; RDS keeps its password in Secrets Manager and only the bootstrap reads it.
+     * The master user; RDS keeps its password in Secrets Manager and only the bootstrap reads it. An adopted
+     * cluster's is its own (`postgres` included).
      * Default: "dbadmin".
      */
     masterUsername?: string;
