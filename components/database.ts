@@ -122,7 +122,8 @@ export class Database extends pulumi.ComponentResource {
             masterUsername: s.masterUsername,
             // RDS generates, stores and rotates the master password in Secrets Manager; it never passes through Pulumi.
             manageMasterUserPassword: true,
-            // An adopted cluster's secret keeps its key: RDS changes a managed secret's key only when it rotates it.
+            // An adopted cluster's secret keeps its key: "If the DB cluster already manages the master user password in
+            // Secrets Manager, you can't change the KMS key" (RDS API reference, ModifyDBCluster, MasterUserSecretKmsKeyId).
             masterUserSecretKmsKeyId: described ? described.apply((d) => d.masterUserSecret!.kmsKeyId) : args.kmsKeyArn,
             iamDatabaseAuthenticationEnabled: true,
             storageEncrypted: true,
