@@ -151,6 +151,18 @@ export interface ExistingClusterFacts {
     instanceIdentifiers: string[];
 }
 
+/**
+ * A refusal at preview: a RunError (Pulumi prints its message alone, without a stack trace), whose lines stay as
+ * written. The SDK prefixes `error serializing property "x": ` to a failed Output's error each time a resource input
+ * carries it (runtime/rpc.js), which would bury the first line under the names of the inputs that waited for it.
+ */
+function refusalError(lines: string[]): Error {
+    const err = new pulumi.RunError(lines.join("\n"));
+    const text = err.message;
+    Object.defineProperty(err, "message", { get: () => text, set: () => undefined });
+    return err;
+}
+
 /** The first line of an invoke's error, for a one-line message. */
 function firstLine(err: unknown): string {
     return String(err instanceof Error ? err.message : err).split("\n").map((l) => l.trim()).find((l) => l) ?? "unknown error";
@@ -168,7 +180,7 @@ export function describeExistingCluster(stack: string, given: ExistingClusterSet
         try {
             cluster = await aws.rds.getCluster({ clusterIdentifier: given.identifier }, opts);
         } catch (err) {
-            throw new Error(`${stack}: database.existingCluster.identifier (${given.identifier}) names no cluster this account can describe in ${o.region} (${firstLine(err)}); give the identifier of an existing Aurora PostgreSQL cluster`);
+            throw refusalError([`${stack}: database.existingCluster.identifier (${given.identifier}) names no cluster this account can describe in ${o.region} (${firstLine(err)}); give the identifier of an existing Aurora PostgreSQL cluster`]);
         }
         const subnetGroup = cluster.dbSubnetGroupName
             ? await aws.rds.getSubnetGroup({ name: cluster.dbSubnetGroupName }, opts).catch(() => undefined)
@@ -201,7 +213,7 @@ export function describeExistingCluster(stack: string, given: ExistingClusterSet
             newestMinor,
         };
         const problems = existingClusterProblems(stack, given, described, { vpcId, users: o.users, appUser: o.appUser });
-        if (problems.length > 0) throw new Error(problems.join("\n"));
+        if (problems.length > 0) throw refusalError(problems);
         const kmsKey = secret!.kmsKey as { arn: string; customerManaged: boolean } | undefined;
         return {
             identifier: described.identifier,
