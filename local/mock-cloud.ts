@@ -471,12 +471,14 @@ function unwrapSecrets(value: any): any {
 
 /**
  * A program file (e.g. examples/typescript/index.ts) under mocks, loaded afresh: its exports are the outputs.
- * Its Pulumi.yaml gives the project name and the config.
+ * Its Pulumi.yaml gives the project name and the config; `stackConfig` adds what `pulumi config set` would
+ * (keys without a namespace are the project's).
  */
-export async function evaluateProgram(file: string, stack: string): Promise<Evaluation & { region: string }> {
+export async function evaluateProgram(file: string, stack: string, stackConfig: Record<string, string> = {}): Promise<Evaluation & { region: string }> {
     const dir = path.dirname(file);
     const project = parseYaml(fs.readFileSync(path.join(dir, "Pulumi.yaml"), "utf8"));
     const config = Object.fromEntries(Object.entries(project.config ?? {}).map(([k, v]) => [k, String((v as { value?: unknown })?.value ?? v)]));
+    for (const [key, value] of Object.entries(stackConfig)) config[key.includes(":") ? key : `${project.name}:${key}`] = value;
     const region = config["aws:region"] ?? "eu-west-1";
     const ev = await evaluate(stack, () => {
         delete require.cache[require.resolve(file)];
