@@ -4,7 +4,7 @@
 import * as assert from "assert";
 import { DbUser } from "../access/users";
 import { AuroraIamProxy, AuroraIamProxyArgs, ExistingCluster } from "../components";
-import { resolveArgs, SettingsError } from "../components/config";
+import { parseSettings, resolveArgs, SettingsError } from "../components/config";
 import { describeExistingCluster, proxyVersionProblem } from "../components/existing-cluster";
 import { mandatory, runPolicies, Violation } from "../policy/run";
 import { evaluate, Evaluation, EXISTING_KMS_KEYS, EXISTING_SECRETS, EXISTING_SUBNETS, inlineStatementsOf, MockExistingCluster, MockResource,
@@ -343,6 +343,21 @@ describe("AuroraIamProxy in front of an existing cluster (database.existingClust
             ]);
             assert.strictEqual(resolveArgs("dev", base).smoke.warningsFail, true);
             assert.strictEqual(resolveArgs("dev", { ...base, smoke: {} }).smoke.warningsFail, false);
+        });
+
+        it("reads them from a stack file key for key, as Pulumi hands them over (JSON strings), into the component's Args", () => {
+            const settings = parseSettings("staging", {
+                "aws:region": "eu-west-1",
+                "aurora-iam-proxy:environment": "dev",
+                "aurora-iam-proxy:tags": JSON.stringify({ Owner: "platform-team", CostCenter: "1234" }),
+                "aurora-iam-proxy:network": JSON.stringify({ existingVpc: { vpcId: VPC, privateSubnetIds: PRIVATE, isolatedSubnetIds: ISOLATED } }),
+                "aurora-iam-proxy:database": JSON.stringify({ name: "orders", existingCluster: { identifier: "orders-legacy", securityGroupId: "sg-0c0000000000000b2" } }),
+                "aurora-iam-proxy:smoke": JSON.stringify({ warningsFail: true }),
+            });
+            assert.deepStrictEqual(settings.database.existingCluster, { identifier: "orders-legacy", securityGroupId: "sg-0c0000000000000b2" });
+            assert.deepStrictEqual(settings.args.database?.existingCluster, settings.database.existingCluster);
+            assert.strictEqual(settings.smoke.warningsFail, true);
+            assert.strictEqual(settings.database.masterUsername, "", "an existing cluster's master user is read at preview time, not assumed");
         });
     });
 });
