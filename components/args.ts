@@ -97,10 +97,38 @@ export interface AdoptCluster {
     parameters?: AdoptedParameter[];
 }
 
-/** The Aurora PostgreSQL cluster. */
+/**
+ * An Aurora PostgreSQL cluster you already have, which the component fronts instead of creating one. It is read
+ * at preview time and never modified: the one change to anything the component does not own is an ingress rule on
+ * the cluster's security group admitting the component's cluster-access group on the cluster's port.
+ * Needs `network.existingVpc` (the cluster's VPC). See docs/existing-cluster.md.
+ */
+export interface ExistingCluster {
+    /** The cluster's identifier (DBClusterIdentifier), e.g. `orders-prod`. */
+    identifier: string;
+    /**
+     * A Secrets Manager secret holding the master user's credentials as JSON `{"username", "password"}`, for a
+     * cluster whose master password RDS does not manage.
+     * Default: the cluster's RDS-managed master secret.
+     * See https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/rds-secrets-manager.html
+     */
+    masterSecretArn?: string;
+    /**
+     * The cluster's security group that gets the ingress rule admitting the component.
+     * Default: the cluster's only VPC security group (a cluster with several must name one).
+     */
+    securityGroupId?: string;
+}
+
+/** The Aurora PostgreSQL cluster: created by the component (the default), or an existing one (`existingCluster`). */
 export interface DatabaseOptions {
     /**
-     * The application database.
+     * Front this cluster instead of creating one. Then only `name`, `user` and `logRetentionDays` apply here, and
+     * `name` is required.
+     */
+    existingCluster?: ExistingCluster;
+    /**
+     * The application database. With `existingCluster`, required: the database on that cluster the application uses.
      * Default: "appdb".
      */
     name?: string;
@@ -291,6 +319,12 @@ export interface SmokeOptions {
      * Default: "rate(1 hour)" in dev, "rate(5 minutes)" in prod.
      */
     schedule?: string;
+    /**
+     * The smoke's warning rows (what the component can't enforce on an existing cluster: `rds.force_ssl` off, audit
+     * logging off, a CIDR rule on the cluster's port, a PUBLIC grant on the app schema) fail the post-deploy smoke.
+     * Default: false (they are reported, and the deploy goes on).
+     */
+    warningsFail?: boolean;
 }
 
 /** An SNS protocol the alarm topic can deliver to. */

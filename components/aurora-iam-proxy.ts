@@ -9,6 +9,7 @@ import { AuroraIamProxyArgs } from "./args";
 import { connectPolicy } from "./arns";
 import { resolveArgs } from "./config";
 import { Database } from "./database";
+import { describeExistingCluster } from "./existing-cluster";
 import { Monitoring } from "./monitoring";
 import { Network } from "./network";
 import { Operator } from "./operator";
@@ -86,6 +87,12 @@ export class AuroraIamProxy extends pulumi.ComponentResource {
         const identity = aws.getCallerIdentityOutput({}, { parent: this });
         const partition = aws.getPartitionOutput({}, { parent: this }).partition;
         const prefix = s.namePrefix;
+        // A cluster that exists already (the settings parser requires network.existingVpc with it) is read and checked
+        // at preview time; everything that refers to it is built from these checked facts, so a refused cluster stops
+        // the program before any of it is declared. docs/existing-cluster.md.
+        const fronted = s.database.existingCluster && existingVpc
+            ? describeExistingCluster(s.stack, s.database.existingCluster, { vpcId: existingVpc.vpcId, users: access.users, appUser: access.appUser, region: s.region }, { parent: this })
+            : undefined;
 
         const secrets = new Secrets("secrets", {
             namePrefix: prefix,
@@ -93,6 +100,7 @@ export class AuroraIamProxy extends pulumi.ComponentResource {
             accountId: identity.accountId,
             partition,
             proxyUsers: secretsMode ? access.users.map((u) => u.name) : undefined,
+            frontsExistingCluster: fronted !== undefined,
         }, part);
 
         const network = new Network("network", {
@@ -106,13 +114,15 @@ export class AuroraIamProxy extends pulumi.ComponentResource {
             flowLogRetentionDays: s.network.flowLogRetentionDays,
             secretsManagerEndpoint: secretsMode,
             clientSecurityGroupIds: args.access?.clientSecurityGroupIds,
+            existingCluster: fronted ? { securityGroupId: fronted.securityGroupId, port: fronted.port } : undefined,
             kmsKeyArn: secrets.kmsKeyArn,
             region: s.region,
             accountId: identity.accountId,
             partition,
         }, part);
 
-        const database = new Database("database", {
+        // The cluster: created here, or the existing one (no cluster, instance, parameter group or subnet group then).
+        const database = fronted ? undefined : new Database("database", {
             namePrefix: prefix,
             environment: s.environment,
             settings: s.database,
@@ -122,6 +132,22 @@ export class AuroraIamProxy extends pulumi.ComponentResource {
             kmsKeyArn: secrets.kmsKeyArn,
             vpcId: network.vpcId,
         }, part);
+        const cluster = database
+            ? {
+                identifier: database.clusterIdentifier, arn: database.clusterArn, resourceId: database.clusterResourceId,
+                endpoint: database.endpoint, readerEndpoint: database.readerEndpoint, engineVersion: database.engineVersion,
+                masterSecretArn: database.masterSecretArn, masterUsername: pulumi.output(s.database.masterUsername),
+                instanceIdentifiers: database.instances.map((i) => i.identifier) as pulumi.Input<pulumi.Input<string>[]>,
+                // What must exist before the proxy's target is registered and the bootstrap runs.
+                reachable: database.instances as pulumi.Resource[],
+            }
+            : {
+                identifier: fronted!.identifier, arn: fronted!.arn, resourceId: fronted!.resourceId,
+                endpoint: fronted!.endpoint, readerEndpoint: fronted!.readerEndpoint, engineVersion: fronted!.engineVersion,
+                masterSecretArn: fronted!.masterSecretArn, masterUsername: fronted!.masterUsername,
+                instanceIdentifiers: fronted!.instanceIdentifiers as pulumi.Input<pulumi.Input<string>[]>,
+                reachable: network.clusterAccessRules,
+            };
 
         const proxy = new Proxy("proxy", {
             namePrefix: prefix,
@@ -131,11 +157,12 @@ export class AuroraIamProxy extends pulumi.ComponentResource {
             region: s.region,
             accountId: identity.accountId,
             partition,
-            clusterIdentifier: database.clusterIdentifier,
-            clusterResourceId: database.clusterResourceId,
-            clusterInstances: database.instances,
+            clusterIdentifier: cluster.identifier,
+            clusterResourceId: cluster.resourceId,
+            clusterInstances: cluster.reachable,
             subnetIds: network.isolatedSubnetIds,
             securityGroupId: network.proxySecurityGroupId,
+            clusterAccessSecurityGroupId: network.clusterAccessSecurityGroupId,
             kmsKeyArn: secrets.kmsKeyArn,
             userSecretArns: secrets.proxyUserSecretArns,
             readerEndpoint: access.readerEndpoint,
@@ -162,15 +189,23 @@ export class AuroraIamProxy extends pulumi.ComponentResource {
             dbName: s.database.name,
             appUser: access.appUser,
             users: access.users,
-            dbOwner: s.database.masterUsername,
+            dbOwner: database ? s.database.masterUsername : cluster.masterUsername,
             authMode: s.proxy.authMode,
-            clusterArn: database.clusterArn,
-            masterSecretArn: database.masterSecretArn,
+            clusterArn: cluster.arn,
+            masterSecretArn: cluster.masterSecretArn,
             proxyUserPasswords: secrets.proxyUserPasswords,
-            bootstrapAfter: [...database.instances, proxy.proxy],
+            existingCluster: fronted ? {
+                host: fronted.endpoint,
+                port: fronted.port,
+                subnetIds: network.privateSubnetIds,
+                securityGroupIds: [network.bootstrapSecurityGroupId!, network.clusterAccessSecurityGroupId!],
+                secretKmsKeyArn: fronted.secretKmsKeyArn,
+                clusterSecurityGroupIds: fronted.securityGroupIds,
+            } : undefined,
+            bootstrapAfter: [...cluster.reachable, proxy.proxy],
             smokeAfter: [proxy.target],
             verifies: {
-                cluster: [database.clusterArn, database.clusterResourceId, database.endpoint, database.readerEndpoint],
+                cluster: [cluster.arn, cluster.resourceId, cluster.endpoint, cluster.readerEndpoint],
                 proxy: [proxy.arn, proxy.endpoint, proxy.readerEndpoint, s.proxy, proxy.backendPolicy],
                 target: proxy.target.id,
                 dataPathRules: network.dataPathRules,
@@ -189,9 +224,9 @@ export class AuroraIamProxy extends pulumi.ComponentResource {
             smokeFunctionArn: smoke.smokeFunctionArn,
             smokeFunctionName: smoke.smokeFunctionName,
             proxyName: proxy.proxyName,
-            clusterIdentifier: database.clusterIdentifier,
-            instanceIdentifiers: database.instances.map((i) => i.identifier),
-            instanceClass: s.database.instanceClass,
+            clusterIdentifier: cluster.identifier,
+            instanceIdentifiers: cluster.instanceIdentifiers,
+            instanceClass: database ? s.database.instanceClass : undefined,
             // The schedule and the smoke's alarms start once the first post-deploy smoke has passed.
             startAfter: smoke.smokeInvocation ? [smoke.smokeInvocation] : undefined,
         }, part);
@@ -232,12 +267,12 @@ export class AuroraIamProxy extends pulumi.ComponentResource {
         this.connectPolicies = this.connectArns.apply((arns) =>
             Object.fromEntries(Object.entries(arns).map(([user, arn]) => [user, connectPolicy([arn])])));
         this.databaseName = pulumi.output(s.database.name);
-        this.masterUsername = pulumi.output(s.database.masterUsername);
-        this.clusterArn = database.clusterArn;
-        this.clusterIdentifier = database.clusterIdentifier;
-        this.clusterEndpoint = database.endpoint;
-        this.clusterReaderEndpoint = database.readerEndpoint;
-        this.engineVersion = database.engineVersion;
+        this.masterUsername = cluster.masterUsername;
+        this.clusterArn = cluster.arn;
+        this.clusterIdentifier = cluster.identifier;
+        this.clusterEndpoint = cluster.endpoint;
+        this.clusterReaderEndpoint = cluster.readerEndpoint;
+        this.engineVersion = cluster.engineVersion;
         this.kmsKeyArn = secrets.kmsKeyArn;
         this.bootstrapFunctionName = smoke.bootstrapFunctionName;
         this.smokeReport = smoke.report ?? pulumi.output("off (smoke.enabled is false)");

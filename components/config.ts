@@ -24,13 +24,27 @@ export interface NetworkSettings {
     flowLogRetentionDays: number;
 }
 
+/** A cluster that exists already (database.existingCluster): fronted, read at preview time, never modified. */
+export interface ExistingClusterSettings {
+    identifier: string;
+    /** The master credentials' secret, when RDS does not manage them; otherwise the cluster's RDS-managed secret. */
+    masterSecretArn?: string;
+    /** The cluster security group that gets the one ingress rule; otherwise the cluster's only group. */
+    securityGroupId?: string;
+}
+
 export interface DatabaseSettings {
-    /** The application database, created by Aurora. */
+    /** The application database: created by Aurora, or on an existing cluster the one the application uses. */
     name: string;
     /** The application's database role, authenticated with IAM tokens; never the master user. */
     user: string;
-    /** The master user; its password is managed by RDS in Secrets Manager and is never seen here. */
+    /**
+     * The master user; its password is managed by RDS in Secrets Manager and is never seen here. Empty with an
+     * existing cluster, whose own master user is read at preview time.
+     */
     masterUsername: string;
+    /** Set when the component fronts a cluster that exists instead of creating one (the settings below then don't apply). */
+    existingCluster?: ExistingClusterSettings;
     /** As written: a major ("16") or a preferred MAJOR.MINOR ("16.8"). */
     engineVersion: string;
     /** The PostgreSQL major version, e.g. 16, which picks the parameter-group family. */
@@ -102,6 +116,8 @@ export interface SmokeSettings {
     rerun: string;
     /** Between deploys: `rate(N minutes)` etc. for EventBridge Scheduler, or undefined when off. */
     schedule?: { expression: string; intervalSeconds: number };
+    /** The smoke's warning rows (an existing cluster's risks it can't fix) fail the post-deploy smoke. */
+    warningsFail: boolean;
 }
 
 export interface AlarmSettings {
@@ -213,12 +229,12 @@ function range(from: number, to: number, step: number): number[] {
 const KEYS = {
     network: ["existingVpc", "cidr", "azCount", "flowLogs", "flowLogRetentionDays"],
     database: ["name", "user", "masterUsername", "engineVersion", "preferredEngineVersions", "instanceClass", "minCapacity", "maxCapacity", "instanceCount",
-        "backupRetentionDays", "deletionProtection", "performanceInsights", "monitoringIntervalSeconds", "logRetentionDays", "adopt"],
+        "backupRetentionDays", "deletionProtection", "performanceInsights", "monitoringIntervalSeconds", "logRetentionDays", "existingCluster", "adopt"],
     proxy: ["authMode", "maxConnectionsPercent", "maxIdleConnectionsPercent", "connectionBorrowTimeoutSeconds",
         "idleClientTimeoutSeconds", "debugLogging"],
     app: ["image", "command", "cpu", "memory", "desiredCount", "readonlyRootFilesystem", "logRetentionDays"],
     tags: ["Application", "Owner", "CostCenter"],
-    smoke: ["enabled", "timeoutSeconds", "rerun", "schedule"],
+    smoke: ["enabled", "timeoutSeconds", "rerun", "schedule", "warningsFail"],
     alarms: ["subscriptions", "certExpiryDays"],
     access: ["users", "clientSecurityGroupIds", "ecsTask"],
     operator: ["enabled", "principals", "users", "followLatestAmi"],
@@ -409,13 +425,29 @@ function resolve(stack: string, ours: Record<string, unknown>, regionValue: unkn
 
     // Database.
     const db = section("database");
+    const adopting = db.raw("adopt") !== undefined;
+    const rawExistingCluster = db.raw("existingCluster");
+    let existingCluster: ExistingClusterSettings | undefined;
+    if (rawExistingCluster !== undefined) {
+        const shape = existingClusterProblems(rawExistingCluster);
+        shape.forEach((line) => problems.push(`${stack}: ${line}`));
+        if (shape.length === 0) existingCluster = rawExistingCluster as ExistingClusterSettings;
+        // The cluster's VPC exists already: the component can only join it, never build one around the cluster.
+        if (existingVpc === undefined) fail("database.existingCluster", rawExistingCluster, "needs network.existingVpc: give the cluster's VPC (vpcId) and subnets of it (privateSubnetIds, isolatedSubnetIds)");
+        // With database.adopt as well, the one problem is choosing (below), not each adopted setting.
+        if (!adopting) for (const key of CREATED_CLUSTER_KEYS) {
+            if (db.raw(key) !== undefined) fail(`database.${key}`, db.raw(key), "is for a cluster the component creates; remove it, or remove database.existingCluster (an existing cluster keeps its own)");
+        }
+        if (db.raw("name") === undefined) fail("database.name", undefined, "is required with database.existingCluster: name the database on that cluster the application uses");
+    }
+    const existing = rawExistingCluster !== undefined;
     // An adopted cluster's database and master user are facts, not choices: "postgres" (the master user RDS's
     // console suggests, refused for a new cluster) is kept as the cluster has it.
-    const adopting = db.raw("adopt") !== undefined;
-    const existing = (key: string, fallback: string) => (adopting && db.raw(key) === "postgres" ? "postgres" : db.identifier(key, fallback));
-    const dbName = existing("name", "appdb");
+    const adoptedFact = (key: string, fallback: string) => (adopting && db.raw(key) === "postgres" ? "postgres" : db.identifier(key, fallback));
+    const dbName = adoptedFact("name", "appdb");
     const dbUser = db.identifier("user", "app_user");
-    const masterUsername = existing("masterUsername", DEFAULT_MASTER_USERNAME);
+    // An existing cluster's master user is read at preview time (and checked against the users there).
+    const masterUsername = existing ? "" : adoptedFact("masterUsername", DEFAULT_MASTER_USERNAME);
     if (masterUsername === SMOKE_OTHER_USER) fail("database.masterUsername", masterUsername, "is reserved: the smoke signs a token for it and expects the proxy to refuse it; choose another name");
     if (dbUser === masterUsername) fail("database.user", dbUser, "must differ from database.masterUsername: the application never connects as the master user");
     const engineVersion = db.string("engineVersion", "16", { numbers: "refuse" });
@@ -467,7 +499,7 @@ function resolve(stack: string, ours: Record<string, unknown>, regionValue: unkn
         const checked = adoptSettingsProblems(db.raw("adopt"));
         checked.problems.forEach((line) => problems.push(`${stack}: ${line}`));
         adopt = checked.adopt;
-        if (db.raw("existingCluster") !== undefined) {
+        if (existing) {
             problems.push(`${stack}: database.adopt and database.existingCluster exclude each other: adopt imports a cluster into full management, existingCluster fronts one and never modifies it; keep one`);
         }
         if (existingVpc === undefined) problems.push(`${stack}: database.adopt needs network.existingVpc: the cluster's VPC, with its subnet group's subnets as isolatedSubnetIds`);
@@ -519,6 +551,7 @@ function resolve(stack: string, ours: Record<string, unknown>, regionValue: unkn
         fail("smoke.schedule", scheduleText, "must run at least every 5 minutes in prod (e.g. rate(5 minutes)), so a failure alarms within 10 minutes");
     }
     if (schedule && !smokeEnabled) fail("smoke.schedule", scheduleText, "needs smoke.enabled: true (it runs the smoke function); set it to off");
+    const warningsFail = sm.boolean("warningsFail", false);
 
     // Alarms: where they go, and how early a certificate expiry is raised.
     const al = section("alarms");
@@ -536,7 +569,8 @@ function resolve(stack: string, ours: Record<string, unknown>, regionValue: unkn
     // Database users: who exists, what each may do, and who may connect as whom.
     const ac = section("access");
     const rawUsers = ac.raw("users") ?? [{ name: dbUser, access: "readwrite" }];
-    const userProblems = usersProblems(rawUsers, { key: "access.users", masterUsername, readers: prod || instanceCount >= 2 }); // prod already requires 2+
+    // prod already requires 2+ instances; an existing cluster's readers are counted at preview time.
+    const userProblems = usersProblems(rawUsers, { key: "access.users", masterUsername, readers: prod || instanceCount >= 2 || existing });
     userProblems.forEach((line) => problems.push(`${stack}: ${line}`));
     const users = userProblems.length === 0 ? toUsers(rawUsers as unknown[]) : [];
     const byName = new Map(users.map((u) => [u.name, u]));
@@ -600,13 +634,13 @@ function resolve(stack: string, ours: Record<string, unknown>, regionValue: unkn
         database: {
             name: dbName, user: dbUser, masterUsername, engineVersion, engineMajor, preferredEngineVersions, instanceClass, minCapacity,
             maxCapacity, instanceCount, backupRetentionDays, deletionProtection, performanceInsights, monitoringIntervalSeconds,
-            logRetentionDays: dbLogRetention, ...(adopt ? { adopt } : {}),
+            logRetentionDays: dbLogRetention, ...(existingCluster ? { existingCluster } : {}), ...(adopt ? { adopt } : {}),
         },
         proxy: {
             authMode: authMode as AuthMode, maxConnectionsPercent, maxIdleConnectionsPercent,
             connectionBorrowTimeoutSeconds, idleClientTimeoutSeconds, debugLogging,
         },
-        smoke: { enabled: smokeEnabled, timeoutSeconds: smokeTimeout, rerun, ...(schedule ? { schedule } : {}) },
+        smoke: { enabled: smokeEnabled, timeoutSeconds: smokeTimeout, rerun, ...(schedule ? { schedule } : {}), warningsFail },
         alarms: { subscriptions, certExpiryDays },
         access: { users, ecsTaskUsers, appUser: dbUser, readerEndpoint: users.some((u) => u.endpoint === "reader") },
         operator: { enabled: operatorEnabled, principals, users: operatorUsers, followLatestAmi },
@@ -683,6 +717,34 @@ export function existingVpcProblems(value: unknown): string[] {
         for (const id of list) {
             if (known(id) && (typeof id !== "string" || !/^subnet-[0-9a-f]{8,17}$/.test(id))) problems.push(`${key}.${tier}: ${show(id)} is not a subnet id such as subnet-0123456789abcdef0`);
         }
+    }
+    return problems;
+}
+
+/** The database settings of a cluster the component creates: they do not apply to an existing cluster. */
+const CREATED_CLUSTER_KEYS = ["masterUsername", "engineVersion", "preferredEngineVersions", "instanceClass", "minCapacity", "maxCapacity",
+    "instanceCount", "backupRetentionDays", "deletionProtection", "performanceInsights", "monitoringIntervalSeconds"];
+
+/**
+ * What is wrong with `database.existingCluster`'s shape: an RDS cluster identifier (CreateDBCluster's
+ * DBClusterIdentifier rules: 1-63 letters, digits or hyphens, starting with a letter, no trailing or double hyphen),
+ * a Secrets Manager secret ARN and a security group id where given. The cluster itself is read at preview time.
+ */
+export function existingClusterProblems(value: unknown): string[] {
+    const key = "database.existingCluster";
+    if (typeof value !== "object" || value === null || Array.isArray(value)) return [`${key} (${show(value)}) must be { identifier, masterSecretArn?, securityGroupId? }`];
+    const v = value as Record<string, unknown>;
+    const problems: string[] = [];
+    const extra = Object.keys(v).filter((k) => !["identifier", "masterSecretArn", "securityGroupId"].includes(k));
+    if (extra.length > 0) problems.push(`${key} has ${extra.join(", ")}; allowed: identifier, masterSecretArn, securityGroupId`);
+    if (typeof v.identifier !== "string" || !/^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{0,62}$/.test(v.identifier) || v.identifier.endsWith("-")) {
+        problems.push(`${key}.identifier (${show(v.identifier)}) must be an Aurora cluster identifier: 1-63 letters, digits and single hyphens, starting with a letter`);
+    }
+    if (v.masterSecretArn !== undefined && (typeof v.masterSecretArn !== "string" || !/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/.test(v.masterSecretArn))) {
+        problems.push(`${key}.masterSecretArn (${show(v.masterSecretArn)}) must be a Secrets Manager secret ARN such as arn:aws:secretsmanager:eu-west-1:123456789012:secret:orders-master-AbCdEf`);
+    }
+    if (v.securityGroupId !== undefined && (typeof v.securityGroupId !== "string" || !/^sg-[0-9a-f]{8,17}$/.test(v.securityGroupId))) {
+        problems.push(`${key}.securityGroupId (${show(v.securityGroupId)}) must be a security group id such as sg-0123456789abcdef0`);
     }
     return problems;
 }

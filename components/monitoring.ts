@@ -21,9 +21,10 @@ export interface MonitoringArgs {
     proxyName: pulumi.Input<string>;
     clusterIdentifier: pulumi.Input<string>;
     /** The cluster's instances (ACU utilization is an instance metric). */
-    instanceIdentifiers: pulumi.Input<string>[];
+    instanceIdentifiers: pulumi.Input<pulumi.Input<string>[]>;
     /** The instances' class: Serverless v2 ("db.serverless") charts capacity in ACUs, a provisioned class CPU and credits. */
-    instanceClass: string;
+    /** Undefined for an existing cluster, whose instances may differ: it charts capacity and CPU both. */
+    instanceClass?: string;
     /**
      * The first post-deploy smoke (its Invocation): the schedule and the smoke's alarms start only once it has
      * passed, so a first deploy pages nobody before the path exists. Unset when the smoke is off.
@@ -241,7 +242,7 @@ export class Monitoring extends pulumi.ComponentResource {
 
         const dashboard = new aws.cloudwatch.Dashboard(`${name}-dashboard`, {
             dashboardName: `${args.namePrefix}-data-path`,
-            dashboardBody: pulumi.all([args.proxyName, args.clusterIdentifier, pulumi.all(args.instanceIdentifiers)]).apply(([proxyName, clusterId, instanceIds]) =>
+            dashboardBody: pulumi.all([args.proxyName, args.clusterIdentifier, pulumi.output(args.instanceIdentifiers)]).apply(([proxyName, clusterId, instanceIds]) =>
                 JSON.stringify(dashboardBody({ region: args.region, stack: args.stack, proxyName, clusterId, instanceIds, instanceClass: args.instanceClass }))),
         }, child);
 
@@ -252,7 +253,7 @@ export class Monitoring extends pulumi.ComponentResource {
 }
 
 /** Proxy, Aurora and the smoke side by side. */
-export function dashboardBody(o: { region: string; stack: string; proxyName: string; clusterId: string; instanceIds: string[]; instanceClass: string }) {
+export function dashboardBody(o: { region: string; stack: string; proxyName: string; clusterId: string; instanceIds: string[]; instanceClass?: string }) {
     // RDS Proxy publishes its metrics per proxy node ("Use CloudWatch statistics to aggregate the values for a proxy
     // across all the associated instances"), and for the connection counts "the most useful statistic is Sum",
     // reported every minute (RDS User Guide, rds-proxy.monitoring): Sum over 60 s is the proxy's whole count.
@@ -277,15 +278,20 @@ export function dashboardBody(o: { region: string; stack: string; proxyName: str
             ]),
             // ACUUtilization is an instance metric (Aurora.AuroraMonitoring.Metrics); Maximum, so one saturated
             // instance is not averaged away. A provisioned class has no ACUs: its CPU, and the surplus CPU credits a
-            // T class bills beyond its baseline (CPUSurplusCreditsCharged).
-            o.instanceClass === "db.serverless"
+            // T class bills beyond its baseline (CPUSurplusCreditsCharged). An existing cluster's class is not read here: both.
+            o.instanceClass === undefined
+                ? widget("Aurora: capacity (ACU, Serverless v2 only) and CPU utilization (%) per instance", 0, 6, [
+                    cluster("ServerlessDatabaseCapacity"),
+                    ...o.instanceIds.map((id) => ["AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", id, { stat: "Maximum", yAxis: "right" }]),
+                ])
+                : o.instanceClass === "db.serverless"
                 ? widget("Aurora: capacity (ACU) and ACU utilization (%)", 0, 6, [
                     cluster("ServerlessDatabaseCapacity"),
                     ...o.instanceIds.map((id) => ["AWS/RDS", "ACUUtilization", "DBInstanceIdentifier", id, { stat: "Maximum", yAxis: "right" }]),
                 ])
                 : widget(`Aurora (${o.instanceClass}): CPU utilization (%) and surplus CPU credits charged`, 0, 6, [
                     ...o.instanceIds.map((id) => ["AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", id, { stat: "Maximum" }]),
-                    ...(/^db\.t/.test(o.instanceClass)
+                    ...(/^db\.t/.test(o.instanceClass!)
                         ? o.instanceIds.map((id) => ["AWS/RDS", "CPUSurplusCreditsCharged", "DBInstanceIdentifier", id, { stat: "Sum", yAxis: "right" }])
                         : []),
                 ]),

@@ -15,6 +15,11 @@ export interface NetworkArgs {
     existing?: ExistingVpc;
     /** Groups of the caller's own that the proxy admits on 5432, besides the client group declared here. */
     clientSecurityGroupIds?: pulumi.Input<string>[];
+    /**
+     * A cluster that exists already (database.existingCluster): its security group and port, as checked at preview.
+     * No database group is declared then; see the constructor for the groups and the one rule that replace it.
+     */
+    existingCluster?: { securityGroupId: pulumi.Input<string>; port: pulumi.Input<number> };
     /** Appears in security-group descriptions, so it must use AWS's description characters. */
     applicationName: string;
     cidr: string;
@@ -77,6 +82,12 @@ export class Network extends pulumi.ComponentResource {
     readonly dataPathRules: pulumi.Output<string>;
     /** Secrets mode only: the Secrets Manager interface endpoint the proxy reads its secrets through. */
     readonly secretsManagerEndpoint?: aws.ec2.VpcEndpoint;
+    /** Existing cluster only: the group the cluster admits (the proxy and the bootstrap join it). */
+    readonly clusterAccessSecurityGroupId?: pulumi.Output<string>;
+    /** Existing cluster only: the bootstrap function's own group (HTTPS out, to read the master secret). */
+    readonly bootstrapSecurityGroupId?: pulumi.Output<string>;
+    /** Existing cluster only: the rules that open the path to the cluster; the proxy's target and the bootstrap wait for them. */
+    readonly clusterAccessRules: pulumi.Resource[] = [];
 
     constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super(TYPE.Network, name, {}, opts);
@@ -97,6 +108,12 @@ export class Network extends pulumi.ComponentResource {
             proxyFromClient: assertDescription("proxy ingress rule", `PostgreSQL from a client group given to the component`),
             proxyToDb: assertDescription("proxy egress rule", `PostgreSQL to the Aurora cluster`),
             dbFromProxy: assertDescription("database ingress rule", `PostgreSQL from the RDS Proxy`),
+            clusterAccess: assertDescription("cluster access security group", `${args.applicationName} RDS Proxy and bootstrap - admitted by the existing Aurora cluster`),
+            bootstrap: assertDescription("bootstrap security group", `${args.applicationName} post-deploy bootstrap - HTTPS to Secrets Manager`),
+            accessToCluster: assertDescription("cluster access egress rule", `PostgreSQL to the existing Aurora cluster`),
+            clusterFromAccess: assertDescription("existing cluster ingress rule", `PostgreSQL from the RDS Proxy and bootstrap of ${args.namePrefix} - added by aurora-iam-proxy`),
+            bootstrapHttps: assertDescription("bootstrap egress rule", `HTTPS to Secrets Manager for the master secret`),
+            smokeHttps: assertDescription("smoke egress rule", `HTTPS to the EC2 API to read the cluster security group rules`),
         };
         const child = { parent: this };
         const vpc = args.existing ? useExistingVpc(args.existing, child) : createVpc(name, args, child);
@@ -110,7 +127,8 @@ export class Network extends pulumi.ComponentResource {
         // Lambda keeps for a while after a VPC function is deleted (they block deleting their group) in the app's group.
         const smokeSg = securityGroup("smoke", descriptions.smoke);
         const proxySg = securityGroup("proxy", descriptions.proxy);
-        const dbSg = securityGroup("db", descriptions.db);
+        // An existing cluster keeps its own group: the component declares none for it.
+        const dbSg = args.existingCluster ? undefined : securityGroup("db", descriptions.db);
         const postgres = { ipProtocol: "tcp", fromPort: DB_PORT, toPort: DB_PORT };
         const https = { ipProtocol: "tcp", fromPort: 443, toPort: 443 };
         const rules: Array<aws.vpc.SecurityGroupIngressRule | aws.vpc.SecurityGroupEgressRule> = [];
@@ -125,8 +143,29 @@ export class Network extends pulumi.ComponentResource {
         (args.clientSecurityGroupIds ?? []).forEach((group, i) => ingress(`proxy-from-client-${i + 1}`, {
             ...postgres, securityGroupId: proxySg.id, referencedSecurityGroupId: group, description: descriptions.proxyFromClient,
         }));
-        egress("proxy-to-db", { ...postgres, securityGroupId: proxySg.id, referencedSecurityGroupId: dbSg.id, description: descriptions.proxyToDb });
-        ingress("db-from-proxy", { ...postgres, securityGroupId: dbSg.id, referencedSecurityGroupId: proxySg.id, description: descriptions.dbFromProxy });
+        if (dbSg) {
+            egress("proxy-to-db", { ...postgres, securityGroupId: proxySg.id, referencedSecurityGroupId: dbSg.id, description: descriptions.proxyToDb });
+            ingress("db-from-proxy", { ...postgres, securityGroupId: dbSg.id, referencedSecurityGroupId: proxySg.id, description: descriptions.dbFromProxy });
+        } else {
+            // An existing cluster: one group of ours that both the proxy and the in-VPC bootstrap join, so the cluster's
+            // group gets exactly one rule (admitting that group on the cluster's port): the only change to anything the
+            // component does not own, additive, and deleted with the component. Giving the proxy and the bootstrap a
+            // rule each would double what we add to a group we don't own.
+            const cluster = args.existingCluster!;
+            const clusterPort = { ipProtocol: "tcp", fromPort: cluster.port, toPort: cluster.port };
+            const accessSg = securityGroup("cluster-access", descriptions.clusterAccess);
+            const bootstrapSg = securityGroup("bootstrap", descriptions.bootstrap);
+            const before = rules.length;
+            egress("cluster-access-to-cluster", { ...clusterPort, securityGroupId: accessSg.id, referencedSecurityGroupId: cluster.securityGroupId, description: descriptions.accessToCluster });
+            ingress("cluster-from-cluster-access", { ...clusterPort, securityGroupId: cluster.securityGroupId, referencedSecurityGroupId: accessSg.id, description: descriptions.clusterFromAccess });
+            this.clusterAccessRules = rules.slice(before);
+            // The bootstrap reads the master secret from Secrets Manager (through the private subnets' NAT or a VPC
+            // endpoint), and the smoke reads the cluster group's rules from the EC2 API for its CIDR warning row.
+            egress("bootstrap-https", { ...https, securityGroupId: bootstrapSg.id, cidrIpv4: "0.0.0.0/0", description: descriptions.bootstrapHttps });
+            egress("smoke-https", { ...https, securityGroupId: smokeSg.id, cidrIpv4: "0.0.0.0/0", description: descriptions.smokeHttps });
+            this.clusterAccessSecurityGroupId = accessSg.id;
+            this.bootstrapSecurityGroupId = bootstrapSg.id;
+        }
 
         if (args.secretsManagerEndpoint) {
             const endpointSg = securityGroup("secretsmanager-endpoint", descriptions.endpoints);
@@ -153,7 +192,7 @@ export class Network extends pulumi.ComponentResource {
         this.appSecurityGroupId = appSg.id;
         this.smokeSecurityGroupId = smokeSg.id;
         this.proxySecurityGroupId = proxySg.id;
-        this.dbSecurityGroupId = dbSg.id;
+        this.dbSecurityGroupId = dbSg ? dbSg.id : pulumi.output(args.existingCluster!.securityGroupId);
         this.registerOutputs({
             vpcId: this.vpcId,
             privateSubnetIds: this.privateSubnetIds,

@@ -18,10 +18,12 @@ export interface ProxyArgs {
     partition: pulumi.Input<string>;
     clusterIdentifier: pulumi.Input<string>;
     clusterResourceId: pulumi.Input<string>;
-    /** The proxy registers its target only once the instances exist. */
+    /** The proxy registers its target only once these exist: the instances, or an existing cluster's access rules. */
     clusterInstances: pulumi.Resource[];
     subnetIds: pulumi.Input<pulumi.Input<string>[]>;
     securityGroupId: pulumi.Input<string>;
+    /** Existing cluster only: the group the cluster admits, which the proxy joins besides its own. */
+    clusterAccessSecurityGroupId?: pulumi.Input<string>;
     kmsKeyArn: pulumi.Input<string>;
     /** Required in secrets mode: for each user, the secret holding its password. */
     userSecretArns?: Record<string, pulumi.Input<string>>;
@@ -63,6 +65,7 @@ export class Proxy extends pulumi.ComponentResource {
         }
         const child = { parent: this };
         const proxyName = `${args.namePrefix}-proxy`;
+        const securityGroupIds = [args.securityGroupId, ...(args.clusterAccessSecurityGroupId ? [args.clusterAccessSecurityGroupId] : [])];
 
         const role = new aws.iam.Role(`${name}-role`, {
             description: `RDS Proxy ${args.namePrefix}: logs in to the database as the stack's declared users only`,
@@ -109,7 +112,7 @@ export class Proxy extends pulumi.ComponentResource {
             requireTls: true,
             roleArn: role.arn,
             vpcSubnetIds: args.subnetIds,
-            vpcSecurityGroupIds: [args.securityGroupId],
+            vpcSecurityGroupIds: securityGroupIds,
             idleClientTimeout: s.idleClientTimeoutSeconds,
             debugLogging: s.debugLogging,
             // Set in both modes: the provider keeps default_auth_scheme (Optional+Computed) as it was when the
@@ -158,7 +161,7 @@ export class Proxy extends pulumi.ComponentResource {
                 dbProxyEndpointName: `${proxyName}-ro`,
                 targetRole: "READ_ONLY",
                 vpcSubnetIds: args.subnetIds,
-                vpcSecurityGroupIds: [args.securityGroupId],
+                vpcSecurityGroupIds: securityGroupIds,
             }, { parent: this, dependsOn: [this.target], deleteBeforeReplace: true });
             this.readerEndpoint = reader.endpoint;
         }

@@ -10,6 +10,8 @@ export interface SecretsArgs {
     partition: pulumi.Input<string>;
     /** In the proxy's secrets mode, the users whose passwords the proxy keeps (one secret each); otherwise unset. */
     proxyUsers?: string[];
+    /** The component fronts an existing cluster: the key encrypts only the component's own logs and alarm topic. */
+    frontsExistingCluster?: boolean;
 }
 
 /** Every alarm of the stack: the Monitoring component names each `<namePrefix>-…`. */
@@ -34,7 +36,10 @@ export class Secrets extends pulumi.ComponentResource {
         const child = { parent: this };
 
         const key = new aws.kms.Key(`${name}-cmk`, {
-            description: `${args.namePrefix}: Aurora storage, RDS master secret, proxy secret and log groups`,
+            // An existing cluster keeps its own keys: this one is never the database's.
+            description: args.frontsExistingCluster
+                ? `${args.namePrefix}: log groups and the alarm topic of the proxy in front of an existing cluster`
+                : `${args.namePrefix}: Aurora storage, RDS master secret, proxy secret and log groups`,
             enableKeyRotation: true,
             rotationPeriodInDays: 365,
             deletionWindowInDays: 30,

@@ -28,13 +28,31 @@ export interface SmokeArgs {
     /** The user the application connects as by default. */
     appUser: string;
     users: DbUser[];
-    dbOwner: string;
+    /** The master user (an existing cluster's is read at preview time): owner of the app schema. */
+    dbOwner: pulumi.Input<string>;
     authMode: AuthMode;
     // What the bootstrap needs: the cluster and the master secret RDS manages, nothing else.
     clusterArn: pulumi.Input<string>;
     masterSecretArn: pulumi.Input<string>;
     /** Secrets mode only: each user's password (the proxy's secrets), set on the roles by the bootstrap. */
     proxyUserPasswords?: pulumi.Input<Record<string, string>>;
+    /**
+     * Fronting a cluster that exists (database.existingCluster): the bootstrap runs in the VPC and connects to the
+     * writer as the master user over verified TLS (DB_BOOTSTRAP_PATH=vpc), both functions run their existing-database
+     * variants (DB_EXISTING_DATABASE), and the smoke reads the cluster's groups for its CIDR warning row.
+     */
+    existingCluster?: {
+        /** The cluster's writer endpoint and port. */
+        host: pulumi.Input<string>;
+        port: pulumi.Input<number>;
+        /** Where the bootstrap runs: the private subnets (a route to Secrets Manager), in these groups. */
+        subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+        securityGroupIds: pulumi.Input<string>[];
+        /** The master secret's customer-managed key; undefined when it is the AWS-managed aws/secretsmanager key. */
+        secretKmsKeyArn: pulumi.Input<string | undefined>;
+        /** Every security group of the cluster: the smoke reads their ingress rules. */
+        clusterSecurityGroupIds: pulumi.Input<string[]>;
+    };
     /** The bootstrap runs once these exist or have changed (the cluster's instances, the proxy's auth settings). */
     bootstrapAfter: pulumi.Resource[];
     /** The smoke runs once the bootstrap has run and these exist (the proxy's target). */
@@ -123,38 +141,77 @@ export class Smoke extends pulumi.ComponentResource {
                 // The fixed name would collide with a replacement's: delete the old function first.
             }, { parent: this, dependsOn, deleteBeforeReplace: true });
 
-        // Bootstrap: reads the RDS-managed master secret (decrypting it only through Secrets Manager) and runs
-        // SQL through the Data API on this cluster. No network access at all: it is not attached to the VPC.
+        const existing = args.existingCluster;
+        const decryptThroughSecretsManager = (keyArn: pulumi.Input<string>) => ({
+            Sid: "DecryptThroughSecretsManagerOnly",
+            Effect: "Allow",
+            Action: "kms:Decrypt",
+            Resource: keyArn,
+            Condition: { StringEquals: { "kms:ViaService": `secretsmanager.${args.region}.amazonaws.com` } },
+        });
+        // What Lambda needs to attach a function to the VPC: narrower than the AWSLambdaVPCAccessExecutionRole managed
+        // policy, which also allows writing to every log group.
+        const attachToVpc = {
+            Sid: "AttachToVpc",
+            Effect: "Allow",
+            Action: [
+                "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+                "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses",
+            ],
+            // EC2 does not support resource-level permissions for these actions.
+            Resource: "*",
+        };
+
+        // Bootstrap, on a cluster the stack created: reads the RDS-managed master secret (decrypting it only through
+        // Secrets Manager) and runs SQL through the Data API on this cluster. No network access at all: it is not
+        // attached to the VPC.
+        // On an existing cluster: runs in the VPC and connects to the writer as the master user with TLS verified,
+        // reading the master secret (its key's kms:Decrypt only if that is a customer-managed key, and only through
+        // Secrets Manager). No Data API permission: docs/existing-cluster.md says why this path.
         const bootstrapLogs = logGroup("bootstrap");
-        const bootstrapRole = lambdaRole("bootstrap", `${args.namePrefix}: converges the database users' grants via the RDS Data API`);
+        const bootstrapRole = lambdaRole("bootstrap", existing
+            ? `${args.namePrefix}: converges the database users' grants on the existing cluster, from inside the VPC`
+            : `${args.namePrefix}: converges the database users' grants via the RDS Data API`);
         const bootstrapPolicy = new aws.iam.RolePolicy(`${name}-bootstrap`, {
             role: bootstrapRole.id,
-            policy: pulumi.output({
-                Version: "2012-10-17",
-                Statement: [
-                    {
-                        Sid: "RunSqlOnThisCluster",
-                        Effect: "Allow",
-                        Action: ["rds-data:BeginTransaction", "rds-data:ExecuteStatement", "rds-data:CommitTransaction", "rds-data:RollbackTransaction"],
-                        Resource: args.clusterArn,
-                    },
-                    { Sid: "ReadMasterSecret", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: args.masterSecretArn },
-                    {
-                        Sid: "DecryptThroughSecretsManagerOnly",
-                        Effect: "Allow",
-                        Action: "kms:Decrypt",
-                        Resource: args.kmsKeyArn,
-                        Condition: { StringEquals: { "kms:ViaService": `secretsmanager.${args.region}.amazonaws.com` } },
-                    },
-                    writeLogs(bootstrapLogs),
-                ],
-            }).apply((doc) => JSON.stringify(doc)),
+            policy: existing
+                ? pulumi.all([args.masterSecretArn, existing.secretKmsKeyArn, bootstrapLogs.arn]).apply(([secretArn, keyArn, logsArn]) => JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [
+                        attachToVpc,
+                        { Sid: "ReadMasterSecret", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: secretArn },
+                        ...(keyArn ? [decryptThroughSecretsManager(keyArn)] : []),
+                        { ...writeLogs(bootstrapLogs), Resource: `${logsArn}:*` },
+                    ],
+                }))
+                : pulumi.output({
+                    Version: "2012-10-17",
+                    Statement: [
+                        {
+                            Sid: "RunSqlOnThisCluster",
+                            Effect: "Allow",
+                            Action: ["rds-data:BeginTransaction", "rds-data:ExecuteStatement", "rds-data:CommitTransaction", "rds-data:RollbackTransaction"],
+                            Resource: args.clusterArn,
+                        },
+                        { Sid: "ReadMasterSecret", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: args.masterSecretArn },
+                        decryptThroughSecretsManager(args.kmsKeyArn),
+                        writeLogs(bootstrapLogs),
+                    ],
+                }).apply((doc) => JSON.stringify(doc)),
         }, child);
         const bootstrapFunction = fn("bootstrap", bootstrapRole, bootstrapLogs, {
             description: "Converges the stack's database users to the declared access profiles",
+            ...(existing ? { vpcConfig: { subnetIds: existing.subnetIds, securityGroupIds: existing.securityGroupIds } } : {}),
             environment: {
                 variables: {
-                    DB_CLUSTER_ARN: args.clusterArn,
+                    ...(existing
+                        ? {
+                            DB_BOOTSTRAP_PATH: "vpc",
+                            DB_HOST: existing.host,
+                            DB_PORT: pulumi.output(existing.port).apply(String),
+                            DB_EXISTING_DATABASE: "true",
+                        }
+                        : { DB_CLUSTER_ARN: args.clusterArn }),
                     DB_SECRET_ARN: args.masterSecretArn,
                     DB_NAME: args.dbName,
                     DB_USER: args.appUser,
@@ -170,6 +227,7 @@ export class Smoke extends pulumi.ComponentResource {
             cluster: args.clusterArn,
             masterSecret: args.masterSecretArn,
             rerun: args.settings.rerun,
+            ...(existing ? { path: { host: existing.host, port: existing.port } } : {}),
         }).apply(contentHash);
         this.bootstrapInvocation = new aws.lambda.Invocation(`${name}-bootstrap`, {
             functionName: bootstrapFunction.name,
@@ -188,23 +246,15 @@ export class Smoke extends pulumi.ComponentResource {
             // role alone; the task role holds only its own users. Signing a token is local: it calls no AWS API.
             const smokeLogs = logGroup("smoke");
             const smokeRole = lambdaRole("smoke", `${args.namePrefix}: post-deploy smoke test, connects as each database user through the proxy`);
-            // What Lambda needs to attach the function to the VPC, and its own log group: narrower than the
-            // AWSLambdaVPCAccessExecutionRole managed policy, which also allows writing to every log group.
+            // Attaching to the VPC and its own log group. On an existing cluster, also reading its groups' rules for the
+            // CIDR warning row: EC2's Describe actions take no resource-level permission, so "*" (read only).
             const vpcAccess = new aws.iam.RolePolicy(`${name}-smoke-runtime`, {
                 role: smokeRole.id,
                 policy: pulumi.output({
                     Version: "2012-10-17",
                     Statement: [
-                        {
-                            Sid: "AttachToVpc",
-                            Effect: "Allow",
-                            Action: [
-                                "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
-                                "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses",
-                            ],
-                            // EC2 does not support resource-level permissions for these actions.
-                            Resource: "*",
-                        },
+                        attachToVpc,
+                        ...(existing ? [{ Sid: "ReadClusterGroupRules", Effect: "Allow", Action: "ec2:DescribeSecurityGroupRules", Resource: "*" }] : []),
                         writeLogs(smokeLogs),
                     ],
                 }).apply((doc) => JSON.stringify(doc)),
@@ -231,6 +281,12 @@ export class Smoke extends pulumi.ComponentResource {
                         SMOKE_METRICS: smokeMetricsEnv(),
                         // Leave the function a margin to report before Lambda's own timeout cuts it off.
                         SMOKE_TIMEOUT_MS: String(Math.max(5, timeout - 5) * 1000),
+                        ...(existing ? {
+                            DB_EXISTING_DATABASE: "true",
+                            DB_CLUSTER_SECURITY_GROUP_IDS: pulumi.output(existing.clusterSecurityGroupIds).apply((ids) => ids.join(",")),
+                        } : {}),
+                        // Warning rows exist only on an existing cluster; a stack that asks for them to fail says so anyway.
+                        ...(existing || args.settings.warningsFail ? { SMOKE_WARNINGS_FAIL: String(args.settings.warningsFail) } : {}),
                     },
                 },
             }, [vpcAccess, connect]);

@@ -31,7 +31,7 @@ export interface StackOutputs extends ReadByTools {
     /** The Aurora engine version chosen when the cluster was declared (an existing cluster keeps its own). */
     engineVersion: pulumi.Output<string>;
     /** The master user's name (not its password): owner of the app schema, which the grants spec names. */
-    dbOwner: string;
+    dbOwner: string | pulumi.Output<string>;
     clusterArn: pulumi.Output<string>;
     clusterEndpoint: pulumi.Output<string>;
     clusterReaderEndpoint: pulumi.Output<string>;
@@ -116,7 +116,8 @@ export function createStack(settings: Settings): StackOutputs {
         dbUser: access.appUser,
         dbUsers: access.users,
         engineVersion: aurora.engineVersion,
-        dbOwner: settings.database.masterUsername,
+        // An existing cluster's master user is read at preview time.
+        dbOwner: settings.database.existingCluster ? aurora.masterUsername : settings.database.masterUsername,
         clusterArn: aurora.clusterArn,
         clusterEndpoint: aurora.clusterEndpoint,
         clusterReaderEndpoint: aurora.clusterReaderEndpoint,

@@ -12,9 +12,9 @@ import { stackConfig, StackFileError } from "./stack-file";
 
 export const ACCOUNT_ID = "123456789012";
 
-/** The engine versions the mocks say AWS offers, oldest first (16.1 is retired already). */
+/** The engine versions the mocks say AWS offers, oldest first (16.1 is retired already; 12 is in extended support). */
 export const MOCK_ENGINE_VERSIONS: Record<string, string[]> = {
-    "aurora-postgresql": ["15.6", "15.8", "15.10", "16.4", "16.6", "16.8", "16.9"],
+    "aurora-postgresql": ["12.20", "12.22", "15.6", "15.8", "15.10", "16.4", "16.6", "16.8", "16.9"],
 };
 
 export interface MockResource {
@@ -32,8 +32,11 @@ export interface MockResource {
     dependencies: string[];
     /** For each input property, the URNs its value came from. */
     propertyDependencies: Record<string, string[]>;
-    /** The resource options that decide what a replacement or a destroy does. */
-    options: { protect: boolean; deleteBeforeReplace: boolean; ignoreChanges: string[] };
+    /**
+     * The resource options that decide what a replacement or a destroy does: `importId` set adopts an existing
+     * cloud resource, and `retainOnDelete` leaves it behind on destroy.
+     */
+    options: { protect: boolean; deleteBeforeReplace: boolean; ignoreChanges: string[]; importId: string; retainOnDelete: boolean };
     /** The aliases the registration carries: old URNs, or specs the engine resolves (name, type, parent). */
     aliases: Array<{ urn?: string; spec?: { name: string; type: string; stack: string; project: string; parenturn?: string; noparent?: boolean } }>;
 }
@@ -83,6 +86,90 @@ function hash(text: string, length: number): string {
  * awsx's ec2.Vpc (a remote component whose children are invisible under mocks) adds its subnets here.
  */
 export const EXISTING_SUBNETS = new Map<string, { vpcId: string; availabilityZone: string; cidrBlock: string }>();
+
+/**
+ * A cluster that exists before the program runs (database.existingCluster), as the data sources describe it:
+ * aws_rds_cluster, its DB subnet group (aws_db_subnet_group) and, where it has one, its RDS-managed master secret
+ * and that secret's key. Tests put one with `putExistingCluster` and vary any field.
+ */
+export interface MockExistingCluster {
+    clusterIdentifier: string;
+    engine: string;
+    engineMode: string;
+    engineVersion: string;
+    iamDatabaseAuthenticationEnabled: boolean;
+    port: number;
+    masterUsername: string;
+    databaseName: string;
+    clusterMembers: string[];
+    vpcSecurityGroupIds: string[];
+    replicationSourceIdentifier: string;
+    /** RDS manages the master password in this secret (master_user_secret), or it does not (undefined). */
+    managedSecret?: { secretArn: string; kmsKeyId: string };
+    subnetGroup: { name: string; vpcId: string; subnetIds: string[] };
+}
+
+export const EXISTING_CLUSTERS = new Map<string, MockExistingCluster>();
+/** Secrets Manager secrets that exist (aws_secretsmanager_secret): their key, "" for the default aws/secretsmanager key. */
+export const EXISTING_SECRETS = new Map<string, { kmsKeyId: string }>();
+/** KMS keys that exist (aws_kms_key), by id or ARN: who manages each. */
+export const EXISTING_KMS_KEYS = new Map<string, { arn: string; keyManager: "AWS" | "CUSTOMER" }>();
+
+/**
+ * A healthy existing cluster in `vpcId`, as teams have them: Aurora PostgreSQL 16, IAM authentication on, one
+ * security group, a writer and a reader, its master password managed by RDS under the AWS-managed key.
+ */
+export function sampleExistingCluster(identifier: string, vpcId: string, region = "eu-west-1"): MockExistingCluster {
+    const h = hash(identifier, 17);
+    return {
+        clusterIdentifier: identifier,
+        engine: "aurora-postgresql",
+        engineMode: "provisioned",
+        engineVersion: "16.6",
+        iamDatabaseAuthenticationEnabled: true,
+        port: 5432,
+        masterUsername: "postgres",
+        databaseName: "orders",
+        clusterMembers: [`${identifier}-instance-1`, `${identifier}-instance-2`],
+        vpcSecurityGroupIds: [`sg-${h}`],
+        replicationSourceIdentifier: "",
+        managedSecret: {
+            secretArn: `arn:aws:secretsmanager:${region}:${ACCOUNT_ID}:secret:rds!cluster-${hash(`${identifier}/secret`, 8)}-${h.slice(0, 6)}`,
+            kmsKeyId: `arn:aws:kms:${region}:${ACCOUNT_ID}:key/${hash("aws/secretsmanager", 8)}-aws-managed`,
+        },
+        subnetGroup: { name: `${identifier}-subnets`, vpcId, subnetIds: [] },
+    };
+}
+
+/** Makes `cluster` (and its secret and key) exist for the data sources; returns it. */
+export function putExistingCluster(cluster: MockExistingCluster): MockExistingCluster {
+    EXISTING_CLUSTERS.set(cluster.clusterIdentifier, cluster);
+    if (cluster.managedSecret) {
+        EXISTING_SECRETS.set(cluster.managedSecret.secretArn, { kmsKeyId: cluster.managedSecret.kmsKeyId });
+        if (!EXISTING_KMS_KEYS.has(cluster.managedSecret.kmsKeyId)) {
+            EXISTING_KMS_KEYS.set(cluster.managedSecret.kmsKeyId, { arn: cluster.managedSecret.kmsKeyId, keyManager: /aws-managed$/.test(cluster.managedSecret.kmsKeyId) ? "AWS" : "CUSTOMER" });
+        }
+    }
+    return cluster;
+}
+
+/** aws_rds_cluster's answer for a cluster that exists. */
+function describeCluster(c: MockExistingCluster, region: string): Record<string, any> {
+    const arn = `arn:aws:rds:${region}:${ACCOUNT_ID}:cluster:${c.clusterIdentifier}`;
+    const dns = `c${hash(region, 11)}.${region}.rds.amazonaws.com`;
+    return {
+        id: c.clusterIdentifier, arn, clusterIdentifier: c.clusterIdentifier,
+        clusterResourceId: `cluster-${hash(arn, 26).toUpperCase()}`,
+        engine: c.engine, engineMode: c.engineMode, engineVersion: c.engineVersion,
+        iamDatabaseAuthenticationEnabled: c.iamDatabaseAuthenticationEnabled,
+        endpoint: `${c.clusterIdentifier}.cluster-${dns}`, readerEndpoint: `${c.clusterIdentifier}.cluster-ro-${dns}`,
+        port: c.port, masterUsername: c.masterUsername, databaseName: c.databaseName,
+        clusterMembers: c.clusterMembers, vpcSecurityGroupIds: c.vpcSecurityGroupIds,
+        replicationSourceIdentifier: c.replicationSourceIdentifier,
+        masterUserSecrets: c.managedSecret ? [{ ...c.managedSecret, secretStatus: "active" }] : [],
+        dbSubnetGroupName: c.subnetGroup.name, storageEncrypted: true, region,
+    };
+}
 
 /** awsx.ec2.Vpc's outputs, as the remote component would return them: one subnet per AZ for each spec'd type. */
 function mockAwsxVpc(args: pulumi.runtime.MockResourceArgs, region: string): { id: string; state: Record<string, any> } {
@@ -227,6 +314,27 @@ function mockCall(args: pulumi.runtime.MockCallArgs, region: string): Record<str
             if (!found) throw new Error(`InvalidSubnetID.NotFound: The subnet ID '${args.inputs.id}' does not exist`);
             return { id: args.inputs.id, arn: `arn:aws:ec2:${region}:${ACCOUNT_ID}:subnet/${args.inputs.id}`, ...found };
         }
+        case "aws:rds/getCluster:getCluster": {
+            const found = EXISTING_CLUSTERS.get(args.inputs.clusterIdentifier);
+            // As the provider words it (aws_rds_cluster data source: "reading RDS Cluster (%s): %s").
+            if (!found) throw new Error(`reading RDS Cluster (${args.inputs.clusterIdentifier}): couldn't find resource`);
+            return describeCluster(found, region);
+        }
+        case "aws:rds/getSubnetGroup:getSubnetGroup": {
+            const found = [...EXISTING_CLUSTERS.values()].find((c) => c.subnetGroup.name === args.inputs.name);
+            if (!found) throw new Error(`reading RDS DB Subnet Group (${args.inputs.name}): couldn't find resource`);
+            return { id: found.subnetGroup.name, arn: `arn:aws:rds:${region}:${ACCOUNT_ID}:subgrp:${found.subnetGroup.name}`, ...found.subnetGroup, status: "Complete" };
+        }
+        case "aws:secretsmanager/getSecret:getSecret": {
+            const found = EXISTING_SECRETS.get(args.inputs.arn);
+            if (!found) throw new Error(`reading Secrets Manager Secret (${args.inputs.arn}): couldn't find resource`);
+            return { id: args.inputs.arn, arn: args.inputs.arn, name: String(args.inputs.arn).split(":").pop(), kmsKeyId: found.kmsKeyId };
+        }
+        case "aws:kms/getKey:getKey": {
+            const found = EXISTING_KMS_KEYS.get(args.inputs.keyId);
+            if (!found) throw new Error(`reading KMS Key (${args.inputs.keyId}): NotFoundException`);
+            return { id: found.arn, arn: found.arn, keyId: found.arn.split("/").pop(), keyManager: found.keyManager, enabled: true, keyState: "Enabled" };
+        }
         case "aws:ssm/getParameter:getParameter":
             // AWS's public AMI parameters: the latest Amazon Linux 2023 image of the region.
             if (String(args.inputs.name).startsWith("/aws/service/ami-amazon-linux-latest/")) {
@@ -281,7 +389,14 @@ async function evaluateNow(stack: string, program: () => unknown, opts: Evaluate
     const byUrn = new Map<string, MockResource>();
     await pulumi.runtime.setMocks({
         newResource: (args) => mockState(args, region),
-        call: (args) => mockCall(args, region),
+        call: (args) => {
+            try {
+                return mockCall(args, region);
+            } catch (err) {
+                // The engine hands an invoke's failure to the program as the error's details (runtime/invoke.js).
+                throw Object.assign(new Error((err as Error).message), { details: (err as Error).message });
+            }
+        },
     }, opts.project ?? PROJECT, stack, false);
     pulumi.runtime.setAllConfig(opts.config ?? {});
 
@@ -310,6 +425,8 @@ async function evaluateNow(stack: string, program: () => unknown, opts: Evaluate
                         protect: req.getProtect() === true,
                         deleteBeforeReplace: req.getDeletebeforereplace() === true,
                         ignoreChanges: req.getIgnorechangesList(),
+                        importId: req.getImportid(),
+                        retainOnDelete: req.getRetainondelete() === true,
                     },
                 });
             }
@@ -354,12 +471,14 @@ function unwrapSecrets(value: any): any {
 
 /**
  * A program file (e.g. examples/typescript/index.ts) under mocks, loaded afresh: its exports are the outputs.
- * Its Pulumi.yaml gives the project name and the config.
+ * Its Pulumi.yaml gives the project name and the config; `stackConfig` adds what `pulumi config set` would
+ * (keys without a namespace are the project's).
  */
-export async function evaluateProgram(file: string, stack: string): Promise<Evaluation & { region: string }> {
+export async function evaluateProgram(file: string, stack: string, stackConfig: Record<string, string> = {}): Promise<Evaluation & { region: string }> {
     const dir = path.dirname(file);
     const project = parseYaml(fs.readFileSync(path.join(dir, "Pulumi.yaml"), "utf8"));
     const config = Object.fromEntries(Object.entries(project.config ?? {}).map(([k, v]) => [k, String((v as { value?: unknown })?.value ?? v)]));
+    for (const [key, value] of Object.entries(stackConfig)) config[key.includes(":") ? key : `${project.name}:${key}`] = value;
     const region = config["aws:region"] ?? "eu-west-1";
     const ev = await evaluate(stack, () => {
         delete require.cache[require.resolve(file)];

@@ -325,9 +325,10 @@ describe("adopting an existing cluster", () => {
             }
         };
 
-        it("refuse adopting together with existingCluster, which fronts a cluster instead", () => {
-            assert.ok(problemsOf({ ...adoption.database, existingCluster: { identifier: "legacy-orders" } }).includes(
-                "dev: database.adopt and database.existingCluster exclude each other: adopt imports a cluster into full management, existingCluster fronts one and never modifies it; keep one"));
+        it("refuse adopting together with existingCluster, which fronts a cluster instead, in one line", () => {
+            assert.deepStrictEqual(problemsOf({ ...adoption.database, existingCluster: { identifier: "legacy-orders" } }), [
+                "dev: database.adopt and database.existingCluster exclude each other: adopt imports a cluster into full management, existingCluster fronts one and never modifies it; keep one",
+            ]);
         });
 
         it("refuse adopting without the cluster's VPC, with fewer instances than it adopts, or with a malformed field", () => {

@@ -6,7 +6,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
-import { evaluateProgram, Evaluation } from "./harness";
+import { evaluateProgram, Evaluation, EXISTING_SUBNETS, putExistingCluster, sampleExistingCluster } from "./harness";
 import { mandatory, runPolicies } from "../policy/run";
 import { estimateStack } from "../cost/report";
 import { parseArgs } from "../ops/cost-cli";
@@ -58,6 +58,35 @@ describe("examples/typescript: AuroraIamProxy in a VPC from awsx", () => {
 
     it("passes the policy pack with no mandatory violation", () => {
         const violations = mandatory(runPolicies(ev.resources, { environment: "dev" }));
+        assert.deepStrictEqual(violations.map((v) => `${v.policyName}: ${v.message}`), []);
+    });
+});
+
+describe("examples/existing-cluster: AuroraIamProxy in front of a cluster that exists, by its identifier", () => {
+    const vpcId = "vpc-0e0e0e0e0e0e0e0ee";
+    const subnets = (tier: string) => ["a", "b"].map((az, i) => {
+        const id = `subnet-0ee0000000000${tier}00${i + 1}`;
+        EXISTING_SUBNETS.set(id, { vpcId, availabilityZone: `eu-west-1${az}`, cidrBlock: `10.30.${i}.0/24` });
+        return id;
+    });
+    // What the team's stack config holds (pulumi config set ...), and the cluster AWS describes.
+    const stackConfig = { vpcId, privateSubnetIds: JSON.stringify(subnets("a")), isolatedSubnetIds: JSON.stringify(subnets("b")), clusterIdentifier: "orders-legacy" };
+    let ev: Evaluation;
+    before(async function () {
+        this.timeout(60_000);
+        putExistingCluster(sampleExistingCluster("orders-legacy", vpcId));
+        ev = await evaluateProgram(path.join(EXAMPLES, "existing-cluster", "index.ts"), "dev", stackConfig);
+    });
+
+    it("fronts the cluster with the proxy, declaring no RDS resource but the proxy's", () => {
+        assert.strictEqual(ev.one("aws:rds/proxyTarget:ProxyTarget").inputs.dbClusterIdentifier, "orders-legacy");
+        assert.deepStrictEqual(ev.resources.filter((r) => r.type.startsWith("aws:rds/") && !r.type.startsWith("aws:rds/proxy")).map((r) => r.type), []);
+        assert.match(ev.outputs.clusterEndpoint, /^orders-legacy\.cluster-/);
+        assert.match(ev.outputs.proxyEndpoint, /^orders-dev-proxy\.proxy-/);
+    });
+
+    it("passes the policy pack with no mandatory violation, its VPC's subnets allowed as an existing VPC's are", () => {
+        const violations = mandatory(runPolicies(ev.resources, { environment: "dev", config: { "rds-proxy-private-subnets": { allowExternalSubnets: true } } as never }));
         assert.deepStrictEqual(violations.map((v) => `${v.policyName}: ${v.message}`), []);
     });
 });

@@ -6,6 +6,7 @@
 import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { containsUnknown, grantsAction, label, ofType, parseDbUserArn, peek, resolveRefs, statementsOf, strings, Unknown } from "../util";
 import { taskRoles } from "./ecs";
+import { frontsExistingCluster } from "./rds";
 import { appUsersOf, stackDocuments } from "./stack";
 import { T } from "./types";
 
@@ -114,10 +115,12 @@ export const connectOnlyServedUsers: StackValidationPolicy = {
 
 export const readOnlyEndpointNeedsReaders: StackValidationPolicy = {
     name: "read-only-endpoint-needs-readers",
-    description: "A READ_ONLY proxy endpoint exists only where the cluster has reader instances: without them RDS Proxy fails its connections.",
+    description: "A READ_ONLY proxy endpoint exists only where the cluster has reader instances: without them RDS Proxy fails its connections. " +
+        "An existing cluster's instances are not the stack's: the component counts them at preview time.",
     enforcementLevel: "mandatory",
     severity: "medium",
     validateStack: (args, report) => {
+        if (frontsExistingCluster(args.resources)) return;
         const instances = ofType(args.resources, T.rdsClusterInstance).length;
         for (const endpoint of ofType(args.resources, PROXY_ENDPOINT)) {
             if (peek(endpoint.props, "targetRole") !== "READ_ONLY" || instances >= 2) continue;

@@ -3,6 +3,7 @@ import * as aws from "@pulumi/aws";
 import { PolicyResource, ResourceValidationPolicy, StackValidationPolicy, validateResourceOfType } from "@pulumi/policy";
 import { asList, environmentConfigSchema, environmentOf, isYes, label, ofType, peek, refersTo, resolveRefs, show,
     Unknown } from "../util";
+import { frontsExistingCluster } from "./rds";
 import { T } from "./types";
 
 export const rdsProxyRequiresTls: ResourceValidationPolicy = {
@@ -134,7 +135,8 @@ export const rdsProxyPrivateSubnets: StackValidationPolicy = {
 
 export const proxyTargetsStackCluster: StackValidationPolicy = {
     name: "proxy-targets-stack-cluster",
-    description: "Each RDS Proxy targets this stack's Aurora cluster (by cluster, not instance), and only that.",
+    description: "Each RDS Proxy targets this stack's Aurora cluster (by cluster, not instance), and only that; a stack that fronts an existing cluster " +
+        "(it declares none, and its post-deploy functions say DB_EXISTING_DATABASE=true) targets that cluster by its identifier.",
     enforcementLevel: "mandatory",
     severity: "high",
     validateStack: (args, report) => {
@@ -153,6 +155,10 @@ export const proxyTargetsStackCluster: StackValidationPolicy = {
                 continue;
             }
             const cluster = resolveRefs(target, "dbClusterIdentifier", clusters, ["clusterIdentifier", "id"]);
+            const identifier = peek(target.props, "dbClusterIdentifier");
+            if (frontsExistingCluster(args.resources) && typeof identifier === "string" && identifier !== "") {
+                continue;
+            }
             if (cluster.resolved.length === 0) {
                 report(`${label(target)}: dbClusterIdentifier ${show(peek(target.props, "dbClusterIdentifier"))} is not a cluster of this stack; ` +
                     "pass this stack's cluster.clusterIdentifier", target.urn);

@@ -11,6 +11,17 @@ const envOf = (args: ResourceValidationArgs) => environmentOf(args, [args.provid
 const isPostgres = (engine: unknown) => typeof engine === "string" && /postgres/i.test(engine);
 
 /**
+ * The stack fronts an Aurora cluster it does not declare (AuroraIamProxy's database.existingCluster): it declares
+ * no cluster, and its post-deploy functions say so (DB_EXISTING_DATABASE=true). The component reads and checks that
+ * cluster at preview time (components/existing-cluster.ts); the rules that need a declared cluster then judge only
+ * what the stack adds to it. A stack that declares a cluster is judged strictly, whatever its functions say.
+ */
+export function frontsExistingCluster(resources: PolicyResource[]): boolean {
+    return ofType(resources, T.rdsCluster).length === 0 &&
+        ofType(resources, T.lambdaFunction).some(fn => peek(fn.props, "environment", "variables", "DB_EXISTING_DATABASE") === "true");
+}
+
+/**
  * A KMS key id that names a customer-managed key, not the AWS-managed `alias/aws/...` one. An id
  * unknown at preview comes from a resource this stack creates (a key or alias), never an AWS-managed key.
  */

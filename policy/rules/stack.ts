@@ -11,6 +11,7 @@ import { parseContainers, taskRoles } from "./ecs";
 import { documentsOf, HeldDocument } from "./iam";
 import { DATA_PORTS, coversPort, ruleSources, stackRules } from "./network";
 import { relayGroups } from "./operator";
+import { frontsExistingCluster } from "./rds";
 import { T } from "./types";
 
 const DB_PORT = DATA_PORTS[0];
@@ -81,7 +82,8 @@ function checkIngressOnlyFrom(resources: PolicyResource[], targets: PolicyResour
 
 export const dbSgAdmitsOnlyProxy: StackValidationPolicy = {
     name: "db-sg-admits-only-proxy",
-    description: "The database's security group admits 5432 only from the proxy's security group.",
+    description: "The database's security group admits 5432 only from the proxy's security group. A stack that fronts an existing cluster adds " +
+        "rules to groups it does not declare only to admit a group the proxy is in.",
     enforcementLevel: "mandatory",
     severity: "high",
     validateStack: (args, report) => {
@@ -94,6 +96,25 @@ export const dbSgAdmitsOnlyProxy: StackValidationPolicy = {
         }
         checkIngressOnlyFrom(args.resources, db.groups, proxy.groups, "the database group", "the proxy's group",
             "Reach the database only through the proxy (referencedSecurityGroupId: proxy group).", report);
+        if (frontsExistingCluster(args.resources)) {
+            // The existing cluster's group is not declared here: every ingress rule the stack adds to a group it does not
+            // declare (on any port: the cluster's may not be 5432) must admit a group of the proxy's, nothing else.
+            const sgs = ofType(args.resources, T.securityGroup);
+            for (const { rule, groups } of stackRules(args.resources)) {
+                if (rule.direction !== "ingress" || rule.groupRef === "self" || groups.length > 0) {
+                    continue;
+                }
+                const owner = args.resources.find(r => r.urn === rule.owner.urn)!;
+                const target = show(rule.groupRef.value);
+                for (const cidr of [...rule.cidrs, ...rule.prefixLists]) {
+                    report(`${label(owner)}: adds ingress from ${cidr} to ${target}, a group this stack does not declare; admit only the proxy's group`, owner.urn);
+                }
+                const { resolved, unresolved } = ruleSources(rule, owner, sgs);
+                for (const source of [...resolved.filter(s => !proxy.groups.includes(s)).map(s => label(s)), ...unresolved.map(v => `security group ${show(v)}`)]) {
+                    report(`${label(owner)}: adds ingress from ${source} to ${target}, a group this stack does not declare; admit only a group the proxy is in`, owner.urn);
+                }
+            }
+        }
     },
 };
 
@@ -188,7 +209,12 @@ export const taskRoleConnectScope: StackValidationPolicy = {
         const resources = args.resources;
         const proxies = ofType(resources, T.proxy);
         const clusters = ofType(resources, T.rdsCluster);
-        const masterUsers = clusters.map(c => peek(c.props, "masterUsername")).filter((u): u is string => typeof u === "string");
+        // The master user: the declared cluster's, or (an existing cluster) the one the post-deploy functions name as owner.
+        const masterUsers = [
+            ...clusters.map(c => peek(c.props, "masterUsername")),
+            ...ofType(resources, T.lambdaFunction).map(fn => peek(fn.props, "environment", "variables", "DB_OWNER")),
+        ].filter((u): u is string => typeof u === "string" && u !== "");
+        const fronting = frontsExistingCluster(resources);
         const configuredUser = args.getConfig<{ appUser?: string }>().appUser;
         const tasks = taskRoles(resources, "taskRoleArn");
         const appUserOfRole = (role: PolicyResource) => {
@@ -233,7 +259,12 @@ export const taskRoleConnectScope: StackValidationPolicy = {
                     }
                     if (isProxyRole) {
                         const ids = clusters.map(c => peek(c.props, "clusterResourceId"));
-                        if (!ids.includes(parsed.resourceId)) {
+                        if (fronting) {
+                            // The existing cluster's resource id comes from the data source the component checked it with.
+                            if (!/^cluster-[A-Z0-9]+$/.test(parsed.resourceId)) {
+                                report(`${where}: the proxy's role may connect to ${parsed.resourceId}, which is not an Aurora cluster resource id (cluster-...); build the ARN from the fronted cluster's clusterResourceId`, holder.urn);
+                            }
+                        } else if (!ids.includes(parsed.resourceId)) {
                             const seen = ids.includes(Unknown) ? "this stack's cluster resource id is unknown until apply, so a fixed id can't be it"
                                 : `this stack's cluster is ${ids.map(String).join(", ") || "absent"}`;
                             report(`${where}: the proxy's role may connect to ${parsed.resourceId}, but ${seen}; build the ARN from this stack's cluster.clusterResourceId`, holder.urn);
