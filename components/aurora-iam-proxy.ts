@@ -194,6 +194,8 @@ export class AuroraIamProxy extends pulumi.ComponentResource {
             clusterArn: cluster.arn,
             masterSecretArn: cluster.masterSecretArn,
             proxyUserPasswords: secrets.proxyUserPasswords,
+            // An adopted cluster holds the team's data and roles too: the bootstrap leaves what it did not declare.
+            existingDatabase: fronted !== undefined || s.database.adopt !== undefined,
             existingCluster: fronted ? {
                 host: fronted.endpoint,
                 port: fronted.port,

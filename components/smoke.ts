@@ -41,6 +41,11 @@ export interface SmokeArgs {
      * writer as the master user over verified TLS (DB_BOOTSTRAP_PATH=vpc), both functions run their existing-database
      * variants (DB_EXISTING_DATABASE), and the smoke reads the cluster's groups for its CIDR warning row.
      */
+    /**
+     * The database holds what others made (a fronted or an adopted cluster): the bootstrap runs its non-destructive
+     * variant (DB_EXISTING_DATABASE): it never revokes from PUBLIC, changes an owner or touches an undeclared role.
+     */
+    existingDatabase?: boolean;
     existingCluster?: {
         /** The cluster's writer endpoint and port. */
         host: pulumi.Input<string>;
@@ -211,7 +216,7 @@ export class Smoke extends pulumi.ComponentResource {
                             DB_PORT: pulumi.output(existing.port).apply(String),
                             DB_EXISTING_DATABASE: "true",
                         }
-                        : { DB_CLUSTER_ARN: args.clusterArn }),
+                        : { DB_CLUSTER_ARN: args.clusterArn, ...(args.existingDatabase ? { DB_EXISTING_DATABASE: "true" } : {}) }),
                     DB_SECRET_ARN: args.masterSecretArn,
                     DB_NAME: args.dbName,
                     DB_USER: args.appUser,
@@ -228,6 +233,8 @@ export class Smoke extends pulumi.ComponentResource {
             masterSecret: args.masterSecretArn,
             rerun: args.settings.rerun,
             ...(existing ? { path: { host: existing.host, port: existing.port } } : {}),
+            // Only when set, so the trigger of a stack that never had it keeps its value (no re-run on upgrade).
+            ...(args.existingDatabase ? { existingDatabase: true } : {}),
         }).apply(contentHash);
         this.bootstrapInvocation = new aws.lambda.Invocation(`${name}-bootstrap`, {
             functionName: bootstrapFunction.name,

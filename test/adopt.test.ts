@@ -244,6 +244,12 @@ describe("adopting an existing cluster", () => {
             assert.strictEqual(imported.size, expected.length, `imported: ${[...imported.keys()].join(", ")}`);
         });
 
+        it("runs the bootstrap's non-destructive variant on the adopted database: the team's roles and PUBLIC's rights stay", () => {
+            const env = ev.named("aws:lambda/function:Function", "smoke-bootstrap").inputs.environment.variables;
+            assert.strictEqual(env.DB_EXISTING_DATABASE, "true");
+            assert.ok(env.DB_CLUSTER_ARN, "through the Data API of the cluster it now manages");
+        });
+
         it("keeps the cluster's own security groups and log exports beside its own, and takes a final snapshot", () => {
             const c = cluster().inputs;
             const ours = ev.named("aws:ec2/securityGroup:SecurityGroup", "network-db");
