@@ -257,6 +257,25 @@ function instanceAcu(ctx: Context, inst: PlannedResource): Range | { reason: str
 const scale = (x: Range, f: (v: number, level: keyof Range) => number): Range =>
     ({ low: f(x.low, "low"), expected: f(x.expected, "expected"), high: f(x.high, "high") });
 
+/**
+ * The proxy in front of a cluster outside the plan (database.existingCluster): it bills that cluster's capacity,
+ * which the plan does not hold. low: the least any target bills (2 vCPUs, one small provisioned instance);
+ * expected: a writer and a reader of 2 vCPUs each (a db.r6g.large pair); high: the 8-ACU minimum of Serverless v2.
+ * The basis says what a larger cluster adds, so a reviewer can price their own.
+ */
+function existingClusterProxyPart(ctx: Context, identifiers: string[]): Part {
+    const price = ctx.price("proxyVcpuHour");
+    const month = (units: number) => units * HOURS_PER_MONTH * price;
+    return {
+        low: month(PROXY_MIN_VCPU),
+        expected: month(2 * PROXY_MIN_VCPU),
+        high: month(PROXY_MIN_ACU),
+        basis: `fronts ${identifiers.join(", ")}, a cluster outside the plan: RDS Proxy bills its provisioned instances' vCPUs (at least ${PROXY_MIN_VCPU}) ` +
+            `or its Serverless v2 ACUs (at least ${PROXY_MIN_ACU}) at ${usd(price)} an hour each (${usd(month(1))} a month); ` +
+            `low ${PROXY_MIN_VCPU} vCPU, expected 2 instances of 2 vCPU, high the ${PROXY_MIN_ACU}-ACU minimum; a larger cluster costs ${usd(month(1))} a month per vCPU or ACU`,
+    };
+}
+
 /** The proxy's charge for Serverless v2 targets: their ACUs, never fewer than 8. */
 function acuProxyPart(ctx: Context, sum: Range, count: number): Part {
     const charged = scale(sum, (x) => Math.max(PROXY_MIN_ACU, x));
@@ -416,6 +435,7 @@ const PRICERS: Record<string, Pricer> = {
         const targets = ctx.ofType(T.proxyTarget).filter((t) => t.inputs.dbProxyName === res.inputs.name || ctx.ofType(T.proxy).length === 1);
         const clusters = targets.map((t) => clusterOf(ctx, t.inputs.dbClusterIdentifier)).filter((c): c is PlannedResource => !!c);
         const instances = ctx.ofType(T.instance).filter((i) => clusters.some((c) => clusterOf(ctx, i.inputs.clusterIdentifier) === c));
+        if (targets.length > 0 && clusters.length === 0) return [existingClusterProxyPart(ctx, targets.map((t) => String(t.inputs.dbClusterIdentifier)))];
         // RDS Proxy bills the capacity of what it fronts: ACUs of Serverless v2 instances (at least 8), vCPUs of
         // provisioned ones (at least 2). A cluster mixing both is billed on each part here (not confirmed).
         const acu: Range = { low: 0, expected: 0, high: 0 };

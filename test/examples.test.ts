@@ -8,7 +8,8 @@ import * as path from "path";
 import { parse as parseYaml } from "yaml";
 import { evaluateProgram, Evaluation, EXISTING_SUBNETS, putExistingCluster, sampleExistingCluster } from "./harness";
 import { mandatory, runPolicies } from "../policy/run";
-import { estimateStack } from "../cost/report";
+import { costByPart, estimateStack, money } from "../cost/report";
+import { estimate } from "../cost/estimate";
 import { parseArgs } from "../ops/cost-cli";
 
 const EXAMPLES = path.join(__dirname, "..", "examples");
@@ -88,6 +89,22 @@ describe("examples/existing-cluster: AuroraIamProxy in front of a cluster that e
     it("passes the policy pack with no mandatory violation, its VPC's subnets allowed as an existing VPC's are", () => {
         const violations = mandatory(runPolicies(ev.resources, { environment: "dev", config: { "rds-proxy-private-subnets": { allowExternalSubnets: true } } as never }));
         assert.deepStrictEqual(violations.map((v) => `${v.policyName}: ${v.message}`), []);
+    });
+
+    it("costs what the README's migration table says for step 1 (the tool's estimate of this plan, by part)", () => {
+        const e = estimate("dev", "eu-west-1", ev.resources);
+        const part = new Map(costByPart(e).map((p) => [p.part, money(p.monthly)]));
+        const proxy = e.lines.find((l) => l.type === "aws:rds/proxy:Proxy")!;
+        const expected = `expected ${money(e.monthly.expected)} (low ${money(e.monthly.low)}, high ${money(e.monthly.high)}): ` +
+            `the proxy ${money(proxy.monthly)} for a writer and a reader of 2 vCPUs (RDS Proxy bills the cluster's vCPUs, at least 2, or its ACUs, at least 8), ` +
+            `monitoring ${part.get("monitoring")}, the relay ${part.get("operator")}, the smoke ${part.get("smoke")}, a KMS key ${part.get("secrets")}`;
+        const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
+        assert.strictEqual(/<!-- front-cost -->(.*?)<!-- \/front-cost -->/.exec(readme)?.[1], expected);
+        assert.deepStrictEqual([...part.keys()].sort(), ["monitoring", "operator", "proxy", "secrets", "smoke"], "every part is in the sentence");
+        const perUnit = /at \$[\d.]+ an hour each \((\$[\d.]+) a month\)/.exec(proxy.basis)?.[1];
+        assert.strictEqual(money(proxy.monthly), money(4 * Number(perUnit?.slice(1))), "a cluster outside the plan: two instances of 2 vCPUs expected, not the 8-ACU minimum");
+        assert.strictEqual(money(proxy.low), money(2 * Number(perUnit?.slice(1))), "low: the 2-vCPU minimum");
+        assert.ok(perUnit && readme.includes(`(${perUnit} a month per vCPU or ACU above the minimum)`), `README: the per-vCPU figure ${perUnit}`);
     });
 });
 
