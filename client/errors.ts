@@ -22,7 +22,8 @@ export interface ClassifiedError {
   message: string;
 }
 
-export interface Endpoint {
+/** The proxy's name and port, as an error message names them (never the tunnel's). */
+export interface ProxyAddress {
   host: string;
   port: number;
 }
@@ -94,7 +95,7 @@ export function errorMessage(err: unknown): string {
   return redact(message || inner.join("; ") || field(err, "code") || "unknown error");
 }
 
-export function classifyError(err: unknown, at: Endpoint, timeoutMs?: number): ClassifiedError {
+export function classifyError(err: unknown, at: ProxyAddress, timeoutMs?: number): ClassifiedError {
   const code = codeOf(err);
   const message = errorMessage(err);
   const where = `${at.host}:${at.port}`;

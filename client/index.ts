@@ -11,3 +11,5 @@ export { verifyFullSsl, tlsFacts, tlsShortfall, socketOf } from "./tls";
 export type { TlsFacts } from "./tls";
 export { classifyError, redact } from "./errors";
 export type { ClassifiedError, FailureKind } from "./errors";
+export { endpointOf, signedFor } from "./endpoint";
+export type { Endpoint } from "./endpoint";

@@ -3,6 +3,7 @@
 // failed for a reason a new attempt can fix.
 
 import { Pool, PoolClient, PoolConfig } from "pg";
+import { endpointOf, signedFor } from "./endpoint";
 import { classifyError, ClassifiedError, FailureKind } from "./errors";
 import { backoffMs, retryPolicy, RetryPolicy, RetryReason, retryReason } from "./retry";
 import { Credentials, tokenFactory } from "./token";
@@ -119,26 +120,26 @@ export class IamPool extends Pool {
  * millisecond against tens of milliseconds to connect (client/README.md, "Token reuse").
  */
 export function createIamPool(options: IamPoolOptions): IamPool {
-  const name = options.proxyHost ?? options.host;
-  const port = options.proxyPort ?? options.port;
-  const nextToken = tokenFactory({ ...options, host: name, port });
+  const endpoint = endpointOf(options);
+  const proxy = signedFor(endpoint);
+  const nextToken = tokenFactory({ ...options, ...proxy });
   const pool = new IamPool(
     {
       ...options.extra,
-      host: options.host,
-      port: options.port,
+      host: endpoint.connectHost,
+      port: endpoint.connectPort,
       database: options.database,
       user: options.user,
       password: () => nextToken(),
-      ssl: verifyFullSsl(name, options.caPem),
+      ssl: verifyFullSsl(endpoint.serverName, options.caPem),
       max: options.max ?? 10,
       idleTimeoutMillis: options.idleTimeoutMillis ?? 30_000,
       connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5_000,
       ...(options.queryTimeoutMillis !== undefined ? { query_timeout: options.queryTimeoutMillis } : {}),
     },
-    { host: name, port },
+    proxy,
     retryPolicy(options.retry),
   );
-  pool.on("error", (err) => options.onIdleError?.(classifyError(err, { host: name, port })));
+  pool.on("error", (err) => options.onIdleError?.(classifyError(err, proxy)));
   return pool;
 }
