@@ -66,6 +66,11 @@ export function adoptSettingsProblems(value: unknown): { problems: string[]; ado
     list("instanceIdentifiers", (id) => identifier("instanceIdentifiers", id));
     if (typeof v.subnetGroupName !== "string" || !SUBNET_GROUP_NAME.test(v.subnetGroupName)) {
         problems.push(`${key}.subnetGroupName (${show(v.subnetGroupName)}) must be the cluster's DBSubnetGroup: up to 255 lower-case letters, digits, spaces and . _ -`);
+    } else if (/^default$/i.test(v.subnetGroupName)) {
+        // The provider refuses to declare an aws_db_subnet_group named "default" (terraform-provider-aws
+        // internal/service/rds/validate.go, validSubnetGroupName: (?i)^default$), so it can't be imported, and the
+        // cluster can't leave it without a replacement (db_subnet_group_name is ForceNew).
+        problems.push(`${key}.subnetGroupName ("${v.subnetGroupName}") is the VPC's default DB subnet group, which the AWS provider cannot declare or import; front this cluster instead (database.existingCluster, docs/existing-cluster.md)`);
     }
     list("securityGroupIds", (id) => {
         if (typeof id !== "string" || !SECURITY_GROUP_ID.test(id)) problems.push(`${key}.securityGroupIds: ${show(id)} is not a security group id such as sg-0123456789abcdef0`);

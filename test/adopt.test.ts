@@ -353,6 +353,12 @@ describe("adopting an existing cluster", () => {
             ]);
         });
 
+        it("refuse the VPC's default DB subnet group, which the provider cannot declare, pointing to fronting instead", () => {
+            assert.deepStrictEqual(problemsOf({ ...adoption.database, adopt: { ...adoption.database.adopt, subnetGroupName: "default" } }), [
+                'dev: database.adopt.subnetGroupName ("default") is the VPC\'s default DB subnet group, which the AWS provider cannot declare or import; front this cluster instead (database.existingCluster, docs/existing-cluster.md)',
+            ]);
+        });
+
         it("refuse carrying over a parameter the component sets to another value", () => {
             const adopt = { ...adoption.database.adopt, parameters: [{ name: "rds.force_ssl", value: "0" }] };
             assert.deepStrictEqual(problemsOf({ ...adoption.database, adopt }), [
