@@ -276,7 +276,10 @@ describe("AuroraIamProxy in front of an existing cluster (database.existingClust
 
         it("no bootstrap path: a cluster without instances, or a read replica without a writer", async () => {
             assert.deepStrictEqual(await refusal(cluster("orders-empty", (c) => { c.clusterMembers = []; }), {}, [USERS[0]]), [
-                `${where("orders-empty")}: the bootstrap has no path to the database: the cluster has no instance; add a writer: aws rds create-db-instance --db-cluster-identifier orders-empty --db-instance-identifier orders-empty-1 --engine aurora-postgresql --db-instance-class db.serverless`,
+                `${where("orders-empty")}: the bootstrap has no path to the database: the cluster has no instance; add a writer: ` +
+                "aws rds modify-db-cluster --db-cluster-identifier orders-empty --serverless-v2-scaling-configuration MinCapacity=0.5,MaxCapacity=8 --apply-immediately, " +
+                "then aws rds create-db-instance --db-cluster-identifier orders-empty --db-instance-identifier orders-empty-1 --engine aurora-postgresql --db-instance-class db.serverless " +
+                "(Serverless v2 needs that capacity range first; 8 ACUs is a ceiling of your choosing), or give create-db-instance a provisioned class such as db.r6g.large alone",
             ]);
             assert.deepStrictEqual(await refusal(cluster("orders-replica", (c) => { c.replicationSourceIdentifier = "arn:aws:rds:eu-central-1:123456789012:cluster:orders"; })), [
                 `${where("orders-replica")}: the bootstrap has no path to a writer: the cluster is a read replica of arn:aws:rds:eu-central-1:123456789012:cluster:orders; front the source cluster, or promote this one: aws rds promote-read-replica-db-cluster --db-cluster-identifier orders-replica`,
