@@ -124,7 +124,10 @@ export class Database extends pulumi.ComponentResource {
             manageMasterUserPassword: true,
             // An adopted cluster's secret keeps its key: "If the DB cluster already manages the master user password in
             // Secrets Manager, you can't change the KMS key" (RDS API reference, ModifyDBCluster, MasterUserSecretKmsKeyId).
-            masterUserSecretKmsKeyId: described ? described.apply((d) => d.masterUserSecret!.kmsKeyId) : args.kmsKeyArn,
+            // So it is left undeclared there: the provider's Read never sets master_user_secret_kms_key_id (cluster.go sets
+            // only master_user_secret), so any value declared would show as a change after the import and send that
+            // ModifyDBCluster; undeclared, the Optional+Computed argument keeps whatever the state holds.
+            masterUserSecretKmsKeyId: adopt ? undefined : args.kmsKeyArn,
             iamDatabaseAuthenticationEnabled: true,
             storageEncrypted: true,
             kmsKeyId: storageKey,
