@@ -298,6 +298,8 @@ export interface AdoptionDeclared {
     engineVersion: string;
     engineMajor: number;
     adopt: AdoptSettings;
+    /** database.instanceCount: instances beyond the adopted ones are created as <clusterIdentifier>-<n>. */
+    instanceCount: number;
     /** network.existingVpc.vpcId. */
     vpcId: string;
 }
@@ -335,8 +337,12 @@ export function adoptionProblems(stack: string, declared: AdoptionDeclared, clus
         differs("port", DB_PORT, "Port", cluster.port, `the proxy, its security-group rules and the smoke use ${DB_PORT}`,
             `move the cluster with aws rds modify-db-cluster --db-cluster-identifier ${id} --port ${DB_PORT} --apply-immediately (its instances restart; clients move with it)`);
     }
-    const listed = [...declared.adopt.instanceIdentifiers].sort().join(",");
-    if (listed !== [...cluster.members].sort().join(",")) {
+    // Every adopted instance is a member; any other member is one the component created itself, growing the cluster to
+    // database.instanceCount (<clusterIdentifier>-<n> for n after the adopted ones, components/database.ts), so later
+    // previews of a grown cluster pass, as does one after an update that created only some of them.
+    const adopted = declared.adopt.instanceIdentifiers;
+    const grown = Array.from({ length: Math.max(0, declared.instanceCount - adopted.length) }, (_, i) => `${id}-${adopted.length + i + 1}`);
+    if (adopted.some((m) => !cluster.members.includes(m)) || cluster.members.some((m) => !adopted.includes(m) && !grown.includes(m))) {
         differs("database.adopt.instanceIdentifiers", declared.adopt.instanceIdentifiers, "DBClusterMembers", cluster.members,
             "an instance the component does not declare stays unmanaged, one it declares but the cluster lacks is created", "list every member, the writer first");
     }

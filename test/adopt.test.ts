@@ -40,6 +40,9 @@ function argsFor(database: Record<string, unknown>): AuroraIamProxyArgs {
     };
 }
 
+/** Instances an earlier `up` created beyond the adopted ones (database.instanceCount): members the next preview sees. */
+let createdMembers: string[] = [];
+
 /**
  * What the provider's data sources answer for the sample cluster (aws_rds_cluster, aws_db_instance,
  * aws_db_subnet_group read DescribeDBClusters, DescribeDBInstances and DescribeDBSubnetGroups: the same fields,
@@ -55,7 +58,7 @@ function describeFromFixture(token: string, inputs: Record<string, string>): Rec
                 engineMode: CLUSTER.EngineMode, engineVersion: CLUSTER.EngineVersion, databaseName: CLUSTER.DatabaseName, masterUsername: CLUSTER.MasterUsername,
                 port: CLUSTER.Port, storageEncrypted: CLUSTER.StorageEncrypted, kmsKeyId: CLUSTER.KmsKeyId, dbSubnetGroupName: CLUSTER.DBSubnetGroup,
                 vpcSecurityGroupIds: CLUSTER.VpcSecurityGroups.map((g) => g.VpcSecurityGroupId), dbClusterParameterGroupName: CLUSTER.DBClusterParameterGroup,
-                clusterMembers: CLUSTER.DBClusterMembers.map((m) => m.DBInstanceIdentifier),
+                clusterMembers: [...CLUSTER.DBClusterMembers.map((m) => m.DBInstanceIdentifier), ...createdMembers],
                 masterUserSecrets: [{ kmsKeyId: CLUSTER.MasterUserSecret.KmsKeyId, secretArn: CLUSTER.MasterUserSecret.SecretArn, secretStatus: CLUSTER.MasterUserSecret.SecretStatus }],
                 enabledCloudwatchLogsExports: CLUSTER.EnabledCloudwatchLogsExports, iamDatabaseAuthenticationEnabled: CLUSTER.IAMDatabaseAuthenticationEnabled,
                 deletionProtection: CLUSTER.DeletionProtection, backupRetentionPeriod: CLUSTER.BackupRetentionPeriod,
@@ -281,6 +284,24 @@ describe("adopting an existing cluster", () => {
             assert.deepStrictEqual([third.inputs.identifier, third.inputs.availabilityZone, third.options.protect], ["legacy-orders-3", "eu-west-1c", false]);
             assert.deepStrictEqual([...run.imported].filter(([key]) => key.startsWith("aws:rds/clusterInstance:")).map(([, id]) => id), ["legacy-orders-1", "legacy-orders-2"]);
         });
+
+        it("previews the grown cluster again after the update that created them, and still refuses a member it neither adopted nor created", async function () {
+            this.timeout(60_000);
+            const s = resolveArgs("dev", argsFor({ ...adoption.database, instanceCount: 3 })).database;
+            createdMembers = ["legacy-orders-3"];
+            try {
+                const ev = await evaluate("dev", adopting(() => ({ engineVersion: databaseFor(s).engineVersion })).program);
+                assert.strictEqual(ev.outputs.engineVersion, CLUSTER.EngineVersion, "the check passes with legacy-orders-3 a member");
+            } finally {
+                createdMembers = [];
+            }
+            const declared: AdoptionDeclared = { name: "orders", masterUsername: "postgres", engineVersion: "16.4", engineMajor: 16, vpcId: GROUP.VpcId, instanceCount: 3, adopt: adoption.database.adopt };
+            assert.deepStrictEqual(adoptionProblems("dev", declared, { ...described, members: [...described.members, "legacy-orders-3"] }), []);
+            assert.deepStrictEqual(adoptionProblems("dev", declared, { ...described, members: [...described.members, "legacy-orders-9"] }), [
+                'dev: database.adopt.instanceIdentifiers (["legacy-orders-1","legacy-orders-2"]) differs from DBClusterMembers ["legacy-orders-1","legacy-orders-2","legacy-orders-9"] of cluster legacy-orders: ' +
+                "an instance the component does not declare stays unmanaged, one it declares but the cluster lacks is created; list every member, the writer first",
+            ]);
+        });
     });
 
     describe("a setting that differs from the cluster", () => {
@@ -300,7 +321,7 @@ describe("adopting an existing cluster", () => {
 
         it("names each difference on its own line: engine version, key, subnet group, members, VPC, port, encryption, master secret", () => {
             const declared: AdoptionDeclared = {
-                name: "orders", masterUsername: "postgres", engineVersion: "15", engineMajor: 15, vpcId: "vpc-0ffffffffffffffff",
+                name: "orders", masterUsername: "postgres", engineVersion: "15", engineMajor: 15, vpcId: "vpc-0ffffffffffffffff", instanceCount: 1,
                 adopt: { ...adoption.database.adopt, kmsKeyId: "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-4333-8444-555555555555", subnetGroupName: "other-db", instanceIdentifiers: ["legacy-orders-1"] },
             };
             assert.deepStrictEqual(adoptionProblems("prod", declared, described), [
@@ -311,7 +332,7 @@ describe("adopting an existing cluster", () => {
                 'prod: network.existingVpc.vpcId ("vpc-0ffffffffffffffff") differs from VpcId "vpc-0a1b2c3d4e5f60718" of subnet group legacy-orders-db of cluster legacy-orders: a subnet group cannot move to another VPC; set network.existingVpc to the cluster\'s VPC',
             ]);
             const legacy: DescribedCluster = { ...described, port: 3306, storageEncrypted: false, kmsKeyId: undefined, databaseName: undefined, masterUserSecret: undefined };
-            const ok: AdoptionDeclared = { name: "orders", masterUsername: "postgres", engineVersion: "16", engineMajor: 16, vpcId: "vpc-0a1b2c3d4e5f60718", adopt: adoption.database.adopt };
+            const ok: AdoptionDeclared = { name: "orders", masterUsername: "postgres", engineVersion: "16", engineMajor: 16, vpcId: "vpc-0a1b2c3d4e5f60718", instanceCount: 2, adopt: adoption.database.adopt };
             assert.deepStrictEqual(adoptionProblems("prod", ok, legacy), [
                 'prod: database.name ("orders") differs from DatabaseName "(none: created without an initial database)" of cluster legacy-orders: only a replacement could change it; adopting needs a cluster created with a DatabaseName; front this one instead (database.existingCluster)',
                 "prod: storage encryption (true) differs from StorageEncrypted false of cluster legacy-orders: only a replacement could change it; restore an encrypted copy of a snapshot and adopt that cluster, or front this one (database.existingCluster)",
