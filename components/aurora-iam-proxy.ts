@@ -204,7 +204,7 @@ export class AuroraIamProxy extends pulumi.ComponentResource {
                 secretKmsKeyArn: fronted.secretKmsKeyArn,
                 clusterSecurityGroupIds: fronted.securityGroupIds,
             } : undefined,
-            bootstrapAfter: [...cluster.reachable, proxy.proxy],
+            bootstrapAfter: [...cluster.reachable, ...network.bootstrapPathRules, proxy.proxy],
             smokeAfter: [proxy.target],
             verifies: {
                 cluster: [cluster.arn, cluster.resourceId, cluster.endpoint, cluster.readerEndpoint],

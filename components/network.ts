@@ -86,8 +86,13 @@ export class Network extends pulumi.ComponentResource {
     readonly clusterAccessSecurityGroupId?: pulumi.Output<string>;
     /** Existing cluster only: the bootstrap function's own group (HTTPS out, to read the master secret). */
     readonly bootstrapSecurityGroupId?: pulumi.Output<string>;
-    /** Existing cluster only: the rules that open the path to the cluster; the proxy's target and the bootstrap wait for them. */
+    /** Existing cluster only: the rules that open the path to the cluster; the proxy's target waits for them. */
     readonly clusterAccessRules: pulumi.Resource[] = [];
+    /**
+     * Where the bootstrap runs in the VPC: every rule its path needs (to the database, and HTTPS out to Secrets Manager);
+     * its invocation waits for all of them, or its first run could start before a rule exists and fail.
+     */
+    readonly bootstrapPathRules: pulumi.Resource[] = [];
 
     constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super(TYPE.Network, name, {}, opts);
@@ -162,6 +167,7 @@ export class Network extends pulumi.ComponentResource {
             // The bootstrap reads the master secret from Secrets Manager (through the private subnets' NAT or a VPC
             // endpoint), and the smoke reads the cluster group's rules from the EC2 API for its CIDR warning row.
             egress("bootstrap-https", { ...https, securityGroupId: bootstrapSg.id, cidrIpv4: "0.0.0.0/0", description: descriptions.bootstrapHttps });
+            this.bootstrapPathRules = rules.slice(before);
             egress("smoke-https", { ...https, securityGroupId: smokeSg.id, cidrIpv4: "0.0.0.0/0", description: descriptions.smokeHttps });
             this.clusterAccessSecurityGroupId = accessSg.id;
             this.bootstrapSecurityGroupId = bootstrapSg.id;

@@ -154,6 +154,17 @@ describe("AuroraIamProxy in front of an existing cluster (database.existingClust
             assert.deepStrictEqual(rulesOf(ev, ev.named(T.sg, "network-cluster-access")).map(ruleText), [`out tcp/5432-5432 ${c.vpcSecurityGroupIds[0]}`]);
         });
 
+        it("invokes the bootstrap only once every rule of its path exists: to the cluster, the cluster's one rule, HTTPS out", () => {
+            const path = [
+                ...rulesOf(ev, ev.named(T.sg, "network-bootstrap")),
+                ...rulesOf(ev, ev.named(T.sg, "network-cluster-access")),
+                ev.named(T.ingress, "network-cluster-from-cluster-access"),
+            ];
+            assert.deepStrictEqual(path.map((r) => r.name).sort(), ["network-bootstrap-https", "network-cluster-access-to-cluster", "network-cluster-from-cluster-access"]);
+            const invocation = ev.named("aws:lambda/invocation:Invocation", "smoke-bootstrap");
+            for (const rule of path) assert.ok(invocation.dependencies.includes(rule.urn), `the bootstrap waits for ${rule.name}`);
+        });
+
         it("grants the bootstrap the master secret and nothing of the Data API; no kms:Decrypt for a secret under the AWS-managed key", () => {
             const role = ev.resources.find((r) => r.type === T.role && r.state.arn === fn(ev, "bootstrap").inputs.role)!;
             const statements = inlineStatementsOf(ev, role);
