@@ -143,8 +143,10 @@ export class Database extends pulumi.ComponentResource {
             // An adopted cluster keeps the logs it exports already.
             enabledCloudwatchLogsExports: described ? described.logExports.apply((l) => [...new Set([...l, "postgresql"])]) : ["postgresql"],
             // The RDS Data API lets the post-deploy bootstrap run SQL (as the master user, via its secret and IAM)
-            // without a second network path into the database: its security group admits the proxy only.
-            enableHttpEndpoint: true,
+            // without a second network path into the database: its security group admits the proxy only. It does not
+            // serve a T-class writer or an older engine version (components/bootstrap-path.ts): the bootstrap then runs
+            // in the VPC, and the endpoint stays off, as nothing could use it.
+            enableHttpEndpoint: s.bootstrapPath === "data-api",
             backupRetentionPeriod: s.backupRetentionDays,
             preferredBackupWindow: "02:00-03:00",
             preferredMaintenanceWindow: "sun:04:00-sun:05:00",
