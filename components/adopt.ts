@@ -8,6 +8,7 @@
 //   cannot change in place) compared with the described cluster, one line per difference naming both values.
 // No Pulumi import: the settings parser and ops/ load this without the SDK.
 import { DB_PORT } from "../access/spec";
+import { BootstrapPath, dataApiClassProblem, dataApiProblem, dataApiVersionProblem } from "./bootstrap-path";
 import { CLUSTER_PARAMETERS, ClusterParameter, ENGINE, ENGINE_MODE } from "./cluster-spec";
 
 /** database.adopt with its defaults applied (components/args.ts AdoptCluster documents each field). */
@@ -300,6 +301,9 @@ export interface AdoptionDeclared {
     adopt: AdoptSettings;
     /** database.instanceCount: instances beyond the adopted ones are created as <clusterIdentifier>-<n>. */
     instanceCount: number;
+    /** database.instanceClass, and the bootstrap's path the settings chose from it and engineVersion. */
+    instanceClass: string;
+    bootstrapPath: BootstrapPath;
     /** network.existingVpc.vpcId. */
     vpcId: string;
 }
@@ -350,6 +354,23 @@ export function adoptionProblems(stack: string, declared: AdoptionDeclared, clus
         problems.push(`${stack}: network.existingVpc.vpcId (${show(declared.vpcId)}) differs from VpcId ${show(cluster.subnetGroup.vpcId)} of subnet group ` +
             `${cluster.subnetGroup.name} of cluster ${id}: a subnet group cannot move to another VPC; set network.existingVpc to the cluster's VPC`);
     }
+    // The settings chose the Data API for the bootstrap (a class and version it serves, as written), but it cannot serve
+    // this cluster as it is: its writer is of a T class, or it runs a version before the Data API's. The cluster's HTTP
+    // endpoint would be turned on before any instance changes class. The fix is to write the cluster's own class or
+    // version, which puts the bootstrap inside the VPC (components/bootstrap-path.ts), or to change the cluster first.
+    const writer = cluster.instances.find((i) => i.identifier === declared.adopt.instanceIdentifiers[0]);
+    if (declared.bootstrapPath === "data-api" && writer && dataApiClassProblem(writer.instanceClass)) {
+        differs("database.instanceClass", declared.instanceClass, "DBInstanceClass", writer.instanceClass,
+            `the RDS Data API the bootstrap would use does not serve the T class of writer ${writer.identifier}`,
+            `set database.instanceClass: ${writer.instanceClass} (the bootstrap then runs inside the VPC), or change the writer's class first: ` +
+            `aws rds modify-db-instance --db-instance-identifier ${writer.identifier} --db-instance-class ${declared.instanceClass} --apply-immediately`);
+    }
+    const versionProblem = declared.bootstrapPath === "data-api" && major === declared.engineMajor ? dataApiVersionProblem(cluster.engineVersion) : undefined;
+    if (versionProblem) {
+        differs("database.engineVersion", declared.engineVersion, "EngineVersion", cluster.engineVersion, `${versionProblem}, which the bootstrap would use`,
+            `set database.engineVersion: "${cluster.engineVersion}" (the bootstrap then runs inside the VPC), or upgrade the cluster first: ` +
+            `aws rds modify-db-cluster --db-cluster-identifier ${id} --engine-version <a newer ${major}.x> --apply-immediately`);
+    }
     if (!cluster.masterUserSecret) {
         problems.push(`${stack}: cluster ${id} keeps its master password outside Secrets Manager (no MasterUserSecret); the component has RDS manage it, which replaces the password at once: ` +
             `move whatever logs in as ${cluster.masterUsername} off it, then run aws rds modify-db-cluster --db-cluster-identifier ${id} --manage-master-user-password --apply-immediately`);
@@ -381,7 +402,14 @@ export function adoptionSettings(cluster: DescribedCluster, parameters: ClusterP
     for (const p of CLUSTER_PARAMETERS) if (!parameters.some((q) => q.name === p.name)) changes.push(`parameter ${p.name}: (default) -> ${p.value}`);
     changes.push(`cluster parameter group: ${cluster.parameterGroupName} -> the component's own (its instances apply it when rebooted)`);
     if (!cluster.iamAuth) changes.push("IAM database authentication: off -> on");
-    if (cluster.dataApi === false) changes.push("RDS Data API: off -> on");
+    // The settings below (the writer's class, the cluster's version) take the bootstrap's path as the parser will.
+    const dataApiGap = dataApiProblem({ instanceClass: writer.instanceClass, engineVersion: cluster.engineVersion });
+    if (!dataApiGap) {
+        if (cluster.dataApi === false) changes.push("RDS Data API: off -> on");
+    } else {
+        if (cluster.dataApi === true) changes.push("RDS Data API: on -> off");
+        changes.push(`the bootstrap runs inside the VPC (${dataApiGap}): a security group of its own, admitted by the component's database group on ${DB_PORT}`);
+    }
     if (!cluster.logExports.includes("postgresql")) changes.push("PostgreSQL log export to CloudWatch Logs: off -> on");
     changes.push(`security groups: ${cluster.securityGroupIds.join(", ")} -> the same and the component's database group`);
     for (const i of cluster.instances) {

@@ -23,13 +23,22 @@ export const DATA_API_MINIMUM_MINOR: Record<number, number> = { 13: 11, 14: 8, 1
  * supported on T DB instance classes"), and the versions above.
  */
 export function dataApiProblem(o: { instanceClass: string; engineVersion: string }): string | undefined {
-    if (AURORA_POSTGRESQL_CLASSES[o.instanceClass]?.burstable) return `${o.instanceClass} is a T class, which the RDS Data API does not serve`;
-    const m = /^(\d+)(?:\.(\d+))?/.exec(o.engineVersion);
+    return dataApiClassProblem(o.instanceClass) ?? dataApiVersionProblem(o.engineVersion);
+}
+
+/** Why the RDS Data API cannot serve a writer of this class (a T class), or undefined. */
+export function dataApiClassProblem(instanceClass: string): string | undefined {
+    return AURORA_POSTGRESQL_CLASSES[instanceClass]?.burstable ? `${instanceClass} is a T class, which the RDS Data API does not serve` : undefined;
+}
+
+/** Why the RDS Data API cannot serve this Aurora PostgreSQL version, or undefined (a major alone passes). */
+export function dataApiVersionProblem(engineVersion: string): string | undefined {
+    const m = /^(\d+)(?:\.(\d+))?/.exec(engineVersion);
     if (!m) return undefined;
     const [major, minor] = [Number(m[1]), m[2] === undefined ? undefined : Number(m[2])];
     const minimum = DATA_API_MINIMUM_MINOR[major];
-    if (minimum === undefined) return `Aurora PostgreSQL ${o.engineVersion} has no RDS Data API (it starts at 13.11)`;
-    if (minor !== undefined && minor < minimum) return `Aurora PostgreSQL ${o.engineVersion} is older than ${major}.${minimum}, the first ${major}.x with the RDS Data API`;
+    if (minimum === undefined) return `Aurora PostgreSQL ${engineVersion} has no RDS Data API (it starts at 13.11)`;
+    if (minor !== undefined && minor < minimum) return `Aurora PostgreSQL ${engineVersion} is older than ${major}.${minimum}, the first ${major}.x with the RDS Data API`;
     return undefined;
 }
 

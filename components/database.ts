@@ -253,7 +253,8 @@ function describeAdopted(stack: string, s: DatabaseSettings, vpcId: pulumi.Input
     const subnetGroup = aws.rds.getSubnetGroupOutput({ name: adopt.subnetGroupName }, opts);
     return pulumi.all([cluster, instances, subnetGroup, vpcId ?? ""]).apply(([c, i, g, vpc]) => {
         const described = describedFromDataSources(c, i, g);
-        const declared = { name: s.name, masterUsername: s.masterUsername, engineVersion: s.engineVersion, engineMajor: s.engineMajor, adopt, instanceCount: s.instanceCount, vpcId: vpc };
+        const declared = { name: s.name, masterUsername: s.masterUsername, engineVersion: s.engineVersion, engineMajor: s.engineMajor, adopt, instanceCount: s.instanceCount,
+            instanceClass: s.instanceClass, bootstrapPath: s.bootstrapPath, vpcId: vpc };
         const problems = adoptionProblems(stack, declared, described);
         if (problems.length > 0) throw new Error(problems.join("\n"));
         return described;

@@ -295,7 +295,8 @@ describe("adopting an existing cluster", () => {
             } finally {
                 createdMembers = [];
             }
-            const declared: AdoptionDeclared = { name: "orders", masterUsername: "postgres", engineVersion: "16.4", engineMajor: 16, vpcId: GROUP.VpcId, instanceCount: 3, adopt: adoption.database.adopt };
+            const declared: AdoptionDeclared = { name: "orders", masterUsername: "postgres", engineVersion: "16.4", engineMajor: 16, vpcId: GROUP.VpcId, instanceCount: 3,
+                instanceClass: "db.r6g.large", bootstrapPath: "data-api", adopt: adoption.database.adopt };
             assert.deepStrictEqual(adoptionProblems("dev", declared, { ...described, members: [...described.members, "legacy-orders-3"] }), []);
             assert.deepStrictEqual(adoptionProblems("dev", declared, { ...described, members: [...described.members, "legacy-orders-9"] }), [
                 'dev: database.adopt.instanceIdentifiers (["legacy-orders-1","legacy-orders-2"]) differs from DBClusterMembers ["legacy-orders-1","legacy-orders-2","legacy-orders-9"] of cluster legacy-orders: ' +
@@ -321,7 +322,7 @@ describe("adopting an existing cluster", () => {
 
         it("names each difference on its own line: engine version, key, subnet group, members, VPC, port, encryption, master secret", () => {
             const declared: AdoptionDeclared = {
-                name: "orders", masterUsername: "postgres", engineVersion: "15", engineMajor: 15, vpcId: "vpc-0ffffffffffffffff", instanceCount: 1,
+                name: "orders", masterUsername: "postgres", engineVersion: "15", engineMajor: 15, vpcId: "vpc-0ffffffffffffffff", instanceCount: 1, instanceClass: "db.r6g.large", bootstrapPath: "data-api",
                 adopt: { ...adoption.database.adopt, kmsKeyId: "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-4333-8444-555555555555", subnetGroupName: "other-db", instanceIdentifiers: ["legacy-orders-1"] },
             };
             assert.deepStrictEqual(adoptionProblems("prod", declared, described), [
@@ -332,7 +333,8 @@ describe("adopting an existing cluster", () => {
                 'prod: network.existingVpc.vpcId ("vpc-0ffffffffffffffff") differs from VpcId "vpc-0a1b2c3d4e5f60718" of subnet group legacy-orders-db of cluster legacy-orders: a subnet group cannot move to another VPC; set network.existingVpc to the cluster\'s VPC',
             ]);
             const legacy: DescribedCluster = { ...described, port: 3306, storageEncrypted: false, kmsKeyId: undefined, databaseName: undefined, masterUserSecret: undefined };
-            const ok: AdoptionDeclared = { name: "orders", masterUsername: "postgres", engineVersion: "16", engineMajor: 16, vpcId: "vpc-0a1b2c3d4e5f60718", instanceCount: 2, adopt: adoption.database.adopt };
+            const ok: AdoptionDeclared = { name: "orders", masterUsername: "postgres", engineVersion: "16", engineMajor: 16, vpcId: "vpc-0a1b2c3d4e5f60718", instanceCount: 2,
+                instanceClass: "db.r6g.large", bootstrapPath: "data-api", adopt: adoption.database.adopt };
             assert.deepStrictEqual(adoptionProblems("prod", ok, legacy), [
                 'prod: database.name ("orders") differs from DatabaseName "(none: created without an initial database)" of cluster legacy-orders: only a replacement could change it; adopting needs a cluster created with a DatabaseName; front this one instead (database.existingCluster)',
                 "prod: storage encryption (true) differs from StorageEncrypted false of cluster legacy-orders: only a replacement could change it; restore an encrypted copy of a snapshot and adopt that cluster, or front this one (database.existingCluster)",
@@ -340,6 +342,43 @@ describe("adopting an existing cluster", () => {
                 "prod: cluster legacy-orders keeps its master password outside Secrets Manager (no MasterUserSecret); the component has RDS manage it, which replaces the password at once: move whatever logs in as postgres off it, then run aws rds modify-db-cluster --db-cluster-identifier legacy-orders --manage-master-user-password --apply-immediately",
             ]);
             assert.deepStrictEqual(adoptionProblems("prod", ok, described), []);
+        });
+    });
+
+    describe("a cluster the RDS Data API cannot serve (a T-class writer, an older version)", () => {
+        const writerOf = (c: DescribedCluster, instanceClass: string): DescribedCluster => ({ ...c, instances: c.instances.map((i) => ({ ...i, instanceClass })) });
+        const small = writerOf(described, "db.t4g.medium");
+
+        it("takes the in-VPC bootstrap, as its settings say, with the cluster's HTTP endpoint off", async function () {
+            this.timeout(60_000);
+            const written = adoptionSettings(small, parametersFromCli(parametersOutput));
+            assert.strictEqual(written.database.instanceClass, "db.t4g.medium");
+            assert.deepStrictEqual(written.changes.filter((c) => /Data API|bootstrap/.test(c)), [
+                "the bootstrap runs inside the VPC (db.t4g.medium is a T class, which the RDS Data API does not serve): a security group of its own, admitted by the component's database group on 5432",
+            ]);
+            const s = resolveArgs("dev", argsFor(written.database)).database;
+            assert.strictEqual(s.bootstrapPath, "vpc");
+            assert.strictEqual(resolveArgs("dev", argsFor({ ...adoption.database, engineVersion: "16" })).database.bootstrapPath, "data-api");
+            const declared: AdoptionDeclared = { name: "orders", masterUsername: "postgres", engineVersion: "16.4", engineMajor: 16, vpcId: GROUP.VpcId, instanceCount: 2,
+                instanceClass: "db.t4g.medium", bootstrapPath: "vpc", adopt: adoption.database.adopt };
+            assert.deepStrictEqual(adoptionProblems("dev", declared, small), []);
+            const ev = await evaluate("dev", adopting(() => ({ engineVersion: databaseFor(s).engineVersion })).program);
+            assert.strictEqual(ev.one("aws:rds/cluster:Cluster").inputs.enableHttpEndpoint, false, "no Data API on a cluster it cannot serve");
+        });
+
+        it("refuses, in one line with the fix, settings that would still take the Data API", () => {
+            const declared: AdoptionDeclared = { name: "orders", masterUsername: "postgres", engineVersion: "16", engineMajor: 16, vpcId: GROUP.VpcId, instanceCount: 2,
+                instanceClass: "db.r6g.large", bootstrapPath: "data-api", adopt: adoption.database.adopt };
+            assert.deepStrictEqual(adoptionProblems("dev", declared, small), [
+                'dev: database.instanceClass ("db.r6g.large") differs from DBInstanceClass "db.t4g.medium" of cluster legacy-orders: the RDS Data API the bootstrap would use does not serve the T class of writer legacy-orders-1; ' +
+                "set database.instanceClass: db.t4g.medium (the bootstrap then runs inside the VPC), or change the writer's class first: aws rds modify-db-instance --db-instance-identifier legacy-orders-1 --db-instance-class db.r6g.large --apply-immediately",
+            ]);
+            const older: AdoptionDeclared = { ...declared, engineVersion: "13", engineMajor: 13 };
+            assert.deepStrictEqual(adoptionProblems("dev", older, { ...described, engineVersion: "13.9" }), [
+                'dev: database.engineVersion ("13") differs from EngineVersion "13.9" of cluster legacy-orders: Aurora PostgreSQL 13.9 is older than 13.11, the first 13.x with the RDS Data API, which the bootstrap would use; ' +
+                'set database.engineVersion: "13.9" (the bootstrap then runs inside the VPC), or upgrade the cluster first: aws rds modify-db-cluster --db-cluster-identifier legacy-orders --engine-version <a newer 13.x> --apply-immediately',
+            ]);
+            assert.strictEqual(resolveArgs("dev", argsFor({ ...adoption.database, engineVersion: "13.9" })).database.bootstrapPath, "vpc", "the fix the line names takes the VPC");
         });
     });
 
