@@ -197,8 +197,8 @@ export class AuroraIamProxy extends pulumi.ComponentResource {
             proxyUserPasswords: secrets.proxyUserPasswords,
             // An adopted cluster holds the team's data and roles too: the bootstrap leaves what it did not declare.
             existingDatabase: fronted !== undefined || s.database.adopt !== undefined,
-            // The stack's key encrypts a created cluster's master secret; an existing cluster's is described at preview.
-            masterSecretKmsKeyArn: fronted ? fronted.secretKmsKeyArn : secrets.kmsKeyArn,
+            // The stack's key encrypts a created cluster's master secret; a fronted or adopted cluster's is described at preview.
+            masterSecretKmsKeyArn: fronted ? fronted.secretKmsKeyArn : database!.masterSecretKmsKeyArn,
             // Where the Data API cannot serve the cluster (database.bootstrapPath, components/bootstrap-path.ts), the
             // bootstrap connects to the writer from the private subnets, in its own group (and, in front of an existing
             // cluster, the group that cluster admits).

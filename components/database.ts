@@ -42,6 +42,11 @@ export class Database extends pulumi.ComponentResource {
     readonly port: pulumi.Output<number>;
     /** The RDS-managed master secret: only the bootstrap reads it. */
     readonly masterSecretArn: pulumi.Output<string>;
+    /**
+     * The master secret's KMS key where it is customer-managed (the bootstrap may decrypt with it, through Secrets
+     * Manager only): the stack's key, or an adopted cluster's own; undefined under the AWS-managed aws/secretsmanager key.
+     */
+    readonly masterSecretKmsKeyArn: pulumi.Output<string | undefined>;
     readonly instances: aws.rds.ClusterInstance[];
 
     constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -227,6 +232,13 @@ export class Database extends pulumi.ComponentResource {
         this.endpoint = cluster.endpoint;
         this.readerEndpoint = cluster.readerEndpoint;
         this.port = cluster.port;
+        // An adopted cluster's secret keeps the key it has (described at preview): like a fronted cluster's, it is granted
+        // only if it is customer-managed (aws_kms_key key_manager CUSTOMER). Under the AWS-managed aws/secretsmanager key
+        // no grant is needed: its key policy lets Secrets Manager use it for any principal of the account allowed to read
+        // the secret (Secrets Manager User Guide, "Secret encryption and decryption").
+        this.masterSecretKmsKeyArn = described
+            ? described.apply((d) => customerManagedKeyArn(pulumi.getStack(), d, child))
+            : pulumi.output(args.kmsKeyArn);
         this.masterSecretArn = cluster.masterUserSecrets.apply((secrets) => {
             const arn = secrets?.[0]?.secretArn;
             if (!arn && !pulumi.runtime.isDryRun()) throw new Error(`${clusterIdentifier}: RDS did not report a managed master secret`);
@@ -239,6 +251,18 @@ export class Database extends pulumi.ComponentResource {
             readerEndpoint: this.readerEndpoint,
         });
     }
+}
+
+/** The adopted cluster's master secret key ARN if it is customer-managed, else undefined; one line if it can't be described. */
+async function customerManagedKeyArn(stack: string, d: DescribedCluster, opts: pulumi.InvokeOptions): Promise<string | undefined> {
+    const keyId = d.masterUserSecret?.kmsKeyId;
+    if (!keyId) return undefined;
+    const key = await aws.kms.getKey({ keyId }, opts).catch((err: unknown) => {
+        const reason = String(err instanceof Error ? err.message : err).split("\n").map((l) => l.trim()).find((l) => l) ?? "unknown error";
+        throw new pulumi.RunError(`${stack}: the master secret's KMS key of cluster ${d.identifier} (${keyId}) can't be described (${reason}); ` +
+            "let the deployer call kms:DescribeKey on it, so the bootstrap is granted kms:Decrypt on exactly that key");
+    });
+    return key.keyManager === "CUSTOMER" ? key.arn : undefined;
 }
 
 /**

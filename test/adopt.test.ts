@@ -15,7 +15,7 @@ import { adoptionSettingsText } from "../ops/adopt-settings";
 import { parse as parseYaml } from "yaml";
 import { Database } from "../components/database";
 import { DB_PORT } from "../access/spec";
-import { evaluate, Evaluation, EXISTING_SUBNETS, MockResource } from "./harness";
+import { evaluate, Evaluation, EXISTING_SUBNETS, inlineStatementsOf, MockResource } from "./harness";
 import clustersOutput from "./fixtures/adopt/describe-db-clusters.json";
 import instancesOutput from "./fixtures/adopt/describe-db-instances.json";
 import parametersOutput from "./fixtures/adopt/describe-db-cluster-parameters.json";
@@ -73,6 +73,10 @@ function describeFromFixture(token: string, inputs: Record<string, string>): Rec
                 publiclyAccessible: i.PubliclyAccessible, monitoringInterval: i.MonitoringInterval,
             };
         }
+        case "aws:kms/getKey:getKey":
+            // The sample's master secret is under a customer-managed key (the cluster's storage key).
+            if (inputs.keyId !== CLUSTER.MasterUserSecret.KmsKeyId) return undefined;
+            return { id: inputs.keyId, arn: inputs.keyId, keyId: inputs.keyId.split("/").pop(), keyManager: "CUSTOMER", enabled: true, keyState: "Enabled" };
         case "aws:rds/getSubnetGroup:getSubnetGroup":
             if (inputs.name !== GROUP.DBSubnetGroupName) notFound(`RDS DB Subnet Group (${inputs.name})`);
             return { id: GROUP.DBSubnetGroupName, name: GROUP.DBSubnetGroupName, description: GROUP.DBSubnetGroupDescription, vpcId: GROUP.VpcId, subnetIds: GROUP.Subnets.map((s) => s.SubnetIdentifier) };
@@ -252,6 +256,15 @@ describe("adopting an existing cluster", () => {
             const env = ev.named("aws:lambda/function:Function", "smoke-bootstrap").inputs.environment.variables;
             assert.strictEqual(env.DB_EXISTING_DATABASE, "true");
             assert.ok(env.DB_CLUSTER_ARN, "through the Data API of the cluster it now manages");
+        });
+
+        it("lets the bootstrap decrypt the master secret with the key it has (customer-managed), only through Secrets Manager, and no other key", () => {
+            const role = ev.ofType("aws:iam/role:Role").find((r) => r.state.arn === ev.named("aws:lambda/function:Function", "smoke-bootstrap").inputs.role)!;
+            const decrypt = inlineStatementsOf(ev, role).filter((st) => JSON.stringify(st.Action).includes("kms:"));
+            assert.deepStrictEqual(decrypt, [{
+                Sid: "DecryptThroughSecretsManagerOnly", Effect: "Allow", Action: "kms:Decrypt", Resource: CLUSTER.MasterUserSecret.KmsKeyId,
+                Condition: { StringEquals: { "kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com" } },
+            }]);
         });
 
         it("keeps the cluster's own security groups and log exports beside its own, and takes a final snapshot", () => {
