@@ -8,6 +8,7 @@
 //   cannot change in place) compared with the described cluster, one line per difference naming both values.
 // No Pulumi import: the settings parser and ops/ load this without the SDK.
 import { DB_PORT } from "../access/spec";
+import { BootstrapPath, dataApiClassProblem, dataApiProblem, dataApiVersionProblem } from "./bootstrap-path";
 import { CLUSTER_PARAMETERS, ClusterParameter, ENGINE, ENGINE_MODE } from "./cluster-spec";
 
 /** database.adopt with its defaults applied (components/args.ts AdoptCluster documents each field). */
@@ -66,6 +67,11 @@ export function adoptSettingsProblems(value: unknown): { problems: string[]; ado
     list("instanceIdentifiers", (id) => identifier("instanceIdentifiers", id));
     if (typeof v.subnetGroupName !== "string" || !SUBNET_GROUP_NAME.test(v.subnetGroupName)) {
         problems.push(`${key}.subnetGroupName (${show(v.subnetGroupName)}) must be the cluster's DBSubnetGroup: up to 255 lower-case letters, digits, spaces and . _ -`);
+    } else if (/^default$/i.test(v.subnetGroupName)) {
+        // The provider refuses to declare an aws_db_subnet_group named "default" (terraform-provider-aws
+        // internal/service/rds/validate.go, validSubnetGroupName: (?i)^default$), so it can't be imported, and the
+        // cluster can't leave it without a replacement (db_subnet_group_name is ForceNew).
+        problems.push(`${key}.subnetGroupName ("${v.subnetGroupName}") is the VPC's default DB subnet group, which the AWS provider cannot declare or import; front this cluster instead (database.existingCluster, docs/existing-cluster.md)`);
     }
     list("securityGroupIds", (id) => {
         if (typeof id !== "string" || !SECURITY_GROUP_ID.test(id)) problems.push(`${key}.securityGroupIds: ${show(id)} is not a security group id such as sg-0123456789abcdef0`);
@@ -293,6 +299,11 @@ export interface AdoptionDeclared {
     engineVersion: string;
     engineMajor: number;
     adopt: AdoptSettings;
+    /** database.instanceCount: instances beyond the adopted ones are created as <clusterIdentifier>-<n>. */
+    instanceCount: number;
+    /** database.instanceClass, and the bootstrap's path the settings chose from it and engineVersion. */
+    instanceClass: string;
+    bootstrapPath: BootstrapPath;
     /** network.existingVpc.vpcId. */
     vpcId: string;
 }
@@ -330,14 +341,35 @@ export function adoptionProblems(stack: string, declared: AdoptionDeclared, clus
         differs("port", DB_PORT, "Port", cluster.port, `the proxy, its security-group rules and the smoke use ${DB_PORT}`,
             `move the cluster with aws rds modify-db-cluster --db-cluster-identifier ${id} --port ${DB_PORT} --apply-immediately (its instances restart; clients move with it)`);
     }
-    const listed = [...declared.adopt.instanceIdentifiers].sort().join(",");
-    if (listed !== [...cluster.members].sort().join(",")) {
+    // Every adopted instance is a member; any other member is one the component created itself, growing the cluster to
+    // database.instanceCount (<clusterIdentifier>-<n> for n after the adopted ones, components/database.ts), so later
+    // previews of a grown cluster pass, as does one after an update that created only some of them.
+    const adopted = declared.adopt.instanceIdentifiers;
+    const grown = Array.from({ length: Math.max(0, declared.instanceCount - adopted.length) }, (_, i) => `${id}-${adopted.length + i + 1}`);
+    if (adopted.some((m) => !cluster.members.includes(m)) || cluster.members.some((m) => !adopted.includes(m) && !grown.includes(m))) {
         differs("database.adopt.instanceIdentifiers", declared.adopt.instanceIdentifiers, "DBClusterMembers", cluster.members,
             "an instance the component does not declare stays unmanaged, one it declares but the cluster lacks is created", "list every member, the writer first");
     }
     if (cluster.subnetGroup.vpcId !== declared.vpcId) {
         problems.push(`${stack}: network.existingVpc.vpcId (${show(declared.vpcId)}) differs from VpcId ${show(cluster.subnetGroup.vpcId)} of subnet group ` +
             `${cluster.subnetGroup.name} of cluster ${id}: a subnet group cannot move to another VPC; set network.existingVpc to the cluster's VPC`);
+    }
+    // The settings chose the Data API for the bootstrap (a class and version it serves, as written), but it cannot serve
+    // this cluster as it is: its writer is of a T class, or it runs a version before the Data API's. The cluster's HTTP
+    // endpoint would be turned on before any instance changes class. The fix is to write the cluster's own class or
+    // version, which puts the bootstrap inside the VPC (components/bootstrap-path.ts), or to change the cluster first.
+    const writer = cluster.instances.find((i) => i.identifier === declared.adopt.instanceIdentifiers[0]);
+    if (declared.bootstrapPath === "data-api" && writer && dataApiClassProblem(writer.instanceClass)) {
+        differs("database.instanceClass", declared.instanceClass, "DBInstanceClass", writer.instanceClass,
+            `the RDS Data API the bootstrap would use does not serve the T class of writer ${writer.identifier}`,
+            `set database.instanceClass: ${writer.instanceClass} (the bootstrap then runs inside the VPC), or change the writer's class first: ` +
+            `aws rds modify-db-instance --db-instance-identifier ${writer.identifier} --db-instance-class ${declared.instanceClass} --apply-immediately`);
+    }
+    const versionProblem = declared.bootstrapPath === "data-api" && major === declared.engineMajor ? dataApiVersionProblem(cluster.engineVersion) : undefined;
+    if (versionProblem) {
+        differs("database.engineVersion", declared.engineVersion, "EngineVersion", cluster.engineVersion, `${versionProblem}, which the bootstrap would use`,
+            `set database.engineVersion: "${cluster.engineVersion}" (the bootstrap then runs inside the VPC), or upgrade the cluster first: ` +
+            `aws rds modify-db-cluster --db-cluster-identifier ${id} --engine-version <a newer ${major}.x> --apply-immediately`);
     }
     if (!cluster.masterUserSecret) {
         problems.push(`${stack}: cluster ${id} keeps its master password outside Secrets Manager (no MasterUserSecret); the component has RDS manage it, which replaces the password at once: ` +
@@ -370,7 +402,14 @@ export function adoptionSettings(cluster: DescribedCluster, parameters: ClusterP
     for (const p of CLUSTER_PARAMETERS) if (!parameters.some((q) => q.name === p.name)) changes.push(`parameter ${p.name}: (default) -> ${p.value}`);
     changes.push(`cluster parameter group: ${cluster.parameterGroupName} -> the component's own (its instances apply it when rebooted)`);
     if (!cluster.iamAuth) changes.push("IAM database authentication: off -> on");
-    if (cluster.dataApi === false) changes.push("RDS Data API: off -> on");
+    // The settings below (the writer's class, the cluster's version) take the bootstrap's path as the parser will.
+    const dataApiGap = dataApiProblem({ instanceClass: writer.instanceClass, engineVersion: cluster.engineVersion });
+    if (!dataApiGap) {
+        if (cluster.dataApi === false) changes.push("RDS Data API: off -> on");
+    } else {
+        if (cluster.dataApi === true) changes.push("RDS Data API: on -> off");
+        changes.push(`the bootstrap runs inside the VPC (${dataApiGap}): a security group of its own, admitted by the component's database group on ${DB_PORT}`);
+    }
     if (!cluster.logExports.includes("postgresql")) changes.push("PostgreSQL log export to CloudWatch Logs: off -> on");
     changes.push(`security groups: ${cluster.securityGroupIds.join(", ")} -> the same and the component's database group`);
     for (const i of cluster.instances) {

@@ -154,8 +154,10 @@ export interface DatabaseOptions {
     preferredEngineVersions?: string[];
     /**
      * `db.serverless` (Aurora Serverless v2) or a provisioned class Aurora PostgreSQL offers for the major, e.g.
-     * "db.r6g.large" (components/aurora-classes.ts lists them); burstable T classes are refused in prod.
+     * "db.r6g.large" (components/aurora-classes.ts lists them); burstable T classes are refused in prod. The RDS
+     * Data API does not serve a T class, so there the post-deploy bootstrap runs inside the VPC instead.
      * Default: "db.serverless".
+     * @see https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/data-api.limitations.html
      */
     instanceClass?: string;
     /**

@@ -115,6 +115,7 @@ export class AuroraIamProxy extends pulumi.ComponentResource {
             secretsManagerEndpoint: secretsMode,
             clientSecurityGroupIds: args.access?.clientSecurityGroupIds,
             existingCluster: fronted ? { securityGroupId: fronted.securityGroupId, port: fronted.port } : undefined,
+            bootstrapInVpc: s.database.bootstrapPath === "vpc",
             kmsKeyArn: secrets.kmsKeyArn,
             region: s.region,
             accountId: identity.accountId,
@@ -135,7 +136,7 @@ export class AuroraIamProxy extends pulumi.ComponentResource {
         const cluster = database
             ? {
                 identifier: database.clusterIdentifier, arn: database.clusterArn, resourceId: database.clusterResourceId,
-                endpoint: database.endpoint, readerEndpoint: database.readerEndpoint, engineVersion: database.engineVersion,
+                endpoint: database.endpoint, port: database.port, readerEndpoint: database.readerEndpoint, engineVersion: database.engineVersion,
                 masterSecretArn: database.masterSecretArn, masterUsername: pulumi.output(s.database.masterUsername),
                 instanceIdentifiers: database.instances.map((i) => i.identifier) as pulumi.Input<pulumi.Input<string>[]>,
                 // What must exist before the proxy's target is registered and the bootstrap runs.
@@ -143,7 +144,7 @@ export class AuroraIamProxy extends pulumi.ComponentResource {
             }
             : {
                 identifier: fronted!.identifier, arn: fronted!.arn, resourceId: fronted!.resourceId,
-                endpoint: fronted!.endpoint, readerEndpoint: fronted!.readerEndpoint, engineVersion: fronted!.engineVersion,
+                endpoint: fronted!.endpoint, port: fronted!.port, readerEndpoint: fronted!.readerEndpoint, engineVersion: fronted!.engineVersion,
                 masterSecretArn: fronted!.masterSecretArn, masterUsername: fronted!.masterUsername,
                 instanceIdentifiers: fronted!.instanceIdentifiers as pulumi.Input<pulumi.Input<string>[]>,
                 reachable: network.clusterAccessRules,
@@ -196,15 +197,19 @@ export class AuroraIamProxy extends pulumi.ComponentResource {
             proxyUserPasswords: secrets.proxyUserPasswords,
             // An adopted cluster holds the team's data and roles too: the bootstrap leaves what it did not declare.
             existingDatabase: fronted !== undefined || s.database.adopt !== undefined,
-            existingCluster: fronted ? {
-                host: fronted.endpoint,
-                port: fronted.port,
+            // The stack's key encrypts a created cluster's master secret; a fronted or adopted cluster's is described at preview.
+            masterSecretKmsKeyArn: fronted ? fronted.secretKmsKeyArn : database!.masterSecretKmsKeyArn,
+            // Where the Data API cannot serve the cluster (database.bootstrapPath, components/bootstrap-path.ts), the
+            // bootstrap connects to the writer from the private subnets, in its own group (and, in front of an existing
+            // cluster, the group that cluster admits).
+            vpcBootstrap: s.database.bootstrapPath === "vpc" ? {
+                host: cluster.endpoint,
+                port: cluster.port,
                 subnetIds: network.privateSubnetIds,
-                securityGroupIds: [network.bootstrapSecurityGroupId!, network.clusterAccessSecurityGroupId!],
-                secretKmsKeyArn: fronted.secretKmsKeyArn,
-                clusterSecurityGroupIds: fronted.securityGroupIds,
+                securityGroupIds: [network.bootstrapSecurityGroupId!, ...(fronted ? [network.clusterAccessSecurityGroupId!] : [])],
             } : undefined,
-            bootstrapAfter: [...cluster.reachable, proxy.proxy],
+            existingCluster: fronted ? { clusterSecurityGroupIds: fronted.securityGroupIds } : undefined,
+            bootstrapAfter: [...cluster.reachable, ...network.bootstrapPathRules, proxy.proxy],
             smokeAfter: [proxy.target],
             verifies: {
                 cluster: [cluster.arn, cluster.resourceId, cluster.endpoint, cluster.readerEndpoint],

@@ -6,6 +6,7 @@ import type { AuroraIamProxyArgs } from "./args";
 import { AuthMode, DEFAULT_MASTER_USERNAME } from "../access/spec";
 import { adoptSettingsProblems, AdoptSettings } from "./adopt";
 import { AURORA_POSTGRESQL_CLASSES, classesFor, SERVERLESS_CLASS } from "./aurora-classes";
+import { BootstrapPath, bootstrapPathFor } from "./bootstrap-path";
 import { closest, descriptionProblem, isPrivateIpv4, parseImageReference, parseIpv4Cidr, pgIdentifierProblem } from "./validation";
 
 export const PROJECT = "aurora-iam-proxy";
@@ -71,6 +72,12 @@ export interface DatabaseSettings {
     logRetentionDays: number;
     /** A cluster the team already runs, imported and protected instead of a new one (docs/adopt-existing-cluster.md). */
     adopt?: AdoptSettings;
+    /**
+     * Where the post-deploy bootstrap runs its SQL (components/bootstrap-path.ts): "data-api" (the RDS Data API, the
+     * cluster's HTTP endpoint on), or "vpc" (in the private subnets, connecting to the writer over verified TLS) where
+     * the Data API cannot serve the cluster (a T-class writer, an older engine version) and in front of an existing cluster.
+     */
+    bootstrapPath: BootstrapPath;
 }
 
 export interface ProxySettings {
@@ -493,6 +500,7 @@ function resolve(stack: string, ours: Record<string, unknown>, regionValue: unkn
         fail("database.monitoringIntervalSeconds", monitoringIntervalSeconds, "must be 0 (off), 1, 5, 10, 15, 30 or 60");
     }
     const dbLogRetention = db.retention("logRetentionDays", prod ? 365 : 14);
+    const bootstrapPath = bootstrapPathFor({ existingCluster: existing, instanceClass, engineVersion });
     // A cluster the team already runs, adopted (imported, protected) instead of created.
     let adopt: AdoptSettings | undefined;
     if (adopting) {
@@ -634,7 +642,7 @@ function resolve(stack: string, ours: Record<string, unknown>, regionValue: unkn
         database: {
             name: dbName, user: dbUser, masterUsername, engineVersion, engineMajor, preferredEngineVersions, instanceClass, minCapacity,
             maxCapacity, instanceCount, backupRetentionDays, deletionProtection, performanceInsights, monitoringIntervalSeconds,
-            logRetentionDays: dbLogRetention, ...(existingCluster ? { existingCluster } : {}), ...(adopt ? { adopt } : {}),
+            logRetentionDays: dbLogRetention, ...(existingCluster ? { existingCluster } : {}), ...(adopt ? { adopt } : {}), bootstrapPath,
         },
         proxy: {
             authMode: authMode as AuthMode, maxConnectionsPercent, maxIdleConnectionsPercent,

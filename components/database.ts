@@ -42,6 +42,11 @@ export class Database extends pulumi.ComponentResource {
     readonly port: pulumi.Output<number>;
     /** The RDS-managed master secret: only the bootstrap reads it. */
     readonly masterSecretArn: pulumi.Output<string>;
+    /**
+     * The master secret's KMS key where it is customer-managed (the bootstrap may decrypt with it, through Secrets
+     * Manager only): the stack's key, or an adopted cluster's own; undefined under the AWS-managed aws/secretsmanager key.
+     */
+    readonly masterSecretKmsKeyArn: pulumi.Output<string | undefined>;
     readonly instances: aws.rds.ClusterInstance[];
 
     constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -124,7 +129,10 @@ export class Database extends pulumi.ComponentResource {
             manageMasterUserPassword: true,
             // An adopted cluster's secret keeps its key: "If the DB cluster already manages the master user password in
             // Secrets Manager, you can't change the KMS key" (RDS API reference, ModifyDBCluster, MasterUserSecretKmsKeyId).
-            masterUserSecretKmsKeyId: described ? described.apply((d) => d.masterUserSecret!.kmsKeyId) : args.kmsKeyArn,
+            // So it is left undeclared there: the provider's Read never sets master_user_secret_kms_key_id (cluster.go sets
+            // only master_user_secret), so any value declared would show as a change after the import and send that
+            // ModifyDBCluster; undeclared, the Optional+Computed argument keeps whatever the state holds.
+            masterUserSecretKmsKeyId: adopt ? undefined : args.kmsKeyArn,
             iamDatabaseAuthenticationEnabled: true,
             storageEncrypted: true,
             kmsKeyId: storageKey,
@@ -140,8 +148,10 @@ export class Database extends pulumi.ComponentResource {
             // An adopted cluster keeps the logs it exports already.
             enabledCloudwatchLogsExports: described ? described.logExports.apply((l) => [...new Set([...l, "postgresql"])]) : ["postgresql"],
             // The RDS Data API lets the post-deploy bootstrap run SQL (as the master user, via its secret and IAM)
-            // without a second network path into the database: its security group admits the proxy only.
-            enableHttpEndpoint: true,
+            // without a second network path into the database: its security group admits the proxy only. It does not
+            // serve a T-class writer or an older engine version (components/bootstrap-path.ts): the bootstrap then runs
+            // in the VPC, and the endpoint stays off, as nothing could use it.
+            enableHttpEndpoint: s.bootstrapPath === "data-api",
             backupRetentionPeriod: s.backupRetentionDays,
             preferredBackupWindow: "02:00-03:00",
             preferredMaintenanceWindow: "sun:04:00-sun:05:00",
@@ -222,6 +232,13 @@ export class Database extends pulumi.ComponentResource {
         this.endpoint = cluster.endpoint;
         this.readerEndpoint = cluster.readerEndpoint;
         this.port = cluster.port;
+        // An adopted cluster's secret keeps the key it has (described at preview): like a fronted cluster's, it is granted
+        // only if it is customer-managed (aws_kms_key key_manager CUSTOMER). Under the AWS-managed aws/secretsmanager key
+        // no grant is needed: its key policy lets Secrets Manager use it for any principal of the account allowed to read
+        // the secret (Secrets Manager User Guide, "Secret encryption and decryption").
+        this.masterSecretKmsKeyArn = described
+            ? described.apply((d) => customerManagedKeyArn(pulumi.getStack(), d, child))
+            : pulumi.output(args.kmsKeyArn);
         this.masterSecretArn = cluster.masterUserSecrets.apply((secrets) => {
             const arn = secrets?.[0]?.secretArn;
             if (!arn && !pulumi.runtime.isDryRun()) throw new Error(`${clusterIdentifier}: RDS did not report a managed master secret`);
@@ -236,6 +253,18 @@ export class Database extends pulumi.ComponentResource {
     }
 }
 
+/** The adopted cluster's master secret key ARN if it is customer-managed, else undefined; one line if it can't be described. */
+async function customerManagedKeyArn(stack: string, d: DescribedCluster, opts: pulumi.InvokeOptions): Promise<string | undefined> {
+    const keyId = d.masterUserSecret?.kmsKeyId;
+    if (!keyId) return undefined;
+    const key = await aws.kms.getKey({ keyId }, opts).catch((err: unknown) => {
+        const reason = String(err instanceof Error ? err.message : err).split("\n").map((l) => l.trim()).find((l) => l) ?? "unknown error";
+        throw new pulumi.RunError(`${stack}: the master secret's KMS key of cluster ${d.identifier} (${keyId}) can't be described (${reason}); ` +
+            "let the deployer call kms:DescribeKey on it, so the bootstrap is granted kms:Decrypt on exactly that key");
+    });
+    return key.keyManager === "CUSTOMER" ? key.arn : undefined;
+}
+
 /**
  * The adopted cluster as RDS describes it at preview time (the aws_rds_cluster, aws_db_instance and
  * aws_db_subnet_group data sources), once every input only a replacement could change has been found equal to it;
@@ -248,7 +277,8 @@ function describeAdopted(stack: string, s: DatabaseSettings, vpcId: pulumi.Input
     const subnetGroup = aws.rds.getSubnetGroupOutput({ name: adopt.subnetGroupName }, opts);
     return pulumi.all([cluster, instances, subnetGroup, vpcId ?? ""]).apply(([c, i, g, vpc]) => {
         const described = describedFromDataSources(c, i, g);
-        const declared = { name: s.name, masterUsername: s.masterUsername, engineVersion: s.engineVersion, engineMajor: s.engineMajor, adopt, vpcId: vpc };
+        const declared = { name: s.name, masterUsername: s.masterUsername, engineVersion: s.engineVersion, engineMajor: s.engineMajor, adopt, instanceCount: s.instanceCount,
+            instanceClass: s.instanceClass, bootstrapPath: s.bootstrapPath, vpcId: vpc };
         const problems = adoptionProblems(stack, declared, described);
         if (problems.length > 0) throw new Error(problems.join("\n"));
         return described;

@@ -104,7 +104,11 @@ export function existingClusterProblems(stack: string, given: ExistingClusterSet
     if (c.replicationSourceIdentifier) {
         problems.push(`${where}: the bootstrap has no path to a writer: the cluster is a read replica of ${c.replicationSourceIdentifier}; front the source cluster, or promote this one: aws rds promote-read-replica-db-cluster --db-cluster-identifier ${id}`);
     } else if (c.members.length === 0) {
-        problems.push(`${where}: the bootstrap has no path to the database: the cluster has no instance; add a writer: aws rds create-db-instance --db-cluster-identifier ${id} --db-instance-identifier ${id}-1 --engine ${ENGINE} --db-instance-class db.serverless`);
+        // A db.serverless instance needs the cluster's Serverless v2 capacity range first (Aurora User Guide, "Requirements and
+        // limitations for Aurora Serverless v2": "Clusters that use Aurora Serverless v2 must have a capacity range specified").
+        problems.push(`${where}: the bootstrap has no path to the database: the cluster has no instance; add a writer: ${modify("--serverless-v2-scaling-configuration MinCapacity=0.5,MaxCapacity=8")}, ` +
+            `then aws rds create-db-instance --db-cluster-identifier ${id} --db-instance-identifier ${id}-1 --engine ${ENGINE} --db-instance-class db.serverless ` +
+            "(Serverless v2 needs that capacity range first; 8 ACUs is a ceiling of your choosing), or give create-db-instance a provisioned class such as db.r6g.large alone");
     }
 
     if (given.securityGroupId !== undefined) {

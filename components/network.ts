@@ -8,6 +8,8 @@ import { TYPE } from "./tokens";
 
 /** The tag that declares a security group the database's client group; the policy pack admits it to the proxy. */
 export const CLIENT_GROUP_TAG = { key: "Role", value: "database-client" } as const;
+/** The tag of the in-VPC bootstrap's own group; the policy pack admits it to the database while only the bootstrap is in it. */
+export const BOOTSTRAP_GROUP_TAG = { key: "Role", value: "database-bootstrap" } as const;
 
 export interface NetworkArgs {
     namePrefix: string;
@@ -20,6 +22,11 @@ export interface NetworkArgs {
      * No database group is declared then; see the constructor for the groups and the one rule that replace it.
      */
     existingCluster?: { securityGroupId: pulumi.Input<string>; port: pulumi.Input<number> };
+    /**
+     * A cluster the component creates or adopts whose bootstrap runs in the VPC (database.bootstrapPath "vpc": the RDS
+     * Data API cannot serve it): the bootstrap gets a group of its own that the database's group admits on 5432.
+     */
+    bootstrapInVpc?: boolean;
     /** Appears in security-group descriptions, so it must use AWS's description characters. */
     applicationName: string;
     cidr: string;
@@ -84,10 +91,15 @@ export class Network extends pulumi.ComponentResource {
     readonly secretsManagerEndpoint?: aws.ec2.VpcEndpoint;
     /** Existing cluster only: the group the cluster admits (the proxy and the bootstrap join it). */
     readonly clusterAccessSecurityGroupId?: pulumi.Output<string>;
-    /** Existing cluster only: the bootstrap function's own group (HTTPS out, to read the master secret). */
+    /** The in-VPC bootstrap function's own group (HTTPS out, to read the master secret), where it runs in the VPC. */
     readonly bootstrapSecurityGroupId?: pulumi.Output<string>;
-    /** Existing cluster only: the rules that open the path to the cluster; the proxy's target and the bootstrap wait for them. */
+    /** Existing cluster only: the rules that open the path to the cluster; the proxy's target waits for them. */
     readonly clusterAccessRules: pulumi.Resource[] = [];
+    /**
+     * Where the bootstrap runs in the VPC: every rule its path needs (to the database, and HTTPS out to Secrets Manager);
+     * its invocation waits for all of them, or its first run could start before a rule exists and fail.
+     */
+    readonly bootstrapPathRules: pulumi.Resource[] = [];
 
     constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super(TYPE.Network, name, {}, opts);
@@ -110,6 +122,11 @@ export class Network extends pulumi.ComponentResource {
             dbFromProxy: assertDescription("database ingress rule", `PostgreSQL from the RDS Proxy`),
             clusterAccess: assertDescription("cluster access security group", `${args.applicationName} RDS Proxy and bootstrap - admitted by the existing Aurora cluster`),
             bootstrap: assertDescription("bootstrap security group", `${args.applicationName} post-deploy bootstrap - HTTPS to Secrets Manager`),
+            bootstrapDb: assertDescription("bootstrap security group", `${args.applicationName} post-deploy bootstrap - to the database and HTTPS to Secrets Manager`),
+            bootstrapToDb: assertDescription("bootstrap egress rule", `PostgreSQL to the Aurora cluster`),
+            bootstrapToEndpoint: assertDescription("bootstrap egress rule", `HTTPS to the Secrets Manager endpoint for the master secret`),
+            endpointFromBootstrap: assertDescription("endpoint ingress rule", `HTTPS from the post-deploy bootstrap function`),
+            dbFromBootstrap: assertDescription("database ingress rule", `PostgreSQL from the post-deploy bootstrap function`),
             accessToCluster: assertDescription("cluster access egress rule", `PostgreSQL to the existing Aurora cluster`),
             clusterFromAccess: assertDescription("existing cluster ingress rule", `PostgreSQL from the RDS Proxy and bootstrap of ${args.namePrefix} - added by aurora-iam-proxy`),
             bootstrapHttps: assertDescription("bootstrap egress rule", `HTTPS to Secrets Manager for the master secret`),
@@ -132,8 +149,12 @@ export class Network extends pulumi.ComponentResource {
         const postgres = { ipProtocol: "tcp", fromPort: DB_PORT, toPort: DB_PORT };
         const https = { ipProtocol: "tcp", fromPort: 443, toPort: 443 };
         const rules: Array<aws.vpc.SecurityGroupIngressRule | aws.vpc.SecurityGroupEgressRule> = [];
-        const egress = (id: string, a: aws.vpc.SecurityGroupEgressRuleArgs) => rules.push(new aws.vpc.SecurityGroupEgressRule(`${name}-${id}`, a, child));
-        const ingress = (id: string, a: aws.vpc.SecurityGroupIngressRuleArgs) => rules.push(new aws.vpc.SecurityGroupIngressRule(`${name}-${id}`, a, child));
+        // A created or adopted cluster's in-VPC bootstrap (args.bootstrapInVpc): its group and the rules of its path.
+        let bootstrapSg: aws.ec2.SecurityGroup | undefined;
+        const bootstrapRules: pulumi.Resource[] = [];
+        const declare = <R extends aws.vpc.SecurityGroupIngressRule | aws.vpc.SecurityGroupEgressRule>(rule: R): R => { rules.push(rule); return rule; };
+        const egress = (id: string, a: aws.vpc.SecurityGroupEgressRuleArgs) => declare(new aws.vpc.SecurityGroupEgressRule(`${name}-${id}`, a, child));
+        const ingress = (id: string, a: aws.vpc.SecurityGroupIngressRuleArgs) => declare(new aws.vpc.SecurityGroupIngressRule(`${name}-${id}`, a, child));
 
         egress("app-to-proxy", { ...postgres, securityGroupId: appSg.id, referencedSecurityGroupId: proxySg.id, description: descriptions.appToProxy });
         egress("app-https", { ...https, securityGroupId: appSg.id, cidrIpv4: "0.0.0.0/0", description: descriptions.appHttps });
@@ -146,6 +167,15 @@ export class Network extends pulumi.ComponentResource {
         if (dbSg) {
             egress("proxy-to-db", { ...postgres, securityGroupId: proxySg.id, referencedSecurityGroupId: dbSg.id, description: descriptions.proxyToDb });
             ingress("db-from-proxy", { ...postgres, securityGroupId: dbSg.id, referencedSecurityGroupId: proxySg.id, description: descriptions.dbFromProxy });
+            if (args.bootstrapInVpc) {
+                // The RDS Data API does not serve this cluster (a T-class writer, or an older version), so the bootstrap
+                // connects from the private subnets. The least new path: a group of its own that may only reach the
+                // database on 5432 and Secrets Manager on HTTPS (below), and one rule on our database group.
+                bootstrapSg = securityGroup("bootstrap", descriptions.bootstrapDb, { [BOOTSTRAP_GROUP_TAG.key]: BOOTSTRAP_GROUP_TAG.value });
+                bootstrapRules.push(
+                    egress("bootstrap-to-db", { ...postgres, securityGroupId: bootstrapSg.id, referencedSecurityGroupId: dbSg.id, description: descriptions.bootstrapToDb }),
+                    ingress("db-from-bootstrap", { ...postgres, securityGroupId: dbSg.id, referencedSecurityGroupId: bootstrapSg.id, description: descriptions.dbFromBootstrap }));
+            }
         } else {
             // An existing cluster: one group of ours that both the proxy and the in-VPC bootstrap join, so the cluster's
             // group gets exactly one rule (admitting that group on the cluster's port): the only change to anything the
@@ -162,6 +192,7 @@ export class Network extends pulumi.ComponentResource {
             // The bootstrap reads the master secret from Secrets Manager (through the private subnets' NAT or a VPC
             // endpoint), and the smoke reads the cluster group's rules from the EC2 API for its CIDR warning row.
             egress("bootstrap-https", { ...https, securityGroupId: bootstrapSg.id, cidrIpv4: "0.0.0.0/0", description: descriptions.bootstrapHttps });
+            this.bootstrapPathRules = rules.slice(before);
             egress("smoke-https", { ...https, securityGroupId: smokeSg.id, cidrIpv4: "0.0.0.0/0", description: descriptions.smokeHttps });
             this.clusterAccessSecurityGroupId = accessSg.id;
             this.bootstrapSecurityGroupId = bootstrapSg.id;
@@ -181,6 +212,19 @@ export class Network extends pulumi.ComponentResource {
                 securityGroupIds: [endpointSg.id],
                 tags: { Name: `${args.namePrefix}-secretsmanager` },
             }, child);
+            if (bootstrapSg) {
+                // Private DNS sends the in-VPC bootstrap's Secrets Manager calls to this endpoint too: admit it there.
+                bootstrapRules.push(
+                    egress("bootstrap-to-secretsmanager", { ...https, securityGroupId: bootstrapSg.id, referencedSecurityGroupId: endpointSg.id, description: descriptions.bootstrapToEndpoint }),
+                    ingress("secretsmanager-from-bootstrap", { ...https, securityGroupId: endpointSg.id, referencedSecurityGroupId: bootstrapSg.id, description: descriptions.endpointFromBootstrap }));
+            }
+        } else if (bootstrapSg) {
+            // Secrets Manager through the private subnets' NAT gateway.
+            bootstrapRules.push(egress("bootstrap-https", { ...https, securityGroupId: bootstrapSg.id, cidrIpv4: "0.0.0.0/0", description: descriptions.bootstrapHttps }));
+        }
+        if (bootstrapSg) {
+            this.bootstrapPathRules = bootstrapRules;
+            this.bootstrapSecurityGroupId = bootstrapSg.id;
         }
         this.dataPathRules = pulumi.all(rules.map((r) => pulumi.all([r.securityGroupId, r.ipProtocol, r.fromPort, r.toPort, r.referencedSecurityGroupId, r.cidrIpv4, r.urn])))
             .apply((all) => JSON.stringify(all));

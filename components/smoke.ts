@@ -37,24 +37,30 @@ export interface SmokeArgs {
     /** Secrets mode only: each user's password (the proxy's secrets), set on the roles by the bootstrap. */
     proxyUserPasswords?: pulumi.Input<Record<string, string>>;
     /**
-     * Fronting a cluster that exists (database.existingCluster): the bootstrap runs in the VPC and connects to the
-     * writer as the master user over verified TLS (DB_BOOTSTRAP_PATH=vpc), both functions run their existing-database
-     * variants (DB_EXISTING_DATABASE), and the smoke reads the cluster's groups for its CIDR warning row.
+     * The master secret's key when it is customer-managed: the bootstrap may decrypt with it, through Secrets Manager
+     * only. Undefined for the AWS-managed aws/secretsmanager key, whose key policy needs no grant.
      */
+    masterSecretKmsKeyArn: pulumi.Input<string | undefined>;
     /**
      * The database holds what others made (a fronted or an adopted cluster): the bootstrap runs its non-destructive
      * variant (DB_EXISTING_DATABASE): it never revokes from PUBLIC, changes an owner or touches an undeclared role.
      */
     existingDatabase?: boolean;
-    existingCluster?: {
+    /**
+     * Where the RDS Data API cannot serve the cluster (a T-class writer, an older version) and in front of an existing
+     * cluster: the bootstrap runs in the VPC and connects to the writer as the master user over verified TLS
+     * (DB_BOOTSTRAP_PATH=vpc). Unset: it runs through the Data API, outside the VPC.
+     */
+    vpcBootstrap?: {
         /** The cluster's writer endpoint and port. */
         host: pulumi.Input<string>;
         port: pulumi.Input<number>;
         /** Where the bootstrap runs: the private subnets (a route to Secrets Manager), in these groups. */
         subnetIds: pulumi.Input<pulumi.Input<string>[]>;
         securityGroupIds: pulumi.Input<string>[];
-        /** The master secret's customer-managed key; undefined when it is the AWS-managed aws/secretsmanager key. */
-        secretKmsKeyArn: pulumi.Input<string | undefined>;
+    };
+    /** Fronting a cluster that exists (database.existingCluster): the smoke runs its warning rows. */
+    existingCluster?: {
         /** Every security group of the cluster: the smoke reads their ingress rules. */
         clusterSecurityGroupIds: pulumi.Input<string[]>;
     };
@@ -89,7 +95,7 @@ export function codeHash(id: HandlerName): string {
 
 /**
  * After each update that changes what they depend on: converge every declared database user to the access
- * spec (bootstrap, through the RDS Data API), then prove the path from inside the VPC (smoke, a Lambda on
+ * spec (bootstrap, through the RDS Data API, or inside the VPC where the Data API cannot serve the cluster), then prove the path from inside the VPC (smoke, a Lambda on
  * the app's private subnets). A failed check fails the update with the runner's one-line reason.
  *
  * The invocations are triggered by content hashes, not by a new id per run, so an unchanged stack
@@ -147,6 +153,7 @@ export class Smoke extends pulumi.ComponentResource {
             }, { parent: this, dependsOn, deleteBeforeReplace: true });
 
         const existing = args.existingCluster;
+        const vpc = args.vpcBootstrap;
         const decryptThroughSecretsManager = (keyArn: pulumi.Input<string>) => ({
             Sid: "DecryptThroughSecretsManagerOnly",
             Effect: "Allow",
@@ -167,56 +174,44 @@ export class Smoke extends pulumi.ComponentResource {
             Resource: "*",
         };
 
-        // Bootstrap, on a cluster the stack created: reads the RDS-managed master secret (decrypting it only through
-        // Secrets Manager) and runs SQL through the Data API on this cluster. No network access at all: it is not
-        // attached to the VPC.
-        // On an existing cluster: runs in the VPC and connects to the writer as the master user with TLS verified,
-        // reading the master secret (its key's kms:Decrypt only if that is a customer-managed key, and only through
-        // Secrets Manager). No Data API permission: docs/existing-cluster.md says why this path.
+        // Bootstrap, through the Data API: reads the master secret (decrypting it only through Secrets Manager) and runs
+        // SQL through the Data API on this cluster. No network access at all: it is not attached to the VPC.
+        // In the VPC (the Data API cannot serve the cluster, or it is an existing one): connects to the writer as the
+        // master user with TLS verified, reading the master secret (its key's kms:Decrypt only if that is a
+        // customer-managed key, and only through Secrets Manager). No Data API permission: components/bootstrap-path.ts
+        // and docs/existing-cluster.md say why this path.
         const bootstrapLogs = logGroup("bootstrap");
         const bootstrapRole = lambdaRole("bootstrap", existing
             ? `${args.namePrefix}: converges the database users' grants on the existing cluster, from inside the VPC`
-            : `${args.namePrefix}: converges the database users' grants via the RDS Data API`);
+            : vpc
+                ? `${args.namePrefix}: converges the database users' grants on the cluster, from inside the VPC`
+                : `${args.namePrefix}: converges the database users' grants via the RDS Data API`);
         const bootstrapPolicy = new aws.iam.RolePolicy(`${name}-bootstrap`, {
             role: bootstrapRole.id,
-            policy: existing
-                ? pulumi.all([args.masterSecretArn, existing.secretKmsKeyArn, bootstrapLogs.arn]).apply(([secretArn, keyArn, logsArn]) => JSON.stringify({
-                    Version: "2012-10-17",
-                    Statement: [
-                        attachToVpc,
-                        { Sid: "ReadMasterSecret", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: secretArn },
-                        ...(keyArn ? [decryptThroughSecretsManager(keyArn)] : []),
-                        { ...writeLogs(bootstrapLogs), Resource: `${logsArn}:*` },
-                    ],
-                }))
-                : pulumi.output({
-                    Version: "2012-10-17",
-                    Statement: [
-                        {
-                            Sid: "RunSqlOnThisCluster",
-                            Effect: "Allow",
-                            Action: ["rds-data:BeginTransaction", "rds-data:ExecuteStatement", "rds-data:CommitTransaction", "rds-data:RollbackTransaction"],
-                            Resource: args.clusterArn,
-                        },
-                        { Sid: "ReadMasterSecret", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: args.masterSecretArn },
-                        decryptThroughSecretsManager(args.kmsKeyArn),
-                        writeLogs(bootstrapLogs),
-                    ],
-                }).apply((doc) => JSON.stringify(doc)),
+            policy: pulumi.all([args.clusterArn, args.masterSecretArn, args.masterSecretKmsKeyArn, bootstrapLogs.arn]).apply(([clusterArn, secretArn, keyArn, logsArn]) => JSON.stringify({
+                Version: "2012-10-17",
+                Statement: [
+                    vpc ? attachToVpc : {
+                        Sid: "RunSqlOnThisCluster",
+                        Effect: "Allow",
+                        Action: ["rds-data:BeginTransaction", "rds-data:ExecuteStatement", "rds-data:CommitTransaction", "rds-data:RollbackTransaction"],
+                        Resource: clusterArn,
+                    },
+                    { Sid: "ReadMasterSecret", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: secretArn },
+                    ...(keyArn ? [decryptThroughSecretsManager(keyArn)] : []),
+                    { ...writeLogs(bootstrapLogs), Resource: `${logsArn}:*` },
+                ],
+            })),
         }, child);
         const bootstrapFunction = fn("bootstrap", bootstrapRole, bootstrapLogs, {
             description: "Converges the stack's database users to the declared access profiles",
-            ...(existing ? { vpcConfig: { subnetIds: existing.subnetIds, securityGroupIds: existing.securityGroupIds } } : {}),
+            ...(vpc ? { vpcConfig: { subnetIds: vpc.subnetIds, securityGroupIds: vpc.securityGroupIds } } : {}),
             environment: {
                 variables: {
-                    ...(existing
-                        ? {
-                            DB_BOOTSTRAP_PATH: "vpc",
-                            DB_HOST: existing.host,
-                            DB_PORT: pulumi.output(existing.port).apply(String),
-                            DB_EXISTING_DATABASE: "true",
-                        }
-                        : { DB_CLUSTER_ARN: args.clusterArn, ...(args.existingDatabase ? { DB_EXISTING_DATABASE: "true" } : {}) }),
+                    ...(vpc
+                        ? { DB_BOOTSTRAP_PATH: "vpc", DB_HOST: vpc.host, DB_PORT: pulumi.output(vpc.port).apply(String) }
+                        : { DB_CLUSTER_ARN: args.clusterArn }),
+                    ...(args.existingDatabase ? { DB_EXISTING_DATABASE: "true" } : {}),
                     DB_SECRET_ARN: args.masterSecretArn,
                     DB_NAME: args.dbName,
                     DB_USER: args.appUser,
@@ -232,7 +227,7 @@ export class Smoke extends pulumi.ComponentResource {
             cluster: args.clusterArn,
             masterSecret: args.masterSecretArn,
             rerun: args.settings.rerun,
-            ...(existing ? { path: { host: existing.host, port: existing.port } } : {}),
+            ...(vpc ? { path: { host: vpc.host, port: vpc.port } } : {}),
             // Only when set, so the trigger of a stack that never had it keeps its value (no re-run on upgrade).
             ...(args.existingDatabase ? { existingDatabase: true } : {}),
         }).apply(contentHash);

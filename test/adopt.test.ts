@@ -15,7 +15,7 @@ import { adoptionSettingsText } from "../ops/adopt-settings";
 import { parse as parseYaml } from "yaml";
 import { Database } from "../components/database";
 import { DB_PORT } from "../access/spec";
-import { evaluate, Evaluation, EXISTING_SUBNETS, MockResource } from "./harness";
+import { evaluate, Evaluation, EXISTING_SUBNETS, inlineStatementsOf, MockResource } from "./harness";
 import clustersOutput from "./fixtures/adopt/describe-db-clusters.json";
 import instancesOutput from "./fixtures/adopt/describe-db-instances.json";
 import parametersOutput from "./fixtures/adopt/describe-db-cluster-parameters.json";
@@ -40,6 +40,9 @@ function argsFor(database: Record<string, unknown>): AuroraIamProxyArgs {
     };
 }
 
+/** Instances an earlier `up` created beyond the adopted ones (database.instanceCount): members the next preview sees. */
+let createdMembers: string[] = [];
+
 /**
  * What the provider's data sources answer for the sample cluster (aws_rds_cluster, aws_db_instance,
  * aws_db_subnet_group read DescribeDBClusters, DescribeDBInstances and DescribeDBSubnetGroups: the same fields,
@@ -55,7 +58,7 @@ function describeFromFixture(token: string, inputs: Record<string, string>): Rec
                 engineMode: CLUSTER.EngineMode, engineVersion: CLUSTER.EngineVersion, databaseName: CLUSTER.DatabaseName, masterUsername: CLUSTER.MasterUsername,
                 port: CLUSTER.Port, storageEncrypted: CLUSTER.StorageEncrypted, kmsKeyId: CLUSTER.KmsKeyId, dbSubnetGroupName: CLUSTER.DBSubnetGroup,
                 vpcSecurityGroupIds: CLUSTER.VpcSecurityGroups.map((g) => g.VpcSecurityGroupId), dbClusterParameterGroupName: CLUSTER.DBClusterParameterGroup,
-                clusterMembers: CLUSTER.DBClusterMembers.map((m) => m.DBInstanceIdentifier),
+                clusterMembers: [...CLUSTER.DBClusterMembers.map((m) => m.DBInstanceIdentifier), ...createdMembers],
                 masterUserSecrets: [{ kmsKeyId: CLUSTER.MasterUserSecret.KmsKeyId, secretArn: CLUSTER.MasterUserSecret.SecretArn, secretStatus: CLUSTER.MasterUserSecret.SecretStatus }],
                 enabledCloudwatchLogsExports: CLUSTER.EnabledCloudwatchLogsExports, iamDatabaseAuthenticationEnabled: CLUSTER.IAMDatabaseAuthenticationEnabled,
                 deletionProtection: CLUSTER.DeletionProtection, backupRetentionPeriod: CLUSTER.BackupRetentionPeriod,
@@ -70,6 +73,10 @@ function describeFromFixture(token: string, inputs: Record<string, string>): Rec
                 publiclyAccessible: i.PubliclyAccessible, monitoringInterval: i.MonitoringInterval,
             };
         }
+        case "aws:kms/getKey:getKey":
+            // The sample's master secret is under a customer-managed key (the cluster's storage key).
+            if (inputs.keyId !== CLUSTER.MasterUserSecret.KmsKeyId) return undefined;
+            return { id: inputs.keyId, arn: inputs.keyId, keyId: inputs.keyId.split("/").pop(), keyManager: "CUSTOMER", enabled: true, keyState: "Enabled" };
         case "aws:rds/getSubnetGroup:getSubnetGroup":
             if (inputs.name !== GROUP.DBSubnetGroupName) notFound(`RDS DB Subnet Group (${inputs.name})`);
             return { id: GROUP.DBSubnetGroupName, name: GROUP.DBSubnetGroupName, description: GROUP.DBSubnetGroupDescription, vpcId: GROUP.VpcId, subnetIds: GROUP.Subnets.map((s) => s.SubnetIdentifier) };
@@ -203,9 +210,10 @@ describe("adopting an existing cluster", () => {
             assert.deepStrictEqual(cluster().options.ignoreChanges, ["engineVersion", "tags", "manageMasterUserPassword"]);
             assert.strictEqual(c.port, undefined, "the port is not declared: the cluster keeps its own");
             assert.strictEqual(CLUSTER.Port, DB_PORT);
-            // The managed master secret keeps the key RDS encrypts it with.
+            // The managed master secret keeps the key RDS encrypts it with: its key is not declared, as the provider never
+            // reads master_user_secret_kms_key_id back (a declared one would differ after the import, and RDS refuses the change).
             assert.strictEqual(c.manageMasterUserPassword, true);
-            assert.strictEqual(c.masterUserSecretKmsKeyId, CLUSTER.MasterUserSecret.KmsKeyId);
+            assert.strictEqual(c.masterUserSecretKmsKeyId, undefined);
         });
 
         it("declares each member instance by its identifier, the writer first, with its engine, class, cluster and subnet group, and leaves its AZ as it is", () => {
@@ -250,6 +258,15 @@ describe("adopting an existing cluster", () => {
             assert.ok(env.DB_CLUSTER_ARN, "through the Data API of the cluster it now manages");
         });
 
+        it("lets the bootstrap decrypt the master secret with the key it has (customer-managed), only through Secrets Manager, and no other key", () => {
+            const role = ev.ofType("aws:iam/role:Role").find((r) => r.state.arn === ev.named("aws:lambda/function:Function", "smoke-bootstrap").inputs.role)!;
+            const decrypt = inlineStatementsOf(ev, role).filter((st) => JSON.stringify(st.Action).includes("kms:"));
+            assert.deepStrictEqual(decrypt, [{
+                Sid: "DecryptThroughSecretsManagerOnly", Effect: "Allow", Action: "kms:Decrypt", Resource: CLUSTER.MasterUserSecret.KmsKeyId,
+                Condition: { StringEquals: { "kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com" } },
+            }]);
+        });
+
         it("keeps the cluster's own security groups and log exports beside its own, and takes a final snapshot", () => {
             const c = cluster().inputs;
             const ours = ev.named("aws:ec2/securityGroup:SecurityGroup", "network-db");
@@ -280,6 +297,25 @@ describe("adopting an existing cluster", () => {
             assert.deepStrictEqual([third.inputs.identifier, third.inputs.availabilityZone, third.options.protect], ["legacy-orders-3", "eu-west-1c", false]);
             assert.deepStrictEqual([...run.imported].filter(([key]) => key.startsWith("aws:rds/clusterInstance:")).map(([, id]) => id), ["legacy-orders-1", "legacy-orders-2"]);
         });
+
+        it("previews the grown cluster again after the update that created them, and still refuses a member it neither adopted nor created", async function () {
+            this.timeout(60_000);
+            const s = resolveArgs("dev", argsFor({ ...adoption.database, instanceCount: 3 })).database;
+            createdMembers = ["legacy-orders-3"];
+            try {
+                const ev = await evaluate("dev", adopting(() => ({ engineVersion: databaseFor(s).engineVersion })).program);
+                assert.strictEqual(ev.outputs.engineVersion, CLUSTER.EngineVersion, "the check passes with legacy-orders-3 a member");
+            } finally {
+                createdMembers = [];
+            }
+            const declared: AdoptionDeclared = { name: "orders", masterUsername: "postgres", engineVersion: "16.4", engineMajor: 16, vpcId: GROUP.VpcId, instanceCount: 3,
+                instanceClass: "db.r6g.large", bootstrapPath: "data-api", adopt: adoption.database.adopt };
+            assert.deepStrictEqual(adoptionProblems("dev", declared, { ...described, members: [...described.members, "legacy-orders-3"] }), []);
+            assert.deepStrictEqual(adoptionProblems("dev", declared, { ...described, members: [...described.members, "legacy-orders-9"] }), [
+                'dev: database.adopt.instanceIdentifiers (["legacy-orders-1","legacy-orders-2"]) differs from DBClusterMembers ["legacy-orders-1","legacy-orders-2","legacy-orders-9"] of cluster legacy-orders: ' +
+                "an instance the component does not declare stays unmanaged, one it declares but the cluster lacks is created; list every member, the writer first",
+            ]);
+        });
     });
 
     describe("a setting that differs from the cluster", () => {
@@ -299,7 +335,7 @@ describe("adopting an existing cluster", () => {
 
         it("names each difference on its own line: engine version, key, subnet group, members, VPC, port, encryption, master secret", () => {
             const declared: AdoptionDeclared = {
-                name: "orders", masterUsername: "postgres", engineVersion: "15", engineMajor: 15, vpcId: "vpc-0ffffffffffffffff",
+                name: "orders", masterUsername: "postgres", engineVersion: "15", engineMajor: 15, vpcId: "vpc-0ffffffffffffffff", instanceCount: 1, instanceClass: "db.r6g.large", bootstrapPath: "data-api",
                 adopt: { ...adoption.database.adopt, kmsKeyId: "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-4333-8444-555555555555", subnetGroupName: "other-db", instanceIdentifiers: ["legacy-orders-1"] },
             };
             assert.deepStrictEqual(adoptionProblems("prod", declared, described), [
@@ -310,7 +346,8 @@ describe("adopting an existing cluster", () => {
                 'prod: network.existingVpc.vpcId ("vpc-0ffffffffffffffff") differs from VpcId "vpc-0a1b2c3d4e5f60718" of subnet group legacy-orders-db of cluster legacy-orders: a subnet group cannot move to another VPC; set network.existingVpc to the cluster\'s VPC',
             ]);
             const legacy: DescribedCluster = { ...described, port: 3306, storageEncrypted: false, kmsKeyId: undefined, databaseName: undefined, masterUserSecret: undefined };
-            const ok: AdoptionDeclared = { name: "orders", masterUsername: "postgres", engineVersion: "16", engineMajor: 16, vpcId: "vpc-0a1b2c3d4e5f60718", adopt: adoption.database.adopt };
+            const ok: AdoptionDeclared = { name: "orders", masterUsername: "postgres", engineVersion: "16", engineMajor: 16, vpcId: "vpc-0a1b2c3d4e5f60718", instanceCount: 2,
+                instanceClass: "db.r6g.large", bootstrapPath: "data-api", adopt: adoption.database.adopt };
             assert.deepStrictEqual(adoptionProblems("prod", ok, legacy), [
                 'prod: database.name ("orders") differs from DatabaseName "(none: created without an initial database)" of cluster legacy-orders: only a replacement could change it; adopting needs a cluster created with a DatabaseName; front this one instead (database.existingCluster)',
                 "prod: storage encryption (true) differs from StorageEncrypted false of cluster legacy-orders: only a replacement could change it; restore an encrypted copy of a snapshot and adopt that cluster, or front this one (database.existingCluster)",
@@ -318,6 +355,43 @@ describe("adopting an existing cluster", () => {
                 "prod: cluster legacy-orders keeps its master password outside Secrets Manager (no MasterUserSecret); the component has RDS manage it, which replaces the password at once: move whatever logs in as postgres off it, then run aws rds modify-db-cluster --db-cluster-identifier legacy-orders --manage-master-user-password --apply-immediately",
             ]);
             assert.deepStrictEqual(adoptionProblems("prod", ok, described), []);
+        });
+    });
+
+    describe("a cluster the RDS Data API cannot serve (a T-class writer, an older version)", () => {
+        const writerOf = (c: DescribedCluster, instanceClass: string): DescribedCluster => ({ ...c, instances: c.instances.map((i) => ({ ...i, instanceClass })) });
+        const small = writerOf(described, "db.t4g.medium");
+
+        it("takes the in-VPC bootstrap, as its settings say, with the cluster's HTTP endpoint off", async function () {
+            this.timeout(60_000);
+            const written = adoptionSettings(small, parametersFromCli(parametersOutput));
+            assert.strictEqual(written.database.instanceClass, "db.t4g.medium");
+            assert.deepStrictEqual(written.changes.filter((c) => /Data API|bootstrap/.test(c)), [
+                "the bootstrap runs inside the VPC (db.t4g.medium is a T class, which the RDS Data API does not serve): a security group of its own, admitted by the component's database group on 5432",
+            ]);
+            const s = resolveArgs("dev", argsFor(written.database)).database;
+            assert.strictEqual(s.bootstrapPath, "vpc");
+            assert.strictEqual(resolveArgs("dev", argsFor({ ...adoption.database, engineVersion: "16" })).database.bootstrapPath, "data-api");
+            const declared: AdoptionDeclared = { name: "orders", masterUsername: "postgres", engineVersion: "16.4", engineMajor: 16, vpcId: GROUP.VpcId, instanceCount: 2,
+                instanceClass: "db.t4g.medium", bootstrapPath: "vpc", adopt: adoption.database.adopt };
+            assert.deepStrictEqual(adoptionProblems("dev", declared, small), []);
+            const ev = await evaluate("dev", adopting(() => ({ engineVersion: databaseFor(s).engineVersion })).program);
+            assert.strictEqual(ev.one("aws:rds/cluster:Cluster").inputs.enableHttpEndpoint, false, "no Data API on a cluster it cannot serve");
+        });
+
+        it("refuses, in one line with the fix, settings that would still take the Data API", () => {
+            const declared: AdoptionDeclared = { name: "orders", masterUsername: "postgres", engineVersion: "16", engineMajor: 16, vpcId: GROUP.VpcId, instanceCount: 2,
+                instanceClass: "db.r6g.large", bootstrapPath: "data-api", adopt: adoption.database.adopt };
+            assert.deepStrictEqual(adoptionProblems("dev", declared, small), [
+                'dev: database.instanceClass ("db.r6g.large") differs from DBInstanceClass "db.t4g.medium" of cluster legacy-orders: the RDS Data API the bootstrap would use does not serve the T class of writer legacy-orders-1; ' +
+                "set database.instanceClass: db.t4g.medium (the bootstrap then runs inside the VPC), or change the writer's class first: aws rds modify-db-instance --db-instance-identifier legacy-orders-1 --db-instance-class db.r6g.large --apply-immediately",
+            ]);
+            const older: AdoptionDeclared = { ...declared, engineVersion: "13", engineMajor: 13 };
+            assert.deepStrictEqual(adoptionProblems("dev", older, { ...described, engineVersion: "13.9" }), [
+                'dev: database.engineVersion ("13") differs from EngineVersion "13.9" of cluster legacy-orders: Aurora PostgreSQL 13.9 is older than 13.11, the first 13.x with the RDS Data API, which the bootstrap would use; ' +
+                'set database.engineVersion: "13.9" (the bootstrap then runs inside the VPC), or upgrade the cluster first: aws rds modify-db-cluster --db-cluster-identifier legacy-orders --engine-version <a newer 13.x> --apply-immediately',
+            ]);
+            assert.strictEqual(resolveArgs("dev", argsFor({ ...adoption.database, engineVersion: "13.9" })).database.bootstrapPath, "vpc", "the fix the line names takes the VPC");
         });
     });
 
@@ -350,6 +424,12 @@ describe("adopting an existing cluster", () => {
                 'dev: database.adopt.clusterIdentifier ("Legacy_Orders") must be an RDS identifier as describe-db-clusters prints it: 1-63 lower-case letters, digits and hyphens, a letter first, no "--", no trailing "-"',
                 "dev: database.adopt.securityGroupIds ([]) must be a non-empty list",
                 'dev: database.adopt.kmsKeyId ("alias/aws/rds") must be the cluster\'s KmsKeyId, a KMS key ARN such as arn:aws:kms:eu-west-1:123456789012:key/<key id>; a cluster without one is not encrypted and cannot be adopted',
+            ]);
+        });
+
+        it("refuse the VPC's default DB subnet group, which the provider cannot declare, pointing to fronting instead", () => {
+            assert.deepStrictEqual(problemsOf({ ...adoption.database, adopt: { ...adoption.database.adopt, subnetGroupName: "default" } }), [
+                'dev: database.adopt.subnetGroupName ("default") is the VPC\'s default DB subnet group, which the AWS provider cannot declare or import; front this cluster instead (database.existingCluster, docs/existing-cluster.md)',
             ]);
         });
 

@@ -154,6 +154,17 @@ describe("AuroraIamProxy in front of an existing cluster (database.existingClust
             assert.deepStrictEqual(rulesOf(ev, ev.named(T.sg, "network-cluster-access")).map(ruleText), [`out tcp/5432-5432 ${c.vpcSecurityGroupIds[0]}`]);
         });
 
+        it("invokes the bootstrap only once every rule of its path exists: to the cluster, the cluster's one rule, HTTPS out", () => {
+            const path = [
+                ...rulesOf(ev, ev.named(T.sg, "network-bootstrap")),
+                ...rulesOf(ev, ev.named(T.sg, "network-cluster-access")),
+                ev.named(T.ingress, "network-cluster-from-cluster-access"),
+            ];
+            assert.deepStrictEqual(path.map((r) => r.name).sort(), ["network-bootstrap-https", "network-cluster-access-to-cluster", "network-cluster-from-cluster-access"]);
+            const invocation = ev.named("aws:lambda/invocation:Invocation", "smoke-bootstrap");
+            for (const rule of path) assert.ok(invocation.dependencies.includes(rule.urn), `the bootstrap waits for ${rule.name}`);
+        });
+
         it("grants the bootstrap the master secret and nothing of the Data API; no kms:Decrypt for a secret under the AWS-managed key", () => {
             const role = ev.resources.find((r) => r.type === T.role && r.state.arn === fn(ev, "bootstrap").inputs.role)!;
             const statements = inlineStatementsOf(ev, role);
@@ -276,7 +287,10 @@ describe("AuroraIamProxy in front of an existing cluster (database.existingClust
 
         it("no bootstrap path: a cluster without instances, or a read replica without a writer", async () => {
             assert.deepStrictEqual(await refusal(cluster("orders-empty", (c) => { c.clusterMembers = []; }), {}, [USERS[0]]), [
-                `${where("orders-empty")}: the bootstrap has no path to the database: the cluster has no instance; add a writer: aws rds create-db-instance --db-cluster-identifier orders-empty --db-instance-identifier orders-empty-1 --engine aurora-postgresql --db-instance-class db.serverless`,
+                `${where("orders-empty")}: the bootstrap has no path to the database: the cluster has no instance; add a writer: ` +
+                "aws rds modify-db-cluster --db-cluster-identifier orders-empty --serverless-v2-scaling-configuration MinCapacity=0.5,MaxCapacity=8 --apply-immediately, " +
+                "then aws rds create-db-instance --db-cluster-identifier orders-empty --db-instance-identifier orders-empty-1 --engine aurora-postgresql --db-instance-class db.serverless " +
+                "(Serverless v2 needs that capacity range first; 8 ACUs is a ceiling of your choosing), or give create-db-instance a provisioned class such as db.r6g.large alone",
             ]);
             assert.deepStrictEqual(await refusal(cluster("orders-replica", (c) => { c.replicationSourceIdentifier = "arn:aws:rds:eu-central-1:123456789012:cluster:orders"; })), [
                 `${where("orders-replica")}: the bootstrap has no path to a writer: the cluster is a read replica of arn:aws:rds:eu-central-1:123456789012:cluster:orders; front the source cluster, or promote this one: aws rds promote-read-replica-db-cluster --db-cluster-identifier orders-replica`,

@@ -142,6 +142,8 @@ describe("the Pulumi program", function () {
                     `out ${proxy}<-${db}`,
                     `in ${proxy}<-${relay}`,
                     `out ${relay}<-${proxy}`,
+                    // dev's T-class writer, which the RDS Data API does not serve: the bootstrap's own group, both ways.
+                    ...(ev.stack === "dev" ? [`in ${db}<-${sgId(ev, "bootstrap")}`, `out ${sgId(ev, "bootstrap")}<-${db}`] : []),
                 ].sort());
                 // The smoke function's own group reaches the proxy on 5432 and nothing else; nothing reaches it.
                 assert.deepEqual(rules.filter((r) => r.inputs.securityGroupId === smoke).map((r) => r.name), ["network-smoke-to-proxy"]);
@@ -151,9 +153,13 @@ describe("the Pulumi program", function () {
                     assert.equal(r.inputs.fromPort, 5432);
                     assert.equal(r.inputs.toPort, 5432);
                 }
-                // The only rules open to the internet are HTTPS egress (the tasks: images, logs; the relay: the SSM agent), never the data path.
+                // The only rules open to the internet are HTTPS egress (the tasks: images, logs; the relay: the SSM agent; dev's
+                // in-VPC bootstrap: Secrets Manager), never the data path.
                 const open = rules.filter((r) => r.inputs.cidrIpv4 === "0.0.0.0/0" || r.inputs.cidrIpv6 === "::/0");
-                assert.deepEqual(open.map((r) => [r.name, r.inputs.securityGroupId, r.inputs.fromPort]).sort(), [["network-app-https", app, 443], ["operator-relay-https", relay, 443]]);
+                assert.deepEqual(open.map((r) => [r.name, r.inputs.securityGroupId, r.inputs.fromPort]).sort(), [
+                    ...(ev.stack === "dev" ? [["network-bootstrap-https", sgId(ev, "bootstrap"), 443]] : []),
+                    ["network-app-https", app, 443], ["operator-relay-https", relay, 443],
+                ].sort());
                 assert.equal(ev.ofType(T.ingress).filter((r) => r.inputs.securityGroupId === relay).length, 0, "nothing may reach the relay");
                 assert.equal(ev.ofType(T.ingress).filter((r) => r.inputs.securityGroupId === app).length, 0, "nothing may reach the tasks");
                 assert.equal(ev.ofType(T.egress).filter((r) => r.inputs.securityGroupId === db).length, 0, "the database opens nothing outward");
@@ -400,7 +406,7 @@ describe("the Pulumi program", function () {
             for (const pw of ev.ofType("random:index/randomPassword:RandomPassword")) assert.ok(!JSON.stringify(ev.outputs).includes(pw.state.result));
         });
 
-        it("in secrets mode only, reaches Secrets Manager from the isolated subnets through an interface endpoint that admits the proxy on 443", async () => {
+        it("in secrets mode only, reaches Secrets Manager from the isolated subnets through an interface endpoint that admits the proxy (and dev's in-VPC bootstrap) on 443", async () => {
             for (const ev of both()) assert.equal(ev.ofType("aws:ec2/vpcEndpoint:VpcEndpoint").length, 0, `${ev.stack}: no endpoint in iam mode`);
             const ev = await evaluateStack("dev", { "proxy.authMode": "secrets" });
             const endpoint = ev.one("aws:ec2/vpcEndpoint:VpcEndpoint");
@@ -411,26 +417,32 @@ describe("the Pulumi program", function () {
             const endpointSg = sgId(ev, "secretsmanager-endpoint");
             assert.deepEqual(endpoint.inputs.securityGroupIds, [endpointSg]);
             const into = ev.ofType(T.ingress).filter((r) => r.inputs.securityGroupId === endpointSg);
-            assert.deepEqual(into.map((r) => [r.inputs.fromPort, r.inputs.toPort, r.inputs.referencedSecurityGroupId]), [[443, 443, sgId(ev, "proxy")]]);
+            assert.deepEqual(into.map((r) => [r.inputs.fromPort, r.inputs.toPort, r.inputs.referencedSecurityGroupId]), [[443, 443, sgId(ev, "proxy")], [443, 443, sgId(ev, "bootstrap")]]);
             const out = ev.ofType(T.egress).filter((r) => r.inputs.securityGroupId === sgId(ev, "proxy") && r.inputs.fromPort === 443);
             assert.deepEqual(out.map((r) => r.inputs.referencedSecurityGroupId), [endpointSg]);
             assert.ok(ev.one(T.proxy).dependencies.includes(endpoint.urn), "the proxy switches to secrets only once it can reach them");
-            // Private DNS sends every Secrets Manager call in the VPC to this endpoint, yet only the proxy is admitted:
-            // nothing else in the VPC calls Secrets Manager (docs/alarms.md, "Secrets mode"). Whoever may read a
-            // secret is the proxy or a function outside the VPC (the bootstrap, through the Data API's own path),
-            // and no task pulls a secret into its environment.
+            // Private DNS sends every Secrets Manager call in the VPC to this endpoint, yet only the proxy and the
+            // in-VPC bootstrap (dev's T-class writer, which the Data API does not serve) are admitted: nothing else in
+            // the VPC calls Secrets Manager (docs/alarms.md, "Secrets mode"). Whoever may read a secret is the proxy, a
+            // function outside the VPC, or that bootstrap, and no task pulls a secret into its environment.
             const readers = ev.ofType(T.role).filter((role) => inlineStatementsOf(ev, role).some((st: any) =>
                 [st.Action].flat().some((a: string) => /^secretsmanager:/i.test(a))));
             assert.ok(readers.length >= 2);
             for (const role of readers) {
                 if (role.name === "proxy-role") continue;
                 const fns = ev.ofType("aws:lambda/function:Function").filter((f) => f.inputs.role === role.state.arn);
-                assert.ok(fns.length === 1 && fns[0].inputs.vpcConfig === undefined, `${role.name} reads secrets but is not a function outside the VPC`);
+                const groups: string[] = fns[0]?.inputs.vpcConfig?.securityGroupIds ?? [];
+                assert.ok(fns.length === 1 && (fns[0].inputs.vpcConfig === undefined || (fns[0].name === "smoke-bootstrap" && groups.every((g) => g === sgId(ev, "bootstrap")))),
+                    `${role.name} reads secrets but is neither a function outside the VPC nor the in-VPC bootstrap`);
             }
             for (const td of ev.ofType("aws:ecs/taskDefinition:TaskDefinition")) {
                 for (const c of JSON.parse(td.inputs.containerDefinitions)) assert.equal(c.secrets, undefined, "no task pulls a secret at start");
             }
-            assert.deepEqual(ev.ofType(T.egress).filter((r) => r.inputs.referencedSecurityGroupId === endpointSg).map((r) => r.inputs.securityGroupId), [sgId(ev, "proxy")]);
+            assert.deepEqual(ev.ofType(T.egress).filter((r) => r.inputs.referencedSecurityGroupId === endpointSg).map((r) => r.inputs.securityGroupId).sort(),
+                [sgId(ev, "proxy"), sgId(ev, "bootstrap")].sort());
+            // With the endpoint there, the bootstrap reaches Secrets Manager through it, and nowhere else over HTTPS.
+            assert.deepEqual(ev.ofType(T.egress).filter((r) => r.inputs.securityGroupId === sgId(ev, "bootstrap") && r.inputs.fromPort === 443).map((r) => r.inputs.referencedSecurityGroupId ?? r.inputs.cidrIpv4), [endpointSg]);
+            assert.ok(ev.named("aws:lambda/invocation:Invocation", "smoke-bootstrap").dependencies.includes(ev.named(T.ingress, "network-secretsmanager-from-bootstrap").urn));
         });
 
         it("writes its logs to /aws/rds/proxy/<name>, a group the stack declares first with retention and its key", () => {

@@ -7,7 +7,9 @@ import { bundle, HANDLERS, HandlerName, zippedBytes } from "../smoke/lambda/bund
 import { smokeMetricsEnv } from "../smoke/metrics";
 import * as pulumi from "@pulumi/pulumi";
 import { parseSettings, Settings } from "../components/config";
-import { ACCOUNT_ID, attachedPolicyArnsOf, bothStacksAsDeclared, evaluate, evaluateStack, stackAsDeclared, inlineStatementsOf, stackConfig, StackEvaluation as Ev, withOverrides } from "./harness";
+import { ACCOUNT_ID, attachedPolicyArnsOf, bothStacksAsDeclared, evaluate, evaluateStack, stackAsDeclared, inlineStatementsOf, MockResource, stackConfig, StackEvaluation as Ev, withOverrides } from "./harness";
+import { bootstrapPathFor, dataApiProblem } from "../components/bootstrap-path";
+import { mandatory, runPolicies } from "../policy/run";
 
 const FN = "aws:lambda/function:Function";
 const INVOKE = "aws:lambda/invocation:Invocation";
@@ -82,8 +84,56 @@ describe("post-deploy bootstrap and smoke", function () {
         }
     });
 
-    it("lets the bootstrap read only the master secret and run SQL only on this cluster, outside the VPC", () => {
-        for (const ev of both()) {
+    it("takes the Data API where it serves the cluster, and the VPC on a T-class writer or an older version (the settings say which)", () => {
+        assert.deepEqual([stacks.dev().settings.database.bootstrapPath, stacks.prod().settings.database.bootstrapPath], ["vpc", "data-api"]);
+        assert.equal(stacks.dev().settings.database.instanceClass, "db.t4g.medium");
+        const cases: Array<[string, string, string | undefined]> = [
+            ["db.serverless", "16", undefined], ["db.r6g.large", "13.11", undefined], ["db.r7g.large", "17.4", undefined],
+            ["db.t4g.medium", "16.8", "db.t4g.medium is a T class, which the RDS Data API does not serve"],
+            ["db.t3.medium", "16", "db.t3.medium is a T class, which the RDS Data API does not serve"],
+            ["db.serverless", "13.9", "Aurora PostgreSQL 13.9 is older than 13.11, the first 13.x with the RDS Data API"],
+            ["db.r6g.large", "14.6", "Aurora PostgreSQL 14.6 is older than 14.8, the first 14.x with the RDS Data API"],
+            ["db.serverless", "12.22", "Aurora PostgreSQL 12.22 has no RDS Data API (it starts at 13.11)"],
+        ];
+        for (const [instanceClass, engineVersion, problem] of cases) {
+            assert.equal(dataApiProblem({ instanceClass, engineVersion }), problem, `${instanceClass} ${engineVersion}`);
+            assert.equal(bootstrapPathFor({ existingCluster: false, instanceClass, engineVersion }), problem ? "vpc" : "data-api");
+        }
+        assert.equal(bootstrapPathFor({ existingCluster: true, instanceClass: "db.serverless", engineVersion: "16" }), "vpc");
+    });
+
+    it("on a T-class writer (dev), runs the bootstrap in the VPC with a group of its own: to the database on 5432, HTTPS out, one rule on the database group", () => {
+        const ev = stacks.dev();
+        const fn = named(ev, FN, "smoke-bootstrap");
+        const cluster = ev.one("aws:rds/cluster:Cluster");
+        const group = named(ev, "aws:ec2/securityGroup:SecurityGroup", "network-bootstrap");
+        const db = ev.outputs.dbSecurityGroupId;
+        assert.equal(cluster.inputs.enableHttpEndpoint, false, "the Data API stays off: it cannot serve a T-class writer");
+        assert.deepEqual(fn.inputs.vpcConfig, { subnetIds: ev.outputs.privateSubnetIds, securityGroupIds: [group.id] });
+        const env = fn.inputs.environment.variables;
+        assert.deepEqual(Object.keys(env).sort(), ["DB_AUTH_MODE", "DB_BOOTSTRAP_PATH", "DB_HOST", "DB_NAME", "DB_OWNER", "DB_PORT", "DB_SECRET_ARN", "DB_USER", "DB_USERS"]);
+        assert.deepEqual([env.DB_BOOTSTRAP_PATH, env.DB_HOST, env.DB_PORT, env.DB_SECRET_ARN], ["vpc", cluster.state.endpoint, "5432", cluster.state.masterUserSecrets[0].secretArn]);
+        const rules = [...ev.ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"), ...ev.ofType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")];
+        const text = (r: (typeof rules)[number]) => `${r.type.includes("Ingress") ? "in" : "out"} ${r.inputs.fromPort} ${r.inputs.referencedSecurityGroupId ?? r.inputs.cidrIpv4}`;
+        assert.deepEqual(rules.filter((r) => r.inputs.securityGroupId === group.id).map(text).sort(), [`out 443 0.0.0.0/0`, `out 5432 ${db}`]);
+        assert.deepEqual(rules.filter((r) => r.inputs.securityGroupId === db).map(text).sort(), [`in 5432 ${group.id}`, `in 5432 ${ev.outputs.proxySecurityGroupId}`].sort());
+        const path = rules.filter((r) => r.inputs.securityGroupId === group.id || r.inputs.referencedSecurityGroupId === group.id);
+        for (const rule of path) assert.ok(named(ev, INVOKE, "smoke-bootstrap").dependencies.includes(rule.urn), `the bootstrap waits for ${rule.name}`);
+        const role = ev.ofType(ROLE).find((r) => r.state.arn === fn.inputs.role)!;
+        const statements = inlineStatementsOf(ev, role);
+        assert.deepEqual(statements.map((st: any) => st.Sid), ["AttachToVpc", "ReadMasterSecret", "DecryptThroughSecretsManagerOnly", "WriteOwnLogs"]);
+        assert.equal(statements[2].Resource, cluster.inputs.masterUserSecretKmsKeyId, "the key of the master secret, through Secrets Manager only");
+        assert.ok(!JSON.stringify(statements).includes("rds-data:"), "no Data API grant on a cluster that cannot serve it");
+        // The pack admits that group to the database only while nothing else is in it.
+        const shared: MockResource[] = JSON.parse(JSON.stringify(ev.resources));
+        for (const side of ["inputs", "state"] as const) shared.find((r) => r.type === FN && r.name === "smoke-smoke")![side].vpcConfig.securityGroupIds.push(group.id);
+        const refusals = (resources: MockResource[]) => mandatory(runPolicies(resources, { environment: "dev" })).filter((v) => v.policyName === "db-sg-admits-only-proxy");
+        assert.deepEqual(refusals(ev.resources), []);
+        assert.match(refusals(shared).map((v) => v.message).join("\n"), /network-db-from-bootstrap.*admits .*"network-bootstrap" on 5432, which is not the proxy's group/);
+    });
+
+    it("lets the bootstrap read only the master secret and run SQL only on this cluster, outside the VPC, where the Data API serves the cluster (prod)", () => {
+        for (const ev of [stacks.prod()]) {
             const fn = named(ev, FN, "smoke-bootstrap");
             assert.equal(fn.inputs.vpcConfig, undefined, "the Data API needs no network path into the database");
             const role = ev.ofType(ROLE).find((r) => r.state.arn === fn.inputs.role)!;

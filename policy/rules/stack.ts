@@ -55,6 +55,24 @@ const appGroups = (rs: PolicyResource[]) => {
     return [...new Set([...ecs.groups, ...lambda.groups, ...declared])];
 };
 
+/**
+ * The group of the stack's in-VPC bootstrap (where the RDS Data API cannot serve the cluster, it connects to the writer
+ * from the private subnets): a group tagged Role=database-bootstrap that exactly one function is in, one whose
+ * environment says DB_BOOTSTRAP_PATH=vpc (or is not known yet, at a first preview), and no ECS service or instance.
+ * Such a group may be admitted to the database besides the proxy's.
+ */
+const bootstrapGroups = (rs: PolicyResource[]) => {
+    const users = (group: PolicyResource, type: string, read: (r: PolicyResource) => Peeked, prop: string) =>
+        ofType(rs, type).filter(r => asArray(read(r)).some(v => isYes(refersTo(r, prop, v, group, ["id"]))));
+    return ofType(rs, T.securityGroup).filter(g => peek(g.props, "tags", "Role") === "database-bootstrap").filter(g => {
+        const functions = users(g, T.lambdaFunction, r => peek(r.props, "vpcConfig", "securityGroupIds"), "vpcConfig");
+        const path = functions.map(fn => peek(fn.props, "environment", "variables", "DB_BOOTSTRAP_PATH"));
+        return functions.length === 1 && (path[0] === "vpc" || path[0] === Unknown) &&
+            users(g, T.ecsService, r => peek(r.props, "networkConfiguration", "securityGroups"), "networkConfiguration").length === 0 &&
+            users(g, T.ec2Instance, r => peek(r.props, "vpcSecurityGroupIds"), "vpcSecurityGroupIds").length === 0;
+    });
+};
+
 /** Reports every ingress on 5432 into `targets` whose source is not one of `allowed`. */
 function checkIngressOnlyFrom(resources: PolicyResource[], targets: PolicyResource[], allowed: PolicyResource[],
                               targetRole: string, allowedRole: string, fix: string, report: ReportViolation) {
@@ -82,8 +100,9 @@ function checkIngressOnlyFrom(resources: PolicyResource[], targets: PolicyResour
 
 export const dbSgAdmitsOnlyProxy: StackValidationPolicy = {
     name: "db-sg-admits-only-proxy",
-    description: "The database's security group admits 5432 only from the proxy's security group. A stack that fronts an existing cluster adds " +
-        "rules to groups it does not declare only to admit a group the proxy is in.",
+    description: "The database's security group admits 5432 only from the proxy's security group, and from the in-VPC bootstrap's own group " +
+        "(tagged Role=database-bootstrap, with only a DB_BOOTSTRAP_PATH=vpc function in it: where the RDS Data API cannot serve the cluster). A stack that fronts an existing " +
+        "cluster adds rules to groups it does not declare only to admit a group the proxy is in.",
     enforcementLevel: "mandatory",
     severity: "high",
     validateStack: (args, report) => {
@@ -94,7 +113,7 @@ export const dbSgAdmitsOnlyProxy: StackValidationPolicy = {
                 report(`${label(cluster)}: vpcSecurityGroupIds is empty, so the VPC's default group applies; give the cluster its own group admitting only the proxy`, cluster.urn);
             }
         }
-        checkIngressOnlyFrom(args.resources, db.groups, proxy.groups, "the database group", "the proxy's group",
+        checkIngressOnlyFrom(args.resources, db.groups, [...proxy.groups, ...bootstrapGroups(args.resources)], "the database group", "the proxy's group",
             "Reach the database only through the proxy (referencedSecurityGroupId: proxy group).", report);
         if (frontsExistingCluster(args.resources)) {
             // The existing cluster's group is not declared here: every ingress rule the stack adds to a group it does not

@@ -33,4 +33,5 @@ export const T = {
     ecsTaskDefinition: "aws:ecs/taskDefinition:TaskDefinition",
     ecsService: "aws:ecs/service:Service",
     lambdaFunction: "aws:lambda/function:Function",
+    ec2Instance: "aws:ec2/instance:Instance",
 } as const;
