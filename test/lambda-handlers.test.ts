@@ -14,6 +14,8 @@ import { diffGrants } from "../access/diff";
 import { readGrants } from "../access/observe";
 import { LocalDataPlane, startLocalDataPlane } from "../local/dataplane";
 import { parseMasterSecret, RDS_CA_BUNDLE, secretsManagerReader } from "../smoke/lambda/bootstrap-vpc";
+import { EXISTING_USERS, rehearseExistingDatabase } from "../local/rehearse-existing";
+import { WARNING } from "../smoke/check-names";
 
 function lambdaEnv(dp: LocalDataPlane): Record<string, string> {
     // The variables components/smoke.ts gives the functions, pointed at the local plane.
@@ -270,6 +272,22 @@ describe("bootstrap Lambda handler", function () {
             const { DB_SECRET_ARN: _, ...noSecret } = vpcEnv();
             await assert.rejects(handler(noSecret), /environment variable DB_SECRET_ARN is not set/);
         });
+    });
+
+    it("rehearses fronting an existing database: IAM users with exactly their grants, the legacy login, table and rows untouched, warnings shown and failing on request, a second bootstrap changing nothing", async () => {
+        const rehearsal = await rehearseExistingDatabase(dp, { cleanup: true, negatives: false });
+        assert.ok(rehearsal.ok, rehearsal.results.filter(([ok]) => !ok).map(([, line]) => line).join("\n"));
+        const lines = rehearsal.results.map(([, line]) => line);
+        assert.match(lines[0], /^bootstrap \(Lambda handler, vpc path, existing-database mode\)/);
+        assert.match(lines[1], /^nothing the legacy application had changed: \d+ roles, memberships, owners, ACL entries and row counts compared$/);
+        assert.match(lines.join("\n"), /legacy_app still logs in with its password and reads 25 of 25 rows in app\.orders/);
+        assert.match(lines.join("\n"), /with SMOKE_WARNINGS_FAIL=true the smoke Lambda fails: smoke failed: \d warnings and warnings fail this run/);
+        assert.match(lines.join("\n"), /a second bootstrap changes nothing/);
+        const report = rehearsal.report!;
+        for (const u of EXISTING_USERS.slice(1)) assert.ok(report.checks.some((c) => c.name === `grants match spec for ${u.name}` && c.ok && !c.warning), u.name);
+        assert.deepEqual(report.checks.filter((c) => c.warning).map((c) => c.name).sort(), [WARNING.audit, WARNING.cidr, WARNING.publicSchema].sort());
+        // Nothing is left behind on the shared plane.
+        assert.equal((await admin.query("SELECT count(*)::int AS n FROM pg_roles WHERE rolname = ANY($1)", [[...EXISTING_USERS.map((u) => u.name), "legacy_app", "team_reporting"]])).rows[0].n, 0);
     });
 
     it("needs the proxy secret's password in secrets mode, and refuses one in iam mode", async () => {
