@@ -22,8 +22,7 @@ import { readerEndpoint, SmokeTarget, TargetError, targetUsers, validateTarget, 
 import { noReaderHost, profileChecks, readerChecks, USER_CHECK, userChecks, UserRunOptions } from "./users-check";
 import { Credentials, tokenFactory } from "../client/token";
 import { SMOKE_OTHER_USER } from "../access/users";
-import { ec2RulesReader } from "./ec2-rules";
-import { cidrWarningCheck, databaseWarningChecks, WarningOptions } from "./warnings";
+import { cidrWarningCheck, databaseWarningChecks, WARNING, WarningOptions } from "./warnings";
 
 export type { CheckResult } from "./checks";
 export type { SmokeReport } from "./report";
@@ -97,9 +96,14 @@ export async function runSmoke(target: SmokeTarget, opts: SmokeOptions = {}): Pr
   const existing = opts.existingDatabase === true;
   const userOptions: UserRunOptions = { credentials, clock, specs, existingDatabase: existing };
   const report = (list: CheckResult[]) => buildReport(valid, list, clock() - started, { warningsFail: opts.warningsFail });
-  // The CIDR row asks EC2, not the database: it runs alongside everything else.
+  // The CIDR row asks EC2, not the database: it runs alongside everything else. The EC2 reader (and the
+  // HTTPS client it needs) is loaded only in this mode, so other runs' cold start does not pay for it.
   const cidrRun = existing
-    ? cidrWarningCheck(session, clock, opts, opts.describeSecurityGroupRules ?? ec2RulesReader({ region: valid.region, credentials, timeoutMs: Math.min(5_000, timeoutMs) }))
+    ? (opts.describeSecurityGroupRules
+      ? Promise.resolve(opts.describeSecurityGroupRules)
+      : import("./ec2-rules").then(({ ec2RulesReader }) => ec2RulesReader({ region: valid.region, credentials, timeoutMs: Math.min(5_000, timeoutMs) })))
+      .then((reader) => cidrWarningCheck(session, clock, opts, reader))
+      .catch((err: Error): CheckResult => ({ name: WARNING.cidr, ok: true, warning: true, detail: `not checked: ${err.message}`, ms: 0 }))
     : undefined;
   const defaultUser = allUsers.find((u) => u.name === valid.user)!;
   const reader = readerEndpoint(valid);

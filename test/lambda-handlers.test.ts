@@ -16,6 +16,7 @@ import { LocalDataPlane, startLocalDataPlane } from "../local/dataplane";
 import { parseMasterSecret, RDS_CA_BUNDLE, secretsManagerReader } from "../smoke/lambda/bootstrap-vpc";
 import { EXISTING_USERS, rehearseExistingDatabase } from "../local/rehearse-existing";
 import { WARNING } from "../smoke/check-names";
+import { main as smokeCli } from "../smoke/cli";
 
 function lambdaEnv(dp: LocalDataPlane): Record<string, string> {
     // The variables components/smoke.ts gives the functions, pointed at the local plane.
@@ -123,6 +124,34 @@ describe("smoke Lambda handler against the local data plane", function () {
             await admin.end();
         }
         assert.equal((await smokeHandlerFor(dp)()).ok, true);
+    });
+
+    it("CLI --existing-database --warnings-fail: shows the warning rows with ! and exits 1 on them alone", async () => {
+        const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY, profile: process.env.AWS_PROFILE };
+        process.env.AWS_ACCESS_KEY_ID = dp.accessKeyId;
+        process.env.AWS_SECRET_ACCESS_KEY = dp.secretAccessKey;
+        delete process.env.AWS_PROFILE;
+        try {
+            const out: string[] = [];
+            const code = await smokeCli([
+                "--host", dp.host, "--port", String(dp.port), "--database", dp.database, "--user", dp.user, "--region", dp.region,
+                "--proxy-host", dp.proxyHost, "--proxy-port", String(dp.proxyPort), "--owner", dp.spec.owner, "--ca", dp.caFile,
+                "--no-negatives", "--existing-database", "--warnings-fail",
+            ], { out: (l) => out.push(l), err: (l) => out.push(l), env: {} });
+            const text = out.join("\n");
+            assert.equal(code, 1, text);
+            // This plane's database is a dedicated one: TLS forced, PUBLIC holds nothing; no audit log and no groups given.
+            assert.match(text, /^✓ +rds\.force_ssl on +rds\.force_ssl = 1: clients without TLS are refused/m);
+            assert.match(text, /^✓ +no PUBLIC grant on schema app +PUBLIC holds nothing on schema app/m);
+            assert.match(text, /^! +audit logging on +no audit trail \(log_statement = none, pgaudit not loaded\)/m);
+            assert.match(text, /^! +no CIDR ingress on the database port +not checked: no cluster security groups were given/m);
+            assert.match(text, /^FAIL {2}2 warnings and warnings fail this run, in \d+ ms: 2 warnings and warnings fail this run \(warnings-fail\); first: audit logging on: /m);
+        } finally {
+            for (const [key, value] of [["AWS_ACCESS_KEY_ID", saved.id], ["AWS_SECRET_ACCESS_KEY", saved.secret], ["AWS_PROFILE", saved.profile]] as const) {
+                if (value === undefined) delete process.env[key];
+                else process.env[key] = value;
+            }
+        }
     });
 
     describe("on its schedule", () => {

@@ -12,7 +12,7 @@ import {
 import { accessSpec, AuthMode } from "../../access/spec";
 import { bootstrapStatements, SqlStatement } from "../../access/bootstrap-sql";
 import { usersFromEnv } from "../../access/users";
-import { SecretReader, secretsManagerReader, vpcExecutor } from "./bootstrap-vpc";
+import type { SecretReader } from "./bootstrap-vpc";
 import type { ClientConfig, Client } from "pg";
 
 /** Rows a statement returned (only for statements with returnsRows). */
@@ -106,6 +106,9 @@ async function executorFor(deps: BootstrapHandlerDeps, database: string, owner: 
     const port = Number(required(env, "DB_PORT"));
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`bootstrap: DB_PORT is ${JSON.stringify(env.DB_PORT)}; expected an integer 1..65535 (the cluster's port)`);
     const secretArn = required(env, "DB_SECRET_ARN");
+    // Loaded only on this path: pg, the Secrets Manager client and the RDS CA bundle would add ~0.1 s to every
+    // cold start of the Data API path otherwise.
+    const { secretsManagerReader, vpcExecutor } = await import("./bootstrap-vpc");
     const secret = await (deps.readSecret ?? secretsManagerReader())(secretArn);
     // The schema owner the statements name (default privileges FOR ROLE, the probe's owner) is the user they run as.
     if (secret.username !== owner) {
