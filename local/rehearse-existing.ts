@@ -1,8 +1,12 @@
 // The existing-database rehearsal (issue 19, "Rehearsed locally"): a database that already has a legacy
 // application (local/existing-database.ts) is fronted the way AWS would do it, and nothing of it is lost.
-// On a running plane it adds a second database, seeds it, then
-//   1. runs the bootstrap Lambda's handler on its path inside the VPC (pg, master secret, verified TLS) in
-//      existing-database mode, and checks nothing the legacy application had changed;
+// On a running plane it adds a second database, owned by a master user that is no superuser (as RDS's is), seeds
+// it, then
+//   0. runs the bootstrap Lambda's handler on its path inside the VPC (pg, master secret, verified TLS) in
+//      existing-database mode, declaring a user by the name of the team's own role: it refuses, naming that and
+//      the grant the master user lacks on the legacy owner's objects, and changes nothing; the team applies both
+//      fixes;
+//   1. runs it again, and checks nothing the legacy application had changed;
 //   2. runs the smoke through the RDS Proxy stand-in in existing-database mode: the declared users log in with
 //      IAM tokens and verified TLS and hold exactly their grants; the warning rows show what stays risky;
 //   3. runs the smoke Lambda's handler with SMOKE_WARNINGS_FAIL=true: the same warnings now fail it;
@@ -10,15 +14,21 @@
 //   5. runs the bootstrap again and finds the catalogs unchanged.
 // `npm run rehearse:existing` runs it on a plane of its own; the tests run it on a plane they already have.
 
+import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import pg from "pg";
 import type { AccessProfile } from "../access/spec";
+import { scramSha256Verifier } from "../access/bootstrap-sql";
+import { literal } from "../access/quote";
 import { createBootstrapHandler } from "../smoke/lambda/bootstrap-handler";
 import { createSmokeHandler } from "../smoke/lambda/smoke-handler";
 import { WARNING } from "../smoke/check-names";
 import { formatReport, runSmoke, SmokeReport } from "../smoke/runner";
 import { LocalDataPlane, localSmokeTarget, startLocalDataPlane } from "./dataplane";
 import { catalogSnapshot, changedSince, LOCAL_CLUSTER_RULES, LOCAL_CLUSTER_SECURITY_GROUP, seedExistingDatabase, snapshotDiff } from "./existing-database";
+
+/** The cluster's master user in the rehearsal: CREATEROLE, owner of the database, no superuser (RDS's is not). */
+export const REHEARSAL_MASTER = "orders_master";
 
 /** The users the stack fronting the existing database declares (its own names: roles are cluster-wide). */
 export const EXISTING_USERS: Array<{ name: string; access: AccessProfile }> = [
@@ -55,11 +65,18 @@ export async function rehearseExistingDatabase(plane: LocalDataPlane, o: { datab
         return client.connect().then(() => client);
     };
     const setup = await superuser("postgres");
+    const master = { username: REHEARSAL_MASTER, password: randomBytes(18).toString("base64url") };
     let legacyRoles: string[] = [];
     let report: SmokeReport | undefined;
     try {
+        // The master user as RDS makes it: it may create roles and grant rds_iam, owns the database, is no superuser.
+        await setup.query("BEGIN");
+        await setup.query("SET LOCAL log_statement = 'none'");
+        await setup.query(`CREATE ROLE "${master.username}" LOGIN CREATEROLE CREATEDB NOSUPERUSER PASSWORD ${literal(scramSha256Verifier(master.password))}`);
+        await setup.query(`GRANT rds_iam TO "${master.username}" WITH ADMIN OPTION`);
+        await setup.query("COMMIT");
         // FILE_COPY copies the template's files instead of WAL-logging each block: about half the CPU of the default.
-        await setup.query(`CREATE DATABASE "${database}" STRATEGY FILE_COPY`);
+        await setup.query(`CREATE DATABASE "${database}" OWNER "${master.username}" STRATEGY FILE_COPY`);
         const admin = await superuser(database);
         try {
             const legacy = await seedExistingDatabase(admin);
@@ -67,30 +84,45 @@ export async function rehearseExistingDatabase(plane: LocalDataPlane, o: { datab
             await plane.serveUsers(declared);
             const before = await catalogSnapshot(admin, { without: declared });
 
-            // 1. The bootstrap Lambda as it runs for a cluster whose Data API is off: pg inside the VPC, the master
-            // secret (here the local superuser's), TLS verified against the CA it is given (in AWS the RDS bundle)
-            // for the name DB_HOST. "localhost" is the name PostgreSQL's certificate carries; we dial 127.0.0.1.
-            const bootstrapHandler = createBootstrapHandler({
+            // The bootstrap Lambda as it runs for a cluster whose Data API is off: pg inside the VPC, the master
+            // secret, TLS verified against the CA it is given (in AWS the RDS bundle) for the name DB_HOST.
+            // "localhost" is the name PostgreSQL's certificate carries; we dial 127.0.0.1.
+            const bootstrapHandler = (users: Array<{ name: string; access: AccessProfile }>) => createBootstrapHandler({
                 env: {
                     DB_BOOTSTRAP_PATH: "vpc", DB_EXISTING_DATABASE: "true", DB_HOST: "localhost", DB_PORT: String(server.port),
                     DB_SECRET_ARN: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:local-master-AbCdEf",
-                    DB_NAME: database, DB_OWNER: server.user, DB_AUTH_MODE: "iam", DB_USERS: JSON.stringify(EXISTING_USERS),
+                    DB_NAME: database, DB_OWNER: master.username, DB_AUTH_MODE: "iam", DB_USERS: JSON.stringify(users),
                 },
-                readSecret: async () => ({ username: server.user, password: server.password }),
+                readSecret: async () => master,
                 ca: [caPem],
                 connect: (config) => new pg.Client({ ...config, host: server.host }),
-            });
-            const first = await bootstrapHandler({});
-            check(first.ok && first.retired.length === 0, `bootstrap (Lambda handler, vpc path, existing-database mode): ${first.statements} statements as ${server.user} over verified TLS`);
-            const changes = changedSince(before, await catalogSnapshot(admin, { without: declared }));
+            })({});
+
+            // 0. Declaring a user by a name the team already uses, while the master may not act for the legacy owner.
+            const refusal = await bootstrapHandler([...EXISTING_USERS, { name: legacy.teamRole, access: "readonly" }]).then(() => "", (err: Error) => err.message);
+            const untouched = changedSince(before, await catalogSnapshot(admin, { without: declared }));
+            const created = (await admin.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_roles WHERE rolname = ANY($1)", [declared])).rows[0].n;
+            check(new RegExp(`refused, nothing was changed: declared user\\(s\\) ${legacy.teamRole} already exist .*; ${master.username} cannot grant on schema app \\(owner ${legacy.user}\\).*run GRANT ${legacy.user} TO ${master.username}`).test(refusal)
+                && untouched.length === 0 && created === 0,
+                `the bootstrap refuses, changing nothing, to declare ${legacy.teamRole} (the team's role) or to run while ${master.username} may not act for ${legacy.user}: ${refusal.replace(/^.*nothing was changed: /, "") || "it did not refuse"}`);
+            // The fixes the refusal names: no user by the team role's name; the master user a member of the legacy owner.
+            await setup.query(`GRANT "${legacy.user}" TO "${master.username}"`);
+
+            // 1. The bootstrap, for real.
+            const first = await bootstrapHandler(EXISTING_USERS);
+            check(first.ok && first.retired.length === 0, `bootstrap (Lambda handler, vpc path, existing-database mode): ${first.statements} statements as ${master.username}, no superuser, over verified TLS`);
+            const after = await catalogSnapshot(admin, { without: declared });
+            // The one change the team made itself (the fix above) aside.
+            delete after[`member ${master.username} of ${legacy.user} by ${server.user}`];
+            const changes = changedSince(before, after);
             check(changes.length === 0, changes.length === 0
-                ? `nothing the legacy application had changed: ${Object.keys(before).length} roles, memberships, owners, ACL entries and row counts compared`
+                ? `nothing the legacy application had changed: ${Object.keys(before).length} catalog entries (roles with their passwords, memberships, owners, ACLs, row counts) compared`
                 : `the bootstrap changed what it did not own: ${changes.join("; ")}`);
 
             // 2. The smoke through the stand-in, as the smoke Lambda runs it with DB_EXISTING_DATABASE=true.
             const { target, credentials } = localSmokeTarget(plane);
             const existingTarget = {
-                ...target, database, user: declared[0], users: EXISTING_USERS.map((u) => ({ ...u, endpoint: "writer" as const })),
+                ...target, database, user: declared[0], owner: master.username, users: EXISTING_USERS.map((u) => ({ ...u, endpoint: "writer" as const })),
                 readerHost: undefined, readerPort: undefined, readerProxyHost: undefined,
             };
             const warnings = { existingDatabase: true, clusterSecurityGroupIds: [LOCAL_CLUSTER_SECURITY_GROUP], describeSecurityGroupRules: async () => LOCAL_CLUSTER_RULES };
@@ -107,7 +139,7 @@ export async function rehearseExistingDatabase(plane: LocalDataPlane, o: { datab
             const smokeHandler = createSmokeHandler({
                 env: {
                     DB_HOST: target.host, DB_PORT: String(target.port), DB_NAME: database, DB_USER: declared[0], DB_USERS: JSON.stringify(EXISTING_USERS),
-                    DB_OWNER: target.owner, DB_AUTH_MODE: "iam", AWS_REGION: target.region, DB_PROXY_HOST: target.proxyHost, DB_PROXY_PORT: String(target.proxyPort),
+                    DB_OWNER: master.username, DB_AUTH_MODE: "iam", AWS_REGION: target.region, DB_PROXY_HOST: target.proxyHost, DB_PROXY_PORT: String(target.proxyPort),
                     DB_EXISTING_DATABASE: "true", SMOKE_WARNINGS_FAIL: "true", DB_CLUSTER_SECURITY_GROUP_IDS: LOCAL_CLUSTER_SECURITY_GROUP, SMOKE_TIMEOUT_MS: "10000",
                 },
                 caPem,
@@ -135,7 +167,7 @@ export async function rehearseExistingDatabase(plane: LocalDataPlane, o: { datab
 
             // 5. A second bootstrap changes nothing at all, the declared users' grants included.
             const settled = await catalogSnapshot(admin);
-            const second = await bootstrapHandler({});
+            const second = await bootstrapHandler(EXISTING_USERS);
             const drift = snapshotDiff(settled, await catalogSnapshot(admin));
             check(second.ok && drift.length === 0, drift.length === 0
                 ? `a second bootstrap changes nothing (${Object.keys(settled).length} catalog entries compared)`
@@ -148,7 +180,7 @@ export async function rehearseExistingDatabase(plane: LocalDataPlane, o: { datab
     } finally {
         if (o.cleanup) {
             await setup.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`).catch(() => undefined);
-            for (const role of [...declared, ...legacyRoles]) await setup.query(`DROP ROLE IF EXISTS "${role}"`).catch(() => undefined);
+            for (const role of [...declared, ...legacyRoles, master.username]) await setup.query(`DROP ROLE IF EXISTS "${role}"`).catch(() => undefined);
         }
         await setup.end().catch(() => undefined);
     }

@@ -9,10 +9,9 @@ import { AccessSpec, accessSpec, grantsSpec, managedRoleComment, PROFILES } from
 import { bootstrap } from "../access/bootstrap";
 import { bootstrapStatements } from "../access/bootstrap-sql";
 import { diffGrants } from "../access/diff";
-import { ObservedGrants, readGrants, readPublicHeld } from "../access/observe";
+import { ObservedGrants, readGrants } from "../access/observe";
 import { tokenFactory } from "../client/token";
 import { LocalDataPlane, startLocalDataPlane } from "../local/dataplane";
-import { catalogSnapshot, changedSince, seedExistingDatabase, snapshotDiff } from "../local/existing-database";
 
 const USERS = [
     { name: "app_user", access: "readwrite" as const },
@@ -350,56 +349,6 @@ describe("access on a real PostgreSQL (three users, secrets mode, log_statement=
             assert.deepEqual(await driftOfEveryUser(master, fewer), noDriftFor(fewer));
         } finally {
             await master.end();
-        }
-    });
-
-    it("existing-database mode as RDS's master user: refuses and changes nothing until it may act for the legacy owner, then takes nothing from anyone", async () => {
-        const masterPassword = "master-password-for-the-existing-test";
-        await admin.query("SET log_statement = 'none'");
-        await admin.query(`CREATE ROLE x_master LOGIN CREATEROLE CREATEDB NOSUPERUSER PASSWORD '${masterPassword}'`);
-        await admin.query("CREATE ROLE x_taken LOGIN PASSWORD 'a-hand-made-login-of-the-team'");
-        await admin.query("RESET log_statement");
-        await admin.query("GRANT rds_iam TO x_master WITH ADMIN OPTION");
-        await admin.query("CREATE DATABASE x_db OWNER x_master STRATEGY FILE_COPY");
-        const ca = readFileSync(plane.caFile, "utf8");
-        const as = (user: string, password: string) => {
-            const c = new pg.Client({ host: plane.postgres.host, port: plane.postgres.port, user, password, database: "x_db", ssl: { ca, servername: "localhost" }, connectionTimeoutMillis: 5_000 });
-            return c.connect().then(() => c);
-        };
-        const superuser = await as(plane.postgres.user, plane.postgres.password);
-        const master = await as("x_master", masterPassword);
-        try {
-            await seedExistingDatabase(superuser, { user: "x_legacy", teamRole: "x_team" });
-            const untouched = await catalogSnapshot(superuser);
-            const taken = accessSpec({ database: "x_db", owner: "x_master", authMode: "iam", users: [{ name: "x_app", access: "readwrite" }, { name: "x_taken", access: "readonly" }] });
-            await assert.rejects(bootstrap(master, taken, { existingDatabase: true }), (err: Error) => {
-                assert.match(err.message, /aurora-iam-proxy: existing-database bootstrap refused, nothing was changed: declared user\(s\) x_taken already exist as roles this bootstrap did not make: .*COMMENT ON ROLE <name> IS 'managed by aurora-iam-proxy for database x_db'; x_master cannot grant on schema app \(owner x_legacy\), sequence app\.orders_id_seq \(owner x_legacy\), table app\.orders \(owner x_legacy\): it must be a member \(with INHERIT\) of x_legacy; run GRANT x_legacy TO x_master /);
-                return true;
-            });
-            assert.deepEqual(snapshotDiff(untouched, await catalogSnapshot(superuser)), []);
-
-            // The two fixes the refusal names: another name for the taken one, the master a member of the legacy owner.
-            await admin.query("GRANT x_legacy TO x_master");
-            const spec = accessSpec({ database: "x_db", owner: "x_master", authMode: "iam", users: [{ name: "x_app", access: "readwrite" }, { name: "x_reader", access: "readonly" }] });
-            const declared = spec.users.map((u) => u.user);
-            const theirs = await catalogSnapshot(superuser, { without: declared });
-            await bootstrap(master, spec, { existingDatabase: true });
-            assert.deepEqual(changedSince(theirs, await catalogSnapshot(superuser, { without: declared })), []);
-            // Each declared user holds exactly its profile, the legacy table included; what PUBLIC holds stays PUBLIC's.
-            for (const u of spec.users) {
-                const drift = diffGrants(u, await readGrants(superuser, u));
-                const throughPublic = new Set(await readPublicHeld(superuser, u));
-                assert.deepEqual({ ...drift, extra: drift.extra.filter((e) => !throughPublic.has(e)) }, NO_DRIFT, u.user);
-                assert.ok(throughPublic.has("USAGE on schema app") && throughPublic.has("TEMPORARY on database x_db"), [...throughPublic].join(", "));
-            }
-            assert.equal((await readGrants(superuser, spec.users[1])).tables.find((t) => t.name === "orders")?.privileges.join(), "SELECT");
-            const settled = await catalogSnapshot(superuser);
-            await bootstrap(master, spec, { existingDatabase: true });
-            assert.deepEqual(snapshotDiff(settled, await catalogSnapshot(superuser)), []);
-        } finally {
-            await Promise.all([superuser.end(), master.end()].map((p) => p.catch(() => undefined)));
-            await admin.query("DROP DATABASE IF EXISTS x_db WITH (FORCE)");
-            for (const role of ["x_app", "x_reader", "x_taken", "x_legacy", "x_team", "x_master"]) await admin.query(`DROP ROLE IF EXISTS ${role}`);
         }
     });
 

@@ -273,22 +273,16 @@ describe("bootstrap Lambda handler", function () {
         // PostgreSQL's certificate names localhost; it listens on 127.0.0.1 only: resolve the name there.
         const toLoopback = (config: pg.ClientConfig) => new pg.Client({ ...config, host: dp.postgres.host });
 
-        it("connects as the master user from the secret, over TLS verified for DB_HOST, and converges", async () => {
+        // Connecting and converging with the plane's CA is the existing-database rehearsal's first step (below).
+        it("reads the master secret DB_SECRET_ARN names, and trusts only the Amazon RDS CA bundle: a server certificate from another CA is refused", async () => {
             let asked = "";
-            const result = await createBootstrapHandler({
-                env: vpcEnv(), readSecret: async (arn) => { asked = arn; return master(); }, ca: [readFileSync(dp.caFile, "utf8")], connect: toLoopback,
-            })({});
-            assert.equal(asked, secretArn);
-            assert.deepEqual([result.ok, result.users], [true, ["app_user"]]);
-            assert.deepEqual(diffGrants(dp.spec, await readGrants(admin, dp.spec)), { missing: [], extra: [], forbidden: [] });
-        });
-
-        it("trusts only the Amazon RDS CA bundle by default: a server certificate from another CA is refused", async () => {
-            await assert.rejects(createBootstrapHandler({ env: vpcEnv(), readSecret: async () => master(), connect: toLoopback })({}), (err: Error) => {
+            const readSecret = async (arn: string) => { asked = arn; return master(); };
+            await assert.rejects(createBootstrapHandler({ env: vpcEnv(), readSecret, connect: toLoopback })({}), (err: Error) => {
                 assert.match(err.message, /^bootstrap: could not connect to localhost:\d+\/appdb as postgres: .* \(TLS verification failed: the server's certificate is checked against the Amazon RDS CA bundle in the function, for the name DB_HOST\)$/);
                 assert.ok(!err.message.includes(dp.postgres.password));
                 return true;
             });
+            assert.equal(asked, secretArn);
         });
 
         it("refuses a bad path, an address for DB_HOST, a bad port and a secret for another user, each in one line", async () => {
@@ -307,8 +301,10 @@ describe("bootstrap Lambda handler", function () {
         const rehearsal = await rehearseExistingDatabase(dp, { cleanup: true, negatives: false });
         assert.ok(rehearsal.ok, rehearsal.results.filter(([ok]) => !ok).map(([, line]) => line).join("\n"));
         const lines = rehearsal.results.map(([, line]) => line);
-        assert.match(lines[0], /^bootstrap \(Lambda handler, vpc path, existing-database mode\)/);
-        assert.match(lines[1], /^nothing the legacy application had changed: \d+ roles, memberships, owners, ACL entries and row counts compared$/);
+        // As RDS's master user (no superuser): refused first, naming the taken name and the missing membership, changing nothing.
+        assert.match(lines[0], /^the bootstrap refuses, changing nothing, to declare team_reporting \(the team's role\) or to run while orders_master may not act for legacy_app: declared user\(s\) team_reporting already exist as roles this bootstrap did not make: .*; orders_master cannot grant on schema app \(owner legacy_app\), sequence app\.orders_id_seq \(owner legacy_app\), table app\.orders \(owner legacy_app\): it must be a member \(with INHERIT\) of legacy_app; run GRANT legacy_app TO orders_master/);
+        assert.match(lines[1], /^bootstrap \(Lambda handler, vpc path, existing-database mode\): \d+ statements as orders_master, no superuser, over verified TLS$/);
+        assert.match(lines[2], /^nothing the legacy application had changed: \d+ catalog entries \(roles with their passwords, memberships, owners, ACLs, row counts\) compared$/);
         assert.match(lines.join("\n"), /legacy_app still logs in with its password and reads 25 of 25 rows in app\.orders/);
         assert.match(lines.join("\n"), /with SMOKE_WARNINGS_FAIL=true the smoke Lambda fails: smoke failed: \d warnings and warnings fail this run/);
         assert.match(lines.join("\n"), /a second bootstrap changes nothing/);
@@ -316,7 +312,7 @@ describe("bootstrap Lambda handler", function () {
         for (const u of EXISTING_USERS.slice(1)) assert.ok(report.checks.some((c) => c.name === `grants match spec for ${u.name}` && c.ok && !c.warning), u.name);
         assert.deepEqual(report.checks.filter((c) => c.warning).map((c) => c.name).sort(), [WARNING.audit, WARNING.cidr, WARNING.publicSchema].sort());
         // Nothing is left behind on the shared plane.
-        assert.equal((await admin.query("SELECT count(*)::int AS n FROM pg_roles WHERE rolname = ANY($1)", [[...EXISTING_USERS.map((u) => u.name), "legacy_app", "team_reporting"]])).rows[0].n, 0);
+        assert.equal((await admin.query("SELECT count(*)::int AS n FROM pg_roles WHERE rolname = ANY($1)", [[...EXISTING_USERS.map((u) => u.name), "legacy_app", "team_reporting", "orders_master"]])).rows[0].n, 0);
     });
 
     it("needs the proxy secret's password in secrets mode, and refuses one in iam mode", async () => {
