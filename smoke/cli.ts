@@ -36,11 +36,11 @@ Target (later sources win: environment < stack outputs < flags):
   --ca FILE           extra CA bundle (PEM), added to the system roots
 
 A database the stack fronts but does not own (existing-cluster mode):
-  --existing-database also the warning rows: rds.force_ssl, audit logging, a CIDR rule on the
-                      database port in the cluster's groups, PUBLIC's grant on schema app; and
-                      what a user holds only through PUBLIC is named, not drift (DB_EXISTING_DATABASE=true)
-  --cluster-security-groups sg-a,sg-b  the cluster's security groups, for the CIDR row
-                      (DB_CLUSTER_SECURITY_GROUP_IDS; read with ec2:DescribeSecurityGroupRules)
+  --existing-database also the warning rows: rds.force_ssl, audit logging, PUBLIC's grant on schema
+                      app; and what a user holds only through PUBLIC is named, not drift
+                      (DB_EXISTING_DATABASE=true)
+  --cluster-security-groups sg-a,sg-b  the cluster's security groups: adds the row for a CIDR rule on
+                      the database port (DB_CLUSTER_SECURITY_GROUP_IDS; ec2:DescribeSecurityGroupRules)
   --warnings-fail     warnings fail the run (exit 1), as SMOKE_WARNINGS_FAIL=true does
 
 Options:

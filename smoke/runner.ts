@@ -98,7 +98,9 @@ export async function runSmoke(target: SmokeTarget, opts: SmokeOptions = {}): Pr
   const report = (list: CheckResult[]) => buildReport(valid, list, clock() - started, { warningsFail: opts.warningsFail });
   // The CIDR row asks EC2, not the database: it runs alongside everything else. The EC2 reader (and the
   // HTTPS client it needs) is loaded only in this mode, so other runs' cold start does not pay for it.
-  const cidrRun = existing
+  // Only with the cluster's groups given (a fronted cluster's, DB_CLUSTER_SECURITY_GROUP_IDS): an adopted cluster's
+  // groups are the stack's own, which the policy pack already holds to the proxy alone.
+  const cidrRun = existing && (opts.clusterSecurityGroupIds ?? []).length > 0
     ? (opts.describeSecurityGroupRules
       ? Promise.resolve(opts.describeSecurityGroupRules)
       : import("./ec2-rules").then(({ ec2RulesReader }) => ec2RulesReader({ region: valid.region, credentials, timeoutMs: Math.min(5_000, timeoutMs) })))
