@@ -100,6 +100,11 @@ export interface LocalDataPlane {
      * client certificate, and PostgreSQL admits them by certificate only, like the users declared at the start.
      */
     serveUsers(names: string[]): Promise<void>;
+    /**
+     * One more writer stand-in in front of the same server, with its own RequireTLS: what a test needs to prove the
+     * smoke catches a proxy without it, at the cost of a listener instead of another plane. Stopped with the plane.
+     */
+    standIn(o: { requireTls: boolean }): Promise<{ host: string; port: number; close(): Promise<void> }>;
     /** A superuser client connected to `database` over verified TLS. The caller ends it. */
     admin(): Promise<pg.Client>;
     /** Stops everything and removes the temp folder; safe to call more than once. */
@@ -207,11 +212,12 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
     let pgServer: LocalPostgres | undefined;
     let proxy: RdsProxyStandIn | undefined;
     let readerProxy: RdsProxyStandIn | undefined;
+    const extraStandIns: RdsProxyStandIn[] = [];
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => {
         stopping ??= (async () => {
             live.delete(plane);
-            await Promise.all([proxy?.close().catch(() => undefined), readerProxy?.close().catch(() => undefined)]);
+            await Promise.all([proxy, readerProxy, ...extraStandIns].map((p) => p?.close().catch(() => undefined)));
             await pgServer?.standby?.stop().catch(() => undefined);
             await pgServer?.stop().catch(() => undefined);
             await rm(tempRoot, { recursive: true, force: true, maxRetries: 3 });
@@ -267,7 +273,7 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
                 const credentials = { accessKeyId: randomAccessKeyId(), secretAccessKey: randomBytes(30).toString("base64") };
                 const userCertificates = Object.fromEntries(users.map((u) => [u.name, ca.issueClient(u.name)]));
                 const proxyTls = await proxyCertificate;
-                const standInFor = (upstream: { host: string; port: number }, tokenHost: string) => startRdsProxyStandIn({
+                const standInFor = (upstream: { host: string; port: number }, tokenHost: string, requireTls = opts.requireTls) => startRdsProxyStandIn({
                     host: LOCAL_HOST,
                     tokenHost,
                     tokenPort: PROXY_PORT,
@@ -276,7 +282,7 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
                     tls: proxyTls,
                     upstream: { ...upstream, caPem: ca.caPem, servername: "localhost", users: userCertificates },
                     now: opts.now,
-                    requireTls: opts.requireTls,
+                    requireTls,
                 });
                 const standby = server.standby;
                 [proxy, readerProxy] = await Promise.all([
@@ -306,6 +312,11 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
                     ...(standby ? { standby: { host: standby.host, port: standby.port, connect: (db?: string) => standby.connect(db) } } : {}),
                     serverLogFile,
                     ...(legacy ? { legacy: { ...legacy, host: server.host, port: server.port } } : {}),
+                    standIn: async (o: { requireTls: boolean }) => {
+                        const extra = await standInFor(server, names.writer, o.requireTls);
+                        extraStandIns.push(extra);
+                        return { host: LOCAL_HOST, port: extra.port, close: () => extra.close() };
+                    },
                     serveUsers: async (names: string[]) => {
                         const fresh = names.filter((name) => !Object.hasOwn(userCertificates, name));
                         if (fresh.length === 0) return;

@@ -207,11 +207,12 @@ describe("smoke Lambda handler against the local data plane", function () {
     });
 
     it("fails the invocation when the proxy lets clients in without TLS", async () => {
-        const insecure = await startLocalDataPlane({ requireTls: false });
+        // A second stand-in in front of the same database, without RequireTLS (a listener, not another plane).
+        const insecure = await dp.standIn({ requireTls: false });
         try {
-            await assert.rejects(smokeHandlerFor(insecure)(), /smoke failed: refuses no TLS: asked for a password without TLS/);
+            await assert.rejects(smokeHandlerFor({ ...dp, port: insecure.port })(), /smoke failed: refuses no TLS: asked for a password without TLS/);
         } finally {
-            await insecure.stop();
+            await insecure.close();
         }
     });
 });
