@@ -3,8 +3,8 @@
 //  - data-api (default): through the RDS Data API, no network path into the database besides the proxy's, no
 //    VPC endpoint, no password in this code; the Data API runs the SQL as the master user whose RDS-managed
 //    secret this function alone may read.
-//  - vpc: for a cluster whose Data API is off (fronting an existing cluster); the function runs in the VPC and
-//    connects with pg as the master user over verified TLS (bootstrap-vpc.ts).
+//  - vpc: for a cluster the stack fronts (docs/existing-cluster.md says why this path there); the function runs in
+//    the VPC and connects with pg as the master user over verified TLS (bootstrap-vpc.ts).
 // DB_EXISTING_DATABASE=true runs the non-destructive bootstrap (access/bootstrap-sql.ts existingDatabase).
 import {
     BeginTransactionCommand, CommitTransactionCommand, ExecuteStatementCommand, RDSDataClient, RollbackTransactionCommand,
@@ -106,8 +106,8 @@ async function executorFor(deps: BootstrapHandlerDeps, database: string, owner: 
     const port = Number(required(env, "DB_PORT"));
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`bootstrap: DB_PORT is ${JSON.stringify(env.DB_PORT)}; expected an integer 1..65535 (the cluster's port)`);
     const secretArn = required(env, "DB_SECRET_ARN");
-    // Loaded only on this path: pg, the Secrets Manager client and the RDS CA bundle would add ~0.1 s to every
-    // cold start of the Data API path otherwise.
+    // Loaded only on this path, so the Data API path's cold start does not load pg, the Secrets Manager client and
+    // the RDS CA bundle.
     const { secretsManagerReader, vpcExecutor } = await import("./bootstrap-vpc");
     const secret = await (deps.readSecret ?? secretsManagerReader())(secretArn);
     // The schema owner the statements name (default privileges FOR ROLE, the probe's owner) is the user they run as.
