@@ -35,6 +35,14 @@ export interface BootstrapOptions {
     passwords?: Record<string, string>;
     /** Shorthand for a one-user spec: passwords = { [that user]: password }. */
     password?: string;
+    /**
+     * The database already exists and other applications use it (fronting an existing cluster). The
+     * bootstrap then never revokes from PUBLIC, never changes the owner of a schema or table that already
+     * exists, and refuses (changing nothing) when a declared user's name is taken by a role it did not make
+     * or when the running role cannot grant on the app schema and its objects. Roles it did not declare
+     * are never touched: retirement already finds its own roles only by the managed-role comment.
+     */
+    existingDatabase?: boolean;
 }
 
 /**
@@ -52,6 +60,69 @@ function revokeDefaultsStatement(row: string, grantee: string): string {
       CASE ${row}.defaclobjtype WHEN 'r' THEN 'TABLES' WHEN 'S' THEN 'SEQUENCES' WHEN 'f' THEN 'FUNCTIONS'
                                 WHEN 'T' THEN 'TYPES' WHEN 'n' THEN 'SCHEMAS' END,
       ${grantee})`;
+}
+
+/** The smoke's probe table: its columns, the same whether the bootstrap creates it at top level or in a DO block. */
+const PROBE_COLUMNS = `id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  note text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()`;
+
+/** How many objects a refusal names before "and N more". */
+const PRECHECK_NAMED = 5;
+
+/**
+ * Existing-database mode's first step, before anything changes: refuses (one error naming each problem and
+ * its fix; the transaction then changes nothing) when
+ *  - a declared user's name belongs to a role this bootstrap did not make (no managed-role comment): converging
+ *    it would clear its password (iam) and revoke its grants, which is someone else's login;
+ *  - the running role (RDS's master user is no superuser) could not act as the owner of the database, the app
+ *    schema or an object in it: GRANT would fail there, or worse, warn and grant nothing.
+ * Acting as an owner means being a member of the owner role with INHERIT (pg_has_role ... 'USAGE'): the
+ * PostgreSQL GRANT page (Notes) lets a member of the owning role grant and revoke, recorded as the owner's.
+ */
+function existingDatabasePrecheck(spec: AccessSpec, declared: string[]): SqlStatement {
+    const comment = managedRoleComment(spec.database);
+    const named = (what: string) => `(SELECT string_agg(x, ', ') FROM (SELECT unnest(${what}) x LIMIT ${PRECHECK_NAMED}) s)
+      || CASE WHEN cardinality(${what}) > ${PRECHECK_NAMED} THEN format(' and %s more', cardinality(${what}) - ${PRECHECK_NAMED}) ELSE '' END`;
+    return {
+        sql: `DO $$
+DECLARE
+  problems text[] := ARRAY[]::text[];
+  taken text[];
+  foreign_owners text[];
+  objects text[];
+  superuser boolean := (SELECT rolsuper FROM pg_roles WHERE rolname = current_user);
+BEGIN
+  SELECT array_agg(rolname::text ORDER BY rolname) INTO taken FROM pg_roles
+  WHERE rolname = ANY (${nameArray(declared)})
+    AND coalesce(shobj_description(oid, 'pg_authid'), '') NOT LIKE 'managed by aurora-iam-proxy for database %';
+  IF taken IS NOT NULL THEN
+    problems := problems || format('declared user(s) %s already exist as roles this bootstrap did not make: converging them would clear their password and revoke their grants; declare other names, or adopt a role on purpose with COMMENT ON ROLE <name> IS %L',
+      array_to_string(taken, ', '), ${literal(comment)});
+  END IF;
+  IF NOT superuser THEN
+    SELECT array_agg(format('%s (owner %s)', what, owner) ORDER BY what), array_agg(DISTINCT owner) INTO objects, foreign_owners FROM (
+      SELECT format('database %I', datname) AS what, pg_get_userbyid(datdba)::text AS owner FROM pg_database
+      WHERE datname = current_database() AND NOT pg_has_role(current_user, datdba, 'USAGE')
+      UNION ALL
+      SELECT format('schema %I', nspname), pg_get_userbyid(nspowner)::text FROM pg_namespace
+      WHERE nspname = ${literal(spec.schema)} AND NOT pg_has_role(current_user, nspowner, 'USAGE')
+      UNION ALL
+      SELECT format('%s %I.%I', CASE WHEN c.relkind = 'S' THEN 'sequence' ELSE 'table' END, n.nspname, c.relname), pg_get_userbyid(c.relowner)::text
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = ${literal(spec.schema)} AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND NOT pg_has_role(current_user, c.relowner, 'USAGE')
+    ) cannot;
+    IF objects IS NOT NULL THEN
+      problems := problems || format('%s cannot grant on %s: it must be a member (with INHERIT) of %s; run GRANT %s TO %I as a role with ADMIN OPTION on them, then deploy again',
+        current_user, ${named("objects")}, array_to_string(foreign_owners, ', '),
+        array_to_string(ARRAY(SELECT quote_ident(o) FROM unnest(foreign_owners) o), ', '), current_user);
+    END IF;
+  END IF;
+  IF cardinality(problems) > 0 THEN
+    RAISE EXCEPTION '${AUDIT_PREFIX} existing-database bootstrap refused, nothing was changed: %', array_to_string(problems, '; ');
+  END IF;
+END $$`,
+    };
 }
 
 function runLogged(expression: string): string {
@@ -99,26 +170,40 @@ export function bootstrapStatements(input: AccessSpec | GrantsSpec, o: Bootstrap
     const probe = `${schema}.${ident(spec.probeTable)}`;
     const declared = spec.users.map((u) => u.user);
     const ddlUsers = spec.users.filter((u) => u.access === "ddl").map((u) => u.user);
+    const existing = o.existingDatabase === true;
     const statements: SqlStatement[] = [
         // Two bootstraps racing (two deploys, a retried Lambda) must not both try CREATE ROLE.
         // PERFORM, not SELECT: the RDS Data API cannot return pg_advisory_xact_lock's void result.
         { sql: `DO $$ BEGIN PERFORM pg_advisory_xact_lock(hashtext(${literal(`${AUDIT_PREFIX}bootstrap`)})); END $$` },
-        { sql: `CREATE SCHEMA IF NOT EXISTS ${schema} AUTHORIZATION ${owner}` },
-        { sql: `ALTER SCHEMA ${schema} OWNER TO ${owner}` },
-        {
-            sql: `CREATE TABLE IF NOT EXISTS ${probe} (
-  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  note text NOT NULL,
-  created_at timestamptz NOT NULL DEFAULT now()
-)`,
-        },
-        { sql: `ALTER TABLE ${probe} OWNER TO ${owner}` },
-        // The database is dedicated to the application: nobody gets CREATE/TEMPORARY by default, and
-        // schema public gives nobody anything (PostgreSQL < 15 even let PUBLIC create there).
-        { sql: `REVOKE ALL ON DATABASE ${database} FROM PUBLIC` },
-        { sql: `REVOKE ALL ON SCHEMA public FROM PUBLIC` },
-        { sql: `REVOKE ALL ON SCHEMA ${schema} FROM PUBLIC` },
     ];
+    if (existing) {
+        // Someone else's database: check first, change nothing unless every step can run without taking
+        // anything from anyone; then create only what is missing and never change an owner.
+        statements.push(existingDatabasePrecheck(spec, declared));
+        statements.push({ sql: `CREATE SCHEMA IF NOT EXISTS ${schema} AUTHORIZATION ${owner}` });
+        statements.push({
+            sql: `DO $$
+DECLARE stmt text;
+BEGIN
+  IF to_regclass(${literal(`${schema}.${ident(spec.probeTable)}`)}) IS NULL THEN
+    ${runLogged(`format('CREATE TABLE %I.%I (${PROBE_COLUMNS.replace(/\s+/g, " ").replace(/'/g, "''")})', ${literal(spec.schema)}, ${literal(spec.probeTable)})`)}
+    ${runLogged(`format('ALTER TABLE %I.%I OWNER TO %I', ${literal(spec.schema)}, ${literal(spec.probeTable)}, ${literal(spec.owner)})`)}
+  END IF;
+END $$`,
+        });
+    } else {
+        statements.push(
+            { sql: `CREATE SCHEMA IF NOT EXISTS ${schema} AUTHORIZATION ${owner}` },
+            { sql: `ALTER SCHEMA ${schema} OWNER TO ${owner}` },
+            { sql: `CREATE TABLE IF NOT EXISTS ${probe} (\n  ${PROBE_COLUMNS}\n)` },
+            { sql: `ALTER TABLE ${probe} OWNER TO ${owner}` },
+            // The database is dedicated to the application: nobody gets CREATE/TEMPORARY by default, and
+            // schema public gives nobody anything (PostgreSQL < 15 even let PUBLIC create there).
+            { sql: `REVOKE ALL ON DATABASE ${database} FROM PUBLIC` },
+            { sql: `REVOKE ALL ON SCHEMA public FROM PUBLIC` },
+            { sql: `REVOKE ALL ON SCHEMA ${schema} FROM PUBLIC` },
+        );
+    }
 
     // Roles first: later grants and default privileges name them.
     for (const user of spec.users) statements.push(...roleStatements(user, passwords[user.user]));
@@ -139,10 +224,14 @@ END $$`,
     }
 
     // After the memberships above: RDS's master user acts on the ddl users' tables through them.
-    statements.push(
-        { sql: `REVOKE ALL ON ALL TABLES IN SCHEMA ${schema} FROM PUBLIC` },
-        { sql: `REVOKE ALL ON ALL SEQUENCES IN SCHEMA ${schema} FROM PUBLIC` },
-    );
+    // In an existing database what PUBLIC holds is left as it is (the legacy application may rely on
+    // it); the smoke shows PUBLIC's grant on the app schema as a warning instead.
+    if (!existing) {
+        statements.push(
+            { sql: `REVOKE ALL ON ALL TABLES IN SCHEMA ${schema} FROM PUBLIC` },
+            { sql: `REVOKE ALL ON ALL SEQUENCES IN SCHEMA ${schema} FROM PUBLIC` },
+        );
+    }
     for (const user of spec.users) statements.push(...privilegeStatements(user));
 
     statements.push(retireStatement(spec.database, declared));

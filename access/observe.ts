@@ -167,3 +167,47 @@ export async function readGrants(client: pg.ClientBase, spec: GrantsSpec): Promi
     }));
     return observed;
 }
+
+/**
+ * What PUBLIC holds in the database, as the diff words it ("TEMPORARY on database appdb", "USAGE on schema
+ * public", "SELECT on table app.orders"): in a database the stack fronts but does not own, these are left as
+ * they are (other applications may rely on them), so the smoke tells a user's own extra grants from what it
+ * holds only through PUBLIC. has_*_privilege accepts "public" for the PUBLIC pseudo-role (PostgreSQL, "Access
+ * Privilege Inquiry Functions").
+ */
+export async function readPublicHeld(client: pg.ClientBase, spec: GrantsSpec): Promise<string[]> {
+    validateSpec(spec);
+    const held: string[] = [];
+    const database = await client.query(
+        `SELECT ${DATABASE_PRIVILEGES_ALL.map((p) => `has_database_privilege('public', $1, ${literal(p)}) AS ${ident(p.toLowerCase())}`).join(", ")}`,
+        [spec.database],
+    );
+    for (const p of heldPrivileges(database.rows[0], DATABASE_PRIVILEGES_ALL)) held.push(`${p} on database ${spec.database}`);
+    const schemas = await client.query(
+        `SELECT n.nspname, ${privilegeColumns("schema", SCHEMA_PRIVILEGES_ALL, "n.oid")} FROM pg_namespace n WHERE ${SYSTEM_SCHEMA_FILTER}`,
+        ["public"],
+    );
+    for (const row of schemas.rows) for (const p of heldPrivileges(row, SCHEMA_PRIVILEGES_ALL)) held.push(`${p} on schema ${row.nspname}`);
+    const relations = await client.query(
+        `SELECT n.nspname, c.relname,
+                ${privilegeColumns("table", TABLE_PRIVILEGES_ALL, "c.oid")},
+                ${COLUMN_PRIVILEGES_ALL.map((p) => `has_any_column_privilege($1, c.oid, ${literal(p)}) AS ${ident(`col_${p.toLowerCase()}`)}`).join(", ")}
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND ${SYSTEM_SCHEMA_FILTER}`,
+        ["public"],
+    );
+    for (const row of relations.rows) {
+        const privileges = heldPrivileges(row, TABLE_PRIVILEGES_ALL);
+        for (const p of privileges) held.push(`${p} on table ${row.nspname}.${row.relname}`);
+        for (const p of COLUMN_PRIVILEGES_ALL) {
+            if (row[`col_${p.toLowerCase()}`] === true && !privileges.includes(p)) held.push(`${p} on columns of table ${row.nspname}.${row.relname}`);
+        }
+    }
+    const sequences = await client.query(
+        `SELECT n.nspname, c.relname, ${privilegeColumns("sequence", SEQUENCE_PRIVILEGES_ALL, "c.oid")}
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND ${SYSTEM_SCHEMA_FILTER}`,
+        ["public"],
+    );
+    for (const row of sequences.rows) for (const p of heldPrivileges(row, SEQUENCE_PRIVILEGES_ALL)) held.push(`${p} on sequence ${row.nspname}.${row.relname}`);
+    return held;
+}

@@ -283,8 +283,9 @@ export class Smoke extends pulumi.ComponentResource {
                         SMOKE_METRICS: smokeMetricsEnv(),
                         // Leave the function a margin to report before Lambda's own timeout cuts it off.
                         SMOKE_TIMEOUT_MS: String(Math.max(5, timeout - 5) * 1000),
+                        // What PUBLIC holds there is the database's, which the bootstrap leaves (smoke/warnings.ts).
+                        ...(existing || args.existingDatabase ? { DB_EXISTING_DATABASE: "true" } : {}),
                         ...(existing ? {
-                            DB_EXISTING_DATABASE: "true",
                             DB_CLUSTER_SECURITY_GROUP_IDS: pulumi.output(existing.clusterSecurityGroupIds).apply((ids) => ids.join(",")),
                         } : {}),
                         // Warning rows exist only on an existing cluster; a stack that asks for them to fail says so anyway.

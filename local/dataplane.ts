@@ -22,6 +22,7 @@ import { bootstrap } from "../access/bootstrap";
 import type { EndpointRole } from "../access/users";
 import { createThrowawayCa } from "./ca";
 import { withTimeout } from "./deadline";
+import { LegacyDatabase, seedExistingDatabase } from "./existing-database";
 import { LOCAL_HOST, LocalPostgres, startLocalPostgres } from "./postgres";
 import { RdsProxyStandIn, startRdsProxyStandIn } from "./proxy";
 import { PLANE_PREFIX, removeStalePlanes, writePlaneOwner } from "./stale-planes";
@@ -46,6 +47,12 @@ export interface LocalDataPlaneOptions {
     passwords?: Record<string, string>;
     /** Extra PostgreSQL settings, e.g. { log_statement: "ddl" } for the audit test. */
     postgresSettings?: Record<string, string>;
+    /**
+     * Existing-database mode: before the bootstrap, the database gets what a team's real one has (a legacy
+     * role with a password owning schema app and a table with rows, a PUBLIC grant on the schema, a role of
+     * the team's own; local/existing-database.ts), and the bootstrap runs non-destructively.
+     */
+    existing?: boolean;
 }
 
 export interface LocalDataPlane {
@@ -83,6 +90,21 @@ export interface LocalDataPlane {
     standby?: { host: string; port: number; connect(database?: string): Promise<pg.Client> };
     /** Everything the server logged so far (the file every log line is appended to). */
     serverLogFile: string;
+    /**
+     * Existing-database mode: the legacy application's login, its table and row count, and where it connects
+     * (host:port = PostgreSQL itself, as the cluster endpoint would be, TLS verified against caFile).
+     */
+    legacy?: LegacyDatabase & { host: string; port: number };
+    /**
+     * The stand-ins also serve these users from now on (for databases added after the start): each gets a
+     * client certificate, and PostgreSQL admits them by certificate only, like the users declared at the start.
+     */
+    serveUsers(names: string[]): Promise<void>;
+    /**
+     * One more writer stand-in in front of the same server, with its own RequireTLS: what a test needs to prove the
+     * smoke catches a proxy without it, at the cost of a listener instead of another plane. Stopped with the plane.
+     */
+    standIn(o: { requireTls: boolean }): Promise<{ host: string; port: number; close(): Promise<void> }>;
     /** A superuser client connected to `database` over verified TLS. The caller ends it. */
     admin(): Promise<pg.Client>;
     /** Stops everything and removes the temp folder; safe to call more than once. */
@@ -190,11 +212,12 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
     let pgServer: LocalPostgres | undefined;
     let proxy: RdsProxyStandIn | undefined;
     let readerProxy: RdsProxyStandIn | undefined;
+    const extraStandIns: RdsProxyStandIn[] = [];
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => {
         stopping ??= (async () => {
             live.delete(plane);
-            await Promise.all([proxy?.close().catch(() => undefined), readerProxy?.close().catch(() => undefined)]);
+            await Promise.all([proxy, readerProxy, ...extraStandIns].map((p) => p?.close().catch(() => undefined)));
             await pgServer?.standby?.stop().catch(() => undefined);
             await pgServer?.stop().catch(() => undefined);
             await rm(tempRoot, { recursive: true, force: true, maxRetries: 3 });
@@ -236,11 +259,13 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
                     await setup.end().catch(() => undefined);
                 }
                 const owner = await server.connect(database);
+                let legacy: LegacyDatabase | undefined;
                 try {
+                    if (opts.existing) legacy = await seedExistingDatabase(owner);
                     // secrets mode: the password RDS Proxy would read from Secrets Manager. The stand-in
                     // still logs in by certificate, so this password is set but never used locally.
                     const passwords = Object.fromEntries(users.map((u) => [u.name, opts.passwords?.[u.name] ?? randomBytes(24).toString("base64url")]));
-                    await bootstrap(owner, access, authMode === "secrets" ? { passwords } : {});
+                    await bootstrap(owner, access, { ...(authMode === "secrets" ? { passwords } : {}), ...(opts.existing ? { existingDatabase: true } : {}) });
                 } finally {
                     await owner.end().catch(() => undefined);
                 }
@@ -248,7 +273,7 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
                 const credentials = { accessKeyId: randomAccessKeyId(), secretAccessKey: randomBytes(30).toString("base64") };
                 const userCertificates = Object.fromEntries(users.map((u) => [u.name, ca.issueClient(u.name)]));
                 const proxyTls = await proxyCertificate;
-                const standInFor = (upstream: { host: string; port: number }, tokenHost: string) => startRdsProxyStandIn({
+                const standInFor = (upstream: { host: string; port: number }, tokenHost: string, requireTls = opts.requireTls) => startRdsProxyStandIn({
                     host: LOCAL_HOST,
                     tokenHost,
                     tokenPort: PROXY_PORT,
@@ -257,7 +282,7 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
                     tls: proxyTls,
                     upstream: { ...upstream, caPem: ca.caPem, servername: "localhost", users: userCertificates },
                     now: opts.now,
-                    requireTls: opts.requireTls,
+                    requireTls,
                 });
                 const standby = server.standby;
                 [proxy, readerProxy] = await Promise.all([
@@ -286,6 +311,18 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
                     ...(readerProxy ? { reader: { host: LOCAL_HOST, port: readerProxy.port, proxyHost: names.reader } } : {}),
                     ...(standby ? { standby: { host: standby.host, port: standby.port, connect: (db?: string) => standby.connect(db) } } : {}),
                     serverLogFile,
+                    ...(legacy ? { legacy: { ...legacy, host: server.host, port: server.port } } : {}),
+                    standIn: async (o: { requireTls: boolean }) => {
+                        const extra = await standInFor(server, names.writer, o.requireTls);
+                        extraStandIns.push(extra);
+                        return { host: LOCAL_HOST, port: extra.port, close: () => extra.close() };
+                    },
+                    serveUsers: async (names: string[]) => {
+                        const fresh = names.filter((name) => !Object.hasOwn(userCertificates, name));
+                        if (fresh.length === 0) return;
+                        await server.allowCertificateLogin(fresh);
+                        ca.issueClients(fresh).forEach((certificate, i) => { userCertificates[fresh[i]] = certificate; });
+                    },
                     admin: () => server.connect(database),
                     stop,
                 } satisfies LocalDataPlane);

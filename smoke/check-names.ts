@@ -18,3 +18,14 @@ export const CHECK = {
  */
 export const NEGATIVE_CHECKS = [CHECK.noTls, CHECK.tampered, CHECK.tokenForOtherUser, CHECK.otherUser, CHECK.plainPassword] as const;
 export type NegativeCheckName = (typeof NEGATIVE_CHECKS)[number];
+
+/**
+ * The warning rows (smoke/warnings.ts), run when the stack fronts a database it does not own: each names what
+ * should hold; when it does not, the row is a warning (not a failure unless warnings are made to fail).
+ */
+export const WARNING = {
+  forceSsl: "rds.force_ssl on",
+  audit: "audit logging on",
+  cidr: "no CIDR ingress on the database port",
+  publicSchema: "no PUBLIC grant on schema app",
+} as const;

@@ -11,6 +11,11 @@ import { CHECK, NEGATIVE_CHECKS, NegativeCheckName } from "./check-names";
 export interface CheckResult {
   name: string;
   ok: boolean;
+  /**
+   * The third state: the check ran and found a risk the stack cannot remove on a database it does not own
+   * (smoke/warnings.ts). Set only with ok: true; it fails the run only when warnings are made to fail.
+   */
+  warning?: boolean;
   /** One line; never contains a token or password. */
   detail: string;
   ms: number;

@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { readOutputsFile, readStackOutputs } from "./outputs";
 import { formatReport, runSmoke } from "./runner";
 import { inputFromEnv, mergeInputs, TargetError, TargetInput, validateTarget } from "./target";
+import { parseGroupIds, warningOptionsFromEnv, WarningOptions } from "./warnings";
 
 export const USAGE = `Usage: npm run smoke -- [target] [options]
 
@@ -34,6 +35,14 @@ Target (later sources win: environment < stack outputs < flags):
   --reader-proxy-host NAME  the same for the READ_ONLY endpoint (DB_READER_PROXY_HOST)
   --ca FILE           extra CA bundle (PEM), added to the system roots
 
+A database the stack fronts but does not own (existing-cluster mode):
+  --existing-database also the warning rows: rds.force_ssl, audit logging, PUBLIC's grant on schema
+                      app; and what a user holds only through PUBLIC is named, not drift
+                      (DB_EXISTING_DATABASE=true)
+  --cluster-security-groups sg-a,sg-b  the cluster's security groups: adds the row for a CIDR rule on
+                      the database port (DB_CLUSTER_SECURITY_GROUP_IDS; ec2:DescribeSecurityGroupRules)
+  --warnings-fail     warnings fail the run (exit 1), as SMOKE_WARNINGS_FAIL=true does
+
 Options:
   --json              print the report as JSON
   --timeout MS        overall deadline (default 15000)
@@ -42,7 +51,8 @@ Options:
   -h, --help          show this help
 
 Credentials come from the AWS SDK default chain (AWS_PROFILE, env, task role).
-Exit status: 0 all checks hold, 1 a check failed, 2 usage or target error.`;
+Exit status: 0 all checks hold (warnings too, unless --warnings-fail), 1 a check failed or a
+warning with --warnings-fail, 2 usage or target error.`;
 
 export interface CliIo {
   out: (line: string) => void;
@@ -84,6 +94,9 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         timeout: { type: "string" },
         "no-negatives": { type: "boolean", default: false },
         "other-user": { type: "string" },
+        "existing-database": { type: "boolean", default: false },
+        "cluster-security-groups": { type: "string" },
+        "warnings-fail": { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
     }));
@@ -98,7 +111,15 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
 
   let target;
   let timeoutMs: number | undefined;
+  let warnings: WarningOptions;
   try {
+    // Flags win over the environment, like the target's.
+    warnings = warningOptionsFromEnv(io.env);
+    if (values["existing-database"]) warnings.existingDatabase = true;
+    if (values["warnings-fail"]) warnings.warningsFail = true;
+    if (values["cluster-security-groups"] !== undefined) {
+      warnings.clusterSecurityGroupIds = parseGroupIds(values["cluster-security-groups"], "--cluster-security-groups");
+    }
     if (values.stack !== undefined && values.outputs !== undefined) {
       throw new TargetError("--stack and --outputs were both given; pass one source of stack outputs");
     }
@@ -140,6 +161,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     negatives: !values["no-negatives"],
     ...(values["other-user"] !== undefined ? { otherUser: values["other-user"] } : {}),
+    ...warnings,
   });
   io.out(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
   return report.ok ? 0 : 1;

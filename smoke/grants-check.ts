@@ -6,7 +6,7 @@
 import type { Client } from "pg";
 import { accessSpec, GrantsSpec } from "../access/spec";
 import { diffGrants } from "../access/diff";
-import { readGrants } from "../access/observe";
+import { readGrants, readPublicHeld } from "../access/observe";
 import { errorMessage } from "../client/errors";
 import { CheckResult, CHECK, Timer, timed } from "./checks";
 import type { Session } from "./session";
@@ -17,7 +17,12 @@ export function targetSpecs(t: SmokeTarget): GrantsSpec[] {
   return accessSpec({ database: t.database, owner: t.owner ?? DEFAULT_OWNER, authMode: t.authMode, users: targetUsers(t) }).users;
 }
 
-export async function grantsCheck(session: Session, client: Client, clock: Timer, user?: string, name: string = CHECK.grants): Promise<CheckResult> {
+/**
+ * In an existing database (`existingDatabase`) what the user holds only through PUBLIC is not its own drift:
+ * the bootstrap leaves PUBLIC's grants as they are there, so the row passes and names them, and the PUBLIC
+ * warning row shows the app schema's.
+ */
+export async function grantsCheck(session: Session, client: Client, clock: Timer, user?: string, name: string = CHECK.grants, o: { existingDatabase?: boolean } = {}): Promise<CheckResult> {
   return timed(name, session, clock, async () => {
     const t = session.target;
     const owner = t.owner ?? DEFAULT_OWNER;
@@ -31,6 +36,9 @@ export async function grantsCheck(session: Session, client: Client, clock: Timer
     if (!spec) return { ok: false, detail: `user ${who} is not among the declared users`, kind: "config" };
     const observed = await session.within(readGrants(client, spec));
     const drift = diffGrants(spec, observed);
+    const publicHeld = o.existingDatabase ? new Set(await session.within(readPublicHeld(client, spec))) : new Set<string>();
+    const throughPublic = drift.extra.filter((d) => publicHeld.has(d));
+    drift.extra = drift.extra.filter((d) => !publicHeld.has(d));
     const items = [
       ...drift.forbidden.map((d) => `forbidden ${d}`),
       ...drift.missing.map((d) => `missing ${d}`),
@@ -47,7 +55,8 @@ export async function grantsCheck(session: Session, client: Client, clock: Timer
         `${spec.access}: ${list(spec.databasePrivileges)} on ${spec.database}, ${list(spec.schemaPrivileges)} on ${spec.schema}, ` +
         `${list(spec.tablePrivileges)} on ${tables} table${tables === 1 ? "" : "s"}` +
         (spec.memberOf.length > 0 ? `, member of ${spec.memberOf.join(",")}` : "") +
-        `; nothing extra`,
+        `; nothing extra` +
+        (throughPublic.length > 0 ? ` of its own; through PUBLIC (an existing database's, left as is): ${throughPublic.join(", ")}` : ""),
     };
   });
 }

