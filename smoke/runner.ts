@@ -18,6 +18,7 @@ import {
 import { grantsCheck, targetSpecs } from "./grants-check";
 import { buildReport, formatReport, SmokeReport } from "./report";
 import { Session } from "./session";
+import { signedFor } from "../client/endpoint";
 import { readerEndpoint, SmokeTarget, TargetError, targetUsers, validateTarget, writerEndpoint } from "./target";
 import { noReaderHost, profileChecks, readerChecks, USER_CHECK, userChecks, UserRunOptions } from "./users-check";
 import { Credentials, tokenFactory } from "../client/token";
@@ -81,9 +82,9 @@ export async function runSmoke(target: SmokeTarget, opts: SmokeOptions = {}): Pr
   const credentials = opts.credentials ?? fromNodeProviderChain();
   // Tokens are signed for the proxy's name and port, which differ from host:port only through a tunnel.
   const writer = writerEndpoint(valid);
-  const signedFor = { host: writer.name!, port: writer.signPort! };
-  const ours = tokenFactory({ ...valid, ...signedFor, credentials });
-  const others = tokenFactory({ ...valid, ...signedFor, user: otherUser, credentials });
+  const proxy = signedFor(writer);
+  const ours = tokenFactory({ ...valid, ...proxy, credentials });
+  const others = tokenFactory({ ...valid, ...proxy, user: otherUser, credentials });
 
   const checks: CheckResult[] = [];
   const allUsers = targetUsers(valid);

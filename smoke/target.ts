@@ -6,7 +6,10 @@ import { isIP } from "node:net";
 
 import { AuthMode, DEFAULT_MASTER_USERNAME } from "../access/spec";
 import { DbUser, usersProblems, toUsers } from "../access/users";
+import { Endpoint, endpointOf } from "../client/endpoint";
 import type { OutputKey } from "./stack-outputs";
+
+export type { Endpoint };
 
 export type { AuthMode, DbUser };
 
@@ -41,19 +44,9 @@ export interface SmokeTarget {
   readerProxyHost?: string;
 }
 
-/** Where to connect, and the name TLS verifies and the IAM token is signed for (with its port). */
-export interface Endpoint {
-  host: string;
-  port: number;
-  /** Default `host`. */
-  name?: string;
-  /** Default `port`. */
-  signPort?: number;
-}
-
 /** The writer endpoint: connect to host:port, verify and sign for proxyHost:proxyPort (both the endpoint in AWS). */
 export function writerEndpoint(t: SmokeTarget): Endpoint {
-  return { host: t.host, port: t.port, name: t.proxyHost ?? t.host, signPort: t.proxyPort ?? t.port };
+  return endpointOf(t);
 }
 
 /** Stack outputs as read, before validation: any value may be missing or of the wrong type. */
@@ -199,7 +192,7 @@ export function validateTarget(input: TargetInput): SmokeTarget {
 export function readerEndpoint(t: SmokeTarget): Endpoint | undefined {
   if (t.readerHost === undefined) return undefined;
   const port = t.readerPort ?? t.port;
-  return { host: t.readerHost, port, name: t.readerProxyHost ?? t.readerHost, signPort: t.proxyPort ?? port };
+  return endpointOf({ host: t.readerHost, port, proxyHost: t.readerProxyHost, proxyPort: t.proxyPort ?? port });
 }
 
 export function targetUsers(t: SmokeTarget): DbUser[] {

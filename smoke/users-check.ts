@@ -10,6 +10,7 @@ import { Credentials, tokenFactory } from "../client/token";
 import { CheckResult, classify, Timer, timed, skipped } from "./checks";
 import { grantsCheck } from "./grants-check";
 import type { Session } from "./session";
+import { signedFor } from "../client/endpoint";
 import { Endpoint, writerEndpoint } from "./target";
 import { describeTls, socketOf, tlsFacts, tlsShortfall } from "../client/tls";
 
@@ -70,8 +71,8 @@ async function publicMayCreate(session: Session, client: Client): Promise<boolea
 
 /** Connects as `user` through `endpoint` with a fresh token signed for the endpoint's name and port and that user. */
 export async function connectAs(session: Session, user: string, endpoint: Endpoint, credentials: Credentials): Promise<Client> {
-  const token = tokenFactory({ host: endpoint.name ?? endpoint.host, port: endpoint.signPort ?? endpoint.port, user, region: session.target.region, credentials });
-  return session.within(session.connect({ user, host: endpoint.host, port: endpoint.port, name: endpoint.name ?? endpoint.host, password: token, tls: true }));
+  const token = tokenFactory({ ...signedFor(endpoint), user, region: session.target.region, credentials });
+  return session.within(session.connect({ user, host: endpoint.connectHost, port: endpoint.connectPort, name: endpoint.serverName, password: token, tls: true }));
 }
 
 function writerOf(session: Session): Endpoint {
@@ -134,7 +135,7 @@ export async function userChecks(session: Session, user: DbUser, endpoint: Endpo
     if (rows[0].current_user !== user.name) {
       return { ok: false, detail: `connected, but current_user is ${JSON.stringify(rows[0].current_user)}; expected ${JSON.stringify(user.name)}`, kind: "auth" };
     }
-    return { ok: true, detail: `current_user=${rows[0].current_user} via the ${user.endpoint} endpoint ${endpoint.host}:${endpoint.port}` };
+    return { ok: true, detail: `current_user=${rows[0].current_user} via the ${user.endpoint} endpoint ${endpoint.connectHost}:${endpoint.connectPort}` };
   });
   results.push({ ...connect, user: user.name });
   if (!client || !connect.ok) {
@@ -153,7 +154,7 @@ export async function userChecks(session: Session, user: DbUser, endpoint: Endpo
   // Profile checks run through the writer: on the reader a write fails read-only (25006) before any
   // privilege is even looked at, which would prove nothing about the profile.
   let writer: Client = open;
-  if (endpoint.host !== session.target.host || endpoint.port !== session.target.port) {
+  if (endpoint.connectHost !== session.target.host || endpoint.connectPort !== session.target.port) {
     await session.close(open);
     try {
       writer = await connectAs(session, user.name, writerOf(session), o.credentials);
@@ -173,7 +174,7 @@ export async function userChecks(session: Session, user: DbUser, endpoint: Endpo
  * refused as read-only (25006), whatever the user's privileges.
  */
 export async function readerChecks(session: Session, user: string, reader: Endpoint, o: UserRunOptions): Promise<CheckResult[]> {
-  const readerHost = `${reader.host}:${reader.port}`;
+  const readerHost = `${reader.connectHost}:${reader.connectPort}`;
   let client: Client | undefined;
   const recovery = await timed(USER_CHECK.readerRecovery, session, o.clock, async () => {
     client = await connectAs(session, user, reader, o.credentials);
