@@ -72,3 +72,59 @@ export function poolOptionsFromEnv(env: Env = process.env): { writer: EnvPoolOpt
         ...(readonlyUser ? { reader: { ...endpoint(readerHost, readerDial), database, user: readonlyUser, region } } : {}),
     };
 }
+
+/**
+ * The stack's own functions (the post-deploy bootstrap and the smoke, in smoke/lambda/) get these: the task's
+ * names they share (DB_HOST, DB_PORT, DB_NAME, DB_USER, DB_READER_HOST) and their own. components/smoke.ts writes
+ * them through `functionEnv()` and the handlers read them typed as `FunctionEnv`, so a name one side spells
+ * differently fails to compile. Not part of what an application reads (`poolOptionsFromEnv`).
+ */
+export const FUNCTION_ENV_NAMES = [
+    "DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_READER_HOST",
+    /** Set by Lambda itself, not by the component. */
+    "AWS_REGION",
+    /** Every declared user, JSON [{ name, access, endpoint }]. */
+    "DB_USERS",
+    /** The master user: owner of schema app; the bootstrap logs in as it. */
+    "DB_OWNER",
+    /** iam | secrets: how RDS Proxy authenticates to the database. */
+    "DB_AUTH_MODE",
+    /** Bootstrap: the cluster and master secret (the Data API path), or the writer endpoint above (the vpc path). */
+    "DB_CLUSTER_ARN",
+    "DB_SECRET_ARN",
+    /** data-api (default) | vpc. */
+    "DB_BOOTSTRAP_PATH",
+    /** true: a database that holds what others made (fronted or adopted): non-destructive bootstrap, warning rows. */
+    "DB_EXISTING_DATABASE",
+    /** Smoke: the cluster's own security groups, comma-separated, for the CIDR warning row. */
+    "DB_CLUSTER_SECURITY_GROUP_IDS",
+    /** Smoke: true makes warning rows fail the post-deploy run. */
+    "SMOKE_WARNINGS_FAIL",
+    /** Smoke: its run's budget in ms, the custom metrics it may publish (JSON), and the stack it reports for. */
+    "SMOKE_TIMEOUT_MS",
+    "SMOKE_METRICS",
+    "STACK_NAME",
+    /** Not set by the component: where `npm run smoke` or the local plane dial when host:port is only a forward. */
+    "DB_READER_PORT",
+    "DB_PROXY_HOST",
+    "DB_PROXY_PORT",
+    "DB_READER_PROXY_HOST",
+    "AWS_DEFAULT_REGION",
+] as const;
+
+/** The names the functions share with the task: the task's own (an ENV entry renamed alone fails to compile here). */
+export const SHARED_WITH_TASK: readonly FunctionEnvName[] = [ENV.host, ENV.port, ENV.database, ENV.user, ENV.readerHost, ENV.region];
+
+/** One of the functions' environment variable names. */
+export type FunctionEnvName = (typeof FUNCTION_ENV_NAMES)[number];
+
+/** The functions' environment as a handler reads it (process.env fits it). */
+export type FunctionEnv = Partial<Record<FunctionEnvName, string>>;
+
+/**
+ * The functions' environment as the component writes it: the object unchanged, but a key that is not in the
+ * contract is a compile error (values may be Pulumi Inputs, hence the generic value type).
+ */
+export function functionEnv<V, T extends Partial<Record<FunctionEnvName, V>>>(vars: T & Record<Exclude<keyof T, FunctionEnvName>, never>): T {
+    return vars;
+}

@@ -8,6 +8,7 @@ import { smokeMetricsEnv } from "../smoke/metrics";
 import { connectPolicy, serviceTrustPolicy } from "./arns";
 import { SmokeSettings } from "./config";
 import { TYPE } from "./tokens";
+import { functionEnv } from "../client/env";
 
 export interface SmokeArgs {
     namePrefix: string;
@@ -207,7 +208,8 @@ export class Smoke extends pulumi.ComponentResource {
             description: "Converges the stack's database users to the declared access profiles",
             ...(vpc ? { vpcConfig: { subnetIds: vpc.subnetIds, securityGroupIds: vpc.securityGroupIds } } : {}),
             environment: {
-                variables: {
+                // The contract with the handler (client/env.ts): a name it does not read fails to compile here.
+                variables: functionEnv({
                     ...(vpc
                         ? { DB_BOOTSTRAP_PATH: "vpc", DB_HOST: vpc.host, DB_PORT: pulumi.output(vpc.port).apply(String) }
                         : { DB_CLUSTER_ARN: args.clusterArn }),
@@ -218,7 +220,7 @@ export class Smoke extends pulumi.ComponentResource {
                     DB_USERS: usersEnv,
                     DB_OWNER: args.dbOwner,
                     DB_AUTH_MODE: args.authMode,
-                },
+                }),
             },
         }, [bootstrapPolicy]);
         this.bootstrapTrigger = pulumi.output({
@@ -269,7 +271,7 @@ export class Smoke extends pulumi.ComponentResource {
                 description: "Proves IAM auth, TLS and every user's grants through the RDS Proxy after each update",
                 vpcConfig: { subnetIds: args.privateSubnetIds, securityGroupIds: [args.smokeSecurityGroupId] },
                 environment: {
-                    variables: {
+                    variables: functionEnv({
                         DB_HOST: args.proxyEndpoint,
                         ...(args.proxyReaderEndpoint ? { DB_READER_HOST: args.proxyReaderEndpoint } : {}),
                         DB_PORT: String(DB_PORT),
@@ -290,7 +292,7 @@ export class Smoke extends pulumi.ComponentResource {
                         } : {}),
                         // Warning rows exist only on an existing cluster; a stack that asks for them to fail says so anyway.
                         ...(existing || args.settings.warningsFail ? { SMOKE_WARNINGS_FAIL: String(args.settings.warningsFail) } : {}),
-                    },
+                    }),
                 },
             }, [vpcAccess, connect]);
             const trigger = pulumi.output({

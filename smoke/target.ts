@@ -7,6 +7,7 @@ import { isIP } from "node:net";
 import { AuthMode, DEFAULT_MASTER_USERNAME } from "../access/spec";
 import { DbUser, usersProblems, toUsers } from "../access/users";
 import { Endpoint, endpointOf } from "../client/endpoint";
+import type { FunctionEnv } from "../client/env";
 import type { OutputKey } from "./stack-outputs";
 
 export type { Endpoint };
@@ -233,7 +234,7 @@ export function inputFromOutputs(outputs: unknown): TargetInput {
 }
 
 /** The variables the ECS task definition (DB_*, AWS_REGION) and the smoke Lambda (also DB_OWNER, DB_AUTH_MODE) set. */
-export function inputFromEnv(env: Record<string, string | undefined>): TargetInput {
+export function inputFromEnv(env: FunctionEnv): TargetInput {
   return dropUndefined({
     host: env.DB_HOST || undefined,
     port: env.DB_PORT || undefined,

@@ -14,6 +14,7 @@ import { bootstrapStatements, SqlStatement } from "../../access/bootstrap-sql";
 import { usersFromEnv } from "../../access/users";
 import type { SecretReader } from "./bootstrap-vpc";
 import type { ClientConfig, Client } from "pg";
+import type { FunctionEnv, FunctionEnvName } from "../../client/env";
 
 /** Rows a statement returned (only for statements with returnsRows). */
 export type Rows = Array<Record<string, unknown>>;
@@ -69,13 +70,13 @@ export function dataApiExecutor(o: { client: Pick<RDSDataClient, "send">; resour
     };
 }
 
-function required(env: Record<string, string | undefined>, key: string): string {
+function required(env: FunctionEnv, key: FunctionEnvName): string {
     const value = env[key];
     if (!value) throw new Error(`bootstrap: environment variable ${key} is not set`);
     return value;
 }
 
-function flag(env: Record<string, string | undefined>, key: string): boolean {
+function flag(env: FunctionEnv, key: FunctionEnvName): boolean {
     const value = env[key];
     if (value === undefined || value === "" || value === "false") return false;
     if (value === "true") return true;
@@ -83,7 +84,7 @@ function flag(env: Record<string, string | undefined>, key: string): boolean {
 }
 
 export interface BootstrapHandlerDeps {
-    env: Record<string, string | undefined>;
+    env: FunctionEnv;
     /** Runs the statements; default by DB_BOOTSTRAP_PATH (the Data API, or pg inside the VPC). */
     execute?: SqlExecutor;
     /** vpc path: reads the master secret; default Secrets Manager. */

@@ -7,9 +7,10 @@ import { allowedMetrics, checkLogLines, emfDocuments, SCHEDULE_SOURCE } from "..
 import { runSmoke, SmokeOptions, SmokeReport } from "../runner";
 import { inputFromEnv, mergeInputs, validateTarget } from "../target";
 import { warningOptionsFromEnv } from "../warnings";
+import type { FunctionEnv } from "../../client/env";
 
 export interface SmokeHandlerDeps {
-    env: Record<string, string | undefined>;
+    env: FunctionEnv;
     /** Extra options, e.g. the local rehearsal's credentials and CA in tests. */
     options?: SmokeOptions;
     caPem?: string;
