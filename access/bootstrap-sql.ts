@@ -132,15 +132,22 @@ function runLogged(expression: string): string {
 function checkPasswords(spec: AccessSpec, o: BootstrapOptions): Record<string, string> {
     const passwords: Record<string, string> = { ...(o.passwords ?? {}) };
     if (o.password !== undefined) {
-        if (spec.users.length !== 1) throw new Error(`grants: "password" is for a one-user spec; pass "passwords" by user for ${spec.users.map((u) => u.user).join(", ")}`);
+        if (spec.users.length !== 1)
+            throw new Error(
+                `grants: "password" is for a one-user spec; pass "passwords" by user for ${spec.users.map((u) => u.user).join(", ")}`,
+            );
         passwords[spec.users[0].user] = o.password;
     }
     for (const [user, password] of Object.entries(passwords)) {
         if (spec.authMode !== "secrets") {
-            throw new Error(`grants: a password was given for user ${user} in authMode ${spec.authMode}; passwords are only used in "secrets" mode`);
+            throw new Error(
+                `grants: a password was given for user ${user} in authMode ${spec.authMode}; passwords are only used in "secrets" mode`,
+            );
         }
         if (!spec.users.some((u) => u.user === user)) {
-            throw new Error(`grants: a password was given for ${JSON.stringify(user)}, which is not a declared user; declared: ${spec.users.map((u) => u.user).join(", ")}`);
+            throw new Error(
+                `grants: a password was given for ${JSON.stringify(user)}, which is not a declared user; declared: ${spec.users.map((u) => u.user).join(", ")}`,
+            );
         }
         if (typeof password !== "string" || password.length < 16 || password.length > 1024 || /[\u0000-\u001f\u007f]/.test(password)) {
             throw new Error(`grants: password for user ${user} must be 16-1024 printable characters`);
@@ -360,8 +367,10 @@ BEGIN
 END $$`,
         },
     ];
-    if (spec.tablePrivileges.length > 0) statements.push({ sql: `GRANT ${privilegeList(spec.tablePrivileges)} ON ALL TABLES IN SCHEMA ${schema} TO ${user}` });
-    if (spec.sequencePrivileges.length > 0) statements.push({ sql: `GRANT ${privilegeList(spec.sequencePrivileges)} ON ALL SEQUENCES IN SCHEMA ${schema} TO ${user}` });
+    if (spec.tablePrivileges.length > 0)
+        statements.push({ sql: `GRANT ${privilegeList(spec.tablePrivileges)} ON ALL TABLES IN SCHEMA ${schema} TO ${user}` });
+    if (spec.sequencePrivileges.length > 0)
+        statements.push({ sql: `GRANT ${privilegeList(spec.sequencePrivileges)} ON ALL SEQUENCES IN SCHEMA ${schema} TO ${user}` });
 
     // Future objects of the owner and of every ddl user grant the profile without another bootstrap
     // (migrations keep working). Any other default naming the user is revoked.
@@ -387,10 +396,14 @@ END $$`,
     });
     for (const creator of spec.creators) {
         if (spec.tablePrivileges.length > 0) {
-            statements.push({ sql: `ALTER DEFAULT PRIVILEGES FOR ROLE ${ident(creator)} IN SCHEMA ${schema} GRANT ${privilegeList(spec.tablePrivileges)} ON TABLES TO ${user}` });
+            statements.push({
+                sql: `ALTER DEFAULT PRIVILEGES FOR ROLE ${ident(creator)} IN SCHEMA ${schema} GRANT ${privilegeList(spec.tablePrivileges)} ON TABLES TO ${user}`,
+            });
         }
         if (spec.sequencePrivileges.length > 0) {
-            statements.push({ sql: `ALTER DEFAULT PRIVILEGES FOR ROLE ${ident(creator)} IN SCHEMA ${schema} GRANT ${privilegeList(spec.sequencePrivileges)} ON SEQUENCES TO ${user}` });
+            statements.push({
+                sql: `ALTER DEFAULT PRIVILEGES FOR ROLE ${ident(creator)} IN SCHEMA ${schema} GRANT ${privilegeList(spec.sequencePrivileges)} ON SEQUENCES TO ${user}`,
+            });
         }
     }
     return statements;

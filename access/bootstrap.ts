@@ -20,7 +20,11 @@ export const BOOTSTRAP_STATEMENT_TIMEOUT = "60s";
  * Runs statements in one transaction with bounded waits; on failure nothing is half-applied. Returns each
  * statement's rows (for those with returnsRows) or undefined. `what` names the run in an error.
  */
-export async function runStatements(client: pg.ClientBase, statements: SqlStatement[], what: string): Promise<Array<Array<Record<string, unknown>> | undefined>> {
+export async function runStatements(
+    client: pg.ClientBase,
+    statements: SqlStatement[],
+    what: string,
+): Promise<Array<Array<Record<string, unknown>> | undefined>> {
     const results: Array<Array<Record<string, unknown>> | undefined> = [];
     await client.query("BEGIN");
     try {

@@ -34,7 +34,9 @@ export function diffGrants(spec: GrantsSpec, observed: ObservedGrants): GrantDri
     if (a.replication) drift.forbidden.push("REPLICATION");
     if (a.bypassRls) drift.forbidden.push("BYPASSRLS");
     if (a.connectionLimit !== spec.connectionLimit) {
-        drift.extra.push(`CONNECTION LIMIT ${a.connectionLimit} (expected ${spec.connectionLimit}: the proxy, not the role, caps connections)`);
+        drift.extra.push(
+            `CONNECTION LIMIT ${a.connectionLimit} (expected ${spec.connectionLimit}: the proxy, not the role, caps connections)`,
+        );
     }
 
     for (const role of spec.memberOf) if (!observed.memberOf.includes(role)) drift.missing.push(`member of ${role}`);
@@ -71,17 +73,27 @@ export function diffGrants(spec: GrantsSpec, observed: ObservedGrants): GrantDri
         compare(drift, s.schema === spec.schema ? spec.sequencePrivileges : [], s.privileges, `sequence ${s.schema}.${s.name}`);
     }
 
-    const expectedDefaults = spec.creators.flatMap((creator) => [
-        { creator, objectType: "tables" as DefaultObjectType, privileges: spec.tablePrivileges },
-        { creator, objectType: "sequences" as DefaultObjectType, privileges: spec.sequencePrivileges },
-    ]).filter((e) => e.privileges.length > 0);
+    const expectedDefaults = spec.creators
+        .flatMap((creator) => [
+            { creator, objectType: "tables" as DefaultObjectType, privileges: spec.tablePrivileges },
+            { creator, objectType: "sequences" as DefaultObjectType, privileges: spec.sequencePrivileges },
+        ])
+        .filter((e) => e.privileges.length > 0);
     for (const e of expectedDefaults) {
-        const found = observed.defaultPrivileges.find((d) => d.owner === e.creator && d.schema === spec.schema && d.objectType === e.objectType);
+        const found = observed.defaultPrivileges.find(
+            (d) => d.owner === e.creator && d.schema === spec.schema && d.objectType === e.objectType,
+        );
         compare(drift, e.privileges, found?.privileges ?? [], `future ${e.objectType} of ${e.creator} in schema ${spec.schema}`);
     }
     for (const d of observed.defaultPrivileges) {
         const expected = d.schema === spec.schema && expectedDefaults.some((e) => e.creator === d.owner && e.objectType === d.objectType);
-        if (!expected) compare(drift, [], d.privileges, `future ${d.objectType} of ${d.owner} in ${d.schema === null ? "every schema" : `schema ${d.schema}`}`);
+        if (!expected)
+            compare(
+                drift,
+                [],
+                d.privileges,
+                `future ${d.objectType} of ${d.owner} in ${d.schema === null ? "every schema" : `schema ${d.schema}`}`,
+            );
     }
     return drift;
 }

@@ -4,7 +4,15 @@
 
 import type pg from "pg";
 import { ident, literal } from "./quote";
-import { COLUMN_PRIVILEGES_ALL, DATABASE_PRIVILEGES_ALL, GrantsSpec, SCHEMA_PRIVILEGES_ALL, SEQUENCE_PRIVILEGES_ALL, TABLE_PRIVILEGES_ALL, validateSpec } from "./spec";
+import {
+    COLUMN_PRIVILEGES_ALL,
+    DATABASE_PRIVILEGES_ALL,
+    GrantsSpec,
+    SCHEMA_PRIVILEGES_ALL,
+    SEQUENCE_PRIVILEGES_ALL,
+    TABLE_PRIVILEGES_ALL,
+    validateSpec,
+} from "./spec";
 
 export interface ObservedRoleAttributes {
     login: boolean;
@@ -47,9 +55,7 @@ export type DefaultObjectType = "tables" | "sequences" | "functions" | "types" |
 const SYSTEM_SCHEMA_FILTER = `n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'`;
 
 function privilegeColumns(kind: "table" | "sequence" | "schema", privileges: string[], target: string): string {
-    return privileges
-        .map((p) => `has_${kind}_privilege($1, ${target}, ${literal(p)}) AS ${ident(p.toLowerCase())}`)
-        .join(", ");
+    return privileges.map((p) => `has_${kind}_privilege($1, ${target}, ${literal(p)}) AS ${ident(p.toLowerCase())}`).join(", ");
 }
 
 function heldPrivileges(row: Record<string, unknown>, privileges: string[]): string[] {
@@ -66,7 +72,9 @@ export async function readGrants(client: pg.ClientBase, spec: GrantsSpec): Promi
     validateSpec(spec);
     const current = await client.query<{ db: string }>("SELECT current_database() AS db");
     if (current.rows[0]?.db !== spec.database) {
-        throw new Error(`grants: readGrants is connected to database ${JSON.stringify(current.rows[0]?.db)}, the spec is for ${JSON.stringify(spec.database)}; connect to ${spec.database}`);
+        throw new Error(
+            `grants: readGrants is connected to database ${JSON.stringify(current.rows[0]?.db)}, the spec is for ${JSON.stringify(spec.database)}; connect to ${spec.database}`,
+        );
     }
     const observed: ObservedGrants = {
         user: spec.user,
@@ -145,7 +153,12 @@ export async function readGrants(client: pg.ClientBase, spec: GrantsSpec): Promi
         [spec.user],
     );
     observed.sequences = sequences.rows
-        .map((row) => ({ schema: row.nspname as string, name: row.relname as string, owner: row.owner as string, privileges: heldPrivileges(row, SEQUENCE_PRIVILEGES_ALL) }))
+        .map((row) => ({
+            schema: row.nspname as string,
+            name: row.relname as string,
+            owner: row.owner as string,
+            privileges: heldPrivileges(row, SEQUENCE_PRIVILEGES_ALL),
+        }))
         .filter((s) => s.schema === spec.schema || s.privileges.length > 0);
 
     const defaults = await client.query<{ owner: string; schema: string | null; objtype: string; privileges: string[] }>(
@@ -200,7 +213,8 @@ export async function readPublicHeld(client: pg.ClientBase, spec: GrantsSpec): P
         const privileges = heldPrivileges(row, TABLE_PRIVILEGES_ALL);
         for (const p of privileges) held.push(`${p} on table ${row.nspname}.${row.relname}`);
         for (const p of COLUMN_PRIVILEGES_ALL) {
-            if (row[`col_${p.toLowerCase()}`] === true && !privileges.includes(p)) held.push(`${p} on columns of table ${row.nspname}.${row.relname}`);
+            if (row[`col_${p.toLowerCase()}`] === true && !privileges.includes(p))
+                held.push(`${p} on columns of table ${row.nspname}.${row.relname}`);
         }
     }
     const sequences = await client.query(
@@ -208,6 +222,7 @@ export async function readPublicHeld(client: pg.ClientBase, spec: GrantsSpec): P
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND ${SYSTEM_SCHEMA_FILTER}`,
         ["public"],
     );
-    for (const row of sequences.rows) for (const p of heldPrivileges(row, SEQUENCE_PRIVILEGES_ALL)) held.push(`${p} on sequence ${row.nspname}.${row.relname}`);
+    for (const row of sequences.rows)
+        for (const p of heldPrivileges(row, SEQUENCE_PRIVILEGES_ALL)) held.push(`${p} on sequence ${row.nspname}.${row.relname}`);
     return held;
 }

@@ -36,7 +36,12 @@ export type AuthMode = "iam" | "secrets";
 
 /** What each access profile holds in the database and in schema `app` (README "Database users and access"). */
 export const PROFILES: Record<AccessProfile, { database: string[]; schema: string[]; tables: string[]; sequences: string[] }> = {
-    readwrite: { database: ["CONNECT"], schema: ["USAGE"], tables: ["SELECT", "INSERT", "UPDATE", "DELETE"], sequences: ["USAGE", "SELECT"] },
+    readwrite: {
+        database: ["CONNECT"],
+        schema: ["USAGE"],
+        tables: ["SELECT", "INSERT", "UPDATE", "DELETE"],
+        sequences: ["USAGE", "SELECT"],
+    },
     readonly: { database: ["CONNECT"], schema: ["USAGE"], tables: ["SELECT"], sequences: [] },
     // Migrations: create objects in app and own them; nothing on objects others own.
     ddl: { database: ["CONNECT"], schema: ["USAGE", "CREATE"], tables: [], sequences: [] },
@@ -88,7 +93,9 @@ export const DATABASE_PRIVILEGES_ALL = ["CONNECT", "CREATE", "TEMPORARY"];
 
 export function assertIdentifier(what: string, value: string): void {
     if (typeof value !== "string" || !IDENTIFIER.test(value)) {
-        throw new Error(`grants: ${what} ${JSON.stringify(value)} is not a plain identifier; use 1-63 of a-z, 0-9, _ starting with a letter or _`);
+        throw new Error(
+            `grants: ${what} ${JSON.stringify(value)} is not a plain identifier; use 1-63 of a-z, 0-9, _ starting with a letter or _`,
+        );
     }
 }
 
@@ -96,7 +103,14 @@ export function assertIdentifier(what: string, value: string): void {
  * One user's spec. `ddlUsers` are the stack's migration users: their future objects grant this user
  * its profile by default, as the owner's do.
  */
-export function grantsSpec(o: { database: string; user: string; owner: string; authMode: AuthMode; access?: AccessProfile; ddlUsers?: string[] }): GrantsSpec {
+export function grantsSpec(o: {
+    database: string;
+    user: string;
+    owner: string;
+    authMode: AuthMode;
+    access?: AccessProfile;
+    ddlUsers?: string[];
+}): GrantsSpec {
     const access = o.access ?? "readwrite";
     assertIdentifier("database", o.database);
     assertIdentifier("user", o.user);
@@ -105,13 +119,17 @@ export function grantsSpec(o: { database: string; user: string; owner: string; a
         throw new Error(`grants: authMode ${JSON.stringify(o.authMode)} is not supported; use "iam" or "secrets"`);
     }
     if (!ACCESS_PROFILES.includes(access)) {
-        throw new Error(`grants: access ${JSON.stringify(access)} of user ${o.user} is not a profile; use one of ${ACCESS_PROFILES.join(", ")}`);
+        throw new Error(
+            `grants: access ${JSON.stringify(access)} of user ${o.user} is not a profile; use one of ${ACCESS_PROFILES.join(", ")}`,
+        );
     }
     if (o.user === o.owner) {
         throw new Error(`grants: user ${JSON.stringify(o.user)} is also the owner; the app user must be a separate, unprivileged role`);
     }
     if (o.user.startsWith("pg_") || o.user.startsWith("rds") || ADMIN_ROLES.has(o.user)) {
-        throw new Error(`grants: user ${JSON.stringify(o.user)} uses a reserved prefix or name; pg_*, rds* and ${[...ADMIN_ROLES].join(", ")} are not allowed`);
+        throw new Error(
+            `grants: user ${JSON.stringify(o.user)} uses a reserved prefix or name; pg_*, rds* and ${[...ADMIN_ROLES].join(", ")} are not allowed`,
+        );
     }
     const profile = PROFILES[access];
     const ddlUsers = (o.ddlUsers ?? []).filter((u) => u !== o.user);
@@ -135,20 +153,35 @@ export function grantsSpec(o: { database: string; user: string; owner: string; a
 }
 
 /** The spec of every declared user; names must be unique. */
-export function accessSpec(o: { database: string; owner: string; authMode: AuthMode; users: Array<Pick<DbUser, "name" | "access">> }): AccessSpec {
-    if (!Array.isArray(o.users) || o.users.length === 0) throw new Error("grants: no users declared; declare at least one { name, access }");
+export function accessSpec(o: {
+    database: string;
+    owner: string;
+    authMode: AuthMode;
+    users: Array<Pick<DbUser, "name" | "access">>;
+}): AccessSpec {
+    if (!Array.isArray(o.users) || o.users.length === 0)
+        throw new Error("grants: no users declared; declare at least one { name, access }");
     const names = o.users.map((u) => u.name);
     const twice = names.find((n, i) => names.indexOf(n) !== i);
     if (twice !== undefined) throw new Error(`grants: user ${JSON.stringify(twice)} is declared twice; user names must be unique`);
     const ddlUsers = o.users.filter((u) => u.access === "ddl").map((u) => u.name);
-    const users = o.users.map((u) => grantsSpec({ database: o.database, user: u.name, owner: o.owner, authMode: o.authMode, access: u.access, ddlUsers }));
+    const users = o.users.map((u) =>
+        grantsSpec({ database: o.database, user: u.name, owner: o.owner, authMode: o.authMode, access: u.access, ddlUsers }),
+    );
     return { database: o.database, owner: o.owner, schema: APP_SCHEMA, authMode: o.authMode, probeTable: PROBE_TABLE, users };
 }
 
 /** A one-user AccessSpec, for callers that hold a single GrantsSpec. */
 export function accessOf(spec: GrantsSpec | AccessSpec): AccessSpec {
     if ("users" in spec) return spec;
-    return { database: spec.database, owner: spec.owner, schema: spec.schema, authMode: spec.authMode, probeTable: spec.probeTable, users: [spec] };
+    return {
+        database: spec.database,
+        owner: spec.owner,
+        schema: spec.schema,
+        authMode: spec.authMode,
+        probeTable: spec.probeTable,
+        users: [spec],
+    };
 }
 
 export function validateSpec(spec: GrantsSpec): void {
@@ -175,6 +208,8 @@ export function validateSpec(spec: GrantsSpec): void {
     checkPrivileges("table", spec.tablePrivileges, TABLE_PRIVILEGES_ALL);
     checkPrivileges("sequence", spec.sequencePrivileges, SEQUENCE_PRIVILEGES_ALL);
     if (!Number.isInteger(spec.connectionLimit) || spec.connectionLimit < -1) {
-        throw new Error(`grants: connectionLimit ${spec.connectionLimit} is not allowed; use -1 (none: the proxy is the cap) or a positive integer`);
+        throw new Error(
+            `grants: connectionLimit ${spec.connectionLimit} is not allowed; use -1 (none: the proxy is the cap) or a positive integer`,
+        );
     }
 }

@@ -36,7 +36,20 @@ export function pgIdentifierProblem(name: string): string | undefined {
 export const SMOKE_OTHER_USER = "app_user_smoke_other";
 
 const RESERVED_PG_NAMES = new Set([
-    "postgres", "rdsadmin", "rdsproxyadmin", "rdsrepladmin", "rdstopmgr", "template0", "template1", "public", "none", "all", "current_user", "session_user", "user", "default",
+    "postgres",
+    "rdsadmin",
+    "rdsproxyadmin",
+    "rdsrepladmin",
+    "rdstopmgr",
+    "template0",
+    "template1",
+    "public",
+    "none",
+    "all",
+    "current_user",
+    "session_user",
+    "user",
+    "default",
 ]);
 
 /**
@@ -59,13 +72,18 @@ export function usersProblems(users: unknown, o: { key: string; masterUsername: 
         }
         const entry = u as Record<string, unknown>;
         for (const key of Object.keys(entry)) {
-            if (!["name", "access", "endpoint"].includes(key)) problems.push(`${at}.${key} (${show(entry[key])}) is not a setting; allowed: name, access, endpoint`);
+            if (!["name", "access", "endpoint"].includes(key))
+                problems.push(`${at}.${key} (${show(entry[key])}) is not a setting; allowed: name, access, endpoint`);
         }
         const name = entry.name as string;
         const nameProblem = pgIdentifierProblem(name);
         if (nameProblem) problems.push(`${at}.name (${show(name)}) ${nameProblem}`);
-        else if (name === o.masterUsername) problems.push(`${at}.name (${show(name)}) is database.masterUsername; no client ever connects as the master user`);
-        else if (name === SMOKE_OTHER_USER) problems.push(`${at}.name (${show(name)}) is reserved: the smoke signs a token for it and expects the proxy to refuse it; choose another name`)
+        else if (name === o.masterUsername)
+            problems.push(`${at}.name (${show(name)}) is database.masterUsername; no client ever connects as the master user`);
+        else if (name === SMOKE_OTHER_USER)
+            problems.push(
+                `${at}.name (${show(name)}) is reserved: the smoke signs a token for it and expects the proxy to refuse it; choose another name`,
+            );
         else if (seen.has(name)) problems.push(`${at}.name (${show(name)}) is declared twice; user names must be unique`);
         seen.add(name);
         if (!ACCESS_PROFILES.includes(entry.access as AccessProfile)) {
@@ -77,7 +95,9 @@ export function usersProblems(users: unknown, o: { key: string; masterUsername: 
         } else if (endpoint === "reader" && entry.access !== "readonly") {
             problems.push(`${at}.endpoint ("reader") is only for readonly users: the READ_ONLY endpoint refuses writes and DDL`);
         } else if (endpoint === "reader" && !o.readers) {
-            problems.push(`${at}.endpoint ("reader") needs reader instances (database.instanceCount >= 2): RDS Proxy fails READ_ONLY connections without them`);
+            problems.push(
+                `${at}.endpoint ("reader") needs reader instances (database.instanceCount >= 2): RDS Proxy fails READ_ONLY connections without them`,
+            );
         }
     });
     return problems;
@@ -87,7 +107,11 @@ export function usersProblems(users: unknown, o: { key: string; masterUsername: 
 export function toUsers(users: unknown[]): DbUser[] {
     return users.map((u) => {
         const entry = u as Record<string, unknown>;
-        return { name: entry.name as string, access: entry.access as AccessProfile, endpoint: (entry.endpoint ?? "writer") as EndpointRole };
+        return {
+            name: entry.name as string,
+            access: entry.access as AccessProfile,
+            endpoint: (entry.endpoint ?? "writer") as EndpointRole,
+        };
     });
 }
 
@@ -108,7 +132,9 @@ export function usersFromEnv(env: Record<string, string | undefined>, o: { maste
     try {
         parsed = JSON.parse(text);
     } catch (err) {
-        throw new Error(`DB_USERS is not JSON (${(err as Error).message}); expected [{"name":"app_user","access":"readwrite","endpoint":"writer"}, ...]`);
+        throw new Error(
+            `DB_USERS is not JSON (${(err as Error).message}); expected [{"name":"app_user","access":"readwrite","endpoint":"writer"}, ...]`,
+        );
     }
     const problems = usersProblems(parsed, { key: "DB_USERS", masterUsername: o.masterUsername ?? "", readers: true });
     if (problems.length > 0) throw new Error(problems.join("; "));

@@ -51,11 +51,19 @@ async function checkDatabase(pool: IamPool, options: EnvPoolOptions): Promise<Db
     }
     let broken: Error | undefined;
     try {
-        const { rows } = await client.query<{ one: number; server_version: string }>("SELECT 1 AS one, current_setting('server_version') AS server_version");
+        const { rows } = await client.query<{ one: number; server_version: string }>(
+            "SELECT 1 AS one, current_setting('server_version') AS server_version",
+        );
         const tls = tlsFacts(socketOf(client));
         const tlsVerified = tls.encrypted && tls.authorized;
         if (!tlsVerified) throw new Error(`TLS to ${endpoint} is not verified (${tls.authorizationError ?? "not encrypted"})`);
-        return { status: "ok", ...base, tlsVerified, serverVersion: rows[0].server_version, latencyMs: Math.round(performance.now() - started) };
+        return {
+            status: "ok",
+            ...base,
+            tlsVerified,
+            serverVersion: rows[0].server_version,
+            latencyMs: Math.round(performance.now() - started),
+        };
     } catch (err) {
         broken = err as Error;
         return { status: "unavailable", ...base, latencyMs: Math.round(performance.now() - started), reason: oneLine(err) };
@@ -67,7 +75,12 @@ async function checkDatabase(pool: IamPool, options: EnvPoolOptions): Promise<Db
 export function createService(env: Record<string, string | undefined> = process.env): { server: http.Server; close(): Promise<void> } {
     const settings = poolOptionsFromEnv(env);
     const pools = {
-        writer: createIamPool({ ...settings.writer, max: 2, ...CHECK, onIdleError: (e) => log({ level: "warn", event: "idle-connection-error", kind: e.kind, reason: e.message }) }),
+        writer: createIamPool({
+            ...settings.writer,
+            max: 2,
+            ...CHECK,
+            onIdleError: (e) => log({ level: "warn", event: "idle-connection-error", kind: e.kind, reason: e.message }),
+        }),
         ...(settings.reader ? { reader: createIamPool({ ...settings.reader, max: 2, ...CHECK }) } : {}),
     };
 
@@ -84,10 +97,14 @@ export function createService(env: Record<string, string | undefined> = process.
         const pool = pools[which];
         const options = settings[which];
         if (!pool || !options) return answer(res, 404, { error: "no reader configured: DB_READONLY_USER is not set" });
-        checkDatabase(pool, options).then((health) => {
-            if (health.status !== "ok") log({ level: "warn", event: "health-db-failed", endpoint: which, user: health.user, reason: health.reason });
-            answer(res, health.status === "ok" ? 200 : 503, health);
-        }, (err) => answer(res, 503, { status: "unavailable", user: options.user, reason: oneLine(err) }));
+        checkDatabase(pool, options).then(
+            (health) => {
+                if (health.status !== "ok")
+                    log({ level: "warn", event: "health-db-failed", endpoint: which, user: health.user, reason: health.reason });
+                answer(res, health.status === "ok" ? 200 : 503, health);
+            },
+            (err) => answer(res, 503, { status: "unavailable", user: options.user, reason: oneLine(err) }),
+        );
     });
     // An idle keep-alive socket must not hold shutdown up; the health checker opens one request per connection.
     server.keepAliveTimeout = 5_000;
@@ -125,7 +142,10 @@ function main(): void {
         log({ level: "info", event: "stopping", signal });
         // ECS sends SIGTERM, then SIGKILL after stopTimeout (30 s default); finish well before.
         setTimeout(() => process.exit(1), 10_000).unref();
-        service.close().then(() => process.exit(0), () => process.exit(1));
+        service.close().then(
+            () => process.exit(0),
+            () => process.exit(1),
+        );
     };
     process.on("SIGTERM", () => stop("SIGTERM"));
     process.on("SIGINT", () => stop("SIGINT"));

@@ -42,12 +42,14 @@ export function poolOptionsFromEnv(env: Env = process.env): { writer: EnvPoolOpt
     const host = required(ENV.host);
     const portText = required(ENV.port);
     const port = Number(portText);
-    if (portText && (!Number.isInteger(port) || port < 1 || port > 65535)) problems.push(`${ENV.port} is ${JSON.stringify(portText)}; expected a port number such as 5432`);
+    if (portText && (!Number.isInteger(port) || port < 1 || port > 65535))
+        problems.push(`${ENV.port} is ${JSON.stringify(portText)}; expected a port number such as 5432`);
     const database = required(ENV.database);
     const user = required(ENV.user);
     const region = required(ENV.region);
     const iam = env[ENV.iamAuth];
-    if (iam !== undefined && iam !== "true") problems.push(`${ENV.iamAuth} is ${JSON.stringify(iam)}; only "true" is supported (IAM tokens, no password)`);
+    if (iam !== undefined && iam !== "true")
+        problems.push(`${ENV.iamAuth} is ${JSON.stringify(iam)}; only "true" is supported (IAM tokens, no password)`);
 
     const address = (name: string): { host: string; port: number } | undefined => {
         const value = env[name]?.trim();
@@ -80,7 +82,11 @@ export function poolOptionsFromEnv(env: Env = process.env): { writer: EnvPoolOpt
  * differently fails to compile. Not part of what an application reads (`poolOptionsFromEnv`).
  */
 export const FUNCTION_ENV_NAMES = [
-    "DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_READER_HOST",
+    "DB_HOST",
+    "DB_PORT",
+    "DB_NAME",
+    "DB_USER",
+    "DB_READER_HOST",
     /** Set by Lambda itself, not by the component. */
     "AWS_REGION",
     /** Every declared user, JSON [{ name, access, endpoint }]. */
@@ -125,6 +131,8 @@ export type FunctionEnv = Partial<Record<FunctionEnvName, string>>;
  * The functions' environment as the component writes it: the object unchanged, but a key that is not in the
  * contract is a compile error (values may be Pulumi Inputs, hence the generic value type).
  */
-export function functionEnv<V, T extends Partial<Record<FunctionEnvName, V>>>(vars: T & Record<Exclude<keyof T, FunctionEnvName>, never>): T {
+export function functionEnv<V, T extends Partial<Record<FunctionEnvName, V>>>(
+    vars: T & Record<Exclude<keyof T, FunctionEnvName>, never>,
+): T {
     return vars;
 }

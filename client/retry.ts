@@ -42,12 +42,14 @@ export function retryReason(err: unknown): RetryReason | undefined {
     const code = codeOf(err);
     const message = (err as { message?: unknown } | null)?.message;
     if (code === "28P01") return "token-refused";
-    if (code === "28000" && typeof message === "string" && /PAM authentication failed|IAM authentication failed/i.test(message)) return "token-refused";
+    if (code === "28000" && typeof message === "string" && /PAM authentication failed|IAM authentication failed/i.test(message))
+        return "token-refused";
     if (code === "57P01") return "admin-shutdown";
     if (code === "57P03") return "cannot-connect-now";
     if (code === "ECONNRESET" || code === "EPIPE") return "connection-reset";
     // pg's words for "the server closed the socket before the session was ready"; no code is set.
-    if (code === undefined && typeof message === "string" && /^Connection terminated unexpectedly$/.test(message)) return "connection-reset";
+    if (code === undefined && typeof message === "string" && /^Connection terminated unexpectedly$/.test(message))
+        return "connection-reset";
     return undefined;
 }
 

@@ -9,12 +9,12 @@ import { Signer, type SignerConfig } from "@aws-sdk/rds-signer";
 export type Credentials = NonNullable<SignerConfig["credentials"]>;
 
 export interface TokenSource {
-  host: string;
-  port: number;
-  user: string;
-  region: string;
-  /** Explicit credentials (e.g. the local rehearsal's); default: the AWS SDK chain. */
-  credentials?: Credentials;
+    host: string;
+    port: number;
+    user: string;
+    region: string;
+    /** Explicit credentials (e.g. the local rehearsal's); default: the AWS SDK chain. */
+    credentials?: Credentials;
 }
 
 /** A function returning a newly signed token on every call. */
@@ -26,14 +26,14 @@ export type TokenFactory = () => Promise<string>;
  * time, so each connection gets a full 15-minute token.
  */
 export function tokenFactory(source: TokenSource): TokenFactory {
-  const signer = new Signer({
-    hostname: source.host,
-    port: source.port,
-    username: source.user,
-    region: source.region,
-    ...(source.credentials ? { credentials: source.credentials } : {}),
-  });
-  return () => signer.getAuthToken();
+    const signer = new Signer({
+        hostname: source.host,
+        port: source.port,
+        username: source.user,
+        region: source.region,
+        ...(source.credentials ? { credentials: source.credentials } : {}),
+    });
+    return () => signer.getAuthToken();
 }
 
 /**
@@ -41,11 +41,11 @@ export function tokenFactory(source: TokenSource): TokenFactory {
  * longer verifies: what an attacker holding a stale or guessed token has.
  */
 export function tamperToken(token: string): string {
-  const match = /X-Amz-Signature=([0-9a-f]+)/.exec(token);
-  if (!match || match.index === undefined) {
-    throw new Error("cannot tamper with the token: it has no X-Amz-Signature parameter; expected a presigned RDS connect URL");
-  }
-  const at = match.index + "X-Amz-Signature=".length + match[1].length - 1;
-  const flipped = token[at] === "0" ? "1" : "0";
-  return token.slice(0, at) + flipped + token.slice(at + 1);
+    const match = /X-Amz-Signature=([0-9a-f]+)/.exec(token);
+    if (!match || match.index === undefined) {
+        throw new Error("cannot tamper with the token: it has no X-Amz-Signature parameter; expected a presigned RDS connect URL");
+    }
+    const at = match.index + "X-Amz-Signature=".length + match[1].length - 1;
+    const flipped = token[at] === "0" ? "1" : "0";
+    return token.slice(0, at) + flipped + token.slice(at + 1);
 }

@@ -34,7 +34,10 @@ export function dbUserArn(p: DbUserArnParts): string {
         ["resource id", p.resourceId, /^(prx|cluster|db)-[A-Za-z0-9]+$/],
     ];
     for (const [what, value, pattern] of fields) {
-        if (!pattern.test(value)) throw new Error(`rds-db:connect ARN: ${what} ${JSON.stringify(value)} is not allowed; wildcards and partial values would widen the grant`);
+        if (!pattern.test(value))
+            throw new Error(
+                `rds-db:connect ARN: ${what} ${JSON.stringify(value)} is not allowed; wildcards and partial values would widen the grant`,
+            );
     }
     const userProblem = pgIdentifierProblem(p.user);
     if (userProblem) throw new Error(`rds-db:connect ARN: database user ${JSON.stringify(p.user)} ${userProblem}`);
@@ -60,11 +63,13 @@ export function serviceTrustPolicy(service: string, sourceAccount?: string, sour
     };
     return JSON.stringify({
         Version: "2012-10-17",
-        Statement: [{
-            Effect: "Allow",
-            Principal: { Service: service },
-            Action: "sts:AssumeRole",
-            ...(Object.keys(condition).length > 0 ? { Condition: condition } : {}),
-        }],
+        Statement: [
+            {
+                Effect: "Allow",
+                Principal: { Service: service },
+                Action: "sts:AssumeRole",
+                ...(Object.keys(condition).length > 0 ? { Condition: condition } : {}),
+            },
+        ],
     });
 }

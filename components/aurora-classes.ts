@@ -50,7 +50,9 @@ export const AURORA_POSTGRESQL_CLASSES: Record<string, AuroraInstanceClass> = {
 
 /** The classes offered for a major, in table order. */
 export function classesFor(major: number): string[] {
-    return Object.entries(AURORA_POSTGRESQL_CLASSES).filter(([, c]) => c.majors.includes(major)).map(([name]) => name);
+    return Object.entries(AURORA_POSTGRESQL_CLASSES)
+        .filter(([, c]) => c.majors.includes(major))
+        .map(([name]) => name);
 }
 
 /**

@@ -28,7 +28,9 @@ export function dataApiProblem(o: { instanceClass: string; engineVersion: string
 
 /** Why the RDS Data API cannot serve a writer of this class (a T class), or undefined. */
 export function dataApiClassProblem(instanceClass: string): string | undefined {
-    return AURORA_POSTGRESQL_CLASSES[instanceClass]?.burstable ? `${instanceClass} is a T class, which the RDS Data API does not serve` : undefined;
+    return AURORA_POSTGRESQL_CLASSES[instanceClass]?.burstable
+        ? `${instanceClass} is a T class, which the RDS Data API does not serve`
+        : undefined;
 }
 
 /** Why the RDS Data API cannot serve this Aurora PostgreSQL version, or undefined (a major alone passes). */
@@ -38,7 +40,8 @@ export function dataApiVersionProblem(engineVersion: string): string | undefined
     const [major, minor] = [Number(m[1]), m[2] === undefined ? undefined : Number(m[2])];
     const minimum = DATA_API_MINIMUM_MINOR[major];
     if (minimum === undefined) return `Aurora PostgreSQL ${engineVersion} has no RDS Data API (it starts at 13.11)`;
-    if (minor !== undefined && minor < minimum) return `Aurora PostgreSQL ${engineVersion} is older than ${major}.${minimum}, the first ${major}.x with the RDS Data API`;
+    if (minor !== undefined && minor < minimum)
+        return `Aurora PostgreSQL ${engineVersion} is older than ${major}.${minimum}, the first ${major}.x with the RDS Data API`;
     return undefined;
 }
 

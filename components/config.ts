@@ -235,10 +235,32 @@ function range(from: number, to: number, step: number): number[] {
 /** The keys each settings object may hold; anything else is a typo we report rather than ignore. */
 const KEYS = {
     network: ["existingVpc", "cidr", "azCount", "flowLogs", "flowLogRetentionDays"],
-    database: ["name", "user", "masterUsername", "engineVersion", "preferredEngineVersions", "instanceClass", "minCapacity", "maxCapacity", "instanceCount",
-        "backupRetentionDays", "deletionProtection", "performanceInsights", "monitoringIntervalSeconds", "logRetentionDays", "existingCluster", "adopt"],
-    proxy: ["authMode", "maxConnectionsPercent", "maxIdleConnectionsPercent", "connectionBorrowTimeoutSeconds",
-        "idleClientTimeoutSeconds", "debugLogging"],
+    database: [
+        "name",
+        "user",
+        "masterUsername",
+        "engineVersion",
+        "preferredEngineVersions",
+        "instanceClass",
+        "minCapacity",
+        "maxCapacity",
+        "instanceCount",
+        "backupRetentionDays",
+        "deletionProtection",
+        "performanceInsights",
+        "monitoringIntervalSeconds",
+        "logRetentionDays",
+        "existingCluster",
+        "adopt",
+    ],
+    proxy: [
+        "authMode",
+        "maxConnectionsPercent",
+        "maxIdleConnectionsPercent",
+        "connectionBorrowTimeoutSeconds",
+        "idleClientTimeoutSeconds",
+        "debugLogging",
+    ],
     app: ["image", "command", "cpu", "memory", "desiredCount", "readonlyRootFilesystem", "logRetentionDays"],
     tags: ["Application", "Owner", "CostCenter"],
     smoke: ["enabled", "timeoutSeconds", "rerun", "schedule", "warningsFail"],
@@ -280,7 +302,13 @@ const ENVIRONMENT_WORDS: Record<string, Environment> = { dev: "dev", development
 
 /** The environment a stack's name implies (dev, prod-eu, orders-production, ...), or undefined when it implies none or both. */
 export function environmentNamedBy(stack: string): Environment | undefined {
-    const named = new Set(stack.toLowerCase().split(/[^a-z0-9]+/).map((w) => ENVIRONMENT_WORDS[w]).filter((e) => e !== undefined));
+    const named = new Set(
+        stack
+            .toLowerCase()
+            .split(/[^a-z0-9]+/)
+            .map((w) => ENVIRONMENT_WORDS[w])
+            .filter((e) => e !== undefined),
+    );
     return named.size === 1 ? [...named][0] : undefined;
 }
 
@@ -307,16 +335,21 @@ export function parseSettings(stack: string, config: Record<string, unknown>): S
             // The key, not its value: a misspelled section's whole object would not fit on one line.
             const section = ns.startsWith(`${PROJECT}-`) ? ns.slice(PROJECT.length + 1) : key;
             const namespace = closest(ns, CONFIG_NAMESPACES);
-            const suggestion = didYouMean(fullKey, [...ourKeys, "aws:region"])
-                || (TOP_KEYS.includes(section) ? `; did you mean ${PROJECT}:${section}?` : "")
-                || (namespace ? `; did you mean ${namespace}:${key}?` : "");
-            problems.push(`${stack}: config key ${fullKey} ${ns ? `is in namespace ${ns}, which` : "has no namespace; it"} is not read by this program ` +
-                `(allowed namespaces: ${CONFIG_NAMESPACES.join(", ")})${suggestion}`);
+            const suggestion =
+                didYouMean(fullKey, [...ourKeys, "aws:region"]) ||
+                (TOP_KEYS.includes(section) ? `; did you mean ${PROJECT}:${section}?` : "") ||
+                (namespace ? `; did you mean ${namespace}:${key}?` : "");
+            problems.push(
+                `${stack}: config key ${fullKey} ${ns ? `is in namespace ${ns}, which` : "has no namespace; it"} is not read by this program ` +
+                    `(allowed namespaces: ${CONFIG_NAMESPACES.join(", ")})${suggestion}`,
+            );
             continue;
         }
         if (ns !== PROJECT) continue;
         if (!TOP_KEYS.includes(key)) {
-            problems.push(`${stack}: ${fullKey} (${show(value)}) is not a setting of this program; allowed: ${TOP_KEYS.join(", ")}${didYouMean(fullKey, ourKeys)}`);
+            problems.push(
+                `${stack}: ${fullKey} (${show(value)}) is not a setting of this program; allowed: ${TOP_KEYS.join(", ")}${didYouMean(fullKey, ourKeys)}`,
+            );
             continue;
         }
         ours[key] = decode(value);
@@ -331,9 +364,10 @@ function componentArgsOf(ours: Record<string, unknown>, settings: { environment:
     for (const [key, value] of Object.entries(ours)) {
         if (PROGRAM_ONLY_KEYS.includes(key)) continue;
         // A section keeps its keys but the program's own (access.ecsTask); a scalar (environment, name) is copied.
-        args[key] = value !== null && typeof value === "object" && !Array.isArray(value)
-            ? Object.fromEntries(Object.entries(value).filter(([k]) => !PROGRAM_ONLY_KEYS.includes(`${key}.${k}`)))
-            : value;
+        args[key] =
+            value !== null && typeof value === "object" && !Array.isArray(value)
+                ? Object.fromEntries(Object.entries(value).filter(([k]) => !PROGRAM_ONLY_KEYS.includes(`${key}.${k}`)))
+                : value;
     }
     return args as unknown as AuroraIamProxyArgs;
 }
@@ -352,15 +386,22 @@ export function resolveArgs(stack: string, args: AuroraIamProxyArgs): ComponentS
     delete ours.region;
     const problems: string[] = [];
     for (const key of Object.keys(ours)) {
-        if (!COMPONENT_KEYS.includes(key)) problems.push(`${stack}: ${key} (${show(ours[key])}) is not an argument of AuroraIamProxy; allowed: region, ${COMPONENT_KEYS.join(", ")}`);
+        if (!COMPONENT_KEYS.includes(key))
+            problems.push(
+                `${stack}: ${key} (${show(ours[key])}) is not an argument of AuroraIamProxy; allowed: region, ${COMPONENT_KEYS.join(", ")}`,
+            );
     }
     return resolve(stack, ours, region, { program: false, problems });
 }
 
-function resolve(stack: string, ours: Record<string, unknown>, regionValue: unknown, o: { program: boolean; problems: string[] }): ComponentSettings | Omit<Settings, "args"> {
+function resolve(
+    stack: string,
+    ours: Record<string, unknown>,
+    regionValue: unknown,
+    o: { program: boolean; problems: string[] },
+): ComponentSettings | Omit<Settings, "args"> {
     const problems = o.problems;
-    const fail = (key: string, value: unknown, allowed: string) =>
-        problems.push(`${stack}: ${key} (${show(value)}) ${allowed}`);
+    const fail = (key: string, value: unknown, allowed: string) => problems.push(`${stack}: ${key} (${show(value)}) ${allowed}`);
     const section = (name: keyof typeof KEYS): Reader => {
         const value = ours[name] ?? {};
         if (typeof value !== "object" || value === null || Array.isArray(value)) {
@@ -370,8 +411,11 @@ function resolve(stack: string, ours: Record<string, unknown>, regionValue: unkn
         const allowed: readonly string[] = o.program ? KEYS[name] : KEYS[name].filter((k) => !PROGRAM_ONLY_KEYS.includes(`${name}.${k}`));
         for (const key of Object.keys(value)) {
             if (!allowed.includes(key)) {
-                fail(`${name}.${key}`, (value as Record<string, unknown>)[key],
-                    `is not a setting; allowed in ${name}: ${allowed.join(", ")}${didYouMean(key, allowed)}`);
+                fail(
+                    `${name}.${key}`,
+                    (value as Record<string, unknown>)[key],
+                    `is not a setting; allowed in ${name}: ${allowed.join(", ")}${didYouMean(key, allowed)}`,
+                );
             }
         }
         return new Reader(name, value as Record<string, unknown>, fail);
@@ -391,11 +435,19 @@ function resolve(stack: string, ours: Record<string, unknown>, regionValue: unkn
         fail("environmentMismatchAllowed", mismatchAllowed, "must be true or false");
     } else if (namedAs !== undefined && (envValue === "dev" || envValue === "prod") && namedAs !== environment) {
         if (!mismatchAllowed) {
-            fail("environment", envValue, `does not match the stack name (${stack} means ${namedAs}); set environment: ${namedAs}, ` +
-                `or set ${PROJECT}:environmentMismatchAllowed: true if a ${environment} stack is deliberately named ${stack}`);
+            fail(
+                "environment",
+                envValue,
+                `does not match the stack name (${stack} means ${namedAs}); set environment: ${namedAs}, ` +
+                    `or set ${PROJECT}:environmentMismatchAllowed: true if a ${environment} stack is deliberately named ${stack}`,
+            );
         }
     } else if (mismatchAllowed) {
-        fail("environmentMismatchAllowed", mismatchAllowed, `is only for a stack whose name says dev or prod while its environment differs; stack ${stack} is ${environment}: remove it`);
+        fail(
+            "environmentMismatchAllowed",
+            mismatchAllowed,
+            `is only for a stack whose name says dev or prod while its environment differs; stack ${stack} is ${environment}: remove it`,
+        );
     }
 
     const region = decode(regionValue);
@@ -416,18 +468,26 @@ function resolve(stack: string, ours: Record<string, unknown>, regionValue: unkn
     const cidr = net.string("cidr", "10.20.0.0/16");
     const parsed = parseIpv4Cidr(cidr);
     if (typeof parsed === "string") fail("network.cidr", cidr, `${parsed}; use a block such as 10.20.0.0/16`);
-    else if (parsed.prefix < 16 || parsed.prefix > 22) fail("network.cidr", cidr, "must be a /16 to /22 block so every tier has room in every AZ");
-    else if (!isPrivateIpv4(parsed.base, parsed.prefix)) fail("network.cidr", cidr, "must lie in a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)");
+    else if (parsed.prefix < 16 || parsed.prefix > 22)
+        fail("network.cidr", cidr, "must be a /16 to /22 block so every tier has room in every AZ");
+    else if (!isPrivateIpv4(parsed.base, parsed.prefix))
+        fail("network.cidr", cidr, "must lie in a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)");
     const azCount = net.integer("azCount", prod ? 3 : 2, 2, 4);
     const existingVpc = net.raw("existingVpc");
     if (existingVpc !== undefined) {
         existingVpcProblems(existingVpc).forEach((line) => problems.push(`${stack}: ${line}`));
         for (const key of ["cidr", "azCount", "flowLogs"]) {
-            if (net.raw(key) !== undefined) fail(`network.${key}`, net.raw(key), "is for a VPC the component creates; remove it, or remove network.existingVpc (flow logs of your VPC are yours to keep)");
+            if (net.raw(key) !== undefined)
+                fail(
+                    `network.${key}`,
+                    net.raw(key),
+                    "is for a VPC the component creates; remove it, or remove network.existingVpc (flow logs of your VPC are yours to keep)",
+                );
         }
     }
     const flowLogs = existingVpc === undefined && net.boolean("flowLogs", prod);
-    if (prod && !flowLogs && existingVpc === undefined) fail("network.flowLogs", flowLogs, "must be true in prod: VPC flow logs are required there");
+    if (prod && !flowLogs && existingVpc === undefined)
+        fail("network.flowLogs", flowLogs, "must be true in prod: VPC flow logs are required there");
     const flowLogRetentionDays = net.retention("flowLogRetentionDays", prod ? 365 : 30);
 
     // Database.
@@ -440,56 +500,107 @@ function resolve(stack: string, ours: Record<string, unknown>, regionValue: unkn
         shape.forEach((line) => problems.push(`${stack}: ${line}`));
         if (shape.length === 0) existingCluster = rawExistingCluster as ExistingClusterSettings;
         // The cluster's VPC exists already: the component can only join it, never build one around the cluster.
-        if (existingVpc === undefined) fail("database.existingCluster", rawExistingCluster, "needs network.existingVpc: give the cluster's VPC (vpcId) and subnets of it (privateSubnetIds, isolatedSubnetIds)");
+        if (existingVpc === undefined)
+            fail(
+                "database.existingCluster",
+                rawExistingCluster,
+                "needs network.existingVpc: give the cluster's VPC (vpcId) and subnets of it (privateSubnetIds, isolatedSubnetIds)",
+            );
         // With database.adopt as well, the one problem is choosing (below), not each adopted setting.
-        if (!adopting) for (const key of CREATED_CLUSTER_KEYS) {
-            if (db.raw(key) !== undefined) fail(`database.${key}`, db.raw(key), "is for a cluster the component creates; remove it, or remove database.existingCluster (an existing cluster keeps its own)");
-        }
-        if (db.raw("name") === undefined) fail("database.name", undefined, "is required with database.existingCluster: name the database on that cluster the application uses");
+        if (!adopting)
+            for (const key of CREATED_CLUSTER_KEYS) {
+                if (db.raw(key) !== undefined)
+                    fail(
+                        `database.${key}`,
+                        db.raw(key),
+                        "is for a cluster the component creates; remove it, or remove database.existingCluster (an existing cluster keeps its own)",
+                    );
+            }
+        if (db.raw("name") === undefined)
+            fail(
+                "database.name",
+                undefined,
+                "is required with database.existingCluster: name the database on that cluster the application uses",
+            );
     }
     const existing = rawExistingCluster !== undefined;
     // An adopted cluster's database and master user are facts, not choices: "postgres" (the master user RDS's
     // console suggests, refused for a new cluster) is kept as the cluster has it.
-    const adoptedFact = (key: string, fallback: string) => (adopting && db.raw(key) === "postgres" ? "postgres" : db.identifier(key, fallback));
+    const adoptedFact = (key: string, fallback: string) =>
+        adopting && db.raw(key) === "postgres" ? "postgres" : db.identifier(key, fallback);
     const dbName = adoptedFact("name", "appdb");
     const dbUser = db.identifier("user", "app_user");
     // An existing cluster's master user is read at preview time (and checked against the users there).
     const masterUsername = existing ? "" : adoptedFact("masterUsername", DEFAULT_MASTER_USERNAME);
-    if (masterUsername === SMOKE_OTHER_USER) fail("database.masterUsername", masterUsername, "is reserved: the smoke signs a token for it and expects the proxy to refuse it; choose another name");
-    if (dbUser === masterUsername) fail("database.user", dbUser, "must differ from database.masterUsername: the application never connects as the master user");
+    if (masterUsername === SMOKE_OTHER_USER)
+        fail(
+            "database.masterUsername",
+            masterUsername,
+            "is reserved: the smoke signs a token for it and expects the proxy to refuse it; choose another name",
+        );
+    if (dbUser === masterUsername)
+        fail("database.user", dbUser, "must differ from database.masterUsername: the application never connects as the master user");
     const engineVersion = db.string("engineVersion", "16", { numbers: "refuse" });
     const versionMatch = /^(1[3-7])(?:\.(\d{1,2}))?$/.exec(engineVersion);
-    if (!versionMatch) fail("database.engineVersion", engineVersion, "is not an aurora-postgresql version; use a major 13-17 (e.g. \"16\": the newest 16.x at deploy time) or MAJOR.MINOR (e.g. \"16.8\": preferred while AWS offers it)");
+    if (!versionMatch)
+        fail(
+            "database.engineVersion",
+            engineVersion,
+            'is not an aurora-postgresql version; use a major 13-17 (e.g. "16": the newest 16.x at deploy time) or MAJOR.MINOR (e.g. "16.8": preferred while AWS offers it)',
+        );
     const engineMajor = versionMatch ? Number(versionMatch[1]) : 16;
     const rawPreferred = db.raw("preferredEngineVersions") ?? [];
     const preferredEngineVersions: string[] = versionMatch?.[2] !== undefined ? [engineVersion] : [];
-    if (!Array.isArray(rawPreferred) || !rawPreferred.every((v) => typeof v === "string" && new RegExp(`^${engineMajor}\\.\\d{1,2}$`).test(v))) {
-        fail("database.preferredEngineVersions", rawPreferred, `must be a list of quoted ${engineMajor}.MINOR versions of database.engineVersion's major, e.g. ["${engineMajor}.8"]`);
+    if (
+        !Array.isArray(rawPreferred) ||
+        !rawPreferred.every((v) => typeof v === "string" && new RegExp(`^${engineMajor}\\.\\d{1,2}$`).test(v))
+    ) {
+        fail(
+            "database.preferredEngineVersions",
+            rawPreferred,
+            `must be a list of quoted ${engineMajor}.MINOR versions of database.engineVersion's major, e.g. ["${engineMajor}.8"]`,
+        );
     } else {
         for (const v of rawPreferred as string[]) if (!preferredEngineVersions.includes(v)) preferredEngineVersions.push(v);
     }
     const instanceClass = db.string("instanceClass", SERVERLESS_CLASS);
     const serverless = instanceClass === SERVERLESS_CLASS;
     if (!serverless && !classesFor(engineMajor).includes(instanceClass)) {
-        fail("database.instanceClass", instanceClass, `is not an Aurora PostgreSQL ${engineMajor} instance class; allowed: ${SERVERLESS_CLASS} (Serverless v2), ${classesFor(engineMajor).join(", ")}`);
+        fail(
+            "database.instanceClass",
+            instanceClass,
+            `is not an Aurora PostgreSQL ${engineMajor} instance class; allowed: ${SERVERLESS_CLASS} (Serverless v2), ${classesFor(engineMajor).join(", ")}`,
+        );
     } else if (prod && AURORA_POSTGRESQL_CLASSES[instanceClass]?.burstable) {
         // "We recommend using the T DB instance classes only for development and test servers" (Aurora User Guide, DB instance classes).
-        fail("database.instanceClass", instanceClass, `is a burstable T class, which AWS recommends for development and test only; use ${SERVERLESS_CLASS} or a memory-optimized class (e.g. db.r6g.large) in prod`);
+        fail(
+            "database.instanceClass",
+            instanceClass,
+            `is a burstable T class, which AWS recommends for development and test only; use ${SERVERLESS_CLASS} or a memory-optimized class (e.g. db.r6g.large) in prod`,
+        );
     }
     if (!serverless) {
         // A provisioned class has a fixed size: an ACU range would be silently ignored, so it is refused.
         for (const key of ["minCapacity", "maxCapacity"]) {
-            if (db.raw(key) !== undefined) fail(`database.${key}`, db.raw(key), `applies to Serverless v2 only; remove it, or set database.instanceClass to ${SERVERLESS_CLASS} (now ${instanceClass})`);
+            if (db.raw(key) !== undefined)
+                fail(
+                    `database.${key}`,
+                    db.raw(key),
+                    `applies to Serverless v2 only; remove it, or set database.instanceClass to ${SERVERLESS_CLASS} (now ${instanceClass})`,
+                );
         }
     }
     const minCapacity = serverless ? db.capacity("minCapacity", 0.5) : 0.5;
     const maxCapacity = serverless ? db.capacity("maxCapacity", prod ? 8 : 1) : 1;
     if (minCapacity > maxCapacity) {
-        problems.push(`${stack}: database.minCapacity (${minCapacity}) is above database.maxCapacity (${maxCapacity}); set minCapacity <= maxCapacity`);
+        problems.push(
+            `${stack}: database.minCapacity (${minCapacity}) is above database.maxCapacity (${maxCapacity}); set minCapacity <= maxCapacity`,
+        );
     }
     if (maxCapacity < 1) fail("database.maxCapacity", maxCapacity, "must be at least 1 ACU (Aurora Serverless v2's smallest maximum)");
     const instanceCount = db.integer("instanceCount", prod ? 2 : 1, 1, 15);
-    if (prod && instanceCount < 2) fail("database.instanceCount", instanceCount, "must be at least 2 in prod, so a reader in another AZ can take over");
+    if (prod && instanceCount < 2)
+        fail("database.instanceCount", instanceCount, "must be at least 2 in prod, so a reader in another AZ can take over");
     const backupRetentionDays = db.integer("backupRetentionDays", prod ? 14 : 1, 1, 35);
     if (prod && backupRetentionDays < 7) fail("database.backupRetentionDays", backupRetentionDays, "must be at least 7 in prod");
     const deletionProtection = db.boolean("deletionProtection", prod);
@@ -508,34 +619,48 @@ function resolve(stack: string, ours: Record<string, unknown>, regionValue: unkn
         checked.problems.forEach((line) => problems.push(`${stack}: ${line}`));
         adopt = checked.adopt;
         if (existing) {
-            problems.push(`${stack}: database.adopt and database.existingCluster exclude each other: adopt imports a cluster into full management, existingCluster fronts one and never modifies it; keep one`);
+            problems.push(
+                `${stack}: database.adopt and database.existingCluster exclude each other: adopt imports a cluster into full management, existingCluster fronts one and never modifies it; keep one`,
+            );
         }
-        if (existingVpc === undefined) problems.push(`${stack}: database.adopt needs network.existingVpc: the cluster's VPC, with its subnet group's subnets as isolatedSubnetIds`);
+        if (existingVpc === undefined)
+            problems.push(
+                `${stack}: database.adopt needs network.existingVpc: the cluster's VPC, with its subnet group's subnets as isolatedSubnetIds`,
+            );
         if (adopt && adopt.instanceIdentifiers.length > instanceCount) {
-            fail("database.instanceCount", instanceCount, `is below the ${adopt.instanceIdentifiers.length} instances database.adopt.instanceIdentifiers names; every adopted instance is declared (set at least ${adopt.instanceIdentifiers.length})`);
+            fail(
+                "database.instanceCount",
+                instanceCount,
+                `is below the ${adopt.instanceIdentifiers.length} instances database.adopt.instanceIdentifiers names; every adopted instance is declared (set at least ${adopt.instanceIdentifiers.length})`,
+            );
         }
     }
 
     // Proxy.
     const px = section("proxy");
     const authMode = px.string("authMode", "iam");
-    if (authMode !== "iam" && authMode !== "secrets") fail("proxy.authMode", authMode, "must be iam (end-to-end IAM, the default) or secrets");
+    if (authMode !== "iam" && authMode !== "secrets")
+        fail("proxy.authMode", authMode, "must be iam (end-to-end IAM, the default) or secrets");
     const maxConnectionsPercent = px.integer("maxConnectionsPercent", 90, 1, 100);
     const maxIdleConnectionsPercent = px.integer("maxIdleConnectionsPercent", 50, 0, 100);
     if (maxIdleConnectionsPercent > maxConnectionsPercent) {
-        problems.push(`${stack}: proxy.maxIdleConnectionsPercent (${maxIdleConnectionsPercent}) is above proxy.maxConnectionsPercent (${maxConnectionsPercent}); set maxIdle <= maxConnections`);
+        problems.push(
+            `${stack}: proxy.maxIdleConnectionsPercent (${maxIdleConnectionsPercent}) is above proxy.maxConnectionsPercent (${maxConnectionsPercent}); set maxIdle <= maxConnections`,
+        );
     }
     const connectionBorrowTimeoutSeconds = px.integer("connectionBorrowTimeoutSeconds", 120, 0, 3600);
     const idleClientTimeoutSeconds = px.integer("idleClientTimeoutSeconds", 1800, 1, 28800);
     const debugLogging = px.boolean("debugLogging", false);
-    if (prod && debugLogging) fail("proxy.debugLogging", debugLogging, "must be false in prod: debug logs can contain SQL text and parameters");
+    if (prod && debugLogging)
+        fail("proxy.debugLogging", debugLogging, "must be false in prod: debug logs can contain SQL text and parameters");
 
     // Tags: Environment comes from the environment; the rest describe who owns and pays.
     const tg = section("tags");
     const tagValue = (key: "Application" | "Owner" | "CostCenter", fallback?: string) => {
         const v = tg.string(key, fallback ?? "");
         if (!v) fail(`tags.${key}`, v, "is required: every resource is tagged with it");
-        else if (!/^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,256}$/u.test(v)) fail(`tags.${key}`, v, "has characters AWS tags do not allow; use letters, digits, spaces and _ . : / = + - @");
+        else if (!/^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,256}$/u.test(v))
+            fail(`tags.${key}`, v, "has characters AWS tags do not allow; use letters, digits, spaces and _ . : / = + - @");
         return v;
     };
     // The application name appears in security-group descriptions; catch an apostrophe here, not at deploy time.
@@ -554,11 +679,20 @@ function resolve(stack: string, ours: Record<string, unknown>, regionValue: unkn
     const scheduleText = sm.string("schedule", prod ? "rate(5 minutes)" : "rate(1 hour)");
     const schedule = scheduleText === "off" ? undefined : parseRate(scheduleText);
     if (schedule === null) {
-        fail("smoke.schedule", scheduleText, "must be off or rate(N unit) with unit minute(s), hour(s) or day(s), e.g. rate(5 minutes); the alarms' period follows it");
+        fail(
+            "smoke.schedule",
+            scheduleText,
+            "must be off or rate(N unit) with unit minute(s), hour(s) or day(s), e.g. rate(5 minutes); the alarms' period follows it",
+        );
     } else if (prod && (!schedule || schedule.intervalSeconds > 300)) {
-        fail("smoke.schedule", scheduleText, "must run at least every 5 minutes in prod (e.g. rate(5 minutes)), so a failure alarms within 10 minutes");
+        fail(
+            "smoke.schedule",
+            scheduleText,
+            "must run at least every 5 minutes in prod (e.g. rate(5 minutes)), so a failure alarms within 10 minutes",
+        );
     }
-    if (schedule && !smokeEnabled) fail("smoke.schedule", scheduleText, "needs smoke.enabled: true (it runs the smoke function); set it to off");
+    if (schedule && !smokeEnabled)
+        fail("smoke.schedule", scheduleText, "needs smoke.enabled: true (it runs the smoke function); set it to off");
     const warningsFail = sm.boolean("warningsFail", false);
 
     // Alarms: where they go, and how early a certificate expiry is raised.
@@ -566,13 +700,15 @@ function resolve(stack: string, ours: Record<string, unknown>, regionValue: unkn
     const rawSubscriptions = al.raw("subscriptions") ?? [];
     const subscriptions: AlarmSettings["subscriptions"] = [];
     if (!Array.isArray(rawSubscriptions)) fail("alarms.subscriptions", rawSubscriptions, "must be a list of { protocol, endpoint }");
-    else rawSubscriptions.forEach((sub, i) => {
-        const problem = subscriptionProblem(sub);
-        if (problem) fail(`alarms.subscriptions[${i}]`, sub, problem);
-        else subscriptions.push(sub as AlarmSettings["subscriptions"][number]);
-    });
+    else
+        rawSubscriptions.forEach((sub, i) => {
+            const problem = subscriptionProblem(sub);
+            if (problem) fail(`alarms.subscriptions[${i}]`, sub, problem);
+            else subscriptions.push(sub as AlarmSettings["subscriptions"][number]);
+        });
     const certExpiryDays = al.integer("certExpiryDays", 30, 1, 365);
-    if (!/^[\w.:@+-]{0,64}$/.test(rerun)) fail("smoke.rerun", rerun, "must be up to 64 letters, digits and . _ : @ + - (e.g. a date or a ticket id)");
+    if (!/^[\w.:@+-]{0,64}$/.test(rerun))
+        fail("smoke.rerun", rerun, "must be up to 64 letters, digits and . _ : @ + - (e.g. a date or a ticket id)");
 
     // Database users: who exists, what each may do, and who may connect as whom.
     const ac = section("access");
@@ -606,7 +742,11 @@ function resolve(stack: string, ours: Record<string, unknown>, regionValue: unkn
     const rawPrincipals = op.raw("principals") ?? [];
     const principals: string[] = [];
     if (!Array.isArray(rawPrincipals)) {
-        fail("operator.principals", rawPrincipals, "must be a list of IAM role or user ARNs, e.g. [\"arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_DBOperator_0123abcd\"]");
+        fail(
+            "operator.principals",
+            rawPrincipals,
+            'must be a list of IAM role or user ARNs, e.g. ["arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_DBOperator_0123abcd"]',
+        );
     } else {
         for (const p of rawPrincipals) {
             const problem = principalArnProblem(p);
@@ -619,12 +759,17 @@ function resolve(stack: string, ours: Record<string, unknown>, regionValue: unkn
     const defaultOperatorUsers = users.filter((u) => u.access === "readonly" || u.access === "ddl").map((u) => u.name);
     const operatorUsers: string[] = [];
     if (rawOperatorUsers !== undefined && (!Array.isArray(rawOperatorUsers) || rawOperatorUsers.length === 0)) {
-        fail("operator.users", rawOperatorUsers, "must be a non-empty list of user names from access.users, e.g. [\"app_reader\", \"app_migrator\"]");
+        fail(
+            "operator.users",
+            rawOperatorUsers,
+            'must be a non-empty list of user names from access.users, e.g. ["app_reader", "app_migrator"]',
+        );
     } else if (users.length > 0) {
         const declared = users.map((u) => u.name).join(", ");
         for (const n of (rawOperatorUsers as unknown[] | undefined) ?? defaultOperatorUsers) {
             if (n === masterUsername) fail("operator.users", n, "is database.masterUsername; operators never connect as the master user");
-            else if (typeof n !== "string" || !byName.has(n)) fail("operator.users", n, `is not a user of access.users; declared: ${declared}`);
+            else if (typeof n !== "string" || !byName.has(n))
+                fail("operator.users", n, `is not a user of access.users; declared: ${declared}`);
             else if (operatorUsers.includes(n)) fail("operator.users", n, "is listed twice");
             else operatorUsers.push(n);
         }
@@ -637,16 +782,39 @@ function resolve(stack: string, ours: Record<string, unknown>, regionValue: unkn
     const ecsTaskUsers = ecsTask as string[]; // checked above: a list of declared names
     return {
         ...program,
-        stack, environment, region: region as string, namePrefix: `${name}-${environment}`, tags,
+        stack,
+        environment,
+        region: region as string,
+        namePrefix: `${name}-${environment}`,
+        tags,
         network: { cidr, azCount, natGateways: prod ? "perAz" : "single", flowLogs, flowLogRetentionDays },
         database: {
-            name: dbName, user: dbUser, masterUsername, engineVersion, engineMajor, preferredEngineVersions, instanceClass, minCapacity,
-            maxCapacity, instanceCount, backupRetentionDays, deletionProtection, performanceInsights, monitoringIntervalSeconds,
-            logRetentionDays: dbLogRetention, ...(existingCluster ? { existingCluster } : {}), ...(adopt ? { adopt } : {}), bootstrapPath,
+            name: dbName,
+            user: dbUser,
+            masterUsername,
+            engineVersion,
+            engineMajor,
+            preferredEngineVersions,
+            instanceClass,
+            minCapacity,
+            maxCapacity,
+            instanceCount,
+            backupRetentionDays,
+            deletionProtection,
+            performanceInsights,
+            monitoringIntervalSeconds,
+            logRetentionDays: dbLogRetention,
+            ...(existingCluster ? { existingCluster } : {}),
+            ...(adopt ? { adopt } : {}),
+            bootstrapPath,
         },
         proxy: {
-            authMode: authMode as AuthMode, maxConnectionsPercent, maxIdleConnectionsPercent,
-            connectionBorrowTimeoutSeconds, idleClientTimeoutSeconds, debugLogging,
+            authMode: authMode as AuthMode,
+            maxConnectionsPercent,
+            maxIdleConnectionsPercent,
+            connectionBorrowTimeoutSeconds,
+            idleClientTimeoutSeconds,
+            debugLogging,
         },
         smoke: { enabled: smokeEnabled, timeoutSeconds: smokeTimeout, rerun, ...(schedule ? { schedule } : {}), warningsFail },
         alarms: { subscriptions, certExpiryDays },
@@ -665,16 +833,23 @@ function readApp(ap: Reader, fail: Fail, prod: boolean): AppSettings {
     const placeholder = imageUnset ? !prod : image === PLACEHOLDER_APP.image;
     const imageRef = parseImageReference(image);
     if (imageUnset && prod) {
-        fail("app.image", "", "must be set in prod to the application image by digest (<repo>@sha256:…) or a pinned tag; the deploy workflow sets it (pulumi config set app.image)");
+        fail(
+            "app.image",
+            "",
+            "must be set in prod to the application image by digest (<repo>@sha256:…) or a pinned tag; the deploy workflow sets it (pulumi config set app.image)",
+        );
     } else if (typeof imageRef === "string") fail("app.image", image, `is not an image reference ECS can pull: it ${imageRef}`);
-    else if (prod && ((imageRef.tag === undefined && imageRef.digest === undefined) || (imageRef.tag === "latest" && imageRef.digest === undefined))) {
+    else if (
+        prod &&
+        ((imageRef.tag === undefined && imageRef.digest === undefined) || (imageRef.tag === "latest" && imageRef.digest === undefined))
+    ) {
         fail("app.image", image, "must be pinned in prod: use an explicit tag other than latest, or a digest");
     }
     const rawCommand = ap.raw("command");
     let command: string[] | undefined;
     if (rawCommand !== undefined) {
         if (!Array.isArray(rawCommand) || rawCommand.length === 0 || !rawCommand.every((c) => typeof c === "string")) {
-            fail("app.command", rawCommand, "must be a non-empty list of strings, e.g. [\"node\", \"server.js\"]");
+            fail("app.command", rawCommand, 'must be a non-empty list of strings, e.g. ["node", "server.js"]');
         } else command = rawCommand;
     }
     if (placeholder) command ??= PLACEHOLDER_APP.command;
@@ -682,7 +857,12 @@ function readApp(ap: Reader, fail: Fail, prod: boolean): AppSettings {
     const memory = ap.integer("memory", 512, 512, 122880);
     const memoryChoices = FARGATE_MEMORY[cpu];
     if (!memoryChoices) fail("app.cpu", cpu, `is not a Fargate CPU size; allowed: ${Object.keys(FARGATE_MEMORY).join(", ")}`);
-    else if (!memoryChoices.includes(memory)) fail("app.memory", memory, `is not allowed with cpu ${cpu} on Fargate; allowed: ${memoryChoices[0]}-${memoryChoices[memoryChoices.length - 1]} MiB in steps of ${memoryChoices[1] - memoryChoices[0]}`);
+    else if (!memoryChoices.includes(memory))
+        fail(
+            "app.memory",
+            memory,
+            `is not allowed with cpu ${cpu} on Fargate; allowed: ${memoryChoices[0]}-${memoryChoices[memoryChoices.length - 1]} MiB in steps of ${memoryChoices[1] - memoryChoices[0]}`,
+        );
     const desiredCount = ap.integer("desiredCount", prod ? 2 : 1, 0, 1000);
     const readonlyRootFilesystem = ap.boolean("readonlyRootFilesystem", true);
     const appLogRetention = ap.retention("logRetentionDays", prod ? 365 : 14);
@@ -708,13 +888,15 @@ function readBudget(bg: Reader, fail: Fail): BudgetSettings {
  */
 export function existingVpcProblems(value: unknown): string[] {
     const key = "network.existingVpc";
-    if (typeof value !== "object" || value === null || Array.isArray(value)) return [`${key} (${show(value)}) must be { vpcId, privateSubnetIds, isolatedSubnetIds }`];
+    if (typeof value !== "object" || value === null || Array.isArray(value))
+        return [`${key} (${show(value)}) must be { vpcId, privateSubnetIds, isolatedSubnetIds }`];
     const v = value as Record<string, unknown>;
     const problems: string[] = [];
     const extra = Object.keys(v).filter((k) => !["vpcId", "privateSubnetIds", "isolatedSubnetIds"].includes(k));
     if (extra.length > 0) problems.push(`${key} has ${extra.join(", ")}; allowed: vpcId, privateSubnetIds, isolatedSubnetIds`);
     const known = (x: unknown) => !pulumiValue(x);
-    if (known(v.vpcId) && (typeof v.vpcId !== "string" || !/^vpc-[0-9a-f]{8,17}$/.test(v.vpcId))) problems.push(`${key}.vpcId (${show(v.vpcId)}) must be a VPC id such as vpc-0123456789abcdef0`);
+    if (known(v.vpcId) && (typeof v.vpcId !== "string" || !/^vpc-[0-9a-f]{8,17}$/.test(v.vpcId)))
+        problems.push(`${key}.vpcId (${show(v.vpcId)}) must be a VPC id such as vpc-0123456789abcdef0`);
     for (const tier of ["privateSubnetIds", "isolatedSubnetIds"]) {
         const list = v[tier];
         if (!known(list)) continue;
@@ -723,15 +905,27 @@ export function existingVpcProblems(value: unknown): string[] {
             continue;
         }
         for (const id of list) {
-            if (known(id) && (typeof id !== "string" || !/^subnet-[0-9a-f]{8,17}$/.test(id))) problems.push(`${key}.${tier}: ${show(id)} is not a subnet id such as subnet-0123456789abcdef0`);
+            if (known(id) && (typeof id !== "string" || !/^subnet-[0-9a-f]{8,17}$/.test(id)))
+                problems.push(`${key}.${tier}: ${show(id)} is not a subnet id such as subnet-0123456789abcdef0`);
         }
     }
     return problems;
 }
 
 /** The database settings of a cluster the component creates: they do not apply to an existing cluster. */
-const CREATED_CLUSTER_KEYS = ["masterUsername", "engineVersion", "preferredEngineVersions", "instanceClass", "minCapacity", "maxCapacity",
-    "instanceCount", "backupRetentionDays", "deletionProtection", "performanceInsights", "monitoringIntervalSeconds"];
+const CREATED_CLUSTER_KEYS = [
+    "masterUsername",
+    "engineVersion",
+    "preferredEngineVersions",
+    "instanceClass",
+    "minCapacity",
+    "maxCapacity",
+    "instanceCount",
+    "backupRetentionDays",
+    "deletionProtection",
+    "performanceInsights",
+    "monitoringIntervalSeconds",
+];
 
 /**
  * What is wrong with `database.existingCluster`'s shape: an RDS cluster identifier (CreateDBCluster's
@@ -740,16 +934,24 @@ const CREATED_CLUSTER_KEYS = ["masterUsername", "engineVersion", "preferredEngin
  */
 export function existingClusterProblems(value: unknown): string[] {
     const key = "database.existingCluster";
-    if (typeof value !== "object" || value === null || Array.isArray(value)) return [`${key} (${show(value)}) must be { identifier, masterSecretArn?, securityGroupId? }`];
+    if (typeof value !== "object" || value === null || Array.isArray(value))
+        return [`${key} (${show(value)}) must be { identifier, masterSecretArn?, securityGroupId? }`];
     const v = value as Record<string, unknown>;
     const problems: string[] = [];
     const extra = Object.keys(v).filter((k) => !["identifier", "masterSecretArn", "securityGroupId"].includes(k));
     if (extra.length > 0) problems.push(`${key} has ${extra.join(", ")}; allowed: identifier, masterSecretArn, securityGroupId`);
     if (typeof v.identifier !== "string" || !/^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{0,62}$/.test(v.identifier) || v.identifier.endsWith("-")) {
-        problems.push(`${key}.identifier (${show(v.identifier)}) must be an Aurora cluster identifier: 1-63 letters, digits and single hyphens, starting with a letter`);
+        problems.push(
+            `${key}.identifier (${show(v.identifier)}) must be an Aurora cluster identifier: 1-63 letters, digits and single hyphens, starting with a letter`,
+        );
     }
-    if (v.masterSecretArn !== undefined && (typeof v.masterSecretArn !== "string" || !/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/.test(v.masterSecretArn))) {
-        problems.push(`${key}.masterSecretArn (${show(v.masterSecretArn)}) must be a Secrets Manager secret ARN such as arn:aws:secretsmanager:eu-west-1:123456789012:secret:orders-master-AbCdEf`);
+    if (
+        v.masterSecretArn !== undefined &&
+        (typeof v.masterSecretArn !== "string" || !/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/.test(v.masterSecretArn))
+    ) {
+        problems.push(
+            `${key}.masterSecretArn (${show(v.masterSecretArn)}) must be a Secrets Manager secret ARN such as arn:aws:secretsmanager:eu-west-1:123456789012:secret:orders-master-AbCdEf`,
+        );
     }
     if (v.securityGroupId !== undefined && (typeof v.securityGroupId !== "string" || !/^sg-[0-9a-f]{8,17}$/.test(v.securityGroupId))) {
         problems.push(`${key}.securityGroupId (${show(v.securityGroupId)}) must be a security group id such as sg-0123456789abcdef0`);
@@ -763,7 +965,11 @@ export function existingClusterProblems(value: unknown): string[] {
  * (local:up, the data plane) read settings without loading the SDK.
  */
 function pulumiValue(x: unknown): boolean {
-    return typeof x === "object" && x !== null && ((x as { __pulumiOutput?: unknown }).__pulumiOutput === true || typeof (x as { then?: unknown }).then === "function");
+    return (
+        typeof x === "object" &&
+        x !== null &&
+        ((x as { __pulumiOutput?: unknown }).__pulumiOutput === true || typeof (x as { then?: unknown }).then === "function")
+    );
 }
 
 /** An EventBridge Scheduler rate expression and its interval; null when it is not one. */
@@ -799,20 +1005,31 @@ function subscriptionProblem(sub: unknown): string | undefined {
     if (typeof endpoint !== "string") return "needs an endpoint string";
     const formatProblem = (() => {
         switch (protocol) {
-            case "email": return /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(endpoint) ? undefined : "endpoint must be an email address for protocol email";
-            case "https": return /^https:\/\/[^\s/]+/.test(endpoint) ? undefined : "endpoint must be an https:// URL for protocol https";
+            case "email":
+                return /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(endpoint) ? undefined : "endpoint must be an email address for protocol email";
+            case "https":
+                return /^https:\/\/[^\s/]+/.test(endpoint) ? undefined : "endpoint must be an https:// URL for protocol https";
             // SNS delivers to a queue only if the queue's own policy lets this topic send to it, and a policy written
             // by this stack would replace the queue owner's. So the owner adds the statement and subscribes the queue.
-            case "sqs": return "sqs is not subscribed by this stack: a queue policy written here would replace its owner's; " +
-                "add to the queue's policy: Allow sqs:SendMessage to Service sns.amazonaws.com with ArnEquals aws:SourceArn <alarmTopicArn output>, " +
-                "then subscribe the queue to that topic yourself";
-            case "lambda": return /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[\w-]+$/.test(endpoint) ? undefined : "endpoint must be a Lambda function ARN for protocol lambda";
-            default: return "protocol must be email, https or lambda";
+            case "sqs":
+                return (
+                    "sqs is not subscribed by this stack: a queue policy written here would replace its owner's; " +
+                    "add to the queue's policy: Allow sqs:SendMessage to Service sns.amazonaws.com with ArnEquals aws:SourceArn <alarmTopicArn output>, " +
+                    "then subscribe the queue to that topic yourself"
+                );
+            case "lambda":
+                return /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[\w-]+$/.test(endpoint)
+                    ? undefined
+                    : "endpoint must be a Lambda function ARN for protocol lambda";
+            default:
+                return "protocol must be email, https or lambda";
         }
     })();
     if (formatProblem) return formatProblem;
     const placeholder = placeholderDomain(endpoint);
-    return placeholder ? `endpoint is at ${placeholder}, a placeholder domain that receives no mail; name a real address or leave subscriptions empty` : undefined;
+    return placeholder
+        ? `endpoint is at ${placeholder}, a placeholder domain that receives no mail; name a real address or leave subscriptions empty`
+        : undefined;
 }
 
 /**
@@ -822,7 +1039,8 @@ function subscriptionProblem(sub: unknown): string | undefined {
 export function principalArnProblem(arn: unknown): string | undefined {
     if (typeof arn !== "string") return "must be an IAM role or user ARN string";
     if (arn.includes("*") || arn.includes("?")) return "has a wildcard; name each role or user exactly";
-    if (/^arn:aws[a-z-]*:sts::\d{12}:assumed-role\//.test(arn)) return "is a session (sts assumed-role) ARN; name the role itself: arn:aws:iam::<account>:role/<path/name>";
+    if (/^arn:aws[a-z-]*:sts::\d{12}:assumed-role\//.test(arn))
+        return "is a session (sts assumed-role) ARN; name the role itself: arn:aws:iam::<account>:role/<path/name>";
     if (!/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@\/-]{1,512}$/.test(arn)) {
         return "is not an IAM role or user ARN; expected arn:aws:iam::<12-digit account>:role/<path/name> or :user/<name>";
     }
@@ -833,7 +1051,11 @@ type Fail = (key: string, value: unknown, allowed: string) => void;
 
 /** Typed access to one settings object, reporting each bad value through `fail` and returning a safe default. */
 class Reader {
-    constructor(private section: string, private values: Record<string, unknown>, private fail: Fail) {}
+    constructor(
+        private section: string,
+        private values: Record<string, unknown>,
+        private fail: Fail,
+    ) {}
 
     /** The value as given, decoded from JSON if Pulumi handed it over as a string. */
     raw(key: string): unknown {
@@ -853,17 +1075,27 @@ class Reader {
         if (v === undefined) return fallback;
         if (typeof v === "number" && Number.isFinite(v)) {
             if (o.numbers === "accept") return String(v);
-            this.fail(`${this.section}.${key}`, v, `must be a quoted string: YAML reads an unquoted ${v} as a number and drops trailing zeros`);
+            this.fail(
+                `${this.section}.${key}`,
+                v,
+                `must be a quoted string: YAML reads an unquoted ${v} as a number and drops trailing zeros`,
+            );
             return fallback;
         }
-        if (typeof v !== "string") { this.fail(`${this.section}.${key}`, v, "must be a string"); return fallback; }
+        if (typeof v !== "string") {
+            this.fail(`${this.section}.${key}`, v, "must be a string");
+            return fallback;
+        }
         return v;
     }
 
     boolean(key: string, fallback: boolean): boolean {
         const v = this.get(key);
         if (v === undefined) return fallback;
-        if (typeof v !== "boolean") { this.fail(`${this.section}.${key}`, v, "must be true or false"); return fallback; }
+        if (typeof v !== "boolean") {
+            this.fail(`${this.section}.${key}`, v, "must be true or false");
+            return fallback;
+        }
         return v;
     }
 
@@ -890,7 +1122,10 @@ class Reader {
     identifier(key: string, fallback: string): string {
         const v = this.string(key, fallback);
         const problem = pgIdentifierProblem(v);
-        if (problem) { this.fail(`${this.section}.${key}`, v, problem); return fallback; }
+        if (problem) {
+            this.fail(`${this.section}.${key}`, v, problem);
+            return fallback;
+        }
         return v;
     }
 
@@ -918,7 +1153,11 @@ function decode(value: unknown): unknown {
     if (t === "false") return false;
     if (/^-?\d+(\.\d+)?$/.test(t)) return Number(t);
     if (t.startsWith("{") || t.startsWith("[")) {
-        try { return JSON.parse(t); } catch { return value; }
+        try {
+            return JSON.parse(t);
+        } catch {
+            return value;
+        }
     }
     return value;
 }

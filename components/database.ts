@@ -68,12 +68,16 @@ export class Database extends pulumi.ComponentResource {
         // Each imported resource's inputs wait on the check, so a mismatch fails the preview before any import.
         const afterCheck = <T>(value: T): pulumi.Input<T> => (described ? described.apply(() => value) : value);
 
-        const subnetGroup = new aws.rds.SubnetGroup(`${name}-subnets`, {
-            ...(adopt ? { name: afterCheck(adopt.subnetGroupName) } : {}),
-            // An adopted group keeps its description (another cluster may share the group).
-            description: described ? described.subnetGroup.description : `Isolated subnets of ${args.namePrefix}`,
-            subnetIds: args.subnetIds,
-        }, { ...child, ...(adopt ? adopted(adopt.subnetGroupName) : {}) });
+        const subnetGroup = new aws.rds.SubnetGroup(
+            `${name}-subnets`,
+            {
+                ...(adopt ? { name: afterCheck(adopt.subnetGroupName) } : {}),
+                // An adopted group keeps its description (another cluster may share the group).
+                description: described ? described.subnetGroup.description : `Isolated subnets of ${args.namePrefix}`,
+                subnetIds: args.subnetIds,
+            },
+            { ...child, ...(adopt ? adopted(adopt.subnetGroupName) : {}) },
+        );
 
         // Versions age out: a pinned minor is retired after about a year and CreateDBCluster then refuses it.
         // Resolve at deploy time: the newest available version of the major, unless a preferred one is still
@@ -81,111 +85,147 @@ export class Database extends pulumi.ComponentResource {
         // as the last preference: the first match in preference order wins). An adopted cluster runs its own.
         const resolveVersion = () => {
             const newest = aws.rds.getEngineVersionOutput({ engine: ENGINE, version: String(s.engineMajor), latest: true }, child);
-            return (s.preferredEngineVersions.length === 0 ? newest : aws.rds.getEngineVersionOutput({
-                engine: ENGINE,
-                version: String(s.engineMajor),
-                preferredVersions: newest.versionActual.apply((v) => [...s.preferredEngineVersions, v]),
-            }, child)).versionActual;
+            return (
+                s.preferredEngineVersions.length === 0
+                    ? newest
+                    : aws.rds.getEngineVersionOutput(
+                          {
+                              engine: ENGINE,
+                              version: String(s.engineMajor),
+                              preferredVersions: newest.versionActual.apply((v) => [...s.preferredEngineVersions, v]),
+                          },
+                          child,
+                      )
+            ).versionActual;
         };
         const engineVersion = described ? described.engineVersion : resolveVersion();
 
         // An adopted cluster moves to this group (not imported: the cluster's own group may be shared, or a default
         // one nobody can modify), with the parameters its group sets carried over; the old group is left as it is.
-        const parameters = new aws.rds.ClusterParameterGroup(`${name}-params`, {
-            family: `${ENGINE}${s.engineMajor}`,
-            // The description is ForceNew (a new group, then a reboot): keep it as first written.
-            description: `${args.namePrefix}: TLS forced, connections logged`,
-            parameters: [...CLUSTER_PARAMETERS, ...(adopt?.parameters ?? [])],
-        }, child);
+        const parameters = new aws.rds.ClusterParameterGroup(
+            `${name}-params`,
+            {
+                family: `${ENGINE}${s.engineMajor}`,
+                // The description is ForceNew (a new group, then a reboot): keep it as first written.
+                description: `${args.namePrefix}: TLS forced, connections logged`,
+                parameters: [...CLUSTER_PARAMETERS, ...(adopt?.parameters ?? [])],
+            },
+            child,
+        );
 
         // RDS creates this group the first time a cluster exports its PostgreSQL log: an adopted cluster that does
         // brings it along (database.adopt.importLogGroup), with the events it holds.
         const logGroupName = `/aws/rds/cluster/${clusterIdentifier}/postgresql`;
-        const logGroup = new aws.cloudwatch.LogGroup(`${name}-postgresql-logs`, {
-            name: adopt?.importLogGroup ? afterCheck(logGroupName) : logGroupName,
-            retentionInDays: s.logRetentionDays,
-            kmsKeyId: args.kmsKeyArn,
-        }, { parent: this, deleteBeforeReplace: true, ...(adopt?.importLogGroup ? adopted(logGroupName) : {}) });
+        const logGroup = new aws.cloudwatch.LogGroup(
+            `${name}-postgresql-logs`,
+            {
+                name: adopt?.importLogGroup ? afterCheck(logGroupName) : logGroupName,
+                retentionInDays: s.logRetentionDays,
+                kmsKeyId: args.kmsKeyArn,
+            },
+            { parent: this, deleteBeforeReplace: true, ...(adopt?.importLogGroup ? adopted(logGroupName) : {}) },
+        );
 
         // A final snapshot name that no earlier cluster of this name can have used: RDS refuses to delete a
         // cluster whose final snapshot name exists (DBClusterSnapshotAlreadyExistsFault), which would fail the
         // second destroy or a replacement. A new suffix comes with anything that replaces the cluster.
         const storageKey = adopt?.kmsKeyId ?? args.kmsKeyArn;
-        const snapshotSuffix = new random.RandomId(`${name}-final-snapshot`, {
-            byteLength: 4,
-            keepers: { clusterIdentifier, databaseName: s.name, masterUsername: s.masterUsername, kmsKeyId: storageKey },
-        }, child);
+        const snapshotSuffix = new random.RandomId(
+            `${name}-final-snapshot`,
+            {
+                byteLength: 4,
+                keepers: { clusterIdentifier, databaseName: s.name, masterUsername: s.masterUsername, kmsKeyId: storageKey },
+            },
+            child,
+        );
         // A cluster this stack did not create holds data it must never lose without a snapshot, in dev too.
         const finalSnapshot = prod || adopt !== undefined;
 
-        const cluster = new aws.rds.Cluster(`${name}-cluster`, {
-            clusterIdentifier: afterCheck(clusterIdentifier),
-            engine: ENGINE,
-            engineMode: ENGINE_MODE,
-            engineVersion,
-            databaseName: s.name,
-            masterUsername: s.masterUsername,
-            // RDS generates, stores and rotates the master password in Secrets Manager; it never passes through Pulumi.
-            manageMasterUserPassword: true,
-            // An adopted cluster's secret keeps its key: "If the DB cluster already manages the master user password in
-            // Secrets Manager, you can't change the KMS key" (RDS API reference, ModifyDBCluster, MasterUserSecretKmsKeyId).
-            // So it is left undeclared there: the provider's Read never sets master_user_secret_kms_key_id (cluster.go sets
-            // only master_user_secret), so any value declared would show as a change after the import and send that
-            // ModifyDBCluster; undeclared, the Optional+Computed argument keeps whatever the state holds.
-            masterUserSecretKmsKeyId: adopt ? undefined : args.kmsKeyArn,
-            iamDatabaseAuthenticationEnabled: true,
-            storageEncrypted: true,
-            kmsKeyId: storageKey,
-            // Only Serverless v2 instances read it. Moving a cluster between Serverless v2 and a provisioned class
-            // modifies each instance in place (a restart of a few minutes; docs/cost.md), the cluster keeps its data.
-            // Declared whatever the class: only db.serverless instances read it, and a cluster that had it keeps it
-            // with no diff (an instance class change then touches only the instances).
-            serverlessv2ScalingConfiguration: { minCapacity: s.minCapacity, maxCapacity: s.maxCapacity },
-            dbSubnetGroupName: subnetGroup.name,
-            // An adopted cluster keeps its own groups (whoever they admit today still gets in) beside ours.
-            vpcSecurityGroupIds: [...(adopt?.securityGroupIds ?? []), args.securityGroupId],
-            dbClusterParameterGroupName: parameters.name,
-            // An adopted cluster keeps the logs it exports already.
-            enabledCloudwatchLogsExports: described ? described.logExports.apply((l) => [...new Set([...l, "postgresql"])]) : ["postgresql"],
-            // The RDS Data API lets the post-deploy bootstrap run SQL (as the master user, via its secret and IAM)
-            // without a second network path into the database: its security group admits the proxy only. It does not
-            // serve a T-class writer or an older engine version (components/bootstrap-path.ts): the bootstrap then runs
-            // in the VPC, and the endpoint stays off, as nothing could use it.
-            enableHttpEndpoint: s.bootstrapPath === "data-api",
-            backupRetentionPeriod: s.backupRetentionDays,
-            preferredBackupWindow: "02:00-03:00",
-            preferredMaintenanceWindow: "sun:04:00-sun:05:00",
-            copyTagsToSnapshot: true,
-            deletionProtection: s.deletionProtection,
-            skipFinalSnapshot: !finalSnapshot,
-            finalSnapshotIdentifier: finalSnapshot ? pulumi.interpolate`${clusterIdentifier}-final-${snapshotSuffix.hex}` : undefined,
-            applyImmediately: !prod,
-        }, {
-            ...adopted(clusterIdentifier),
-            parent: this,
-            dependsOn: [logGroup],
-            // AWS applies minor upgrades in the maintenance window (autoMinorVersionUpgrade), and the resolved version
-            // moves as AWS releases new minors; an existing cluster keeps its own. See the README for upgrades.
-            // Adopted: manageMasterUserPassword is a write-only flag the provider never reads back (cluster.go), so
-            // an import would see it unset and send it again; the check above has found the secret RDS manages.
-            ignoreChanges: ["engineVersion", ...(adopt ? ["tags", "manageMasterUserPassword"] : [])],
-            // prod and adopted: Pulumi refuses to delete or replace the cluster (unprotect it deliberately first). dev: a
-            // change that replaces it deletes the old one first, as the fixed identifier would collide.
-            protect: prod || adopt !== undefined,
-            deleteBeforeReplace: true,
-        });
+        const cluster = new aws.rds.Cluster(
+            `${name}-cluster`,
+            {
+                clusterIdentifier: afterCheck(clusterIdentifier),
+                engine: ENGINE,
+                engineMode: ENGINE_MODE,
+                engineVersion,
+                databaseName: s.name,
+                masterUsername: s.masterUsername,
+                // RDS generates, stores and rotates the master password in Secrets Manager; it never passes through Pulumi.
+                manageMasterUserPassword: true,
+                // An adopted cluster's secret keeps its key: "If the DB cluster already manages the master user password in
+                // Secrets Manager, you can't change the KMS key" (RDS API reference, ModifyDBCluster, MasterUserSecretKmsKeyId).
+                // So it is left undeclared there: the provider's Read never sets master_user_secret_kms_key_id (cluster.go sets
+                // only master_user_secret), so any value declared would show as a change after the import and send that
+                // ModifyDBCluster; undeclared, the Optional+Computed argument keeps whatever the state holds.
+                masterUserSecretKmsKeyId: adopt ? undefined : args.kmsKeyArn,
+                iamDatabaseAuthenticationEnabled: true,
+                storageEncrypted: true,
+                kmsKeyId: storageKey,
+                // Only Serverless v2 instances read it. Moving a cluster between Serverless v2 and a provisioned class
+                // modifies each instance in place (a restart of a few minutes; docs/cost.md), the cluster keeps its data.
+                // Declared whatever the class: only db.serverless instances read it, and a cluster that had it keeps it
+                // with no diff (an instance class change then touches only the instances).
+                serverlessv2ScalingConfiguration: { minCapacity: s.minCapacity, maxCapacity: s.maxCapacity },
+                dbSubnetGroupName: subnetGroup.name,
+                // An adopted cluster keeps its own groups (whoever they admit today still gets in) beside ours.
+                vpcSecurityGroupIds: [...(adopt?.securityGroupIds ?? []), args.securityGroupId],
+                dbClusterParameterGroupName: parameters.name,
+                // An adopted cluster keeps the logs it exports already.
+                enabledCloudwatchLogsExports: described
+                    ? described.logExports.apply((l) => [...new Set([...l, "postgresql"])])
+                    : ["postgresql"],
+                // The RDS Data API lets the post-deploy bootstrap run SQL (as the master user, via its secret and IAM)
+                // without a second network path into the database: its security group admits the proxy only. It does not
+                // serve a T-class writer or an older engine version (components/bootstrap-path.ts): the bootstrap then runs
+                // in the VPC, and the endpoint stays off, as nothing could use it.
+                enableHttpEndpoint: s.bootstrapPath === "data-api",
+                backupRetentionPeriod: s.backupRetentionDays,
+                preferredBackupWindow: "02:00-03:00",
+                preferredMaintenanceWindow: "sun:04:00-sun:05:00",
+                copyTagsToSnapshot: true,
+                deletionProtection: s.deletionProtection,
+                skipFinalSnapshot: !finalSnapshot,
+                finalSnapshotIdentifier: finalSnapshot ? pulumi.interpolate`${clusterIdentifier}-final-${snapshotSuffix.hex}` : undefined,
+                applyImmediately: !prod,
+            },
+            {
+                ...adopted(clusterIdentifier),
+                parent: this,
+                dependsOn: [logGroup],
+                // AWS applies minor upgrades in the maintenance window (autoMinorVersionUpgrade), and the resolved version
+                // moves as AWS releases new minors; an existing cluster keeps its own. See the README for upgrades.
+                // Adopted: manageMasterUserPassword is a write-only flag the provider never reads back (cluster.go), so
+                // an import would see it unset and send it again; the check above has found the secret RDS manages.
+                ignoreChanges: ["engineVersion", ...(adopt ? ["tags", "manageMasterUserPassword"] : [])],
+                // prod and adopted: Pulumi refuses to delete or replace the cluster (unprotect it deliberately first). dev: a
+                // change that replaces it deletes the old one first, as the fixed identifier would collide.
+                protect: prod || adopt !== undefined,
+                deleteBeforeReplace: true,
+            },
+        );
 
         // Enhanced Monitoring publishes OS metrics through a role RDS assumes; only when it is turned on.
-        const monitoringRole = s.monitoringIntervalSeconds > 0
-            ? new aws.iam.Role(`${name}-monitoring`, {
-                description: `Enhanced Monitoring for ${clusterIdentifier}`,
-                assumeRolePolicy: serviceTrustPolicy("monitoring.rds.amazonaws.com"),
-            }, child)
-            : undefined;
-        const monitoringPolicy = monitoringRole && new aws.iam.RolePolicyAttachment(`${name}-monitoring`, {
-            role: monitoringRole.name,
-            policyArn: aws.iam.ManagedPolicy.AmazonRDSEnhancedMonitoringRole,
-        }, child);
+        const monitoringRole =
+            s.monitoringIntervalSeconds > 0
+                ? new aws.iam.Role(
+                      `${name}-monitoring`,
+                      {
+                          description: `Enhanced Monitoring for ${clusterIdentifier}`,
+                          assumeRolePolicy: serviceTrustPolicy("monitoring.rds.amazonaws.com"),
+                      },
+                      child,
+                  )
+                : undefined;
+        const monitoringPolicy =
+            monitoringRole &&
+            new aws.iam.RolePolicyAttachment(
+                `${name}-monitoring`,
+                {
+                    role: monitoringRole.name,
+                    policyArn: aws.iam.ManagedPolicy.AmazonRDSEnhancedMonitoringRole,
+                },
+                child,
+            );
 
         // The first instance an Aurora cluster gets becomes its writer. Instances 2..n wait for instance 1, so the
         // writer is instance 1 (promotion tier 0) and the tiers below describe the readers as the README says.
@@ -193,33 +233,39 @@ export class Database extends pulumi.ComponentResource {
         const instances: aws.rds.ClusterInstance[] = [];
         for (let i = 0; i < s.instanceCount; i++) {
             const adoptedId = adopt?.instanceIdentifiers[i];
-            instances.push(new aws.rds.ClusterInstance(`${name}-instance-${i + 1}`, {
-                clusterIdentifier: cluster.id,
-                identifier: adoptedId ? afterCheck(adoptedId) : `${clusterIdentifier}-${i + 1}`,
-                engine: ENGINE,
-                instanceClass: s.instanceClass,
-                publiclyAccessible: false,
-                dbSubnetGroupName: subnetGroup.name,
-                // Spread over the subnet group's AZs so a reader in another AZ can be promoted.
-                availabilityZone: adoptedId ? undefined : pulumi.output(args.availabilityZones).apply((azs) => azs[i % azs.length]),
-                // Serverless v2 readers in tiers 0-1 scale with the writer, so the first reader can take over at the
-                // writer's size; further readers (tier 2) scale with their own read load, which costs less.
-                promotionTier: i === 0 ? 0 : i === 1 ? 1 : 2,
-                performanceInsightsEnabled: s.performanceInsights,
-                // Left undeclared on an adopted instance (the provider reads both as computed): it keeps the key and
-                // the retention it has (a longer one keeps its history), or AWS's defaults if the update turns it on.
-                performanceInsightsKmsKeyId: s.performanceInsights && !adoptedId ? args.kmsKeyArn : undefined,
-                performanceInsightsRetentionPeriod: s.performanceInsights && !adoptedId ? 7 : undefined,
-                monitoringInterval: s.monitoringIntervalSeconds,
-                monitoringRoleArn: monitoringRole?.arn,
-                autoMinorVersionUpgrade: true,
-                applyImmediately: !prod,
-            }, {
-                parent: this,
-                dependsOn: [...(monitoringPolicy ? [monitoringPolicy] : []), ...(i > 0 ? [instances[0]] : [])],
-                deleteBeforeReplace: true,
-                ...(adoptedId ? adopted(adoptedId) : {}),
-            }));
+            instances.push(
+                new aws.rds.ClusterInstance(
+                    `${name}-instance-${i + 1}`,
+                    {
+                        clusterIdentifier: cluster.id,
+                        identifier: adoptedId ? afterCheck(adoptedId) : `${clusterIdentifier}-${i + 1}`,
+                        engine: ENGINE,
+                        instanceClass: s.instanceClass,
+                        publiclyAccessible: false,
+                        dbSubnetGroupName: subnetGroup.name,
+                        // Spread over the subnet group's AZs so a reader in another AZ can be promoted.
+                        availabilityZone: adoptedId ? undefined : pulumi.output(args.availabilityZones).apply((azs) => azs[i % azs.length]),
+                        // Serverless v2 readers in tiers 0-1 scale with the writer, so the first reader can take over at the
+                        // writer's size; further readers (tier 2) scale with their own read load, which costs less.
+                        promotionTier: i === 0 ? 0 : i === 1 ? 1 : 2,
+                        performanceInsightsEnabled: s.performanceInsights,
+                        // Left undeclared on an adopted instance (the provider reads both as computed): it keeps the key and
+                        // the retention it has (a longer one keeps its history), or AWS's defaults if the update turns it on.
+                        performanceInsightsKmsKeyId: s.performanceInsights && !adoptedId ? args.kmsKeyArn : undefined,
+                        performanceInsightsRetentionPeriod: s.performanceInsights && !adoptedId ? 7 : undefined,
+                        monitoringInterval: s.monitoringIntervalSeconds,
+                        monitoringRoleArn: monitoringRole?.arn,
+                        autoMinorVersionUpgrade: true,
+                        applyImmediately: !prod,
+                    },
+                    {
+                        parent: this,
+                        dependsOn: [...(monitoringPolicy ? [monitoringPolicy] : []), ...(i > 0 ? [instances[0]] : [])],
+                        deleteBeforeReplace: true,
+                        ...(adoptedId ? adopted(adoptedId) : {}),
+                    },
+                ),
+            );
         }
         this.instances = instances;
 
@@ -258,9 +304,15 @@ async function customerManagedKeyArn(stack: string, d: DescribedCluster, opts: p
     const keyId = d.masterUserSecret?.kmsKeyId;
     if (!keyId) return undefined;
     const key = await aws.kms.getKey({ keyId }, opts).catch((err: unknown) => {
-        const reason = String(err instanceof Error ? err.message : err).split("\n").map((l) => l.trim()).find((l) => l) ?? "unknown error";
-        throw new pulumi.RunError(`${stack}: the master secret's KMS key of cluster ${d.identifier} (${keyId}) can't be described (${reason}); ` +
-            "let the deployer call kms:DescribeKey on it, so the bootstrap is granted kms:Decrypt on exactly that key");
+        const reason =
+            String(err instanceof Error ? err.message : err)
+                .split("\n")
+                .map((l) => l.trim())
+                .find((l) => l) ?? "unknown error";
+        throw new pulumi.RunError(
+            `${stack}: the master secret's KMS key of cluster ${d.identifier} (${keyId}) can't be described (${reason}); ` +
+                "let the deployer call kms:DescribeKey on it, so the bootstrap is granted kms:Decrypt on exactly that key",
+        );
     });
     return key.keyManager === "CUSTOMER" ? key.arn : undefined;
 }
@@ -270,15 +322,29 @@ async function customerManagedKeyArn(stack: string, d: DescribedCluster, opts: p
  * aws_db_subnet_group data sources), once every input only a replacement could change has been found equal to it;
  * otherwise the preview fails with one line per difference (components/adopt.ts adoptionProblems).
  */
-function describeAdopted(stack: string, s: DatabaseSettings, vpcId: pulumi.Input<string> | undefined, opts: pulumi.InvokeOutputOptions): pulumi.Output<DescribedCluster> {
+function describeAdopted(
+    stack: string,
+    s: DatabaseSettings,
+    vpcId: pulumi.Input<string> | undefined,
+    opts: pulumi.InvokeOutputOptions,
+): pulumi.Output<DescribedCluster> {
     const adopt = s.adopt!;
     const cluster = aws.rds.getClusterOutput({ clusterIdentifier: adopt.clusterIdentifier }, opts);
     const instances = pulumi.all(adopt.instanceIdentifiers.map((id) => aws.rds.getInstanceOutput({ dbInstanceIdentifier: id }, opts)));
     const subnetGroup = aws.rds.getSubnetGroupOutput({ name: adopt.subnetGroupName }, opts);
     return pulumi.all([cluster, instances, subnetGroup, vpcId ?? ""]).apply(([c, i, g, vpc]) => {
         const described = describedFromDataSources(c, i, g);
-        const declared = { name: s.name, masterUsername: s.masterUsername, engineVersion: s.engineVersion, engineMajor: s.engineMajor, adopt, instanceCount: s.instanceCount,
-            instanceClass: s.instanceClass, bootstrapPath: s.bootstrapPath, vpcId: vpc };
+        const declared = {
+            name: s.name,
+            masterUsername: s.masterUsername,
+            engineVersion: s.engineVersion,
+            engineMajor: s.engineMajor,
+            adopt,
+            instanceCount: s.instanceCount,
+            instanceClass: s.instanceClass,
+            bootstrapPath: s.bootstrapPath,
+            vpcId: vpc,
+        };
         const problems = adoptionProblems(stack, declared, described);
         if (problems.length > 0) throw new Error(problems.join("\n"));
         return described;

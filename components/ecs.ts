@@ -46,7 +46,12 @@ export const APP_PORT = 8080;
  * Ranges (ECS HealthCheck API): interval 5-300, timeout 2-60, retries 1-10, startPeriod 0-300 seconds.
  */
 export const HEALTH_CHECK = {
-    command: ["CMD", "node", "-e", `fetch("http://127.0.0.1:${APP_PORT}/health/db",{signal:AbortSignal.timeout(4500)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`],
+    command: [
+        "CMD",
+        "node",
+        "-e",
+        `fetch("http://127.0.0.1:${APP_PORT}/health/db",{signal:AbortSignal.timeout(4500)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`,
+    ],
     interval: 30,
     timeout: 5,
     retries: 3,
@@ -54,7 +59,10 @@ export const HEALTH_CHECK = {
 };
 
 /** The container definition of the task: exported so tests read it without evaluating a stack. */
-export function containerDefinition(s: AppSettings, a: { environment: Array<{ name: string; value: string }>; logGroupName: string; region: string }) {
+export function containerDefinition(
+    s: AppSettings,
+    a: { environment: Array<{ name: string; value: string }>; logGroupName: string; region: string },
+) {
     return {
         name: CONTAINER_NAME,
         image: s.image,
@@ -76,7 +84,15 @@ export function containerDefinition(s: AppSettings, a: { environment: Array<{ na
 }
 
 /** The environment the application container gets: where to connect and as whom. Never a password. */
-export function appEnvironment(a: { proxyEndpoint: string; proxyReaderEndpoint?: string; dbName: string; dbUser: string; readonlyUser?: string; connectAs: string[]; region: string }) {
+export function appEnvironment(a: {
+    proxyEndpoint: string;
+    proxyReaderEndpoint?: string;
+    dbName: string;
+    dbUser: string;
+    readonlyUser?: string;
+    connectAs: string[];
+    region: string;
+}) {
     return [
         { name: ENV.host, value: a.proxyEndpoint },
         { name: ENV.port, value: String(DB_PORT) },
@@ -100,8 +116,18 @@ export function appEnvironment(a: { proxyEndpoint: string; proxyReaderEndpoint?:
 export function imageLifecyclePolicy() {
     return {
         rules: [
-            { rulePriority: 1, description: "untagged images after 7 days", selection: { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 7 }, action: { type: "expire" } },
-            { rulePriority: 2, description: "keep the newest 30 images", selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: 30 }, action: { type: "expire" } },
+            {
+                rulePriority: 1,
+                description: "untagged images after 7 days",
+                selection: { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 7 },
+                action: { type: "expire" },
+            },
+            {
+                rulePriority: 2,
+                description: "keep the newest 30 images",
+                selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: 30 },
+                action: { type: "expire" },
+            },
         ],
     };
 }
@@ -126,91 +152,143 @@ export class Ecs extends pulumi.ComponentResource {
         const s = args.settings;
         const child = { parent: this };
 
-        const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, {
-            name: `/ecs/${args.namePrefix}/app`,
-            retentionInDays: s.logRetentionDays,
-            kmsKeyId: args.kmsKeyArn,
-        }, { parent: this, deleteBeforeReplace: true });
+        const logGroup = new aws.cloudwatch.LogGroup(
+            `${name}-logs`,
+            {
+                name: `/ecs/${args.namePrefix}/app`,
+                retentionInDays: s.logRetentionDays,
+                kmsKeyId: args.kmsKeyArn,
+            },
+            { parent: this, deleteBeforeReplace: true },
+        );
 
-        const cluster = new aws.ecs.Cluster(`${name}-cluster`, {
-            settings: [{ name: "containerInsights", value: "enabled" }],
-        }, child);
+        const cluster = new aws.ecs.Cluster(
+            `${name}-cluster`,
+            {
+                settings: [{ name: "containerInsights", value: "enabled" }],
+            },
+            child,
+        );
 
         // The execution role pulls the image and writes logs for ECS; it holds no database permission.
-        const executionRole = new aws.iam.Role(`${name}-execution`, {
-            description: `ECS agent for ${args.namePrefix}: image pull and logs only`,
-            assumeRolePolicy: pulumi.output(args.accountId).apply((account) => serviceTrustPolicy("ecs-tasks.amazonaws.com", account)),
-        }, child);
-        new aws.iam.RolePolicyAttachment(`${name}-execution`, {
-            role: executionRole.name,
-            policyArn: aws.iam.ManagedPolicy.AmazonECSTaskExecutionRolePolicy,
-        }, child);
+        const executionRole = new aws.iam.Role(
+            `${name}-execution`,
+            {
+                description: `ECS agent for ${args.namePrefix}: image pull and logs only`,
+                assumeRolePolicy: pulumi.output(args.accountId).apply((account) => serviceTrustPolicy("ecs-tasks.amazonaws.com", account)),
+            },
+            child,
+        );
+        new aws.iam.RolePolicyAttachment(
+            `${name}-execution`,
+            {
+                role: executionRole.name,
+                policyArn: aws.iam.ManagedPolicy.AmazonECSTaskExecutionRolePolicy,
+            },
+            child,
+        );
 
         // The task role is what the application's IAM tokens are signed with: rds-db:connect as its users via this proxy, nothing else.
-        const taskRole = new aws.iam.Role(`${name}-task`, {
-            description: `Application tasks of ${args.namePrefix}: connect to the database as their declared users through the proxy`,
-            assumeRolePolicy: pulumi.output(args.accountId).apply((account) => serviceTrustPolicy("ecs-tasks.amazonaws.com", account)),
-        }, child);
-        const taskConnect = new aws.iam.RolePolicy(`${name}-task-connect`, {
-            role: taskRole.id,
-            policy: pulumi.all(args.connectArns).apply((arns) => connectPolicy(arns)),
-        }, child);
+        const taskRole = new aws.iam.Role(
+            `${name}-task`,
+            {
+                description: `Application tasks of ${args.namePrefix}: connect to the database as their declared users through the proxy`,
+                assumeRolePolicy: pulumi.output(args.accountId).apply((account) => serviceTrustPolicy("ecs-tasks.amazonaws.com", account)),
+            },
+            child,
+        );
+        const taskConnect = new aws.iam.RolePolicy(
+            `${name}-task-connect`,
+            {
+                role: taskRole.id,
+                policy: pulumi.all(args.connectArns).apply((arns) => connectPolicy(arns)),
+            },
+            child,
+        );
 
         // Where the deploy workflow pushes the application image (.github/workflows/deploy.yml). Tags cannot be
         // moved (a deployed tag always means the same image), every push is scanned, and old images expire.
         // The execution role pulls with AmazonECSTaskExecutionRolePolicy (ecr:GetAuthorizationToken, BatchGetImage,
         // GetDownloadUrlForLayer); AES256 keeps that pull free of a KMS grant.
-        const repository = new aws.ecr.Repository(`${name}-images`, {
-            name: `${args.namePrefix}-app`,
-            imageTagMutability: "IMMUTABLE",
-            imageScanningConfiguration: { scanOnPush: true },
-            encryptionConfigurations: [{ encryptionType: "AES256" }],
-        }, child);
-        new aws.ecr.LifecyclePolicy(`${name}-images`, {
-            repository: repository.name,
-            policy: JSON.stringify(imageLifecyclePolicy()),
-        }, child);
-
-        const containerDefinitions = pulumi.all([args.proxyEndpoint, args.proxyReaderEndpoint, logGroup.name]).apply(([proxyEndpoint, proxyReaderEndpoint, logGroupName]) => JSON.stringify([
-            containerDefinition(s, {
-                environment: appEnvironment({ proxyEndpoint, proxyReaderEndpoint, dbName: args.dbName, dbUser: args.dbUser, readonlyUser: args.readonlyUser, connectAs: args.connectAs, region: args.region }),
-                logGroupName,
-                region: args.region,
-            }),
-        ]));
-
-        const taskDefinition = new aws.ecs.TaskDefinition(`${name}-task`, {
-            family: `${args.namePrefix}-app`,
-            requiresCompatibilities: ["FARGATE"],
-            networkMode: "awsvpc",
-            cpu: String(s.cpu),
-            memory: String(s.memory),
-            runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" },
-            executionRoleArn: executionRole.arn,
-            taskRoleArn: taskRole.arn,
-            volumes: [{ name: "tmp" }],
-            containerDefinitions,
-        }, child);
-
-        this.service = new aws.ecs.Service(`${name}-service`, {
-            cluster: cluster.arn,
-            taskDefinition: taskDefinition.arn,
-            desiredCount: s.desiredCount,
-            launchType: "FARGATE",
-            platformVersion: "LATEST",
-            networkConfiguration: {
-                subnets: args.subnetIds,
-                securityGroups: [args.securityGroupId],
-                assignPublicIp: false,
+        const repository = new aws.ecr.Repository(
+            `${name}-images`,
+            {
+                name: `${args.namePrefix}-app`,
+                imageTagMutability: "IMMUTABLE",
+                imageScanningConfiguration: { scanOnPush: true },
+                encryptionConfigurations: [{ encryptionType: "AES256" }],
             },
-            // A revision whose tasks fail their /health/db check (or crash) fails the deployment, and ECS rolls the
-            // service back to the last revision that reached a steady state.
-            deploymentCircuitBreaker: { enable: true, rollback: true },
-            enableExecuteCommand: false,
-            propagateTags: "SERVICE",
-            // `pulumi up` succeeds only once the tasks are running and stable; a crash loop fails it (and rolls back).
-            waitForSteadyState: true,
-        }, { parent: this, dependsOn: args.dependsOn });
+            child,
+        );
+        new aws.ecr.LifecyclePolicy(
+            `${name}-images`,
+            {
+                repository: repository.name,
+                policy: JSON.stringify(imageLifecyclePolicy()),
+            },
+            child,
+        );
+
+        const containerDefinitions = pulumi
+            .all([args.proxyEndpoint, args.proxyReaderEndpoint, logGroup.name])
+            .apply(([proxyEndpoint, proxyReaderEndpoint, logGroupName]) =>
+                JSON.stringify([
+                    containerDefinition(s, {
+                        environment: appEnvironment({
+                            proxyEndpoint,
+                            proxyReaderEndpoint,
+                            dbName: args.dbName,
+                            dbUser: args.dbUser,
+                            readonlyUser: args.readonlyUser,
+                            connectAs: args.connectAs,
+                            region: args.region,
+                        }),
+                        logGroupName,
+                        region: args.region,
+                    }),
+                ]),
+            );
+
+        const taskDefinition = new aws.ecs.TaskDefinition(
+            `${name}-task`,
+            {
+                family: `${args.namePrefix}-app`,
+                requiresCompatibilities: ["FARGATE"],
+                networkMode: "awsvpc",
+                cpu: String(s.cpu),
+                memory: String(s.memory),
+                runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" },
+                executionRoleArn: executionRole.arn,
+                taskRoleArn: taskRole.arn,
+                volumes: [{ name: "tmp" }],
+                containerDefinitions,
+            },
+            child,
+        );
+
+        this.service = new aws.ecs.Service(
+            `${name}-service`,
+            {
+                cluster: cluster.arn,
+                taskDefinition: taskDefinition.arn,
+                desiredCount: s.desiredCount,
+                launchType: "FARGATE",
+                platformVersion: "LATEST",
+                networkConfiguration: {
+                    subnets: args.subnetIds,
+                    securityGroups: [args.securityGroupId],
+                    assignPublicIp: false,
+                },
+                // A revision whose tasks fail their /health/db check (or crash) fails the deployment, and ECS rolls the
+                // service back to the last revision that reached a steady state.
+                deploymentCircuitBreaker: { enable: true, rollback: true },
+                enableExecuteCommand: false,
+                propagateTags: "SERVICE",
+                // `pulumi up` succeeds only once the tasks are running and stable; a crash loop fails it (and rolls back).
+                waitForSteadyState: true,
+            },
+            { parent: this, dependsOn: args.dependsOn },
+        );
 
         this.repositoryUrl = repository.repositoryUrl;
         this.clusterName = cluster.name;

@@ -23,7 +23,8 @@ export function proxyVersionProblem(version: string): string | undefined {
     const m = /^(\d+)\.(\d+)/.exec(version);
     if (!m) return `is not an Aurora PostgreSQL version RDS Proxy is documented for`;
     const [major, minor] = [Number(m[1]), Number(m[2])];
-    if (major < OLDEST_PROXY_MAJOR) return `is older than any Aurora PostgreSQL version RDS Proxy supports (${OLDEST_PROXY_MAJOR}.${PROXY_MINIMUM_MINOR[OLDEST_PROXY_MAJOR]} and later)`;
+    if (major < OLDEST_PROXY_MAJOR)
+        return `is older than any Aurora PostgreSQL version RDS Proxy supports (${OLDEST_PROXY_MAJOR}.${PROXY_MINIMUM_MINOR[OLDEST_PROXY_MAJOR]} and later)`;
     const minimum = PROXY_MINIMUM_MINOR[major];
     if (minimum !== undefined && minor < minimum) return `is older than ${major}.${minimum}, the first ${major}.x RDS Proxy supports`;
     return undefined;
@@ -64,18 +65,26 @@ export interface DescribedCluster {
  * rds-proxy.html "Quotas and limitations" (same VPC as the database, no Aurora Serverless v1) and the supported
  * versions above; the proxy's end-to-end IAM needs IAM database authentication on the cluster (rds-proxy-iam-setup).
  */
-export function existingClusterProblems(stack: string, given: ExistingClusterSettings, c: DescribedCluster,
-    o: { vpcId: string; users: DbUser[]; appUser: string }): string[] {
+export function existingClusterProblems(
+    stack: string,
+    given: ExistingClusterSettings,
+    c: DescribedCluster,
+    o: { vpcId: string; users: DbUser[]; appUser: string },
+): string[] {
     const id = c.identifier;
     const where = `${stack}: database.existingCluster (${id})`;
     const modify = (flags: string) => `aws rds modify-db-cluster --db-cluster-identifier ${id} ${flags} --apply-immediately`;
     const problems: string[] = [];
 
     if (c.engine !== ENGINE) {
-        problems.push(`${where}: engine is ${c.engine}; this component fronts ${ENGINE} only (its proxy, users and smoke are PostgreSQL's): front an Aurora PostgreSQL cluster (no command changes a cluster's engine)`);
+        problems.push(
+            `${where}: engine is ${c.engine}; this component fronts ${ENGINE} only (its proxy, users and smoke are PostgreSQL's): front an Aurora PostgreSQL cluster (no command changes a cluster's engine)`,
+        );
     } else {
         if (c.engineMode === "serverless") {
-            problems.push(`${where}: engine mode is serverless (Aurora Serverless v1), which RDS Proxy does not support; convert it to provisioned or Serverless v2 first (Aurora User Guide, "Upgrading from an Aurora Serverless v1 cluster")`);
+            problems.push(
+                `${where}: engine mode is serverless (Aurora Serverless v1), which RDS Proxy does not support; convert it to provisioned or Serverless v2 first (Aurora User Guide, "Upgrading from an Aurora Serverless v1 cluster")`,
+            );
         }
         const versionProblem = proxyVersionProblem(c.engineVersion);
         if (versionProblem) {
@@ -84,53 +93,77 @@ export function existingClusterProblems(stack: string, given: ExistingClusterSet
         }
     }
     if (!c.iamDatabaseAuthenticationEnabled) {
-        problems.push(`${where}: IAM database authentication is off, and the proxy logs in to it with IAM; turn it on (passwords keep working): ${modify("--enable-iam-database-authentication")}`);
+        problems.push(
+            `${where}: IAM database authentication is off, and the proxy logs in to it with IAM; turn it on (passwords keep working): ${modify("--enable-iam-database-authentication")}`,
+        );
     }
     if (c.vpcId !== o.vpcId) {
-        problems.push(`${where}: the cluster is in ${c.vpcId || "no VPC"} (subnet group ${c.subnetGroupName || "none"}), not in network.existingVpc.vpcId ${o.vpcId}; RDS Proxy must be in the cluster's VPC: give that VPC and its subnets in network.existingVpc`);
+        problems.push(
+            `${where}: the cluster is in ${c.vpcId || "no VPC"} (subnet group ${c.subnetGroupName || "none"}), not in network.existingVpc.vpcId ${o.vpcId}; RDS Proxy must be in the cluster's VPC: give that VPC and its subnets in network.existingVpc`,
+        );
     }
 
     const secret = c.secret;
     if (given.masterSecretArn !== undefined && secret && !secret.found) {
-        problems.push(`${where}: database.existingCluster.masterSecretArn (${given.masterSecretArn}) is no secret this account can describe; give the ARN of the secret holding the master user's {"username","password"}`);
+        problems.push(
+            `${where}: database.existingCluster.masterSecretArn (${given.masterSecretArn}) is no secret this account can describe; give the ARN of the secret holding the master user's {"username","password"}`,
+        );
     } else if (!secret) {
-        problems.push(`${where}: no master secret: RDS does not manage the master password and database.existingCluster.masterSecretArn is unset; let RDS manage it: ${modify("--manage-master-user-password")} ` +
-            `(RDS then generates a new master password: whatever logs in with the old one stops working), or store the current master credentials as {"username","password"} in Secrets Manager and pass its ARN as database.existingCluster.masterSecretArn`);
+        problems.push(
+            `${where}: no master secret: RDS does not manage the master password and database.existingCluster.masterSecretArn is unset; let RDS manage it: ${modify("--manage-master-user-password")} ` +
+                `(RDS then generates a new master password: whatever logs in with the old one stops working), or store the current master credentials as {"username","password"} in Secrets Manager and pass its ARN as database.existingCluster.masterSecretArn`,
+        );
     } else if (secret.kmsKey && "error" in secret.kmsKey) {
-        problems.push(`${where}: the master secret's KMS key can't be described (${secret.kmsKey.error}); let the deployer call kms:DescribeKey on it, so the bootstrap is granted kms:Decrypt on exactly that key`);
+        problems.push(
+            `${where}: the master secret's KMS key can't be described (${secret.kmsKey.error}); let the deployer call kms:DescribeKey on it, so the bootstrap is granted kms:Decrypt on exactly that key`,
+        );
     }
 
     // The bootstrap connects to the writer inside the VPC (docs/existing-cluster.md, "The bootstrap's path").
     if (c.replicationSourceIdentifier) {
-        problems.push(`${where}: the bootstrap has no path to a writer: the cluster is a read replica of ${c.replicationSourceIdentifier}; front the source cluster, or promote this one: aws rds promote-read-replica-db-cluster --db-cluster-identifier ${id}`);
+        problems.push(
+            `${where}: the bootstrap has no path to a writer: the cluster is a read replica of ${c.replicationSourceIdentifier}; front the source cluster, or promote this one: aws rds promote-read-replica-db-cluster --db-cluster-identifier ${id}`,
+        );
     } else if (c.members.length === 0) {
         // A db.serverless instance needs the cluster's Serverless v2 capacity range first (Aurora User Guide, "Requirements and
         // limitations for Aurora Serverless v2": "Clusters that use Aurora Serverless v2 must have a capacity range specified").
-        problems.push(`${where}: the bootstrap has no path to the database: the cluster has no instance; add a writer: ${modify("--serverless-v2-scaling-configuration MinCapacity=0.5,MaxCapacity=8")}, ` +
-            `then aws rds create-db-instance --db-cluster-identifier ${id} --db-instance-identifier ${id}-1 --engine ${ENGINE} --db-instance-class db.serverless ` +
-            "(Serverless v2 needs that capacity range first; 8 ACUs is a ceiling of your choosing), or give create-db-instance a provisioned class such as db.r6g.large alone");
+        problems.push(
+            `${where}: the bootstrap has no path to the database: the cluster has no instance; add a writer: ${modify("--serverless-v2-scaling-configuration MinCapacity=0.5,MaxCapacity=8")}, ` +
+                `then aws rds create-db-instance --db-cluster-identifier ${id} --db-instance-identifier ${id}-1 --engine ${ENGINE} --db-instance-class db.serverless ` +
+                "(Serverless v2 needs that capacity range first; 8 ACUs is a ceiling of your choosing), or give create-db-instance a provisioned class such as db.r6g.large alone",
+        );
     }
 
     if (given.securityGroupId !== undefined) {
         if (!c.securityGroupIds.includes(given.securityGroupId)) {
-            problems.push(`${where}: database.existingCluster.securityGroupId (${given.securityGroupId}) is not one of the cluster's security groups (${c.securityGroupIds.join(", ") || "none"}); name one of them`);
+            problems.push(
+                `${where}: database.existingCluster.securityGroupId (${given.securityGroupId}) is not one of the cluster's security groups (${c.securityGroupIds.join(", ") || "none"}); name one of them`,
+            );
         }
     } else if (c.securityGroupIds.length !== 1) {
-        problems.push(`${where}: the cluster has ${c.securityGroupIds.length === 0 ? "no VPC security group" : `security groups ${c.securityGroupIds.join(", ")}`}; ` +
-            "name the one that should admit the proxy in database.existingCluster.securityGroupId");
+        problems.push(
+            `${where}: the cluster has ${c.securityGroupIds.length === 0 ? "no VPC security group" : `security groups ${c.securityGroupIds.join(", ")}`}; ` +
+                "name the one that should admit the proxy in database.existingCluster.securityGroupId",
+        );
     }
 
     // The settings parser could not know the cluster's master user or its readers.
     if (o.appUser === c.masterUsername) {
-        problems.push(`${where}: database.user (${o.appUser}) is the cluster's master user; the application never connects as the master user, so declare a user of its own`);
+        problems.push(
+            `${where}: database.user (${o.appUser}) is the cluster's master user; the application never connects as the master user, so declare a user of its own`,
+        );
     }
     o.users.forEach((u, i) => {
         if (u.name === c.masterUsername && u.name !== o.appUser) {
-            problems.push(`${where}: access.users[${i}] (${u.name}) is the cluster's master user; no client connects as the master user, so rename the user`);
+            problems.push(
+                `${where}: access.users[${i}] (${u.name}) is the cluster's master user; no client connects as the master user, so rename the user`,
+            );
         }
         if (u.endpoint === "reader" && c.members.length < 2) {
-            problems.push(`${where}: access.users[${i}] (${u.name}) is for the reader endpoint, but the cluster has ${c.members.length} instance(s) and so no reader; ` +
-                `set its endpoint to writer, or add a reader: aws rds create-db-instance --db-cluster-identifier ${id} --db-instance-identifier ${id}-2 --engine ${ENGINE} --db-instance-class <the writer's class>`);
+            problems.push(
+                `${where}: access.users[${i}] (${u.name}) is for the reader endpoint, but the cluster has ${c.members.length} instance(s) and so no reader; ` +
+                    `set its endpoint to writer, or add a reader: aws rds create-db-instance --db-cluster-identifier ${id} --db-instance-identifier ${id}-2 --engine ${ENGINE} --db-instance-class <the writer's class>`,
+            );
         }
     });
     return problems;
@@ -169,7 +202,12 @@ function refusalError(lines: string[]): Error {
 
 /** The first line of an invoke's error, for a one-line message. */
 function firstLine(err: unknown): string {
-    return String(err instanceof Error ? err.message : err).split("\n").map((l) => l.trim()).find((l) => l) ?? "unknown error";
+    return (
+        String(err instanceof Error ? err.message : err)
+            .split("\n")
+            .map((l) => l.trim())
+            .find((l) => l) ?? "unknown error"
+    );
 }
 
 /**
@@ -177,14 +215,20 @@ function firstLine(err: unknown): string {
  * preview time), and fails the program with one line per problem before anything that touches the cluster is
  * declared: everything that refers to the cluster is built from the Output this returns.
  */
-export function describeExistingCluster(stack: string, given: ExistingClusterSettings,
-    o: { vpcId: pulumi.Input<string>; users: DbUser[]; appUser: string; region: string }, opts: pulumi.InvokeOptions): pulumi.Output<ExistingClusterFacts> {
+export function describeExistingCluster(
+    stack: string,
+    given: ExistingClusterSettings,
+    o: { vpcId: pulumi.Input<string>; users: DbUser[]; appUser: string; region: string },
+    opts: pulumi.InvokeOptions,
+): pulumi.Output<ExistingClusterFacts> {
     return pulumi.output(o.vpcId).apply(async (vpcId) => {
         let cluster: aws.rds.GetClusterResult;
         try {
             cluster = await aws.rds.getCluster({ clusterIdentifier: given.identifier }, opts);
         } catch (err) {
-            throw refusalError([`${stack}: database.existingCluster.identifier (${given.identifier}) names no cluster this account can describe in ${o.region} (${firstLine(err)}); give the identifier of an existing Aurora PostgreSQL cluster`]);
+            throw refusalError([
+                `${stack}: database.existingCluster.identifier (${given.identifier}) names no cluster this account can describe in ${o.region} (${firstLine(err)}); give the identifier of an existing Aurora PostgreSQL cluster`,
+            ]);
         }
         const subnetGroup = cluster.dbSubnetGroupName
             ? await aws.rds.getSubnetGroup({ name: cluster.dbSubnetGroupName }, opts).catch(() => undefined)
@@ -193,7 +237,10 @@ export function describeExistingCluster(stack: string, given: ExistingClusterSet
         const secret = await describeSecret(given.masterSecretArn, managed, opts);
         const versionRefused = proxyVersionProblem(cluster.engineVersion) !== undefined && cluster.engine === ENGINE;
         const newestMinor = versionRefused
-            ? await aws.rds.getEngineVersion({ engine: ENGINE, version: cluster.engineVersion.split(".")[0], latest: true }, opts).then((v) => v.versionActual, () => undefined)
+            ? await aws.rds.getEngineVersion({ engine: ENGINE, version: cluster.engineVersion.split(".")[0], latest: true }, opts).then(
+                  (v) => v.versionActual,
+                  () => undefined,
+              )
             : undefined;
         const described: DescribedCluster = {
             identifier: cluster.clusterIdentifier,
@@ -243,8 +290,11 @@ export function describeExistingCluster(stack: string, given: ExistingClusterSet
  * of the account allowed to read the secret: Secrets Manager User Guide, "Secret encryption and decryption"); a
  * customer-managed key does, and only through Secrets Manager.
  */
-async function describeSecret(givenArn: string | undefined, managed: { secretArn: string; kmsKeyId: string } | undefined,
-    opts: pulumi.InvokeOptions): Promise<DescribedCluster["secret"]> {
+async function describeSecret(
+    givenArn: string | undefined,
+    managed: { secretArn: string; kmsKeyId: string } | undefined,
+    opts: pulumi.InvokeOptions,
+): Promise<DescribedCluster["secret"]> {
     let arn: string;
     let keyId: string | undefined;
     if (givenArn !== undefined) {
@@ -262,6 +312,7 @@ async function describeSecret(givenArn: string | undefined, managed: { secretArn
     if (keyId === undefined) return { arn, found: true };
     const key = await aws.kms.getKey({ keyId }, opts).then(
         (k) => ({ arn: k.arn, customerManaged: k.keyManager === "CUSTOMER" }),
-        (err) => ({ error: firstLine(err) }));
+        (err) => ({ error: firstLine(err) }),
+    );
     return { arn, found: true, kmsKey: key };
 }

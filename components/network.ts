@@ -105,11 +105,17 @@ export class Network extends pulumi.ComponentResource {
         super(TYPE.Network, name, {}, opts);
         // Validations first: a description AWS would reject must stop the program, not the deploy.
         const descriptions = {
-            app: assertDescription("app security group", `${args.applicationName} application tasks - egress to the proxy only on the data path`),
+            app: assertDescription(
+                "app security group",
+                `${args.applicationName} application tasks - egress to the proxy only on the data path`,
+            ),
             proxy: assertDescription("proxy security group", `${args.applicationName} RDS Proxy - from app tasks, to the database`),
             db: assertDescription("database security group", `${args.applicationName} Aurora cluster - from the RDS Proxy only`),
             smoke: assertDescription("smoke security group", `${args.applicationName} post-deploy smoke - egress to the proxy only`),
-            endpoints: assertDescription("endpoint security group", `${args.applicationName} Secrets Manager endpoint - HTTPS from the RDS Proxy`),
+            endpoints: assertDescription(
+                "endpoint security group",
+                `${args.applicationName} Secrets Manager endpoint - HTTPS from the RDS Proxy`,
+            ),
             appToProxy: assertDescription("app egress rule", `PostgreSQL to the RDS Proxy`),
             smokeToProxy: assertDescription("smoke egress rule", `PostgreSQL to the RDS Proxy`),
             proxyFromSmoke: assertDescription("proxy ingress rule", `PostgreSQL from the post-deploy smoke function`),
@@ -120,15 +126,27 @@ export class Network extends pulumi.ComponentResource {
             proxyFromClient: assertDescription("proxy ingress rule", `PostgreSQL from a client group given to the component`),
             proxyToDb: assertDescription("proxy egress rule", `PostgreSQL to the Aurora cluster`),
             dbFromProxy: assertDescription("database ingress rule", `PostgreSQL from the RDS Proxy`),
-            clusterAccess: assertDescription("cluster access security group", `${args.applicationName} RDS Proxy and bootstrap - admitted by the existing Aurora cluster`),
-            bootstrap: assertDescription("bootstrap security group", `${args.applicationName} post-deploy bootstrap - HTTPS to Secrets Manager`),
-            bootstrapDb: assertDescription("bootstrap security group", `${args.applicationName} post-deploy bootstrap - to the database and HTTPS to Secrets Manager`),
+            clusterAccess: assertDescription(
+                "cluster access security group",
+                `${args.applicationName} RDS Proxy and bootstrap - admitted by the existing Aurora cluster`,
+            ),
+            bootstrap: assertDescription(
+                "bootstrap security group",
+                `${args.applicationName} post-deploy bootstrap - HTTPS to Secrets Manager`,
+            ),
+            bootstrapDb: assertDescription(
+                "bootstrap security group",
+                `${args.applicationName} post-deploy bootstrap - to the database and HTTPS to Secrets Manager`,
+            ),
             bootstrapToDb: assertDescription("bootstrap egress rule", `PostgreSQL to the Aurora cluster`),
             bootstrapToEndpoint: assertDescription("bootstrap egress rule", `HTTPS to the Secrets Manager endpoint for the master secret`),
             endpointFromBootstrap: assertDescription("endpoint ingress rule", `HTTPS from the post-deploy bootstrap function`),
             dbFromBootstrap: assertDescription("database ingress rule", `PostgreSQL from the post-deploy bootstrap function`),
             accessToCluster: assertDescription("cluster access egress rule", `PostgreSQL to the existing Aurora cluster`),
-            clusterFromAccess: assertDescription("existing cluster ingress rule", `PostgreSQL from the RDS Proxy and bootstrap of ${args.namePrefix} - added by aurora-iam-proxy`),
+            clusterFromAccess: assertDescription(
+                "existing cluster ingress rule",
+                `PostgreSQL from the RDS Proxy and bootstrap of ${args.namePrefix} - added by aurora-iam-proxy`,
+            ),
             bootstrapHttps: assertDescription("bootstrap egress rule", `HTTPS to Secrets Manager for the master secret`),
             smokeHttps: assertDescription("smoke egress rule", `HTTPS to the EC2 API to read the cluster security group rules`),
         };
@@ -137,7 +155,11 @@ export class Network extends pulumi.ComponentResource {
 
         // The data path: app -> proxy -> database on PostgreSQL's port, each hop admitted by group reference.
         const securityGroup = (id: string, description: string, tags: Record<string, string> = {}) =>
-            new aws.ec2.SecurityGroup(`${name}-${id}`, { vpcId: vpc.vpcId, description, tags: { Name: `${args.namePrefix}-${id}`, ...tags } }, child);
+            new aws.ec2.SecurityGroup(
+                `${name}-${id}`,
+                { vpcId: vpc.vpcId, description, tags: { Name: `${args.namePrefix}-${id}`, ...tags } },
+                child,
+            );
         // The client group: whoever attaches it may reach the proxy (the tag tells the policy pack it is meant to).
         const appSg = securityGroup("app", descriptions.app, { [CLIENT_GROUP_TAG.key]: CLIENT_GROUP_TAG.value });
         // The smoke function has a group of its own: least privilege, and a destroy never waits on the ENIs
@@ -152,29 +174,82 @@ export class Network extends pulumi.ComponentResource {
         // A created or adopted cluster's in-VPC bootstrap (args.bootstrapInVpc): its group and the rules of its path.
         let bootstrapSg: aws.ec2.SecurityGroup | undefined;
         const bootstrapRules: pulumi.Resource[] = [];
-        const declare = <R extends aws.vpc.SecurityGroupIngressRule | aws.vpc.SecurityGroupEgressRule>(rule: R): R => { rules.push(rule); return rule; };
-        const egress = (id: string, a: aws.vpc.SecurityGroupEgressRuleArgs) => declare(new aws.vpc.SecurityGroupEgressRule(`${name}-${id}`, a, child));
-        const ingress = (id: string, a: aws.vpc.SecurityGroupIngressRuleArgs) => declare(new aws.vpc.SecurityGroupIngressRule(`${name}-${id}`, a, child));
+        const declare = <R extends aws.vpc.SecurityGroupIngressRule | aws.vpc.SecurityGroupEgressRule>(rule: R): R => {
+            rules.push(rule);
+            return rule;
+        };
+        const egress = (id: string, a: aws.vpc.SecurityGroupEgressRuleArgs) =>
+            declare(new aws.vpc.SecurityGroupEgressRule(`${name}-${id}`, a, child));
+        const ingress = (id: string, a: aws.vpc.SecurityGroupIngressRuleArgs) =>
+            declare(new aws.vpc.SecurityGroupIngressRule(`${name}-${id}`, a, child));
 
-        egress("app-to-proxy", { ...postgres, securityGroupId: appSg.id, referencedSecurityGroupId: proxySg.id, description: descriptions.appToProxy });
+        egress("app-to-proxy", {
+            ...postgres,
+            securityGroupId: appSg.id,
+            referencedSecurityGroupId: proxySg.id,
+            description: descriptions.appToProxy,
+        });
         egress("app-https", { ...https, securityGroupId: appSg.id, cidrIpv4: "0.0.0.0/0", description: descriptions.appHttps });
-        egress("smoke-to-proxy", { ...postgres, securityGroupId: smokeSg.id, referencedSecurityGroupId: proxySg.id, description: descriptions.smokeToProxy });
-        ingress("proxy-from-app", { ...postgres, securityGroupId: proxySg.id, referencedSecurityGroupId: appSg.id, description: descriptions.proxyFromApp });
-        ingress("proxy-from-smoke", { ...postgres, securityGroupId: proxySg.id, referencedSecurityGroupId: smokeSg.id, description: descriptions.proxyFromSmoke });
-        (args.clientSecurityGroupIds ?? []).forEach((group, i) => ingress(`proxy-from-client-${i + 1}`, {
-            ...postgres, securityGroupId: proxySg.id, referencedSecurityGroupId: group, description: descriptions.proxyFromClient,
-        }));
+        egress("smoke-to-proxy", {
+            ...postgres,
+            securityGroupId: smokeSg.id,
+            referencedSecurityGroupId: proxySg.id,
+            description: descriptions.smokeToProxy,
+        });
+        ingress("proxy-from-app", {
+            ...postgres,
+            securityGroupId: proxySg.id,
+            referencedSecurityGroupId: appSg.id,
+            description: descriptions.proxyFromApp,
+        });
+        ingress("proxy-from-smoke", {
+            ...postgres,
+            securityGroupId: proxySg.id,
+            referencedSecurityGroupId: smokeSg.id,
+            description: descriptions.proxyFromSmoke,
+        });
+        (args.clientSecurityGroupIds ?? []).forEach((group, i) =>
+            ingress(`proxy-from-client-${i + 1}`, {
+                ...postgres,
+                securityGroupId: proxySg.id,
+                referencedSecurityGroupId: group,
+                description: descriptions.proxyFromClient,
+            }),
+        );
         if (dbSg) {
-            egress("proxy-to-db", { ...postgres, securityGroupId: proxySg.id, referencedSecurityGroupId: dbSg.id, description: descriptions.proxyToDb });
-            ingress("db-from-proxy", { ...postgres, securityGroupId: dbSg.id, referencedSecurityGroupId: proxySg.id, description: descriptions.dbFromProxy });
+            egress("proxy-to-db", {
+                ...postgres,
+                securityGroupId: proxySg.id,
+                referencedSecurityGroupId: dbSg.id,
+                description: descriptions.proxyToDb,
+            });
+            ingress("db-from-proxy", {
+                ...postgres,
+                securityGroupId: dbSg.id,
+                referencedSecurityGroupId: proxySg.id,
+                description: descriptions.dbFromProxy,
+            });
             if (args.bootstrapInVpc) {
                 // The RDS Data API does not serve this cluster (a T-class writer, or an older version), so the bootstrap
                 // connects from the private subnets. The least new path: a group of its own that may only reach the
                 // database on 5432 and Secrets Manager on HTTPS (below), and one rule on our database group.
-                bootstrapSg = securityGroup("bootstrap", descriptions.bootstrapDb, { [BOOTSTRAP_GROUP_TAG.key]: BOOTSTRAP_GROUP_TAG.value });
+                bootstrapSg = securityGroup("bootstrap", descriptions.bootstrapDb, {
+                    [BOOTSTRAP_GROUP_TAG.key]: BOOTSTRAP_GROUP_TAG.value,
+                });
                 bootstrapRules.push(
-                    egress("bootstrap-to-db", { ...postgres, securityGroupId: bootstrapSg.id, referencedSecurityGroupId: dbSg.id, description: descriptions.bootstrapToDb }),
-                    ingress("db-from-bootstrap", { ...postgres, securityGroupId: dbSg.id, referencedSecurityGroupId: bootstrapSg.id, description: descriptions.dbFromBootstrap }));
+                    egress("bootstrap-to-db", {
+                        ...postgres,
+                        securityGroupId: bootstrapSg.id,
+                        referencedSecurityGroupId: dbSg.id,
+                        description: descriptions.bootstrapToDb,
+                    }),
+                    ingress("db-from-bootstrap", {
+                        ...postgres,
+                        securityGroupId: dbSg.id,
+                        referencedSecurityGroupId: bootstrapSg.id,
+                        description: descriptions.dbFromBootstrap,
+                    }),
+                );
             }
         } else {
             // An existing cluster: one group of ours that both the proxy and the in-VPC bootstrap join, so the cluster's
@@ -186,12 +261,27 @@ export class Network extends pulumi.ComponentResource {
             const accessSg = securityGroup("cluster-access", descriptions.clusterAccess);
             const bootstrapSg = securityGroup("bootstrap", descriptions.bootstrap);
             const before = rules.length;
-            egress("cluster-access-to-cluster", { ...clusterPort, securityGroupId: accessSg.id, referencedSecurityGroupId: cluster.securityGroupId, description: descriptions.accessToCluster });
-            ingress("cluster-from-cluster-access", { ...clusterPort, securityGroupId: cluster.securityGroupId, referencedSecurityGroupId: accessSg.id, description: descriptions.clusterFromAccess });
+            egress("cluster-access-to-cluster", {
+                ...clusterPort,
+                securityGroupId: accessSg.id,
+                referencedSecurityGroupId: cluster.securityGroupId,
+                description: descriptions.accessToCluster,
+            });
+            ingress("cluster-from-cluster-access", {
+                ...clusterPort,
+                securityGroupId: cluster.securityGroupId,
+                referencedSecurityGroupId: accessSg.id,
+                description: descriptions.clusterFromAccess,
+            });
             this.clusterAccessRules = rules.slice(before);
             // The bootstrap reads the master secret from Secrets Manager (through the private subnets' NAT or a VPC
             // endpoint), and the smoke reads the cluster group's rules from the EC2 API for its CIDR warning row.
-            egress("bootstrap-https", { ...https, securityGroupId: bootstrapSg.id, cidrIpv4: "0.0.0.0/0", description: descriptions.bootstrapHttps });
+            egress("bootstrap-https", {
+                ...https,
+                securityGroupId: bootstrapSg.id,
+                cidrIpv4: "0.0.0.0/0",
+                description: descriptions.bootstrapHttps,
+            });
             this.bootstrapPathRules = rules.slice(before);
             egress("smoke-https", { ...https, securityGroupId: smokeSg.id, cidrIpv4: "0.0.0.0/0", description: descriptions.smokeHttps });
             this.clusterAccessSecurityGroupId = accessSg.id;
@@ -200,33 +290,70 @@ export class Network extends pulumi.ComponentResource {
 
         if (args.secretsManagerEndpoint) {
             const endpointSg = securityGroup("secretsmanager-endpoint", descriptions.endpoints);
-            egress("proxy-to-secretsmanager", { ...https, securityGroupId: proxySg.id, referencedSecurityGroupId: endpointSg.id, description: descriptions.proxyToEndpoint });
-            ingress("secretsmanager-from-proxy", { ...https, securityGroupId: endpointSg.id, referencedSecurityGroupId: proxySg.id, description: descriptions.endpointFromProxy });
+            egress("proxy-to-secretsmanager", {
+                ...https,
+                securityGroupId: proxySg.id,
+                referencedSecurityGroupId: endpointSg.id,
+                description: descriptions.proxyToEndpoint,
+            });
+            ingress("secretsmanager-from-proxy", {
+                ...https,
+                securityGroupId: endpointSg.id,
+                referencedSecurityGroupId: proxySg.id,
+                description: descriptions.endpointFromProxy,
+            });
             // Private DNS makes the regional secretsmanager name resolve to the endpoint inside the VPC.
-            this.secretsManagerEndpoint = new aws.ec2.VpcEndpoint(`${name}-secretsmanager`, {
-                vpcId: vpc.vpcId,
-                serviceName: `com.amazonaws.${args.region}.secretsmanager`,
-                vpcEndpointType: "Interface",
-                privateDnsEnabled: true,
-                subnetIds: vpc.isolatedSubnetIds,
-                securityGroupIds: [endpointSg.id],
-                tags: { Name: `${args.namePrefix}-secretsmanager` },
-            }, child);
+            this.secretsManagerEndpoint = new aws.ec2.VpcEndpoint(
+                `${name}-secretsmanager`,
+                {
+                    vpcId: vpc.vpcId,
+                    serviceName: `com.amazonaws.${args.region}.secretsmanager`,
+                    vpcEndpointType: "Interface",
+                    privateDnsEnabled: true,
+                    subnetIds: vpc.isolatedSubnetIds,
+                    securityGroupIds: [endpointSg.id],
+                    tags: { Name: `${args.namePrefix}-secretsmanager` },
+                },
+                child,
+            );
             if (bootstrapSg) {
                 // Private DNS sends the in-VPC bootstrap's Secrets Manager calls to this endpoint too: admit it there.
                 bootstrapRules.push(
-                    egress("bootstrap-to-secretsmanager", { ...https, securityGroupId: bootstrapSg.id, referencedSecurityGroupId: endpointSg.id, description: descriptions.bootstrapToEndpoint }),
-                    ingress("secretsmanager-from-bootstrap", { ...https, securityGroupId: endpointSg.id, referencedSecurityGroupId: bootstrapSg.id, description: descriptions.endpointFromBootstrap }));
+                    egress("bootstrap-to-secretsmanager", {
+                        ...https,
+                        securityGroupId: bootstrapSg.id,
+                        referencedSecurityGroupId: endpointSg.id,
+                        description: descriptions.bootstrapToEndpoint,
+                    }),
+                    ingress("secretsmanager-from-bootstrap", {
+                        ...https,
+                        securityGroupId: endpointSg.id,
+                        referencedSecurityGroupId: bootstrapSg.id,
+                        description: descriptions.endpointFromBootstrap,
+                    }),
+                );
             }
         } else if (bootstrapSg) {
             // Secrets Manager through the private subnets' NAT gateway.
-            bootstrapRules.push(egress("bootstrap-https", { ...https, securityGroupId: bootstrapSg.id, cidrIpv4: "0.0.0.0/0", description: descriptions.bootstrapHttps }));
+            bootstrapRules.push(
+                egress("bootstrap-https", {
+                    ...https,
+                    securityGroupId: bootstrapSg.id,
+                    cidrIpv4: "0.0.0.0/0",
+                    description: descriptions.bootstrapHttps,
+                }),
+            );
         }
         if (bootstrapSg) {
             this.bootstrapPathRules = bootstrapRules;
             this.bootstrapSecurityGroupId = bootstrapSg.id;
         }
-        this.dataPathRules = pulumi.all(rules.map((r) => pulumi.all([r.securityGroupId, r.ipProtocol, r.fromPort, r.toPort, r.referencedSecurityGroupId, r.cidrIpv4, r.urn])))
+        this.dataPathRules = pulumi
+            .all(
+                rules.map((r) =>
+                    pulumi.all([r.securityGroupId, r.ipProtocol, r.fromPort, r.toPort, r.referencedSecurityGroupId, r.cidrIpv4, r.urn]),
+                ),
+            )
             .apply((all) => JSON.stringify(all));
 
         this.vpcId = vpc.vpcId;
@@ -260,107 +387,166 @@ interface VpcFacts {
 function createVpc(name: string, args: NetworkArgs, child: { parent: pulumi.Resource }): VpcFacts {
     const plan = planSubnets(args.cidr, args.azCount);
 
-    const azs = aws.getAvailabilityZonesOutput({ state: "available", filters: [{ name: "zone-type", values: ["availability-zone"] }] }, child);
-    const azName = (i: number) => azs.names.apply((names) => {
-        if (names.length < args.azCount) {
-            throw new Error(`network.azCount (${args.azCount}) is more than the ${names.length} availability zones this region offers`);
-        }
-        return names[i];
-    });
+    const azs = aws.getAvailabilityZonesOutput(
+        { state: "available", filters: [{ name: "zone-type", values: ["availability-zone"] }] },
+        child,
+    );
+    const azName = (i: number) =>
+        azs.names.apply((names) => {
+            if (names.length < args.azCount) {
+                throw new Error(`network.azCount (${args.azCount}) is more than the ${names.length} availability zones this region offers`);
+            }
+            return names[i];
+        });
 
-    const vpc = new aws.ec2.Vpc(`${name}-vpc`, {
-        cidrBlock: args.cidr,
-        enableDnsHostnames: true, // RDS and the proxy endpoint resolve through the VPC's DNS
-        enableDnsSupport: true,
-        tags: { Name: `${args.namePrefix}-vpc` },
-    }, child);
+    const vpc = new aws.ec2.Vpc(
+        `${name}-vpc`,
+        {
+            cidrBlock: args.cidr,
+            enableDnsHostnames: true, // RDS and the proxy endpoint resolve through the VPC's DNS
+            enableDnsSupport: true,
+            tags: { Name: `${args.namePrefix}-vpc` },
+        },
+        child,
+    );
 
     // AWS opens the default group to itself on creation; adopting it with no rules closes it.
     new aws.ec2.DefaultSecurityGroup(`${name}-default-sg`, { vpcId: vpc.id, tags: { Name: `${args.namePrefix}-default-closed` } }, child);
 
     const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: { Name: `${args.namePrefix}-igw` } }, child);
-    const publicRoutes = new aws.ec2.RouteTable(`${name}-public-rt`, {
-        vpcId: vpc.id,
-        routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }],
-        tags: { Name: `${args.namePrefix}-public` },
-    }, child);
+    const publicRoutes = new aws.ec2.RouteTable(
+        `${name}-public-rt`,
+        {
+            vpcId: vpc.id,
+            routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }],
+            tags: { Name: `${args.namePrefix}-public` },
+        },
+        child,
+    );
 
-    const subnet = (tier: keyof SubnetPlan, i: number) => new aws.ec2.Subnet(`${name}-${tier}-${i + 1}`, {
-        vpcId: vpc.id,
-        cidrBlock: plan[tier][i],
-        availabilityZone: azName(i),
-        mapPublicIpOnLaunch: tier === "public",
-        tags: { Name: `${args.namePrefix}-${tier}-${i + 1}`, Tier: tier },
-    }, child);
+    const subnet = (tier: keyof SubnetPlan, i: number) =>
+        new aws.ec2.Subnet(
+            `${name}-${tier}-${i + 1}`,
+            {
+                vpcId: vpc.id,
+                cidrBlock: plan[tier][i],
+                availabilityZone: azName(i),
+                mapPublicIpOnLaunch: tier === "public",
+                tags: { Name: `${args.namePrefix}-${tier}-${i + 1}`, Tier: tier },
+            },
+            child,
+        );
     const publicSubnets = plan.public.map((_, i) => subnet("public", i));
     const privateSubnets = plan.private.map((_, i) => subnet("private", i));
     const isolatedSubnets = plan.isolated.map((_, i) => subnet("isolated", i));
 
-    publicSubnets.forEach((s, i) => new aws.ec2.RouteTableAssociation(`${name}-public-${i + 1}`, { subnetId: s.id, routeTableId: publicRoutes.id }, child));
+    publicSubnets.forEach(
+        (s, i) => new aws.ec2.RouteTableAssociation(`${name}-public-${i + 1}`, { subnetId: s.id, routeTableId: publicRoutes.id }, child),
+    );
 
     // dev shares one NAT gateway; prod has one per AZ so losing an AZ never cuts the others off.
     const natCount = args.natGateways === "perAz" ? args.azCount : 1;
     const nats = Array.from({ length: natCount }, (_, i) => {
         const eip = new aws.ec2.Eip(`${name}-nat-${i + 1}`, { domain: "vpc", tags: { Name: `${args.namePrefix}-nat-${i + 1}` } }, child);
-        return new aws.ec2.NatGateway(`${name}-nat-${i + 1}`, {
-            allocationId: eip.id,
-            subnetId: publicSubnets[i].id,
-            tags: { Name: `${args.namePrefix}-nat-${i + 1}` },
-        }, { ...child, dependsOn: [igw] });
+        return new aws.ec2.NatGateway(
+            `${name}-nat-${i + 1}`,
+            {
+                allocationId: eip.id,
+                subnetId: publicSubnets[i].id,
+                tags: { Name: `${args.namePrefix}-nat-${i + 1}` },
+            },
+            { ...child, dependsOn: [igw] },
+        );
     });
     privateSubnets.forEach((s, i) => {
-        const routes = new aws.ec2.RouteTable(`${name}-private-rt-${i + 1}`, {
-            vpcId: vpc.id,
-            routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nats[i % natCount].id }],
-            tags: { Name: `${args.namePrefix}-private-${i + 1}` },
-        }, child);
+        const routes = new aws.ec2.RouteTable(
+            `${name}-private-rt-${i + 1}`,
+            {
+                vpcId: vpc.id,
+                routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nats[i % natCount].id }],
+                tags: { Name: `${args.namePrefix}-private-${i + 1}` },
+            },
+            child,
+        );
         new aws.ec2.RouteTableAssociation(`${name}-private-${i + 1}`, { subnetId: s.id, routeTableId: routes.id }, child);
     });
     // Isolated subnets keep only the VPC-local route: the database and proxy never reach the internet.
-    const isolatedRoutes = new aws.ec2.RouteTable(`${name}-isolated-rt`, { vpcId: vpc.id, tags: { Name: `${args.namePrefix}-isolated` } }, child);
-    isolatedSubnets.forEach((s, i) => new aws.ec2.RouteTableAssociation(`${name}-isolated-${i + 1}`, { subnetId: s.id, routeTableId: isolatedRoutes.id }, child));
+    const isolatedRoutes = new aws.ec2.RouteTable(
+        `${name}-isolated-rt`,
+        { vpcId: vpc.id, tags: { Name: `${args.namePrefix}-isolated` } },
+        child,
+    );
+    isolatedSubnets.forEach(
+        (s, i) =>
+            new aws.ec2.RouteTableAssociation(`${name}-isolated-${i + 1}`, { subnetId: s.id, routeTableId: isolatedRoutes.id }, child),
+    );
 
     if (args.flowLogs) {
-        const flowLogGroup = new aws.cloudwatch.LogGroup(`${name}-flow-logs`, {
-            name: `/vpc/${args.namePrefix}/flow-logs`,
-            retentionInDays: args.flowLogRetentionDays,
-            kmsKeyId: args.kmsKeyArn,
-        }, { ...child, deleteBeforeReplace: true });
-        const flowLogRole = new aws.iam.Role(`${name}-flow-logs`, {
-            description: "Lets VPC Flow Logs deliver to this VPC's log group",
-            // Only this account's flow logs may use the role (confused-deputy protection, as AWS documents).
-            assumeRolePolicy: pulumi.all([args.accountId, args.partition]).apply(([account, partition]) =>
-                serviceTrustPolicy("vpc-flow-logs.amazonaws.com", account, `arn:${partition}:ec2:${args.region}:${account}:vpc-flow-log/*`)),
-        }, child);
-        new aws.iam.RolePolicy(`${name}-flow-logs`, {
-            role: flowLogRole.id,
-            policy: flowLogGroup.arn.apply((arn) => JSON.stringify({
-                Version: "2012-10-17",
-                // What the VPC guide lists for the flow-log role (flow-logs-iam-role), on this group where IAM allows;
-                // the group exists already, so logs:CreateLogGroup is not needed. DescribeLogGroups has no resource
-                // type in the Service Authorization Reference for CloudWatch Logs, so it takes "*" (a list call, read only).
-                Statement: [
-                    {
-                        Effect: "Allow",
-                        Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                        Resource: [arn, `${arn}:*`],
-                    },
-                    {
-                        Effect: "Allow",
-                        Action: "logs:DescribeLogGroups",
-                        Resource: "*",
-                    },
-                ],
-            })),
-        }, child);
-        new aws.ec2.FlowLog(`${name}-flow-log`, {
-            vpcId: vpc.id,
-            trafficType: "ALL",
-            logDestinationType: "cloud-watch-logs",
-            logDestination: flowLogGroup.arn,
-            iamRoleArn: flowLogRole.arn,
-            maxAggregationInterval: 60,
-        }, child);
+        const flowLogGroup = new aws.cloudwatch.LogGroup(
+            `${name}-flow-logs`,
+            {
+                name: `/vpc/${args.namePrefix}/flow-logs`,
+                retentionInDays: args.flowLogRetentionDays,
+                kmsKeyId: args.kmsKeyArn,
+            },
+            { ...child, deleteBeforeReplace: true },
+        );
+        const flowLogRole = new aws.iam.Role(
+            `${name}-flow-logs`,
+            {
+                description: "Lets VPC Flow Logs deliver to this VPC's log group",
+                // Only this account's flow logs may use the role (confused-deputy protection, as AWS documents).
+                assumeRolePolicy: pulumi
+                    .all([args.accountId, args.partition])
+                    .apply(([account, partition]) =>
+                        serviceTrustPolicy(
+                            "vpc-flow-logs.amazonaws.com",
+                            account,
+                            `arn:${partition}:ec2:${args.region}:${account}:vpc-flow-log/*`,
+                        ),
+                    ),
+            },
+            child,
+        );
+        new aws.iam.RolePolicy(
+            `${name}-flow-logs`,
+            {
+                role: flowLogRole.id,
+                policy: flowLogGroup.arn.apply((arn) =>
+                    JSON.stringify({
+                        Version: "2012-10-17",
+                        // What the VPC guide lists for the flow-log role (flow-logs-iam-role), on this group where IAM allows;
+                        // the group exists already, so logs:CreateLogGroup is not needed. DescribeLogGroups has no resource
+                        // type in the Service Authorization Reference for CloudWatch Logs, so it takes "*" (a list call, read only).
+                        Statement: [
+                            {
+                                Effect: "Allow",
+                                Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                                Resource: [arn, `${arn}:*`],
+                            },
+                            {
+                                Effect: "Allow",
+                                Action: "logs:DescribeLogGroups",
+                                Resource: "*",
+                            },
+                        ],
+                    }),
+                ),
+            },
+            child,
+        );
+        new aws.ec2.FlowLog(
+            `${name}-flow-log`,
+            {
+                vpcId: vpc.id,
+                trafficType: "ALL",
+                logDestinationType: "cloud-watch-logs",
+                logDestination: flowLogGroup.arn,
+                iamRoleArn: flowLogRole.arn,
+                maxAggregationInterval: 60,
+            },
+            child,
+        );
     }
 
     return {
@@ -383,22 +569,33 @@ export interface DescribedSubnet {
  * each list must span at least 2 AZs (Aurora and RDS Proxy both require subnets in two AZs: RDS User Guide,
  * "Working with a DB instance in a VPC" and rds-proxy-setup), and no subnet may be in both lists.
  */
-export function existingSubnetProblems(vpcId: string, tiers: { privateSubnetIds: DescribedSubnet[]; isolatedSubnetIds: DescribedSubnet[] }): string[] {
+export function existingSubnetProblems(
+    vpcId: string,
+    tiers: { privateSubnetIds: DescribedSubnet[]; isolatedSubnetIds: DescribedSubnet[] },
+): string[] {
     const problems: string[] = [];
     for (const [key, subnets] of Object.entries(tiers)) {
         const where = `network.existingVpc.${key}`;
         if (subnets.length === 0) problems.push(`${where} is empty; give subnets in at least 2 availability zones`);
         for (const s of subnets) {
-            if (s.vpcId !== vpcId) problems.push(`${where}: subnet ${s.id} is in ${s.vpcId}, not in network.existingVpc.vpcId ${vpcId}; give subnets of that VPC`);
+            if (s.vpcId !== vpcId)
+                problems.push(
+                    `${where}: subnet ${s.id} is in ${s.vpcId}, not in network.existingVpc.vpcId ${vpcId}; give subnets of that VPC`,
+                );
         }
         const azs = new Set(subnets.map((s) => s.availabilityZone));
         if (subnets.length > 0 && azs.size < 2) {
-            problems.push(`${where} (${subnets.map((s) => s.id).join(", ")}) covers only ${[...azs].join(", ")}; Aurora and RDS Proxy need subnets in at least 2 availability zones`);
+            problems.push(
+                `${where} (${subnets.map((s) => s.id).join(", ")}) covers only ${[...azs].join(", ")}; Aurora and RDS Proxy need subnets in at least 2 availability zones`,
+            );
         }
     }
     const isolated = new Set(tiers.isolatedSubnetIds.map((s) => s.id));
     for (const s of tiers.privateSubnetIds) {
-        if (isolated.has(s.id)) problems.push(`network.existingVpc: subnet ${s.id} is in both privateSubnetIds and isolatedSubnetIds; give each tier its own subnets`);
+        if (isolated.has(s.id))
+            problems.push(
+                `network.existingVpc: subnet ${s.id} is in both privateSubnetIds and isolatedSubnetIds; give each tier its own subnets`,
+            );
     }
     return problems;
 }
@@ -408,9 +605,18 @@ export function existingSubnetProblems(vpcId: string, tiers: { privateSubnetIds:
  * (existingSubnetProblems); nothing in it is modified here.
  */
 function useExistingVpc(existing: ExistingVpc, child: { parent: pulumi.Resource }): VpcFacts {
-    const describe = (ids: pulumi.Input<pulumi.Input<string>[]>) => pulumi.output(ids).apply((list) =>
-        Promise.all(list.map((id) => aws.ec2.getSubnet({ id }, child).then((s) => ({ id, vpcId: s.vpcId, availabilityZone: s.availabilityZone })))));
-    const checked = pulumi.all([existing.vpcId, describe(existing.privateSubnetIds), describe(existing.isolatedSubnetIds)])
+    const describe = (ids: pulumi.Input<pulumi.Input<string>[]>) =>
+        pulumi
+            .output(ids)
+            .apply((list) =>
+                Promise.all(
+                    list.map((id) =>
+                        aws.ec2.getSubnet({ id }, child).then((s) => ({ id, vpcId: s.vpcId, availabilityZone: s.availabilityZone })),
+                    ),
+                ),
+            );
+    const checked = pulumi
+        .all([existing.vpcId, describe(existing.privateSubnetIds), describe(existing.isolatedSubnetIds)])
         .apply(([vpcId, privateSubnetIds, isolatedSubnetIds]) => {
             const problems = existingSubnetProblems(vpcId, { privateSubnetIds, isolatedSubnetIds });
             if (problems.length > 0) throw new Error(problems.join("\n"));

@@ -86,7 +86,8 @@ export function sessionDocumentName(namePrefix: string): string {
 export function sessionDocumentContent(o: { proxyHosts: readonly string[]; description?: string }): Record<string, unknown> {
     return {
         schemaVersion: "1.0",
-        description: o.description ?? `Port forwarding through the operator relay to this stack's RDS Proxy endpoints on ${TUNNEL_PORT} only`,
+        description:
+            o.description ?? `Port forwarding through the operator relay to this stack's RDS Proxy endpoints on ${TUNNEL_PORT} only`,
         sessionType: "Port",
         parameters: {
             host: {
@@ -97,7 +98,8 @@ export function sessionDocumentContent(o: { proxyHosts: readonly string[]; descr
             },
             localPortNumber: {
                 type: "String",
-                description: "(Optional) Port number on the local machine to forward traffic to. An open port is chosen at run-time if not provided",
+                description:
+                    "(Optional) Port number on the local machine to forward traffic to. An open port is chosen at run-time if not provided",
                 allowedPattern: LOCAL_PORT_PATTERN,
                 default: "0",
             },

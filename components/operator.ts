@@ -156,7 +156,13 @@ export function operatorTrustPolicy(o: { partition: string; accountId: string; p
         Version: "2012-10-17",
         // sts:SetSourceIdentity too: a session that carries a source identity (set by an IdP or Identity Center)
         // can only chain into a role whose trust allows it (IAM User Guide, "Permissions required to set source identity").
-        Statement: [{ Effect: "Allow", Principal: { AWS: principals.length === 1 ? principals[0] : principals }, Action: ["sts:AssumeRole", "sts:SetSourceIdentity"] }],
+        Statement: [
+            {
+                Effect: "Allow",
+                Principal: { AWS: principals.length === 1 ? principals[0] : principals },
+                Action: ["sts:AssumeRole", "sts:SetSourceIdentity"],
+            },
+        ],
     });
 }
 
@@ -178,7 +184,12 @@ export function operatorTrustPolicy(o: { partition: string; accountId: string; p
  * - rds-db:connect through this stack's proxy as the operator users only (ARNs from proxy.connectArn).
  */
 export function operatorPolicy(o: {
-    partition: string; region: string; accountId: string; relayInstanceArn: string; sessionDocumentArn: string; connectArns: string[];
+    partition: string;
+    region: string;
+    accountId: string;
+    relayInstanceArn: string;
+    sessionDocumentArn: string;
+    connectArns: string[];
 }): string {
     const statements: object[] = [
         {
@@ -207,7 +218,12 @@ export function operatorPolicy(o: {
         },
     ];
     if (o.connectArns.length > 0) {
-        statements.push({ Sid: "ConnectThroughTheProxyAsOperatorUsers", Effect: "Allow", Action: "rds-db:connect", Resource: o.connectArns });
+        statements.push({
+            Sid: "ConnectThroughTheProxyAsOperatorUsers",
+            Effect: "Allow",
+            Action: "rds-db:connect",
+            Resource: o.connectArns,
+        });
     }
     return JSON.stringify({ Version: "2012-10-17", Statement: statements });
 }
@@ -237,7 +253,10 @@ export class Operator extends pulumi.ComponentResource {
     constructor(name: string, args: OperatorArgs, opts?: pulumi.ComponentResourceOptions) {
         super(TYPE.Operator, name, {}, opts);
         const descriptions = {
-            relay: assertDescription("relay security group", `${args.applicationName} operator relay - no inbound, egress to the proxy and SSM only`),
+            relay: assertDescription(
+                "relay security group",
+                `${args.applicationName} operator relay - no inbound, egress to the proxy and SSM only`,
+            ),
             relayToProxy: assertDescription("relay egress rule", "PostgreSQL to the RDS Proxy (Session Manager port forwarding)"),
             relayHttps: assertDescription("relay egress rule", "HTTPS to the SSM agent endpoints and the AL2023 repositories through NAT"),
             proxyFromRelay: assertDescription("proxy ingress rule", "PostgreSQL from the operator relay"),
@@ -248,81 +267,147 @@ export class Operator extends pulumi.ComponentResource {
         // The relay: nothing inbound at all; the SSM agent dials out to ssm/ssmmessages on 443, dnf to the AL2023
         // repositories. That egress would let a port forward reach any HTTPS host, but the session document
         // below admits only the proxy's names on 5432, so no tunnel can use it.
-        const relaySg = new aws.ec2.SecurityGroup(`${name}-relay`, {
-            vpcId: args.vpcId,
-            description: descriptions.relay,
-            tags: { Name: `${args.namePrefix}-operator-relay` },
-        }, child);
+        const relaySg = new aws.ec2.SecurityGroup(
+            `${name}-relay`,
+            {
+                vpcId: args.vpcId,
+                description: descriptions.relay,
+                tags: { Name: `${args.namePrefix}-operator-relay` },
+            },
+            child,
+        );
         const postgres = { ipProtocol: "tcp", fromPort: DB_PORT, toPort: DB_PORT };
-        new aws.vpc.SecurityGroupEgressRule(`${name}-relay-to-proxy`, {
-            ...postgres, securityGroupId: relaySg.id, referencedSecurityGroupId: args.proxySecurityGroupId, description: descriptions.relayToProxy,
-        }, child);
-        new aws.vpc.SecurityGroupEgressRule(`${name}-relay-https`, {
-            ipProtocol: "tcp", fromPort: 443, toPort: 443, securityGroupId: relaySg.id, cidrIpv4: "0.0.0.0/0", description: descriptions.relayHttps,
-        }, child);
-        new aws.vpc.SecurityGroupIngressRule(`${name}-proxy-from-relay`, {
-            ...postgres, securityGroupId: args.proxySecurityGroupId, referencedSecurityGroupId: relaySg.id, description: descriptions.proxyFromRelay,
-        }, child);
+        new aws.vpc.SecurityGroupEgressRule(
+            `${name}-relay-to-proxy`,
+            {
+                ...postgres,
+                securityGroupId: relaySg.id,
+                referencedSecurityGroupId: args.proxySecurityGroupId,
+                description: descriptions.relayToProxy,
+            },
+            child,
+        );
+        new aws.vpc.SecurityGroupEgressRule(
+            `${name}-relay-https`,
+            {
+                ipProtocol: "tcp",
+                fromPort: 443,
+                toPort: 443,
+                securityGroupId: relaySg.id,
+                cidrIpv4: "0.0.0.0/0",
+                description: descriptions.relayHttps,
+            },
+            child,
+        );
+        new aws.vpc.SecurityGroupIngressRule(
+            `${name}-proxy-from-relay`,
+            {
+                ...postgres,
+                securityGroupId: args.proxySecurityGroupId,
+                referencedSecurityGroupId: relaySg.id,
+                description: descriptions.proxyFromRelay,
+            },
+            child,
+        );
 
-        const relayRole = new aws.iam.Role(`${name}-relay`, {
-            description: `${args.namePrefix} operator relay: registers with Systems Manager, nothing else`,
-            assumeRolePolicy: serviceTrustPolicy("ec2.amazonaws.com"),
-        }, child);
-        const relayAgentPolicy = new aws.iam.RolePolicy(`${name}-relay-session-agent`, { role: relayRole.id, policy: relayPolicy() }, child);
+        const relayRole = new aws.iam.Role(
+            `${name}-relay`,
+            {
+                description: `${args.namePrefix} operator relay: registers with Systems Manager, nothing else`,
+                assumeRolePolicy: serviceTrustPolicy("ec2.amazonaws.com"),
+            },
+            child,
+        );
+        const relayAgentPolicy = new aws.iam.RolePolicy(
+            `${name}-relay-session-agent`,
+            { role: relayRole.id, policy: relayPolicy() },
+            child,
+        );
         const profile = new aws.iam.InstanceProfile(`${name}-relay`, { role: relayRole.name }, child);
 
         const ami = aws.ssm.getParameterOutput({ name: RELAY_AMI_PARAMETER }, child);
-        const relay = new aws.ec2.Instance(`${name}-relay`, {
-            // The public AMI id, not a secret: insecureValue keeps previews readable.
-            ami: ami.insecureValue,
-            instanceType: RELAY_INSTANCE_TYPE,
-            subnetId: args.privateSubnetId,
-            vpcSecurityGroupIds: [relaySg.id],
-            associatePublicIpAddress: false,
-            iamInstanceProfile: profile.name,
-            // IMDSv2 only, one hop: a process on the relay can't be tricked into handing out the role's credentials.
-            metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
-            rootBlockDevice: { volumeType: "gp3", volumeSize: RELAY_ROOT_VOLUME_GB, encrypted: true, kmsKeyId: args.kmsKeyArn, deleteOnTermination: true },
-            monitoring: false,
-            userData: RELAY_USER_DATA,
-            // User data runs once, at first boot: a changed script must mean a new relay, or it never runs.
-            userDataReplaceOnChange: true,
-            tags: { Name: `${args.namePrefix}-operator-relay`, [RELAY_TAG.key]: RELAY_TAG.value },
-        }, {
-            parent: this,
-            // The agent registers at first boot: its permissions exist before the instance does.
-            dependsOn: [relayAgentPolicy],
-            // A new AMI is published every few weeks; the relay keeps its own (patched daily by dnf-automatic)
-            // until operator.followLatestAmi rolls it on purpose.
-            ignoreChanges: relayIgnoreChanges(args.followLatestAmi),
-        });
+        const relay = new aws.ec2.Instance(
+            `${name}-relay`,
+            {
+                // The public AMI id, not a secret: insecureValue keeps previews readable.
+                ami: ami.insecureValue,
+                instanceType: RELAY_INSTANCE_TYPE,
+                subnetId: args.privateSubnetId,
+                vpcSecurityGroupIds: [relaySg.id],
+                associatePublicIpAddress: false,
+                iamInstanceProfile: profile.name,
+                // IMDSv2 only, one hop: a process on the relay can't be tricked into handing out the role's credentials.
+                metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
+                rootBlockDevice: {
+                    volumeType: "gp3",
+                    volumeSize: RELAY_ROOT_VOLUME_GB,
+                    encrypted: true,
+                    kmsKeyId: args.kmsKeyArn,
+                    deleteOnTermination: true,
+                },
+                monitoring: false,
+                userData: RELAY_USER_DATA,
+                // User data runs once, at first boot: a changed script must mean a new relay, or it never runs.
+                userDataReplaceOnChange: true,
+                tags: { Name: `${args.namePrefix}-operator-relay`, [RELAY_TAG.key]: RELAY_TAG.value },
+            },
+            {
+                parent: this,
+                // The agent registers at first boot: its permissions exist before the instance does.
+                dependsOn: [relayAgentPolicy],
+                // A new AMI is published every few weeks; the relay keeps its own (patched daily by dnf-automatic)
+                // until operator.followLatestAmi rolls it on purpose.
+                ignoreChanges: relayIgnoreChanges(args.followLatestAmi),
+            },
+        );
 
         // The only document operators may start: host = one of the proxy's endpoint names, port 5432.
-        const sessionDocument = new aws.ssm.Document(`${name}-tunnel`, {
-            name: sessionDocumentName(args.namePrefix),
-            documentType: "Session",
-            documentFormat: "JSON",
-            content: pulumi.all(args.proxyEndpoints).apply((proxyHosts) => JSON.stringify(sessionDocumentContent({ proxyHosts }), null, 2)),
-        }, child);
+        const sessionDocument = new aws.ssm.Document(
+            `${name}-tunnel`,
+            {
+                name: sessionDocumentName(args.namePrefix),
+                documentType: "Session",
+                documentFormat: "JSON",
+                content: pulumi
+                    .all(args.proxyEndpoints)
+                    .apply((proxyHosts) => JSON.stringify(sessionDocumentContent({ proxyHosts }), null, 2)),
+            },
+            child,
+        );
 
-        const role = new aws.iam.Role(`${name}-role`, {
-            description: `${args.namePrefix} operators: port forwarding to the RDS Proxy through the relay, connect as ${this.operatorUsers.join(", ") || "nobody"}`,
-            assumeRolePolicy: pulumi.all([args.partition, args.accountId]).apply(([partition, accountId]) =>
-                operatorTrustPolicy({ partition, accountId, principals: args.principals })),
-            maxSessionDuration: 3600,
-            tags: { [OPERATOR_USERS_TAG]: this.operatorUsers.join(" ") },
-        }, child);
-        new aws.iam.RolePolicy(`${name}-role`, {
-            role: role.id,
-            policy: pulumi.all([args.partition, args.accountId, relay.arn, sessionDocument.arn, pulumi.all(Object.values(args.connectArns))])
-                .apply(([partition, accountId, relayInstanceArn, sessionDocumentArn, connectArns]) =>
-                    operatorPolicy({ partition, region: args.region, accountId, relayInstanceArn, sessionDocumentArn, connectArns })),
-        }, child);
+        const role = new aws.iam.Role(
+            `${name}-role`,
+            {
+                description: `${args.namePrefix} operators: port forwarding to the RDS Proxy through the relay, connect as ${this.operatorUsers.join(", ") || "nobody"}`,
+                assumeRolePolicy: pulumi
+                    .all([args.partition, args.accountId])
+                    .apply(([partition, accountId]) => operatorTrustPolicy({ partition, accountId, principals: args.principals })),
+                maxSessionDuration: 3600,
+                tags: { [OPERATOR_USERS_TAG]: this.operatorUsers.join(" ") },
+            },
+            child,
+        );
+        new aws.iam.RolePolicy(
+            `${name}-role`,
+            {
+                role: role.id,
+                policy: pulumi
+                    .all([args.partition, args.accountId, relay.arn, sessionDocument.arn, pulumi.all(Object.values(args.connectArns))])
+                    .apply(([partition, accountId, relayInstanceArn, sessionDocumentArn, connectArns]) =>
+                        operatorPolicy({ partition, region: args.region, accountId, relayInstanceArn, sessionDocumentArn, connectArns }),
+                    ),
+            },
+            child,
+        );
 
         this.relayInstanceId = relay.id;
         this.relaySecurityGroupId = relaySg.id;
         this.operatorRoleArn = role.arn;
         this.sessionDocumentName = sessionDocument.name;
-        this.registerOutputs({ relayInstanceId: this.relayInstanceId, operatorRoleArn: this.operatorRoleArn, sessionDocumentName: this.sessionDocumentName });
+        this.registerOutputs({
+            relayInstanceId: this.relayInstanceId,
+            operatorRoleArn: this.operatorRoleArn,
+            sessionDocumentName: this.sessionDocumentName,
+        });
     }
 }

@@ -61,108 +61,143 @@ export class Proxy extends pulumi.ComponentResource {
         const userNames = args.users.map((u) => u.name);
         const secretArns = args.userSecretArns ?? {};
         if (s.authMode === "secrets" && !userNames.every((u) => secretArns[u])) {
-            throw new Error(`proxy: authMode secrets needs a secret for each user (${userNames.join(", ")}); got ${Object.keys(secretArns).join(", ") || "none"}`);
+            throw new Error(
+                `proxy: authMode secrets needs a secret for each user (${userNames.join(", ")}); got ${Object.keys(secretArns).join(", ") || "none"}`,
+            );
         }
         const child = { parent: this };
         const proxyName = `${args.namePrefix}-proxy`;
         const securityGroupIds = [args.securityGroupId, ...(args.clusterAccessSecurityGroupId ? [args.clusterAccessSecurityGroupId] : [])];
 
-        const role = new aws.iam.Role(`${name}-role`, {
-            description: `RDS Proxy ${args.namePrefix}: logs in to the database as the stack's declared users only`,
-            assumeRolePolicy: serviceTrustPolicy("rds.amazonaws.com"),
-        }, child);
+        const role = new aws.iam.Role(
+            `${name}-role`,
+            {
+                description: `RDS Proxy ${args.namePrefix}: logs in to the database as the stack's declared users only`,
+                assumeRolePolicy: serviceTrustPolicy("rds.amazonaws.com"),
+            },
+            child,
+        );
 
-        const backendPolicy = s.authMode === "iam"
-            // End-to-end IAM: the proxy itself authenticates to the cluster with IAM, as each declared user and no other.
-            ? pulumi.all([args.partition, args.accountId, args.clusterResourceId]).apply(([partition, accountId, resourceId]) => JSON.stringify({
-                Version: "2012-10-17",
-                Statement: [{
-                    Sid: "ProxyConnectsAsDeclaredUsers",
-                    Effect: "Allow",
-                    Action: "rds-db:connect",
-                    Resource: userNames.map((user) => dbUserArn({ partition, region: args.region, accountId, resourceId, user })),
-                }],
-            }))
-            : pulumi.all([pulumi.all(userNames.map((u) => secretArns[u])), args.kmsKeyArn]).apply(([arns, keyArn]) => JSON.stringify({
-                Version: "2012-10-17",
-                Statement: [
-                    { Sid: "ReadUserSecrets", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: arns },
-                    {
-                        Sid: "DecryptThroughSecretsManagerOnly",
-                        Effect: "Allow",
-                        Action: "kms:Decrypt",
-                        Resource: keyArn,
-                        Condition: { StringEquals: { "kms:ViaService": `secretsmanager.${args.region}.amazonaws.com` } },
-                    },
-                ],
-            }));
+        const backendPolicy =
+            s.authMode === "iam"
+                ? // End-to-end IAM: the proxy itself authenticates to the cluster with IAM, as each declared user and no other.
+                  pulumi.all([args.partition, args.accountId, args.clusterResourceId]).apply(([partition, accountId, resourceId]) =>
+                      JSON.stringify({
+                          Version: "2012-10-17",
+                          Statement: [
+                              {
+                                  Sid: "ProxyConnectsAsDeclaredUsers",
+                                  Effect: "Allow",
+                                  Action: "rds-db:connect",
+                                  Resource: userNames.map((user) =>
+                                      dbUserArn({ partition, region: args.region, accountId, resourceId, user }),
+                                  ),
+                              },
+                          ],
+                      }),
+                  )
+                : pulumi.all([pulumi.all(userNames.map((u) => secretArns[u])), args.kmsKeyArn]).apply(([arns, keyArn]) =>
+                      JSON.stringify({
+                          Version: "2012-10-17",
+                          Statement: [
+                              { Sid: "ReadUserSecrets", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: arns },
+                              {
+                                  Sid: "DecryptThroughSecretsManagerOnly",
+                                  Effect: "Allow",
+                                  Action: "kms:Decrypt",
+                                  Resource: keyArn,
+                                  Condition: { StringEquals: { "kms:ViaService": `secretsmanager.${args.region}.amazonaws.com` } },
+                              },
+                          ],
+                      }),
+                  );
         const rolePolicy = new aws.iam.RolePolicy(`${name}-role`, { role: role.id, policy: backendPolicy }, child);
         this.backendPolicy = rolePolicy.policy;
 
         // RDS Proxy logs to /aws/rds/proxy/<name>; declared first so it has our retention and key, not RDS's defaults.
-        const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, {
-            name: `/aws/rds/proxy/${proxyName}`,
-            retentionInDays: args.logRetentionDays,
-            kmsKeyId: args.kmsKeyArn,
-        }, { parent: this, deleteBeforeReplace: true });
+        const logGroup = new aws.cloudwatch.LogGroup(
+            `${name}-logs`,
+            {
+                name: `/aws/rds/proxy/${proxyName}`,
+                retentionInDays: args.logRetentionDays,
+                kmsKeyId: args.kmsKeyArn,
+            },
+            { parent: this, deleteBeforeReplace: true },
+        );
 
-        this.proxy = new aws.rds.Proxy(`${name}-proxy`, {
-            name: proxyName,
-            engineFamily: "POSTGRESQL",
-            requireTls: true,
-            roleArn: role.arn,
-            vpcSubnetIds: args.subnetIds,
-            vpcSecurityGroupIds: securityGroupIds,
-            idleClientTimeout: s.idleClientTimeoutSeconds,
-            debugLogging: s.debugLogging,
-            // Set in both modes: the provider keeps default_auth_scheme (Optional+Computed) as it was when the
-            // setting disappears, so leaving it out in secrets mode would keep IAM_AUTH after a switch.
-            ...(s.authMode === "iam"
-                ? { defaultAuthScheme: "IAM_AUTH", auths: [] }
-                : {
-                    defaultAuthScheme: "NONE",
-                    auths: userNames.map((user) => ({
-                        authScheme: "SECRETS",
-                        iamAuth: "REQUIRED",
-                        secretArn: secretArns[user],
-                        clientPasswordAuthType: "POSTGRES_SCRAM_SHA_256",
-                        description: `IAM-authenticated clients log in as ${user}`,
-                    })),
-                }),
-        }, {
-            parent: this,
-            dependsOn: [rolePolicy, logGroup, ...(args.dependsOn ?? [])],
-            // A replacement (new subnets) would collide with the old proxy's name: delete it first.
-            deleteBeforeReplace: true,
-        });
+        this.proxy = new aws.rds.Proxy(
+            `${name}-proxy`,
+            {
+                name: proxyName,
+                engineFamily: "POSTGRESQL",
+                requireTls: true,
+                roleArn: role.arn,
+                vpcSubnetIds: args.subnetIds,
+                vpcSecurityGroupIds: securityGroupIds,
+                idleClientTimeout: s.idleClientTimeoutSeconds,
+                debugLogging: s.debugLogging,
+                // Set in both modes: the provider keeps default_auth_scheme (Optional+Computed) as it was when the
+                // setting disappears, so leaving it out in secrets mode would keep IAM_AUTH after a switch.
+                ...(s.authMode === "iam"
+                    ? { defaultAuthScheme: "IAM_AUTH", auths: [] }
+                    : {
+                          defaultAuthScheme: "NONE",
+                          auths: userNames.map((user) => ({
+                              authScheme: "SECRETS",
+                              iamAuth: "REQUIRED",
+                              secretArn: secretArns[user],
+                              clientPasswordAuthType: "POSTGRES_SCRAM_SHA_256",
+                              description: `IAM-authenticated clients log in as ${user}`,
+                          })),
+                      }),
+            },
+            {
+                parent: this,
+                dependsOn: [rolePolicy, logGroup, ...(args.dependsOn ?? [])],
+                // A replacement (new subnets) would collide with the old proxy's name: delete it first.
+                deleteBeforeReplace: true,
+            },
+        );
         const proxy = this.proxy;
 
-        const targetGroup = new aws.rds.ProxyDefaultTargetGroup(`${name}-targets`, {
-            dbProxyName: proxy.name,
-            connectionPoolConfig: {
-                maxConnectionsPercent: s.maxConnectionsPercent,
-                maxIdleConnectionsPercent: s.maxIdleConnectionsPercent,
-                connectionBorrowTimeout: s.connectionBorrowTimeoutSeconds,
+        const targetGroup = new aws.rds.ProxyDefaultTargetGroup(
+            `${name}-targets`,
+            {
+                dbProxyName: proxy.name,
+                connectionPoolConfig: {
+                    maxConnectionsPercent: s.maxConnectionsPercent,
+                    maxIdleConnectionsPercent: s.maxIdleConnectionsPercent,
+                    connectionBorrowTimeout: s.connectionBorrowTimeoutSeconds,
+                },
             },
-        }, child);
+            child,
+        );
 
-        this.target = new aws.rds.ProxyTarget(`${name}-cluster-target`, {
-            dbProxyName: proxy.name,
-            targetGroupName: targetGroup.name,
-            dbClusterIdentifier: args.clusterIdentifier,
-        }, { parent: this, dependsOn: args.clusterInstances });
+        this.target = new aws.rds.ProxyTarget(
+            `${name}-cluster-target`,
+            {
+                dbProxyName: proxy.name,
+                targetGroupName: targetGroup.name,
+                dbClusterIdentifier: args.clusterIdentifier,
+            },
+            { parent: this, dependsOn: args.clusterInstances },
+        );
 
         if (args.readerEndpoint) {
             // Routes to the reader instances only. Tokens for it are signed for its host name and authorized
             // against the proxy's own prx- resource id ("a proxy endpoint uses the same authentication mechanism
             // as its associated proxy", RDS User Guide, rds-proxy-endpoints), so connectArn(user) covers it.
-            const reader = new aws.rds.ProxyEndpoint(`${name}-reader`, {
-                dbProxyName: proxy.name,
-                dbProxyEndpointName: `${proxyName}-ro`,
-                targetRole: "READ_ONLY",
-                vpcSubnetIds: args.subnetIds,
-                vpcSecurityGroupIds: securityGroupIds,
-            }, { parent: this, dependsOn: [this.target], deleteBeforeReplace: true });
+            const reader = new aws.rds.ProxyEndpoint(
+                `${name}-reader`,
+                {
+                    dbProxyName: proxy.name,
+                    dbProxyEndpointName: `${proxyName}-ro`,
+                    targetRole: "READ_ONLY",
+                    vpcSubnetIds: args.subnetIds,
+                    vpcSecurityGroupIds: securityGroupIds,
+                },
+                { parent: this, dependsOn: [this.target], deleteBeforeReplace: true },
+            );
             this.readerEndpoint = reader.endpoint;
         }
 

@@ -35,54 +35,64 @@ export class Secrets extends pulumi.ComponentResource {
         super(TYPE.Secrets, name, {}, opts);
         const child = { parent: this };
 
-        const key = new aws.kms.Key(`${name}-cmk`, {
-            // An existing cluster keeps its own keys: this one is never the database's.
-            description: args.frontsExistingCluster
-                ? `${args.namePrefix}: log groups and the alarm topic of the proxy in front of an existing cluster`
-                : `${args.namePrefix}: Aurora storage, RDS master secret, proxy secret and log groups`,
-            enableKeyRotation: true,
-            rotationPeriodInDays: 365,
-            deletionWindowInDays: 30,
-            policy: pulumi.all([args.accountId, args.partition]).apply(([account, partition]) => JSON.stringify({
-                Version: "2012-10-17",
-                Statement: [
-                    {
-                        // Key administration stays with the account's IAM policies, as AWS's default key policy does.
-                        Sid: "AccountAdministers",
-                        Effect: "Allow",
-                        Principal: { AWS: `arn:${partition}:iam::${account}:root` },
-                        Action: "kms:*",
-                        Resource: "*",
-                    },
-                    {
-                        // CloudWatch Logs encrypts with a CMK only when the key policy names it; scoped to this account's log groups.
-                        Sid: "CloudWatchLogsEncrypt",
-                        Effect: "Allow",
-                        Principal: { Service: `logs.${args.region}.amazonaws.com` },
-                        Action: ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-                        Resource: "*",
-                        Condition: { ArnLike: { "kms:EncryptionContext:aws:logs:arn": `arn:${partition}:logs:${args.region}:${account}:log-group:*` } },
-                    },
-                    {
-                        // CloudWatch alarms publish to the stack's encrypted SNS topic only if the key lets them
-                        // (SNS Developer Guide, "compatibility between event sources from AWS services and encrypted topics",
-                        // which shows the statement without conditions). Only for this account's alarms of this stack (confused
-                        // deputy), as AWS's MDAA (grantCloudWatchAlarmsTopicAccess) conditions the same grant. No AWS page we
-                        // read says CloudWatch sends aws:SourceArn/aws:SourceAccount on these KMS calls: docs/alarms.md has the
-                        // one-command check to run after the first deploy, and what to remove if notifications fail.
-                        Sid: "CloudWatchAlarmsPublishToEncryptedTopic",
-                        Effect: "Allow",
-                        Principal: { Service: "cloudwatch.amazonaws.com" },
-                        Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
-                        Resource: "*",
-                        Condition: {
-                            StringEquals: { "aws:SourceAccount": account },
-                            ArnLike: { "aws:SourceArn": alarmArnPattern(partition, args.region, account, args.namePrefix) },
-                        },
-                    },
-                ],
-            })),
-        }, child);
+        const key = new aws.kms.Key(
+            `${name}-cmk`,
+            {
+                // An existing cluster keeps its own keys: this one is never the database's.
+                description: args.frontsExistingCluster
+                    ? `${args.namePrefix}: log groups and the alarm topic of the proxy in front of an existing cluster`
+                    : `${args.namePrefix}: Aurora storage, RDS master secret, proxy secret and log groups`,
+                enableKeyRotation: true,
+                rotationPeriodInDays: 365,
+                deletionWindowInDays: 30,
+                policy: pulumi.all([args.accountId, args.partition]).apply(([account, partition]) =>
+                    JSON.stringify({
+                        Version: "2012-10-17",
+                        Statement: [
+                            {
+                                // Key administration stays with the account's IAM policies, as AWS's default key policy does.
+                                Sid: "AccountAdministers",
+                                Effect: "Allow",
+                                Principal: { AWS: `arn:${partition}:iam::${account}:root` },
+                                Action: "kms:*",
+                                Resource: "*",
+                            },
+                            {
+                                // CloudWatch Logs encrypts with a CMK only when the key policy names it; scoped to this account's log groups.
+                                Sid: "CloudWatchLogsEncrypt",
+                                Effect: "Allow",
+                                Principal: { Service: `logs.${args.region}.amazonaws.com` },
+                                Action: ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                                Resource: "*",
+                                Condition: {
+                                    ArnLike: {
+                                        "kms:EncryptionContext:aws:logs:arn": `arn:${partition}:logs:${args.region}:${account}:log-group:*`,
+                                    },
+                                },
+                            },
+                            {
+                                // CloudWatch alarms publish to the stack's encrypted SNS topic only if the key lets them
+                                // (SNS Developer Guide, "compatibility between event sources from AWS services and encrypted topics",
+                                // which shows the statement without conditions). Only for this account's alarms of this stack (confused
+                                // deputy), as AWS's MDAA (grantCloudWatchAlarmsTopicAccess) conditions the same grant. No AWS page we
+                                // read says CloudWatch sends aws:SourceArn/aws:SourceAccount on these KMS calls: docs/alarms.md has the
+                                // one-command check to run after the first deploy, and what to remove if notifications fail.
+                                Sid: "CloudWatchAlarmsPublishToEncryptedTopic",
+                                Effect: "Allow",
+                                Principal: { Service: "cloudwatch.amazonaws.com" },
+                                Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+                                Resource: "*",
+                                Condition: {
+                                    StringEquals: { "aws:SourceAccount": account },
+                                    ArnLike: { "aws:SourceArn": alarmArnPattern(partition, args.region, account, args.namePrefix) },
+                                },
+                            },
+                        ],
+                    }),
+                ),
+            },
+            child,
+        );
         new aws.kms.Alias(`${name}-cmk`, { name: `alias/${args.namePrefix}`, targetKeyId: key.keyId }, child);
 
         if (args.proxyUsers && args.proxyUsers.length > 0) {
@@ -91,16 +101,24 @@ export class Secrets extends pulumi.ComponentResource {
             const passwords: Record<string, pulumi.Output<string>> = {};
             for (const user of args.proxyUsers) {
                 const password = new random.RandomPassword(`${name}-proxy-user-${user}`, { length: 40, special: false }, child);
-                const secret = new aws.secretsmanager.Secret(`${name}-proxy-user-${user}`, {
-                    namePrefix: `${args.namePrefix}/proxy/${user}-`,
-                    description: `RDS Proxy login for database user ${user}`,
-                    kmsKeyId: key.arn,
-                    recoveryWindowInDays: 7,
-                }, child);
-                new aws.secretsmanager.SecretVersion(`${name}-proxy-user-${user}`, {
-                    secretId: secret.id,
-                    secretString: pulumi.secret(pulumi.jsonStringify({ username: user, password: password.result })),
-                }, child);
+                const secret = new aws.secretsmanager.Secret(
+                    `${name}-proxy-user-${user}`,
+                    {
+                        namePrefix: `${args.namePrefix}/proxy/${user}-`,
+                        description: `RDS Proxy login for database user ${user}`,
+                        kmsKeyId: key.arn,
+                        recoveryWindowInDays: 7,
+                    },
+                    child,
+                );
+                new aws.secretsmanager.SecretVersion(
+                    `${name}-proxy-user-${user}`,
+                    {
+                        secretId: secret.id,
+                        secretString: pulumi.secret(pulumi.jsonStringify({ username: user, password: password.result })),
+                    },
+                    child,
+                );
                 arns[user] = secret.arn;
                 passwords[user] = password.result;
             }

@@ -82,11 +82,17 @@ export function contentHash(value: unknown): string {
     const canonical = (v: unknown): unknown => {
         if (Array.isArray(v)) return v.map(canonical);
         if (v && typeof v === "object") {
-            return Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]));
+            return Object.fromEntries(
+                Object.keys(v as object)
+                    .sort()
+                    .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+            );
         }
         return v;
     };
-    return createHash("sha256").update(JSON.stringify(canonical(value) ?? null)).digest("hex");
+    return createHash("sha256")
+        .update(JSON.stringify(canonical(value) ?? null))
+        .digest("hex");
 }
 
 /** The digest of a handler's bundle: new smoke or bootstrap code re-runs its invocation. */
@@ -123,35 +129,55 @@ export class Smoke extends pulumi.ComponentResource {
         const usersEnv = JSON.stringify(args.users);
         const timeout = args.settings.timeoutSeconds;
 
-        const logGroup = (fn: string) => new aws.cloudwatch.LogGroup(`${name}-${fn}-logs`, {
-            name: `/aws/lambda/${args.namePrefix}-${fn}`,
-            retentionInDays: 30,
-            kmsKeyId: args.kmsKeyArn,
-        }, { parent: this, deleteBeforeReplace: true });
+        const logGroup = (fn: string) =>
+            new aws.cloudwatch.LogGroup(
+                `${name}-${fn}-logs`,
+                {
+                    name: `/aws/lambda/${args.namePrefix}-${fn}`,
+                    retentionInDays: 30,
+                    kmsKeyId: args.kmsKeyArn,
+                },
+                { parent: this, deleteBeforeReplace: true },
+            );
         const writeLogs = (group: aws.cloudwatch.LogGroup) => ({
             Sid: "WriteOwnLogs",
             Effect: "Allow",
             Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
             Resource: group.arn.apply((arn) => `${arn}:*`),
         });
-        const lambdaRole = (fn: string, description: string) => new aws.iam.Role(`${name}-${fn}`, {
-            description,
-            assumeRolePolicy: serviceTrustPolicy("lambda.amazonaws.com"),
-        }, child);
-        const fn = (id: HandlerName, role: aws.iam.Role, group: aws.cloudwatch.LogGroup, extra: Partial<aws.lambda.FunctionArgs>, dependsOn: pulumi.Resource[]) =>
-            new aws.lambda.Function(`${name}-${id}`, {
-                name: `${args.namePrefix}-${id}`,
-                runtime: LAMBDA_RUNTIME,
-                architectures: ["arm64"],
-                handler: "index.handler",
-                code: new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset(bundle(id)) }),
-                role: role.arn,
-                timeout,
-                memorySize: 256,
-                loggingConfig: { logFormat: "JSON", logGroup: group.name },
-                ...extra,
-                // The fixed name would collide with a replacement's: delete the old function first.
-            }, { parent: this, dependsOn, deleteBeforeReplace: true });
+        const lambdaRole = (fn: string, description: string) =>
+            new aws.iam.Role(
+                `${name}-${fn}`,
+                {
+                    description,
+                    assumeRolePolicy: serviceTrustPolicy("lambda.amazonaws.com"),
+                },
+                child,
+            );
+        const fn = (
+            id: HandlerName,
+            role: aws.iam.Role,
+            group: aws.cloudwatch.LogGroup,
+            extra: Partial<aws.lambda.FunctionArgs>,
+            dependsOn: pulumi.Resource[],
+        ) =>
+            new aws.lambda.Function(
+                `${name}-${id}`,
+                {
+                    name: `${args.namePrefix}-${id}`,
+                    runtime: LAMBDA_RUNTIME,
+                    architectures: ["arm64"],
+                    handler: "index.handler",
+                    code: new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset(bundle(id)) }),
+                    role: role.arn,
+                    timeout,
+                    memorySize: 256,
+                    loggingConfig: { logFormat: "JSON", logGroup: group.name },
+                    ...extra,
+                    // The fixed name would collide with a replacement's: delete the old function first.
+                },
+                { parent: this, dependsOn, deleteBeforeReplace: true },
+            );
 
         const existing = args.existingCluster;
         const vpc = args.vpcBootstrap;
@@ -168,8 +194,12 @@ export class Smoke extends pulumi.ComponentResource {
             Sid: "AttachToVpc",
             Effect: "Allow",
             Action: [
-                "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
-                "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses",
+                "ec2:CreateNetworkInterface",
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DescribeSubnets",
+                "ec2:DeleteNetworkInterface",
+                "ec2:AssignPrivateIpAddresses",
+                "ec2:UnassignPrivateIpAddresses",
             ],
             // EC2 does not support resource-level permissions for these actions.
             Resource: "*",
@@ -182,66 +212,96 @@ export class Smoke extends pulumi.ComponentResource {
         // customer-managed key, and only through Secrets Manager). No Data API permission: components/bootstrap-path.ts
         // and docs/existing-cluster.md say why this path.
         const bootstrapLogs = logGroup("bootstrap");
-        const bootstrapRole = lambdaRole("bootstrap", existing
-            ? `${args.namePrefix}: converges the database users' grants on the existing cluster, from inside the VPC`
-            : vpc
-                ? `${args.namePrefix}: converges the database users' grants on the cluster, from inside the VPC`
-                : `${args.namePrefix}: converges the database users' grants via the RDS Data API`);
-        const bootstrapPolicy = new aws.iam.RolePolicy(`${name}-bootstrap`, {
-            role: bootstrapRole.id,
-            policy: pulumi.all([args.clusterArn, args.masterSecretArn, args.masterSecretKmsKeyArn, bootstrapLogs.arn]).apply(([clusterArn, secretArn, keyArn, logsArn]) => JSON.stringify({
-                Version: "2012-10-17",
-                Statement: [
-                    vpc ? attachToVpc : {
-                        Sid: "RunSqlOnThisCluster",
-                        Effect: "Allow",
-                        Action: ["rds-data:BeginTransaction", "rds-data:ExecuteStatement", "rds-data:CommitTransaction", "rds-data:RollbackTransaction"],
-                        Resource: clusterArn,
-                    },
-                    { Sid: "ReadMasterSecret", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: secretArn },
-                    ...(keyArn ? [decryptThroughSecretsManager(keyArn)] : []),
-                    { ...writeLogs(bootstrapLogs), Resource: `${logsArn}:*` },
-                ],
-            })),
-        }, child);
-        const bootstrapFunction = fn("bootstrap", bootstrapRole, bootstrapLogs, {
-            description: "Converges the stack's database users to the declared access profiles",
-            ...(vpc ? { vpcConfig: { subnetIds: vpc.subnetIds, securityGroupIds: vpc.securityGroupIds } } : {}),
-            environment: {
-                // The contract with the handler (client/env.ts): a name it does not read fails to compile here.
-                variables: functionEnv({
-                    ...(vpc
-                        ? { DB_BOOTSTRAP_PATH: "vpc", DB_HOST: vpc.host, DB_PORT: pulumi.output(vpc.port).apply(String) }
-                        : { DB_CLUSTER_ARN: args.clusterArn }),
-                    ...(args.existingDatabase ? { DB_EXISTING_DATABASE: "true" } : {}),
-                    DB_SECRET_ARN: args.masterSecretArn,
-                    DB_NAME: args.dbName,
-                    DB_USER: args.appUser,
-                    DB_USERS: usersEnv,
-                    DB_OWNER: args.dbOwner,
-                    DB_AUTH_MODE: args.authMode,
-                }),
+        const bootstrapRole = lambdaRole(
+            "bootstrap",
+            existing
+                ? `${args.namePrefix}: converges the database users' grants on the existing cluster, from inside the VPC`
+                : vpc
+                  ? `${args.namePrefix}: converges the database users' grants on the cluster, from inside the VPC`
+                  : `${args.namePrefix}: converges the database users' grants via the RDS Data API`,
+        );
+        const bootstrapPolicy = new aws.iam.RolePolicy(
+            `${name}-bootstrap`,
+            {
+                role: bootstrapRole.id,
+                policy: pulumi
+                    .all([args.clusterArn, args.masterSecretArn, args.masterSecretKmsKeyArn, bootstrapLogs.arn])
+                    .apply(([clusterArn, secretArn, keyArn, logsArn]) =>
+                        JSON.stringify({
+                            Version: "2012-10-17",
+                            Statement: [
+                                vpc
+                                    ? attachToVpc
+                                    : {
+                                          Sid: "RunSqlOnThisCluster",
+                                          Effect: "Allow",
+                                          Action: [
+                                              "rds-data:BeginTransaction",
+                                              "rds-data:ExecuteStatement",
+                                              "rds-data:CommitTransaction",
+                                              "rds-data:RollbackTransaction",
+                                          ],
+                                          Resource: clusterArn,
+                                      },
+                                { Sid: "ReadMasterSecret", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: secretArn },
+                                ...(keyArn ? [decryptThroughSecretsManager(keyArn)] : []),
+                                { ...writeLogs(bootstrapLogs), Resource: `${logsArn}:*` },
+                            ],
+                        }),
+                    ),
             },
-        }, [bootstrapPolicy]);
-        this.bootstrapTrigger = pulumi.output({
-            code: codeHash("bootstrap"),
-            access: { users: args.users, owner: args.dbOwner, database: args.dbName, authMode: args.authMode },
-            cluster: args.clusterArn,
-            masterSecret: args.masterSecretArn,
-            rerun: args.settings.rerun,
-            ...(vpc ? { path: { host: vpc.host, port: vpc.port } } : {}),
-            // Only when set, so the trigger of a stack that never had it keeps its value (no re-run on upgrade).
-            ...(args.existingDatabase ? { existingDatabase: true } : {}),
-        }).apply(contentHash);
-        this.bootstrapInvocation = new aws.lambda.Invocation(`${name}-bootstrap`, {
-            functionName: bootstrapFunction.name,
-            // In secrets mode the passwords travel only in this (secret) input, never in the function's environment;
-            // a new password changes the input, which re-runs the bootstrap.
-            input: args.proxyUserPasswords
-                ? pulumi.secret(pulumi.jsonStringify({ passwords: args.proxyUserPasswords }))
-                : JSON.stringify({}),
-            triggers: { checks: this.bootstrapTrigger },
-        }, { parent: this, dependsOn: args.bootstrapAfter });
+            child,
+        );
+        const bootstrapFunction = fn(
+            "bootstrap",
+            bootstrapRole,
+            bootstrapLogs,
+            {
+                description: "Converges the stack's database users to the declared access profiles",
+                ...(vpc ? { vpcConfig: { subnetIds: vpc.subnetIds, securityGroupIds: vpc.securityGroupIds } } : {}),
+                environment: {
+                    // The contract with the handler (client/env.ts): a name it does not read fails to compile here.
+                    variables: functionEnv({
+                        ...(vpc
+                            ? { DB_BOOTSTRAP_PATH: "vpc", DB_HOST: vpc.host, DB_PORT: pulumi.output(vpc.port).apply(String) }
+                            : { DB_CLUSTER_ARN: args.clusterArn }),
+                        ...(args.existingDatabase ? { DB_EXISTING_DATABASE: "true" } : {}),
+                        DB_SECRET_ARN: args.masterSecretArn,
+                        DB_NAME: args.dbName,
+                        DB_USER: args.appUser,
+                        DB_USERS: usersEnv,
+                        DB_OWNER: args.dbOwner,
+                        DB_AUTH_MODE: args.authMode,
+                    }),
+                },
+            },
+            [bootstrapPolicy],
+        );
+        this.bootstrapTrigger = pulumi
+            .output({
+                code: codeHash("bootstrap"),
+                access: { users: args.users, owner: args.dbOwner, database: args.dbName, authMode: args.authMode },
+                cluster: args.clusterArn,
+                masterSecret: args.masterSecretArn,
+                rerun: args.settings.rerun,
+                ...(vpc ? { path: { host: vpc.host, port: vpc.port } } : {}),
+                // Only when set, so the trigger of a stack that never had it keeps its value (no re-run on upgrade).
+                ...(args.existingDatabase ? { existingDatabase: true } : {}),
+            })
+            .apply(contentHash);
+        this.bootstrapInvocation = new aws.lambda.Invocation(
+            `${name}-bootstrap`,
+            {
+                functionName: bootstrapFunction.name,
+                // In secrets mode the passwords travel only in this (secret) input, never in the function's environment;
+                // a new password changes the input, which re-runs the bootstrap.
+                input: args.proxyUserPasswords
+                    ? pulumi.secret(pulumi.jsonStringify({ passwords: args.proxyUserPasswords }))
+                    : JSON.stringify({}),
+                triggers: { checks: this.bootstrapTrigger },
+            },
+            { parent: this, dependsOn: args.bootstrapAfter },
+        );
         this.bootstrapFunctionName = bootstrapFunction.name;
 
         if (args.settings.enabled) {
@@ -249,70 +309,111 @@ export class Smoke extends pulumi.ComponentResource {
             // It may connect as every declared user, to prove each one's grants: that grant is on this function's
             // role alone; the task role holds only its own users. Signing a token is local: it calls no AWS API.
             const smokeLogs = logGroup("smoke");
-            const smokeRole = lambdaRole("smoke", `${args.namePrefix}: post-deploy smoke test, connects as each database user through the proxy`);
+            const smokeRole = lambdaRole(
+                "smoke",
+                `${args.namePrefix}: post-deploy smoke test, connects as each database user through the proxy`,
+            );
             // Attaching to the VPC and its own log group. On an existing cluster, also reading its groups' rules for the
             // CIDR warning row: EC2's Describe actions take no resource-level permission, so "*" (read only).
-            const vpcAccess = new aws.iam.RolePolicy(`${name}-smoke-runtime`, {
-                role: smokeRole.id,
-                policy: pulumi.output({
-                    Version: "2012-10-17",
-                    Statement: [
-                        attachToVpc,
-                        ...(existing ? [{ Sid: "ReadClusterGroupRules", Effect: "Allow", Action: "ec2:DescribeSecurityGroupRules", Resource: "*" }] : []),
-                        writeLogs(smokeLogs),
-                    ],
-                }).apply((doc) => JSON.stringify(doc)),
-            }, child);
-            const connect = new aws.iam.RolePolicy(`${name}-smoke-connect`, {
-                role: smokeRole.id,
-                policy: pulumi.all(args.users.map((u) => args.connectArns[u.name])).apply((arns) => connectPolicy(arns)),
-            }, child);
-            const smokeFunction = fn("smoke", smokeRole, smokeLogs, {
-                description: "Proves IAM auth, TLS and every user's grants through the RDS Proxy after each update",
-                vpcConfig: { subnetIds: args.privateSubnetIds, securityGroupIds: [args.smokeSecurityGroupId] },
-                environment: {
-                    variables: functionEnv({
-                        DB_HOST: args.proxyEndpoint,
-                        ...(args.proxyReaderEndpoint ? { DB_READER_HOST: args.proxyReaderEndpoint } : {}),
-                        DB_PORT: String(DB_PORT),
-                        DB_NAME: args.dbName,
-                        DB_USER: args.appUser,
-                        DB_USERS: usersEnv,
-                        DB_OWNER: args.dbOwner,
-                        DB_AUTH_MODE: args.authMode,
-                        STACK_NAME: args.stack,
-                        // The custom metrics it may publish: the cost tool prices each (CloudWatch custom metrics).
-                        SMOKE_METRICS: smokeMetricsEnv(),
-                        // Leave the function a margin to report before Lambda's own timeout cuts it off.
-                        SMOKE_TIMEOUT_MS: String(Math.max(5, timeout - 5) * 1000),
-                        // What PUBLIC holds there is the database's, which the bootstrap leaves (smoke/warnings.ts).
-                        ...(existing || args.existingDatabase ? { DB_EXISTING_DATABASE: "true" } : {}),
-                        ...(existing ? {
-                            DB_CLUSTER_SECURITY_GROUP_IDS: pulumi.output(existing.clusterSecurityGroupIds).apply((ids) => ids.join(",")),
-                        } : {}),
-                        // Warning rows exist only on an existing cluster; a stack that asks for them to fail says so anyway.
-                        ...(existing || args.settings.warningsFail ? { SMOKE_WARNINGS_FAIL: String(args.settings.warningsFail) } : {}),
-                    }),
+            const vpcAccess = new aws.iam.RolePolicy(
+                `${name}-smoke-runtime`,
+                {
+                    role: smokeRole.id,
+                    policy: pulumi
+                        .output({
+                            Version: "2012-10-17",
+                            Statement: [
+                                attachToVpc,
+                                ...(existing
+                                    ? [
+                                          {
+                                              Sid: "ReadClusterGroupRules",
+                                              Effect: "Allow",
+                                              Action: "ec2:DescribeSecurityGroupRules",
+                                              Resource: "*",
+                                          },
+                                      ]
+                                    : []),
+                                writeLogs(smokeLogs),
+                            ],
+                        })
+                        .apply((doc) => JSON.stringify(doc)),
                 },
-            }, [vpcAccess, connect]);
-            const trigger = pulumi.output({
-                bootstrap: this.bootstrapTrigger,
-                code: codeHash("smoke"),
-                grants: [vpcAccess.policy, connect.policy],
-                verifies: args.verifies,
-            }).apply(contentHash);
+                child,
+            );
+            const connect = new aws.iam.RolePolicy(
+                `${name}-smoke-connect`,
+                {
+                    role: smokeRole.id,
+                    policy: pulumi.all(args.users.map((u) => args.connectArns[u.name])).apply((arns) => connectPolicy(arns)),
+                },
+                child,
+            );
+            const smokeFunction = fn(
+                "smoke",
+                smokeRole,
+                smokeLogs,
+                {
+                    description: "Proves IAM auth, TLS and every user's grants through the RDS Proxy after each update",
+                    vpcConfig: { subnetIds: args.privateSubnetIds, securityGroupIds: [args.smokeSecurityGroupId] },
+                    environment: {
+                        variables: functionEnv({
+                            DB_HOST: args.proxyEndpoint,
+                            ...(args.proxyReaderEndpoint ? { DB_READER_HOST: args.proxyReaderEndpoint } : {}),
+                            DB_PORT: String(DB_PORT),
+                            DB_NAME: args.dbName,
+                            DB_USER: args.appUser,
+                            DB_USERS: usersEnv,
+                            DB_OWNER: args.dbOwner,
+                            DB_AUTH_MODE: args.authMode,
+                            STACK_NAME: args.stack,
+                            // The custom metrics it may publish: the cost tool prices each (CloudWatch custom metrics).
+                            SMOKE_METRICS: smokeMetricsEnv(),
+                            // Leave the function a margin to report before Lambda's own timeout cuts it off.
+                            SMOKE_TIMEOUT_MS: String(Math.max(5, timeout - 5) * 1000),
+                            // What PUBLIC holds there is the database's, which the bootstrap leaves (smoke/warnings.ts).
+                            ...(existing || args.existingDatabase ? { DB_EXISTING_DATABASE: "true" } : {}),
+                            ...(existing
+                                ? {
+                                      DB_CLUSTER_SECURITY_GROUP_IDS: pulumi
+                                          .output(existing.clusterSecurityGroupIds)
+                                          .apply((ids) => ids.join(",")),
+                                  }
+                                : {}),
+                            // Warning rows exist only on an existing cluster; a stack that asks for them to fail says so anyway.
+                            ...(existing || args.settings.warningsFail ? { SMOKE_WARNINGS_FAIL: String(args.settings.warningsFail) } : {}),
+                        }),
+                    },
+                },
+                [vpcAccess, connect],
+            );
+            const trigger = pulumi
+                .output({
+                    bootstrap: this.bootstrapTrigger,
+                    code: codeHash("smoke"),
+                    grants: [vpcAccess.policy, connect.policy],
+                    verifies: args.verifies,
+                })
+                .apply(contentHash);
             this.smokeTrigger = trigger;
-            this.smokeInvocation = new aws.lambda.Invocation(`${name}-smoke`, {
-                functionName: smokeFunction.name,
-                input: JSON.stringify({}),
-                triggers: { checks: trigger },
-            }, { parent: this, dependsOn: [this.bootstrapInvocation, ...args.smokeAfter] });
+            this.smokeInvocation = new aws.lambda.Invocation(
+                `${name}-smoke`,
+                {
+                    functionName: smokeFunction.name,
+                    input: JSON.stringify({}),
+                    triggers: { checks: trigger },
+                },
+                { parent: this, dependsOn: [this.bootstrapInvocation, ...args.smokeAfter] },
+            );
             this.report = this.smokeInvocation.result;
             this.smokeFunctionName = smokeFunction.name;
             this.smokeFunctionArn = smokeFunction.arn;
             this.smokeRoleArn = smokeRole.arn;
         } else {
-            pulumi.log.warn(`${args.namePrefix}: the post-deploy smoke is off (smoke.enabled: false); nothing proves this update works`, this);
+            pulumi.log.warn(
+                `${args.namePrefix}: the post-deploy smoke is off (smoke.enabled: false); nothing proves this update works`,
+                this,
+            );
         }
         this.registerOutputs({ bootstrapFunctionName: this.bootstrapFunctionName });
     }

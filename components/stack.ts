@@ -84,23 +84,27 @@ export function createStack(settings: Settings): StackOutputs {
 
     // The example consumer: it attaches the component's client group and holds the grants of its users only.
     // It starts once the component is complete: the users exist and the smoke has proven the path.
-    const ecs = new Ecs("ecs", {
-        namePrefix: settings.namePrefix,
-        region: settings.region,
-        accountId: identity.accountId,
-        settings: settings.app,
-        proxyEndpoint: aurora.proxyEndpoint,
-        proxyReaderEndpoint: access.readerEndpoint ? aurora.proxyReaderEndpoint : undefined,
-        dbName: settings.database.name,
-        dbUser: access.appUser,
-        readonlyUser: readonlyTaskUser,
-        connectAs: access.ecsTaskUsers,
-        connectArns: access.ecsTaskUsers.map((n) => aurora.connectArns.apply((arns) => arns[n])),
-        subnetIds: aurora.privateSubnetIds,
-        securityGroupId: aurora.clientSecurityGroupId,
-        kmsKeyArn: aurora.kmsKeyArn,
-        dependsOn: [aurora],
-    }, { providers: { aws: provider } });
+    const ecs = new Ecs(
+        "ecs",
+        {
+            namePrefix: settings.namePrefix,
+            region: settings.region,
+            accountId: identity.accountId,
+            settings: settings.app,
+            proxyEndpoint: aurora.proxyEndpoint,
+            proxyReaderEndpoint: access.readerEndpoint ? aurora.proxyReaderEndpoint : undefined,
+            dbName: settings.database.name,
+            dbUser: access.appUser,
+            readonlyUser: readonlyTaskUser,
+            connectAs: access.ecsTaskUsers,
+            connectArns: access.ecsTaskUsers.map((n) => aurora.connectArns.apply((arns) => arns[n])),
+            subnetIds: aurora.privateSubnetIds,
+            securityGroupId: aurora.clientSecurityGroupId,
+            kmsKeyArn: aurora.kmsKeyArn,
+            dependsOn: [aurora],
+        },
+        { providers: { aws: provider } },
+    );
 
     const operatorOn = settings.operator.enabled;
     return {
@@ -139,9 +143,13 @@ export function createStack(settings: Settings): StackOutputs {
         alarmTopicArn: aurora.alarmTopicArn,
         dashboardName: aurora.dashboardName,
         smokeSchedule: settings.smoke.schedule?.expression ?? "off",
-        ...(operatorOn ? {
-            relayInstanceId: aurora.relayInstanceId, operatorRoleArn: aurora.operatorRoleArn, operatorUsers: settings.operator.users,
-            operatorSessionDocument: aurora.operatorSessionDocument,
-        } : {}),
+        ...(operatorOn
+            ? {
+                  relayInstanceId: aurora.relayInstanceId,
+                  operatorRoleArn: aurora.operatorRoleArn,
+                  operatorUsers: settings.operator.users,
+                  operatorSessionDocument: aurora.operatorSessionDocument,
+              }
+            : {}),
     };
 }

@@ -17,4 +17,3 @@ export const TYPE = {
     Operator: `${PACKAGE}:index:Operator`,
     Ecs: `${PACKAGE}:index:Ecs`,
 } as const;
-

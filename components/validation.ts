@@ -48,7 +48,11 @@ export function formatIpv4(n: number): string {
 
 /** True when the address block lies inside the RFC 1918 private ranges. */
 export function isPrivateIpv4(base: number, prefix: number): boolean {
-    const ranges: Array<[string, number]> = [["10.0.0.0", 8], ["172.16.0.0", 12], ["192.168.0.0", 16]];
+    const ranges: Array<[string, number]> = [
+        ["10.0.0.0", 8],
+        ["172.16.0.0", 12],
+        ["192.168.0.0", 16],
+    ];
     return ranges.some(([addr, p]) => {
         const r = parseIpv4Cidr(`${addr}/${p}`) as { base: number; prefix: number };
         return prefix >= p && Math.floor(base / 2 ** (32 - p)) === Math.floor(r.base / 2 ** (32 - p));
@@ -61,7 +65,10 @@ export function closest(word: string, candidates: readonly string[]): string | u
     let bestDistance = Infinity;
     for (const c of candidates) {
         const d = editDistance(word.toLowerCase(), c.toLowerCase());
-        if (d < bestDistance) { best = c; bestDistance = d; }
+        if (d < bestDistance) {
+            best = c;
+            bestDistance = d;
+        }
     }
     return bestDistance <= Math.max(2, Math.floor(word.length / 4)) ? best : undefined;
 }
@@ -107,7 +114,8 @@ const DIGEST = /^sha256:[a-f0-9]{64}$/;
 
 /** Parses an image reference, or returns why it is not one (a phrase to follow the value in an error). */
 export function parseImageReference(ref: string): ImageReference | string {
-    const allowed = "expected [registry[:port]/]repository[:tag][@sha256:<64 hex>], e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/orders:1.4.2";
+    const allowed =
+        "expected [registry[:port]/]repository[:tag][@sha256:<64 hex>], e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/orders:1.4.2";
     if (ref.length === 0) return `is empty; ${allowed}`;
     let rest = ref;
     let digest: string | undefined;
@@ -123,18 +131,23 @@ export function parseImageReference(ref: string): ImageReference | string {
     if (colon > slash) {
         tag = rest.slice(colon + 1);
         rest = rest.slice(0, colon);
-        if (!TAG.test(tag)) return `has tag ${JSON.stringify(tag)}; a tag is 1-128 of A-Z a-z 0-9 _ . - and starts with a letter, digit or _`;
+        if (!TAG.test(tag))
+            return `has tag ${JSON.stringify(tag)}; a tag is 1-128 of A-Z a-z 0-9 _ . - and starts with a letter, digit or _`;
     }
     const parts = rest.split("/");
     let registry: string | undefined;
     if (parts.length > 1 && (/[.:]/.test(parts[0]) || parts[0] === "localhost")) {
         registry = parts.shift();
-        if (!REGISTRY.test(registry!)) return `has registry ${JSON.stringify(registry)}, which is not a host name or IP with an optional :port; ${allowed}`;
+        if (!REGISTRY.test(registry!))
+            return `has registry ${JSON.stringify(registry)}, which is not a host name or IP with an optional :port; ${allowed}`;
     }
     const repository = parts.join("/");
     const bad = parts.find((p) => !PATH_COMPONENT.test(p));
     if (bad !== undefined) {
-        const hint = bad !== bad.toLowerCase() && PATH_COMPONENT.test(bad.toLowerCase()) ? "repository names must be lower case" : "each path component is a-z 0-9 joined by . _ __ or -";
+        const hint =
+            bad !== bad.toLowerCase() && PATH_COMPONENT.test(bad.toLowerCase())
+                ? "repository names must be lower case"
+                : "each path component is a-z 0-9 joined by . _ __ or -";
         return `has repository component ${JSON.stringify(bad)}: ${hint}; ${allowed}`;
     }
     if (repository.length > 255) return `has a ${repository.length}-character repository; at most 255`;

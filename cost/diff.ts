@@ -31,8 +31,11 @@ export interface DiffSide {
 }
 
 const cents = (x: number) => Math.round(x * 100) / 100;
-const minus = (a: Range, b: Range): Range =>
-    ({ low: cents(a.low - b.low), expected: cents(a.expected - b.expected), high: cents(a.high - b.high) });
+const minus = (a: Range, b: Range): Range => ({
+    low: cents(a.low - b.low),
+    expected: cents(a.expected - b.expected),
+    high: cents(a.high - b.high),
+});
 const ZERO: Range = { low: 0, expected: 0, high: 0 };
 
 /** Each priced resource's figures, its lines summed, keyed by type and logical name. */
@@ -41,7 +44,11 @@ function perResource(e: Estimate): Map<string, { resource: string; type: string;
     for (const l of e.lines) {
         const key = `${l.type}\u0000${l.resource}`;
         const entry = out.get(key) ?? { resource: l.resource, type: l.type, monthly: { ...ZERO }, basis: [] };
-        entry.monthly = { low: cents(entry.monthly.low + l.low), expected: cents(entry.monthly.expected + l.monthly), high: cents(entry.monthly.high + l.high) };
+        entry.monthly = {
+            low: cents(entry.monthly.low + l.low),
+            expected: cents(entry.monthly.expected + l.monthly),
+            high: cents(entry.monthly.high + l.high),
+        };
         entry.basis.push(l.basis);
         out.set(key, entry);
     }
@@ -54,14 +61,25 @@ export function diffEstimates(base: DiffSide, head: DiffSide): CostDiff {
     const lines: DiffLine[] = [];
     for (const [key, b] of before) {
         const h = after.get(key);
-        if (!h) { lines.push({ resource: b.resource, type: b.type, change: "removed", base: b.monthly, head: null, delta: minus(ZERO, b.monthly) }); continue; }
+        if (!h) {
+            lines.push({
+                resource: b.resource,
+                type: b.type,
+                change: "removed",
+                base: b.monthly,
+                head: null,
+                delta: minus(ZERO, b.monthly),
+            });
+            continue;
+        }
         const delta = minus(h.monthly, b.monthly);
         if (delta.low !== 0 || delta.expected !== 0 || delta.high !== 0) {
             lines.push({ resource: b.resource, type: b.type, change: "changed", base: b.monthly, head: h.monthly, delta });
         }
     }
     for (const [key, h] of after) {
-        if (!before.has(key)) lines.push({ resource: h.resource, type: h.type, change: "added", base: null, head: h.monthly, delta: minus(h.monthly, ZERO) });
+        if (!before.has(key))
+            lines.push({ resource: h.resource, type: h.type, change: "added", base: null, head: h.monthly, delta: minus(h.monthly, ZERO) });
     }
     lines.sort((a, b) => Math.abs(b.delta.expected) - Math.abs(a.delta.expected) || a.resource.localeCompare(b.resource));
     return {
@@ -77,7 +95,8 @@ export function diffEstimates(base: DiffSide, head: DiffSide): CostDiff {
 export function differingAssumptions(base: DiffSide, head: DiffSide): string[] {
     const out: string[] = [];
     if (base.estimate.region !== head.estimate.region) out.push(`region: ${base.estimate.region} → ${head.estimate.region}`);
-    if (base.estimate.pricesAsOf !== head.estimate.pricesAsOf) out.push(`prices as of: ${base.estimate.pricesAsOf} → ${head.estimate.pricesAsOf}`);
+    if (base.estimate.pricesAsOf !== head.estimate.pricesAsOf)
+        out.push(`prices as of: ${base.estimate.pricesAsOf} → ${head.estimate.pricesAsOf}`);
     for (const a of base.assumptions) if (!head.assumptions.includes(a)) out.push(`base only: ${a}`);
     for (const a of head.assumptions) if (!base.assumptions.includes(a)) out.push(`head only: ${a}`);
     return out;
@@ -99,10 +118,15 @@ export function formatDiff(d: CostDiff, assumptions: string[], basisOf?: (side: 
     if (d.lines.length === 0) out.push("  no priced resource changed");
     else out.push(`  ${"change".padEnd(8)} ${"delta".padStart(10)}  resource (type): base → head, expected (low-high)`);
     for (const l of d.lines) {
-        out.push(`  ${l.change.padEnd(8)} ${signed(l.delta.expected).padStart(10)}  ${l.resource} (${l.type.split(":").pop()}): ${range(l.base)} → ${range(l.head)}`);
+        out.push(
+            `  ${l.change.padEnd(8)} ${signed(l.delta.expected).padStart(10)}  ${l.resource} (${l.type.split(":").pop()}): ${range(l.base)} → ${range(l.head)}`,
+        );
         if (basisOf && l.change === "changed") {
             const [b, h] = [basisOf("base", l).join("; "), basisOf("head", l).join("; ")];
-            if (b !== h) { out.push(`             base: ${b}`); out.push(`             head: ${h}`); }
+            if (b !== h) {
+                out.push(`             base: ${b}`);
+                out.push(`             head: ${h}`);
+            }
         }
     }
     out.push("");

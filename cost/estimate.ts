@@ -4,7 +4,19 @@
 //
 // Every AWS resource type is either priced here (PRICERS), classed as free (FREE), or reported as
 // "not priced": a type this file doesn't know never counts as zero.
-import { AURORA_INSTANCE_HOUR, EC2_INSTANCE_HOUR, HOURS_PER_MONTH, isPricedRegion, PRICES, PRICES_AS_OF, PriceKey, PROXY_MIN_ACU, PROXY_MIN_VCPU, Region, REGIONS } from "./prices";
+import {
+    AURORA_INSTANCE_HOUR,
+    EC2_INSTANCE_HOUR,
+    HOURS_PER_MONTH,
+    isPricedRegion,
+    PRICES,
+    PRICES_AS_OF,
+    PriceKey,
+    PROXY_MIN_ACU,
+    PROXY_MIN_VCPU,
+    Region,
+    REGIONS,
+} from "./prices";
 
 /** A resource as planned: its type token, logical name and resolved inputs (state/id when known). */
 export interface PlannedResource {
@@ -139,10 +151,16 @@ export function classify(type: string): Classification {
 export class UnpricedRegionError extends Error {}
 
 /** Prices every resource in `resources` for `region`. */
-export function estimate(stack: string, region: string, resources: PlannedResource[],
-                         assumptions: Assumptions = DEFAULT_ASSUMPTIONS): Estimate {
+export function estimate(
+    stack: string,
+    region: string,
+    resources: PlannedResource[],
+    assumptions: Assumptions = DEFAULT_ASSUMPTIONS,
+): Estimate {
     if (!isPricedRegion(region)) {
-        throw new UnpricedRegionError(`${stack}: region ${region} is not in the price table (cost/prices.ts); priced regions: ${REGIONS.join(", ")}`);
+        throw new UnpricedRegionError(
+            `${stack}: region ${region} is not in the price table (cost/prices.ts); priced regions: ${REGIONS.join(", ")}`,
+        );
     }
     const ctx = new Context(region, resources, assumptions);
     const lines: CostLine[] = [];
@@ -152,32 +170,60 @@ export function estimate(stack: string, region: string, resources: PlannedResour
         const kind = classify(res.type);
         if (kind === "ignored") continue;
         if (kind === "opaque") {
-            notPriced.push({ resource: res.name, type: res.type, reason: `${res.type} is a remote component: its AWS resources (an awsx ec2.Vpc's NAT gateways, for one) ` +
-                "are created by its own provider and are not in the offline plan, so they are not priced here" });
+            notPriced.push({
+                resource: res.name,
+                type: res.type,
+                reason:
+                    `${res.type} is a remote component: its AWS resources (an awsx ec2.Vpc's NAT gateways, for one) ` +
+                    "are created by its own provider and are not in the offline plan, so they are not priced here",
+            });
             continue;
         }
-        if (kind === "free") { free.push({ resource: res.name, type: res.type, reason: freeReason(res.type)! }); continue; }
+        if (kind === "free") {
+            free.push({ resource: res.name, type: res.type, reason: freeReason(res.type)! });
+            continue;
+        }
         if (kind === "unknown") {
-            notPriced.push({ resource: res.name, type: res.type, reason: `the price table doesn't know ${res.type}; price it or class it as free in cost/estimate.ts` });
+            notPriced.push({
+                resource: res.name,
+                type: res.type,
+                reason: `the price table doesn't know ${res.type}; price it or class it as free in cost/estimate.ts`,
+            });
             continue;
         }
         for (const part of PRICERS[res.type](res, ctx)) {
             if ("reason" in part) notPriced.push({ resource: res.name, type: res.type, reason: part.reason });
-            else lines.push({ resource: res.name, type: res.type, monthly: cents(part.expected), low: cents(part.low), high: cents(part.high), basis: part.basis });
+            else
+                lines.push({
+                    resource: res.name,
+                    type: res.type,
+                    monthly: cents(part.expected),
+                    low: cents(part.low),
+                    high: cents(part.high),
+                    basis: part.basis,
+                });
         }
     }
     const total = (pick: (l: CostLine) => number) => Math.round(lines.reduce((sum, l) => sum + Math.round(pick(l) * 100), 0)) / 100;
     return {
-        stack, region, currency: "USD", pricesAsOf: PRICES_AS_OF,
+        stack,
+        region,
+        currency: "USD",
+        pricesAsOf: PRICES_AS_OF,
         monthly: { low: total((l) => l.low), expected: total((l) => l.monthly), high: total((l) => l.high) },
-        lines, notPriced, free,
+        lines,
+        notPriced,
+        free,
     };
 }
 
 /** The `--json` document: the contract in cost/README.md, plus `notPriced` (an added field). */
 export function toJson(e: Estimate) {
     return {
-        stack: e.stack, region: e.region, currency: e.currency, pricesAsOf: e.pricesAsOf,
+        stack: e.stack,
+        region: e.region,
+        currency: e.currency,
+        pricesAsOf: e.pricesAsOf,
         monthly: { low: e.monthly.low, expected: e.monthly.expected, high: e.monthly.high },
         lines: e.lines.map((l) => ({ resource: l.resource, type: l.type, monthly: l.monthly, basis: l.basis })),
         notPriced: e.notPriced.map((n) => ({ resource: n.resource, type: n.type, reason: n.reason })),
@@ -192,7 +238,11 @@ type Part = (Range & { basis: string }) | { reason: string };
 type Pricer = (res: PlannedResource, ctx: Context) => Part[];
 
 class Context {
-    constructor(readonly region: Region, readonly resources: PlannedResource[], readonly a: Assumptions) {}
+    constructor(
+        readonly region: Region,
+        readonly resources: PlannedResource[],
+        readonly a: Assumptions,
+    ) {}
 
     price(key: PriceKey): number {
         return PRICES[key].usd[this.region];
@@ -223,12 +273,17 @@ const T = {
 
 /** Values a resource may be referred to by: its id, names and ARN. */
 function handles(res: PlannedResource): string[] {
-    return [res.id, res.state?.id, res.state?.name, res.state?.arn, res.inputs.name, res.inputs.arn]
-        .filter((v): v is string => typeof v === "string" && v.length > 0);
+    return [res.id, res.state?.id, res.state?.name, res.state?.arn, res.inputs.name, res.inputs.arn].filter(
+        (v): v is string => typeof v === "string" && v.length > 0,
+    );
 }
 
 /** The resource of `candidates` that `ref` names; the only candidate when the plan has just one. */
-function resolve(ref: unknown, candidates: PlannedResource[], extra: (c: PlannedResource) => string[] = () => []): PlannedResource | undefined {
+function resolve(
+    ref: unknown,
+    candidates: PlannedResource[],
+    extra: (c: PlannedResource) => string[] = () => [],
+): PlannedResource | undefined {
     if (typeof ref === "string") {
         const hit = candidates.find((c) => [...handles(c), ...extra(c)].includes(ref));
         if (hit) return hit;
@@ -254,8 +309,11 @@ function instanceAcu(ctx: Context, inst: PlannedResource): Range | { reason: str
     return { low: min, expected: at(ctx.a.acuPositionInRange.expected), high: max };
 }
 
-const scale = (x: Range, f: (v: number, level: keyof Range) => number): Range =>
-    ({ low: f(x.low, "low"), expected: f(x.expected, "expected"), high: f(x.high, "high") });
+const scale = (x: Range, f: (v: number, level: keyof Range) => number): Range => ({
+    low: f(x.low, "low"),
+    expected: f(x.expected, "expected"),
+    high: f(x.high, "high"),
+});
 
 /**
  * The proxy in front of a cluster outside the plan (database.existingCluster): it bills that cluster's capacity,
@@ -270,7 +328,8 @@ function existingClusterProxyPart(ctx: Context, identifiers: string[]): Part {
         low: month(PROXY_MIN_VCPU),
         expected: month(2 * PROXY_MIN_VCPU),
         high: month(PROXY_MIN_ACU),
-        basis: `fronts ${identifiers.join(", ")}, a cluster outside the plan: RDS Proxy bills its provisioned instances' vCPUs (at least ${PROXY_MIN_VCPU}) ` +
+        basis:
+            `fronts ${identifiers.join(", ")}, a cluster outside the plan: RDS Proxy bills its provisioned instances' vCPUs (at least ${PROXY_MIN_VCPU}) ` +
             `or its Serverless v2 ACUs (at least ${PROXY_MIN_ACU}) at ${usd(price)} an hour each (${usd(month(1))} a month); ` +
             `low ${PROXY_MIN_VCPU} vCPU, expected 2 instances of 2 vCPU, high the ${PROXY_MIN_ACU}-ACU minimum; a larger cluster costs ${usd(month(1))} a month per vCPU or ACU`,
     };
@@ -280,12 +339,14 @@ function existingClusterProxyPart(ctx: Context, identifiers: string[]): Part {
 function acuProxyPart(ctx: Context, sum: Range, count: number): Part {
     const charged = scale(sum, (x) => Math.max(PROXY_MIN_ACU, x));
     const price = ctx.price("proxyAcuHour");
-    const fronts = count > 0
-        ? `the ${count} Serverless v2 instance(s) it fronts use ${round(sum.low, 3)}-${round(sum.high, 3)} ACU (${round(sum.expected, 3)} expected)`
-        : "no Serverless v2 instance behind it in the plan";
+    const fronts =
+        count > 0
+            ? `the ${count} Serverless v2 instance(s) it fronts use ${round(sum.low, 3)}-${round(sum.high, 3)} ACU (${round(sum.expected, 3)} expected)`
+            : "no Serverless v2 instance behind it in the plan";
     return {
         ...scale(charged, (x) => x * HOURS_PER_MONTH * price),
-        basis: `RDS Proxy bills the ACUs of the instances it fronts with a minimum of ${PROXY_MIN_ACU} ACUs: ${fronts}, so it charges ` +
+        basis:
+            `RDS Proxy bills the ACUs of the instances it fronts with a minimum of ${PROXY_MIN_ACU} ACUs: ${fronts}, so it charges ` +
             `${round(charged.expected, 3)} ACU × ${HOURS_PER_MONTH} h × ${usd(price)}/ACU-hour`,
     };
 }
@@ -312,11 +373,14 @@ function emfMetrics(res: PlannedResource, ctx: Context, scheduledRunsPerMonth: n
     if (!Array.isArray(metrics)) return [{ reason: "SMOKE_METRICS lists no metrics" }];
     const series = metrics.length;
     const hours = scale(ctx.a.deploysPerMonth, (d) => Math.min(HOURS_PER_MONTH, scheduledRunsPerMonth + d));
-    return [{
-        ...scale(hours, (h) => series * (h / HOURS_PER_MONTH) * ctx.price("metricMonth")),
-        basis: `${series} EMF custom metrics (${metrics.join(", ")}; one series each) × ${ctx.show("metricMonth")}/metric-month, ` +
-            `prorated by the hours a run sends them (${Math.round(hours.expected)} of ${HOURS_PER_MONTH})`,
-    }];
+    return [
+        {
+            ...scale(hours, (h) => series * (h / HOURS_PER_MONTH) * ctx.price("metricMonth")),
+            basis:
+                `${series} EMF custom metrics (${metrics.join(", ")}; one series each) × ${ctx.show("metricMonth")}/metric-month, ` +
+                `prorated by the hours a run sends them (${Math.round(hours.expected)} of ${HOURS_PER_MONTH})`,
+        },
+    ];
 }
 
 /** Lambda runs: requests plus GB-seconds at the function's memory and architecture. */
@@ -329,8 +393,12 @@ function lambdaRuns(ctx: Context, fn: PlannedResource | undefined, runs: Range):
         const seconds = Math.min(ctx.a.lambdaRunSeconds[level], timeout);
         return n * (ctx.price("lambdaRequestMillion") / 1e6 + seconds * memoryGb * ctx.price(gbs));
     });
-    return { ...cost, what: `${memoryGb * 1024} MB ${arm ? "arm64" : "x86"}, ${ctx.a.lambdaRunSeconds.expected} s a run (at most its ${timeout} s timeout), ` +
-        `${ctx.show("lambdaRequestMillion")}/M requests + ${ctx.show(gbs)}/GB-s` };
+    return {
+        ...cost,
+        what:
+            `${memoryGb * 1024} MB ${arm ? "arm64" : "x86"}, ${ctx.a.lambdaRunSeconds.expected} s a run (at most its ${timeout} s timeout), ` +
+            `${ctx.show("lambdaRequestMillion")}/M requests + ${ctx.show(gbs)}/GB-s`,
+    };
 }
 
 /** Runs a month of a Scheduler expression: rate(...), cron(...) (fields counted, days from day-of-month or -week) or at(...). */
@@ -351,13 +419,14 @@ export function runsPerMonth(expression: unknown): number | undefined {
     const DAYS = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
     const value = (v: string) => (DAYS.includes(v.toUpperCase()) ? DAYS.indexOf(v.toUpperCase()) + 1 : Number(v));
     /** How many values of a field of `size` values match, e.g. "*\/15" of 60 → 4, "8-17" → 10, "MON-FRI" → 5. */
-    const count = (field: string, size: number): number => field.split(",").reduce((n, part) => {
-        const [range, step] = part.split("/");
-        const by = step ? Number(step) : 1;
-        if (range === "*" || range === "?") return n + Math.ceil(size / by);
-        const [from, to] = range.split("-");
-        return n + (to === undefined ? 1 : Math.floor((value(to) - value(from)) / by) + 1);
-    }, 0);
+    const count = (field: string, size: number): number =>
+        field.split(",").reduce((n, part) => {
+            const [range, step] = part.split("/");
+            const by = step ? Number(step) : 1;
+            if (range === "*" || range === "?") return n + Math.ceil(size / by);
+            const [from, to] = range.split("-");
+            return n + (to === undefined ? 1 : Math.floor((value(to) - value(from)) / by) + 1);
+        }, 0);
     const daysPerMonth = HOURS_PER_MONTH / 24;
     const days = !any(dayOfWeek) ? (count(dayOfWeek, 7) / 7) * daysPerMonth : !any(dayOfMonth) ? count(dayOfMonth, 31) : daysPerMonth;
     const months = any(month) ? 1 : count(month, 12) / 12;
@@ -374,14 +443,22 @@ const PRICERS: Record<string, Pricer> = {
             const storage = scale(ctx.a.auroraStorageGb, (gb) => gb * ctx.price("auroraStorageGbMonth"));
             const io = scale(ctx.a.auroraIoMillions, (m) => m * ctx.price("auroraIoMillion"));
             parts.push({
-                low: storage.low + io.low, expected: storage.expected + io.expected, high: storage.high + io.high,
-                basis: `Aurora Standard storage ${ctx.a.auroraStorageGb.expected} GB × ${ctx.show("auroraStorageGbMonth")}/GB-month + ` +
+                low: storage.low + io.low,
+                expected: storage.expected + io.expected,
+                high: storage.high + io.high,
+                basis:
+                    `Aurora Standard storage ${ctx.a.auroraStorageGb.expected} GB × ${ctx.show("auroraStorageGbMonth")}/GB-month + ` +
                     `${ctx.a.auroraIoMillions.expected}M I/O × ${ctx.show("auroraIoMillion")}/M (assumed); ` +
                     `${res.inputs.backupRetentionPeriod ?? 1}-day backups assumed within the free allowance (100% of storage)`,
             });
         }
         if (res.inputs.manageMasterUserPassword === true) {
-            parts.push(flat(ctx.price("secretMonth"), `the RDS-managed master user secret: 1 Secrets Manager secret × ${ctx.show("secretMonth")}/month`));
+            parts.push(
+                flat(
+                    ctx.price("secretMonth"),
+                    `the RDS-managed master user secret: 1 Secrets Manager secret × ${ctx.show("secretMonth")}/month`,
+                ),
+            );
         }
         if (res.inputs.enableHttpEndpoint === true) {
             const calls = scale(ctx.a.deploysPerMonth, (d, level) => d * ctx.a.dataApiCallsPerDeploy[level]);
@@ -403,15 +480,27 @@ const PRICERS: Record<string, Pricer> = {
             const reader = typeof res.inputs.promotionTier === "number" && res.inputs.promotionTier > 0;
             parts.push({
                 ...scale(acu, (x) => x * HOURS_PER_MONTH * price),
-                basis: `Serverless v2 ${acu.low}-${acu.high} ACU, ${round(acu.expected, 3)} ACU on average (assumed) × ${HOURS_PER_MONTH} h × ${usd(price)}/ACU-hour` +
+                basis:
+                    `Serverless v2 ${acu.low}-${acu.high} ACU, ${round(acu.expected, 3)} ACU on average (assumed) × ${HOURS_PER_MONTH} h × ${usd(price)}/ACU-hour` +
                     (reader ? "; a reader in promotion tier 0-1 scales with the writer, higher tiers may sit lower" : ""),
             });
         } else {
             const known = AURORA_INSTANCE_HOUR[instanceClass];
-            if (!known) return [{ reason: `instance class ${instanceClass || "(unset)"} is not in the price table (db.serverless, ${Object.keys(AURORA_INSTANCE_HOUR).join(", ")} are)` }];
-            parts.push(flat(HOURS_PER_MONTH * ctx.price(known.key),
-                `provisioned ${instanceClass} (${known.vcpu} vCPU) on demand: ${HOURS_PER_MONTH} h × ${ctx.show(known.key)}/h` +
-                (/^db\.t/.test(instanceClass) ? "; a T class bills CPU credits when it runs above its baseline for long (Unlimited mode; the rate is not confirmed here): not priced" : "")));
+            if (!known)
+                return [
+                    {
+                        reason: `instance class ${instanceClass || "(unset)"} is not in the price table (db.serverless, ${Object.keys(AURORA_INSTANCE_HOUR).join(", ")} are)`,
+                    },
+                ];
+            parts.push(
+                flat(
+                    HOURS_PER_MONTH * ctx.price(known.key),
+                    `provisioned ${instanceClass} (${known.vcpu} vCPU) on demand: ${HOURS_PER_MONTH} h × ${ctx.show(known.key)}/h` +
+                        (/^db\.t/.test(instanceClass)
+                            ? "; a T class bills CPU credits when it runs above its baseline for long (Unlimited mode; the rate is not confirmed here): not priced"
+                            : ""),
+                ),
+            );
         }
         if (res.inputs.performanceInsightsEnabled === true) {
             const days = res.inputs.performanceInsightsRetentionPeriod ?? 7;
@@ -424,7 +513,8 @@ const PRICERS: Record<string, Pricer> = {
             const gb = scale(ctx.a.enhancedMonitoringSampleKb, (kb) => (samples * kb) / (1024 * 1024));
             parts.push({
                 ...scale(gb, (g) => g * (ctx.price("logsIngestGb") + ctx.price("logsStorageGbMonth"))),
-                basis: `Enhanced Monitoring every ${interval} s: ${Math.round(samples)} samples × ${ctx.a.enhancedMonitoringSampleKb.expected} KB (assumed) = ` +
+                basis:
+                    `Enhanced Monitoring every ${interval} s: ${Math.round(samples)} samples × ${ctx.a.enhancedMonitoringSampleKb.expected} KB (assumed) = ` +
                     `${round(gb.expected, 2)} GB into RDSOSMetrics × (${ctx.show("logsIngestGb")}/GB ingested + ${ctx.show("logsStorageGbMonth")}/GB-month kept 30 days)`,
             });
         }
@@ -432,10 +522,18 @@ const PRICERS: Record<string, Pricer> = {
     },
 
     [T.proxy]: (res, ctx) => {
-        const targets = ctx.ofType(T.proxyTarget).filter((t) => t.inputs.dbProxyName === res.inputs.name || ctx.ofType(T.proxy).length === 1);
+        const targets = ctx
+            .ofType(T.proxyTarget)
+            .filter((t) => t.inputs.dbProxyName === res.inputs.name || ctx.ofType(T.proxy).length === 1);
         const clusters = targets.map((t) => clusterOf(ctx, t.inputs.dbClusterIdentifier)).filter((c): c is PlannedResource => !!c);
         const instances = ctx.ofType(T.instance).filter((i) => clusters.some((c) => clusterOf(ctx, i.inputs.clusterIdentifier) === c));
-        if (targets.length > 0 && clusters.length === 0) return [existingClusterProxyPart(ctx, targets.map((t) => String(t.inputs.dbClusterIdentifier)))];
+        if (targets.length > 0 && clusters.length === 0)
+            return [
+                existingClusterProxyPart(
+                    ctx,
+                    targets.map((t) => String(t.inputs.dbClusterIdentifier)),
+                ),
+            ];
         // RDS Proxy bills the capacity of what it fronts: ACUs of Serverless v2 instances (at least 8), vCPUs of
         // provisioned ones (at least 2). A cluster mixing both is billed on each part here (not confirmed).
         const acu: Range = { low: 0, expected: 0, high: 0 };
@@ -445,47 +543,71 @@ const PRICERS: Record<string, Pricer> = {
             if (inst.inputs.instanceClass === "db.serverless") {
                 const a = instanceAcu(ctx, inst);
                 if ("reason" in a) return [{ reason: `fronts ${inst.name}, whose ${a.reason}` }];
-                acu.low += a.low; acu.expected += a.expected; acu.high += a.high;
+                acu.low += a.low;
+                acu.expected += a.expected;
+                acu.high += a.high;
                 serverlessCount++;
                 continue;
             }
             const known = AURORA_INSTANCE_HOUR[String(inst.inputs.instanceClass)];
-            if (!known) return [{ reason: `fronts ${inst.name}, whose instance class ${inst.inputs.instanceClass} has no vCPU count in the price table` }];
+            if (!known)
+                return [
+                    {
+                        reason: `fronts ${inst.name}, whose instance class ${inst.inputs.instanceClass} has no vCPU count in the price table`,
+                    },
+                ];
             vcpu += known.vcpu;
         }
         const provisionedCount = instances.length - serverlessCount;
         if (provisionedCount > 0) {
             const charged = Math.max(PROXY_MIN_VCPU, vcpu);
             const price = ctx.price("proxyVcpuHour");
-            const parts: Part[] = [flat(charged * HOURS_PER_MONTH * price,
-                `RDS Proxy bills the vCPUs of the provisioned instances it fronts with a minimum of ${PROXY_MIN_VCPU} vCPUs: the ${provisionedCount} ` +
-                `provisioned instance(s) it fronts have ${vcpu} vCPU, so it charges ${charged} vCPU × ${HOURS_PER_MONTH} h × ${usd(price)}/vCPU-hour`)];
+            const parts: Part[] = [
+                flat(
+                    charged * HOURS_PER_MONTH * price,
+                    `RDS Proxy bills the vCPUs of the provisioned instances it fronts with a minimum of ${PROXY_MIN_VCPU} vCPUs: the ${provisionedCount} ` +
+                        `provisioned instance(s) it fronts have ${vcpu} vCPU, so it charges ${charged} vCPU × ${HOURS_PER_MONTH} h × ${usd(price)}/vCPU-hour`,
+                ),
+            ];
             if (serverlessCount === 0) return parts;
             return [...parts, acuProxyPart(ctx, acu, serverlessCount)];
         }
         return [acuProxyPart(ctx, acu, serverlessCount)];
     },
 
-    "aws:rds/proxyEndpoint:ProxyEndpoint": () => [flat(0,
-        "no charge of its own (not confirmed on the pricing page): the proxy's ACU-hours cover its endpoints, and a reader endpoint routes to the same instances; " +
-        "an endpoint in another VPC may add PrivateLink charges")],
+    "aws:rds/proxyEndpoint:ProxyEndpoint": () => [
+        flat(
+            0,
+            "no charge of its own (not confirmed on the pricing page): the proxy's ACU-hours cover its endpoints, and a reader endpoint routes to the same instances; " +
+                "an endpoint in another VPC may add PrivateLink charges",
+        ),
+    ],
 
     [T.nat]: (res, ctx) => {
         const count = Math.max(1, ctx.ofType(T.nat).length);
         const data = scale(ctx.a.natDataGb, (gb) => gb / count);
-        return [{
-            ...scale(data, (gb) => HOURS_PER_MONTH * ctx.price("natGatewayHour") + gb * ctx.price("natGatewayGb")),
-            basis: `${HOURS_PER_MONTH} h × ${ctx.show("natGatewayHour")}/h + ${round(data.expected, 2)} GB (1/${count} of ${ctx.a.natDataGb.expected} GB assumed) × ${ctx.show("natGatewayGb")}/GB`,
-        }];
+        return [
+            {
+                ...scale(data, (gb) => HOURS_PER_MONTH * ctx.price("natGatewayHour") + gb * ctx.price("natGatewayGb")),
+                basis: `${HOURS_PER_MONTH} h × ${ctx.show("natGatewayHour")}/h + ${round(data.expected, 2)} GB (1/${count} of ${ctx.a.natDataGb.expected} GB assumed) × ${ctx.show("natGatewayGb")}/GB`,
+            },
+        ];
     },
 
-    "aws:ec2/eip:Eip": (_res, ctx) => [flat(HOURS_PER_MONTH * ctx.price("publicIpv4Hour"),
-        `public IPv4 address: ${HOURS_PER_MONTH} h × ${ctx.show("publicIpv4Hour")}/h`)],
+    "aws:ec2/eip:Eip": (_res, ctx) => [
+        flat(HOURS_PER_MONTH * ctx.price("publicIpv4Hour"), `public IPv4 address: ${HOURS_PER_MONTH} h × ${ctx.show("publicIpv4Hour")}/h`),
+    ],
 
     [T.service]: (res, ctx) => {
         const strategies: any[] = res.inputs.capacityProviderStrategies ?? [];
-        const fargate = res.inputs.launchType === "FARGATE" || (strategies.length > 0 && strategies.every((s) => s.capacityProvider === "FARGATE"));
-        if (!fargate) return [{ reason: `launch type ${res.inputs.launchType ?? (strategies.length > 0 ? strategies.map((s) => s.capacityProvider).join("+") : "EC2")} is not priced (only Fargate on-demand is)` }];
+        const fargate =
+            res.inputs.launchType === "FARGATE" || (strategies.length > 0 && strategies.every((s) => s.capacityProvider === "FARGATE"));
+        if (!fargate)
+            return [
+                {
+                    reason: `launch type ${res.inputs.launchType ?? (strategies.length > 0 ? strategies.map((s) => s.capacityProvider).join("+") : "EC2")} is not priced (only Fargate on-demand is)`,
+                },
+            ];
         const ref = String(res.inputs.taskDefinition ?? "");
         const family = /task-definition\/([^:]+)/.exec(ref)?.[1] ?? ref.split(":")[0];
         const td = resolve(family, ctx.ofType(T.taskDefinition), (t) => [t.inputs.family].filter(Boolean));
@@ -497,77 +619,114 @@ const PRICERS: Record<string, Pricer> = {
         const [cpuKey, memKey]: PriceKey[] = arm ? ["fargateVcpuHourArm", "fargateGbHourArm"] : ["fargateVcpuHourX86", "fargateGbHourX86"];
         const tasks = typeof res.inputs.desiredCount === "number" ? res.inputs.desiredCount : 1;
         const perTask = HOURS_PER_MONTH * (vcpu * ctx.price(cpuKey) + gb * ctx.price(memKey));
-        return [flat(tasks * perTask,
-            `Fargate ${arm ? "Linux/ARM" : "Linux/x86"}: ${tasks} task(s) × (${vcpu} vCPU × ${ctx.show(cpuKey)} + ${gb} GB × ${ctx.show(memKey)}) × ${HOURS_PER_MONTH} h ` +
-            "(desiredCount; no autoscaling in the plan)")];
+        return [
+            flat(
+                tasks * perTask,
+                `Fargate ${arm ? "Linux/ARM" : "Linux/x86"}: ${tasks} task(s) × (${vcpu} vCPU × ${ctx.show(cpuKey)} + ${gb} GB × ${ctx.show(memKey)}) × ${HOURS_PER_MONTH} h ` +
+                    "(desiredCount; no autoscaling in the plan)",
+            ),
+        ];
     },
 
     "aws:ecs/cluster:Cluster": (res, ctx) => {
         const setting = (res.inputs.settings ?? []).find((s: any) => s.name === "containerInsights")?.value;
-        if (setting !== "enabled" && setting !== "enhanced") return [flat(0, "ECS cluster without Container Insights: no charge of its own")];
-        if (setting === "enhanced") return [{ reason: "Container Insights with enhanced observability (task- and container-level metrics) is not modelled" }];
+        if (setting !== "enabled" && setting !== "enhanced")
+            return [flat(0, "ECS cluster without Container Insights: no charge of its own")];
+        if (setting === "enhanced")
+            return [{ reason: "Container Insights with enhanced observability (task- and container-level metrics) is not modelled" }];
         const services = ctx.ofType(T.service).filter((s) => resolve(s.inputs.cluster, ctx.ofType("aws:ecs/cluster:Cluster")) === res);
         const metrics = 8 + 11 * services.length;
         const logs = scale(ctx.a.containerInsightsLogGbPerService, (gb) => gb * services.length);
-        return [{
-            ...scale(logs, (gb) => metrics * ctx.price("metricMonth") + gb * ctx.price("logsIngestGb")),
-            basis: `Container Insights: ${metrics} metrics (8 cluster + 11 × ${services.length} service, assumed) × ${ctx.show("metricMonth")}/metric-month + ` +
-                `${round(logs.expected, 2)} GB of performance events × ${ctx.show("logsIngestGb")}/GB`,
-        }];
+        return [
+            {
+                ...scale(logs, (gb) => metrics * ctx.price("metricMonth") + gb * ctx.price("logsIngestGb")),
+                basis:
+                    `Container Insights: ${metrics} metrics (8 cluster + 11 × ${services.length} service, assumed) × ${ctx.show("metricMonth")}/metric-month + ` +
+                    `${round(logs.expected, 2)} GB of performance events × ${ctx.show("logsIngestGb")}/GB`,
+            },
+        ];
     },
 
     "aws:cloudwatch/logGroup:LogGroup": (res, ctx) => {
         const days = typeof res.inputs.retentionInDays === "number" && res.inputs.retentionInDays > 0 ? res.inputs.retentionInDays : 365;
-        const kept = (gb: number) => gb * Math.min(days, 365) / 30;
+        const kept = (gb: number) => (gb * Math.min(days, 365)) / 30;
         const retention = res.inputs.retentionInDays > 0 ? `kept ${days} days` : "never expires (a year's worth priced)";
         const name = String(res.inputs.name ?? "");
-        const flows = ctx.ofType(T.flowLog).filter((f) => typeof f.inputs.logDestination === "string" &&
-            name !== "" && f.inputs.logDestination.replace(/:\*$/, "").endsWith(`:log-group:${name}`));
+        const flows = ctx
+            .ofType(T.flowLog)
+            .filter(
+                (f) =>
+                    typeof f.inputs.logDestination === "string" &&
+                    name !== "" &&
+                    f.inputs.logDestination.replace(/:\*$/, "").endsWith(`:log-group:${name}`),
+            );
         if (flows.length > 0) {
             const gb = scale(ctx.a.flowLogGb, (x) => x * flows.length);
-            return [{
-                ...scale(gb, (x) => kept(x) * ctx.price("logsStorageGbMonth")),
-                basis: `flow log destination (ingestion priced on the flow log): ${round(kept(gb.expected), 2)} GB stored, ${retention}, × ${ctx.show("logsStorageGbMonth")}/GB-month`,
-            }];
+            return [
+                {
+                    ...scale(gb, (x) => kept(x) * ctx.price("logsStorageGbMonth")),
+                    basis: `flow log destination (ingestion priced on the flow log): ${round(kept(gb.expected), 2)} GB stored, ${retention}, × ${ctx.show("logsStorageGbMonth")}/GB-month`,
+                },
+            ];
         }
-        return [{
-            ...scale(ctx.a.logIngestGbPerGroup, (gb) => gb * ctx.price("logsIngestGb") + kept(gb) * ctx.price("logsStorageGbMonth")),
-            basis: `${ctx.a.logIngestGbPerGroup.expected} GB/month ingested (assumed) × ${ctx.show("logsIngestGb")}/GB + ${round(kept(ctx.a.logIngestGbPerGroup.expected), 2)} GB stored, ` +
-                `${retention}, × ${ctx.show("logsStorageGbMonth")}/GB-month`,
-        }];
+        return [
+            {
+                ...scale(ctx.a.logIngestGbPerGroup, (gb) => gb * ctx.price("logsIngestGb") + kept(gb) * ctx.price("logsStorageGbMonth")),
+                basis:
+                    `${ctx.a.logIngestGbPerGroup.expected} GB/month ingested (assumed) × ${ctx.show("logsIngestGb")}/GB + ${round(kept(ctx.a.logIngestGbPerGroup.expected), 2)} GB stored, ` +
+                    `${retention}, × ${ctx.show("logsStorageGbMonth")}/GB-month`,
+            },
+        ];
     },
 
     [T.flowLog]: (res, ctx) => {
         const type = res.inputs.logDestinationType ?? "cloud-watch-logs";
         if (type !== "cloud-watch-logs" && type !== "s3") return [{ reason: `flow logs to ${type} are not in the price table` }];
         const key: PriceKey = type === "s3" ? "vendedLogsS3Gb" : "vendedLogsGb";
-        return [{
-            ...scale(ctx.a.flowLogGb, (gb) => gb * ctx.price(key)),
-            basis: `${ctx.a.flowLogGb.expected} GB/month of flow records (assumed, traffic ${res.inputs.trafficType ?? "ALL"}) × ${ctx.show(key)}/GB vended-log delivery to ${type}`,
-        }];
+        return [
+            {
+                ...scale(ctx.a.flowLogGb, (gb) => gb * ctx.price(key)),
+                basis: `${ctx.a.flowLogGb.expected} GB/month of flow records (assumed, traffic ${res.inputs.trafficType ?? "ALL"}) × ${ctx.show(key)}/GB vended-log delivery to ${type}`,
+            },
+        ];
     },
 
     "aws:kms/key:Key": (res, ctx) => {
         const key = ctx.price("kmsKeyMonth");
         const rotating = res.inputs.enableKeyRotation === true;
-        return [{
-            low: key, expected: key, high: rotating ? 3 * key : key,
-            basis: `${ctx.show("kmsKeyMonth")}/key-month` + (rotating ? "; rotation on: each of the first two yearly rotations adds " +
-                `${ctx.show("kmsKeyMonth")}/month (year 2: ${usd(2 * key)}, year 3 on: ${usd(3 * key)}, shown as high)` : "") +
-                "; requests within the 20,000 free a month (assumed)",
-        }];
+        return [
+            {
+                low: key,
+                expected: key,
+                high: rotating ? 3 * key : key,
+                basis:
+                    `${ctx.show("kmsKeyMonth")}/key-month` +
+                    (rotating
+                        ? "; rotation on: each of the first two yearly rotations adds " +
+                          `${ctx.show("kmsKeyMonth")}/month (year 2: ${usd(2 * key)}, year 3 on: ${usd(3 * key)}, shown as high)`
+                        : "") +
+                    "; requests within the 20,000 free a month (assumed)",
+            },
+        ];
     },
 
-    "aws:secretsmanager/secret:Secret": (_res, ctx) => [flat(ctx.price("secretMonth"),
-        `1 secret × ${ctx.show("secretMonth")}/month; API calls negligible (assumed)`)],
+    "aws:secretsmanager/secret:Secret": (_res, ctx) => [
+        flat(ctx.price("secretMonth"), `1 secret × ${ctx.show("secretMonth")}/month; API calls negligible (assumed)`),
+    ],
 
     [T.lambda]: (res, ctx) => {
         const arns = handles(res);
-        const schedules = ctx.ofType(T.schedule).filter((s) => typeof s.inputs.target?.arn === "string" &&
-            arns.some((h) => s.inputs.target.arn === h || s.inputs.target.arn.endsWith(`:function:${h}`)));
+        const schedules = ctx
+            .ofType(T.schedule)
+            .filter(
+                (s) =>
+                    typeof s.inputs.target?.arn === "string" &&
+                    arns.some((h) => s.inputs.target.arn === h || s.inputs.target.arn.endsWith(`:function:${h}`)),
+            );
         const perMonth = schedules.reduce((n, s) => n + (runsPerMonth(s.inputs.scheduleExpression) ?? 0), 0);
         const metrics = emfMetrics(res, ctx, perMonth);
-        if (schedules.length === 0) return [flat(0, "no charge while idle: billed per run; its deploy-time runs are priced on its Invocation"), ...metrics];
+        if (schedules.length === 0)
+            return [flat(0, "no charge while idle: billed per run; its deploy-time runs are priced on its Invocation"), ...metrics];
         const runs = lambdaRuns(ctx, res, { low: perMonth, expected: perMonth, high: perMonth });
         return [{ ...runs, basis: `${Math.round(perMonth)} scheduled runs/month × (${runs.what})` }, ...metrics];
     },
@@ -576,8 +735,14 @@ const PRICERS: Record<string, Pricer> = {
         const fn = resolve(res.inputs.functionName, ctx.ofType(T.lambda));
         const named = fn && handles(fn).includes(res.inputs.functionName);
         const runs = lambdaRuns(ctx, named ? fn : undefined, ctx.a.deploysPerMonth);
-        return [{ ...runs, basis: `runs once per deploy: ${ctx.a.deploysPerMonth.expected} deploys/month (assumed) × (${runs.what})` +
-            (named ? "" : "; its function is not in the plan, 128 MB x86 assumed") }];
+        return [
+            {
+                ...runs,
+                basis:
+                    `runs once per deploy: ${ctx.a.deploysPerMonth.expected} deploys/month (assumed) × (${runs.what})` +
+                    (named ? "" : "; its function is not in the plan, 128 MB x86 assumed"),
+            },
+        ];
     },
 
     "aws:ec2/vpcEndpoint:VpcEndpoint": (res, ctx) => {
@@ -585,33 +750,55 @@ const PRICERS: Record<string, Pricer> = {
         if (kind === "Gateway") return [flat(0, "gateway endpoint (S3, DynamoDB): no charge")];
         if (kind !== "Interface") return [{ reason: `${kind} endpoints are not in the price table` }];
         const azs = Math.max(1, (res.inputs.subnetIds ?? []).length);
-        return [{
-            ...scale(ctx.a.endpointDataGb, (gb) => azs * HOURS_PER_MONTH * ctx.price("interfaceEndpointAzHour") + gb * ctx.price("interfaceEndpointGb")),
-            basis: `interface endpoint in ${azs} AZ(s) × ${HOURS_PER_MONTH} h × ${ctx.show("interfaceEndpointAzHour")}/AZ-hour + ` +
-                `${ctx.a.endpointDataGb.expected} GB (assumed) × ${ctx.show("interfaceEndpointGb")}/GB`,
-        }];
+        return [
+            {
+                ...scale(
+                    ctx.a.endpointDataGb,
+                    (gb) => azs * HOURS_PER_MONTH * ctx.price("interfaceEndpointAzHour") + gb * ctx.price("interfaceEndpointGb"),
+                ),
+                basis:
+                    `interface endpoint in ${azs} AZ(s) × ${HOURS_PER_MONTH} h × ${ctx.show("interfaceEndpointAzHour")}/AZ-hour + ` +
+                    `${ctx.a.endpointDataGb.expected} GB (assumed) × ${ctx.show("interfaceEndpointGb")}/GB`,
+            },
+        ];
     },
 
     "aws:ec2/instance:Instance": (res, ctx) => {
         const type = String(res.inputs.instanceType ?? "");
         const key = EC2_INSTANCE_HOUR[type];
-        if (!key) return [{ reason: `instance type ${type || "(unset)"} is not in the price table (${Object.keys(EC2_INSTANCE_HOUR).join(", ")} are)` }];
+        if (!key)
+            return [
+                {
+                    reason: `instance type ${type || "(unset)"} is not in the price table (${Object.keys(EC2_INSTANCE_HOUR).join(", ")} are)`,
+                },
+            ];
         const root = res.inputs.rootBlockDevice ?? {};
         const size = typeof root.volumeSize === "number" ? root.volumeSize : 8;
         const volumeKey: PriceKey = root.volumeType === "gp2" ? "ebsGp2GbMonth" : "ebsGp3GbMonth";
         const publicIp = res.inputs.associatePublicIpAddress === true;
-        const amount = HOURS_PER_MONTH * ctx.price(key) + size * ctx.price(volumeKey) + (publicIp ? HOURS_PER_MONTH * ctx.price("publicIpv4Hour") : 0);
-        return [flat(amount, `${type} on demand: ${HOURS_PER_MONTH} h × ${ctx.show(key)}/h + ${size} GB ${volumeKey === "ebsGp2GbMonth" ? "gp2" : "gp3"} root volume ` +
-            `(${root.volumeSize === undefined ? "AMI default size assumed" : "as declared"}) × ${ctx.show(volumeKey)}/GB-month` +
-            (publicIp ? ` + public IPv4 ${HOURS_PER_MONTH} h × ${ctx.show("publicIpv4Hour")}` : ""))];
+        const amount =
+            HOURS_PER_MONTH * ctx.price(key) + size * ctx.price(volumeKey) + (publicIp ? HOURS_PER_MONTH * ctx.price("publicIpv4Hour") : 0);
+        return [
+            flat(
+                amount,
+                `${type} on demand: ${HOURS_PER_MONTH} h × ${ctx.show(key)}/h + ${size} GB ${volumeKey === "ebsGp2GbMonth" ? "gp2" : "gp3"} root volume ` +
+                    `(${root.volumeSize === undefined ? "AMI default size assumed" : "as declared"}) × ${ctx.show(volumeKey)}/GB-month` +
+                    (publicIp ? ` + public IPv4 ${HOURS_PER_MONTH} h × ${ctx.show("publicIpv4Hour")}` : ""),
+            ),
+        ];
     },
 
     [T.schedule]: (res, ctx) => {
         const runs = runsPerMonth(res.inputs.scheduleExpression);
-        if (runs === undefined) return [{ reason: `schedule expression ${JSON.stringify(res.inputs.scheduleExpression)} could not be read` }];
+        if (runs === undefined)
+            return [{ reason: `schedule expression ${JSON.stringify(res.inputs.scheduleExpression)} could not be read` }];
         const beyond = Math.max(0, runs - 14e6);
-        return [flat((beyond / 1e6) * ctx.price("schedulerMillion"),
-            `${Math.round(runs)} invocations/month, within EventBridge Scheduler's 14 million free a month (per account); beyond that ${ctx.show("schedulerMillion")}/M`)];
+        return [
+            flat(
+                (beyond / 1e6) * ctx.price("schedulerMillion"),
+                `${Math.round(runs)} invocations/month, within EventBridge Scheduler's 14 million free a month (per account); beyond that ${ctx.show("schedulerMillion")}/M`,
+            ),
+        ];
     },
 
     "aws:cloudwatch/metricAlarm:MetricAlarm": (res, ctx) => {
@@ -620,48 +807,77 @@ const PRICERS: Record<string, Pricer> = {
         const periods = [res.inputs.period, ...queries.map((q) => q.metric?.period)].filter((p) => typeof p === "number");
         const highRes = periods.some((p) => p < 60);
         const key: PriceKey = highRes ? "alarmHighResMetricMonth" : "alarmMetricMonth";
-        return [flat(metrics * ctx.price(key), `${metrics} ${highRes ? "high-resolution" : "standard"} alarm metric(s) × ${ctx.show(key)}/month` +
-            (res.inputs.thresholdMetricId ? " (anomaly detection counts 3 metrics)" : ""))];
+        return [
+            flat(
+                metrics * ctx.price(key),
+                `${metrics} ${highRes ? "high-resolution" : "standard"} alarm metric(s) × ${ctx.show(key)}/month` +
+                    (res.inputs.thresholdMetricId ? " (anomaly detection counts 3 metrics)" : ""),
+            ),
+        ];
     },
 
-    "aws:cloudwatch/compositeAlarm:CompositeAlarm": (_res, ctx) => [flat(ctx.price("compositeAlarmMonth"), `composite alarm × ${ctx.show("compositeAlarmMonth")}/month`)],
+    "aws:cloudwatch/compositeAlarm:CompositeAlarm": (_res, ctx) => [
+        flat(ctx.price("compositeAlarmMonth"), `composite alarm × ${ctx.show("compositeAlarmMonth")}/month`),
+    ],
 
-    "aws:cloudwatch/dashboard:Dashboard": (_res, ctx) => [{
-        low: 0, expected: ctx.price("dashboardMonth"), high: ctx.price("dashboardMonth"),
-        basis: `${ctx.show("dashboardMonth")}/dashboard-month (low: within the account's 3 free dashboards)`,
-    }],
+    "aws:cloudwatch/dashboard:Dashboard": (_res, ctx) => [
+        {
+            low: 0,
+            expected: ctx.price("dashboardMonth"),
+            high: ctx.price("dashboardMonth"),
+            basis: `${ctx.show("dashboardMonth")}/dashboard-month (low: within the account's 3 free dashboards)`,
+        },
+    ],
 
     // The lifecycle policy keeps at most 30 images; app/'s image is ~60 MB compressed (node:22-alpine + 18 MB of modules),
     // layers shared between them are stored once, so 30 distinct images is the high end.
-    "aws:ecr/repository:Repository": (_res, ctx) => [{
-        low: cents(0.06 * ctx.price("ecrStorageGbMonth")), expected: cents(0.3 * ctx.price("ecrStorageGbMonth")), high: cents(1.8 * ctx.price("ecrStorageGbMonth")),
-        basis: `images kept by the lifecycle rule (at most 30 × ~60 MB, shared layers stored once; 0.3 GB expected) × ${ctx.show("ecrStorageGbMonth")}/GB-month; pulls inside the region are free`,
-    }],
-    "aws:sns/topic:Topic": (_res, ctx) => [flat(0, `first million publishes a month free, then ${ctx.show("snsPublishMillion")}/M; alarm notifications assumed within it`)],
+    "aws:ecr/repository:Repository": (_res, ctx) => [
+        {
+            low: cents(0.06 * ctx.price("ecrStorageGbMonth")),
+            expected: cents(0.3 * ctx.price("ecrStorageGbMonth")),
+            high: cents(1.8 * ctx.price("ecrStorageGbMonth")),
+            basis: `images kept by the lifecycle rule (at most 30 × ~60 MB, shared layers stored once; 0.3 GB expected) × ${ctx.show("ecrStorageGbMonth")}/GB-month; pulls inside the region are free`,
+        },
+    ],
+    "aws:sns/topic:Topic": (_res, ctx) => [
+        flat(0, `first million publishes a month free, then ${ctx.show("snsPublishMillion")}/M; alarm notifications assumed within it`),
+    ],
 
     "aws:cloudtrail/trail:Trail": (res, ctx) => {
         const selectors: any[] = res.inputs.eventSelectors ?? [];
-        const dataEvents = (res.inputs.advancedEventSelectors ?? []).length > 0 || selectors.some((s) => (s.dataResources ?? []).length > 0);
-        if (!dataEvents) return [flat(0, "management events: the first copy in each region is free (a second trail recording them is not; priced as the first); delivery to S3/CloudWatch Logs is priced there")];
-        return [{
-            ...scale(ctx.a.cloudTrailDataEventsMillions, (m) => m * 10 * ctx.price("cloudTrailDataEvents100k")),
-            basis: `data events: ${ctx.a.cloudTrailDataEventsMillions.expected}M/month (assumed) × ${ctx.show("cloudTrailDataEvents100k")}/100,000; management events' first copy free`,
-        }];
+        const dataEvents =
+            (res.inputs.advancedEventSelectors ?? []).length > 0 || selectors.some((s) => (s.dataResources ?? []).length > 0);
+        if (!dataEvents)
+            return [
+                flat(
+                    0,
+                    "management events: the first copy in each region is free (a second trail recording them is not; priced as the first); delivery to S3/CloudWatch Logs is priced there",
+                ),
+            ];
+        return [
+            {
+                ...scale(ctx.a.cloudTrailDataEventsMillions, (m) => m * 10 * ctx.price("cloudTrailDataEvents100k")),
+                basis: `data events: ${ctx.a.cloudTrailDataEventsMillions.expected}M/month (assumed) × ${ctx.show("cloudTrailDataEvents100k")}/100,000; management events' first copy free`,
+            },
+        ];
     },
 
     "aws:s3/bucket:Bucket": (_res, ctx) => s3(ctx),
     "aws:s3/bucketV2:BucketV2": (_res, ctx) => s3(ctx),
 
-    "aws:ssm/parameter:Parameter": (res, ctx) => res.inputs.tier === "Advanced"
-        ? [flat(ctx.price("ssmAdvancedParameterMonth"), `advanced parameter × ${ctx.show("ssmAdvancedParameterMonth")}/month`)]
-        : [flat(0, "standard parameter: free")],
+    "aws:ssm/parameter:Parameter": (res, ctx) =>
+        res.inputs.tier === "Advanced"
+            ? [flat(ctx.price("ssmAdvancedParameterMonth"), `advanced parameter × ${ctx.show("ssmAdvancedParameterMonth")}/month`)]
+            : [flat(0, "standard parameter: free")],
 };
 
 function s3(ctx: Context): Part[] {
-    return [{
-        ...scale(ctx.a.s3Gb, (gb) => gb * ctx.price("s3StandardGbMonth")),
-        basis: `${ctx.a.s3Gb.expected} GB S3 Standard (assumed) × ${ctx.show("s3StandardGbMonth")}/GB-month; requests not counted`,
-    }];
+    return [
+        {
+            ...scale(ctx.a.s3Gb, (gb) => gb * ctx.price("s3StandardGbMonth")),
+            basis: `${ctx.a.s3Gb.expected} GB S3 Standard (assumed) × ${ctx.show("s3StandardGbMonth")}/GB-month; requests not counted`,
+        },
+    ];
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -695,7 +911,8 @@ const FREE: Record<string, string> = {
     "aws:ec2/vpcDhcpOptions:VpcDhcpOptions": NETWORK,
     "aws:ec2/vpcDhcpOptionsAssociation:VpcDhcpOptionsAssociation": NETWORK,
     "aws:ec2/vpcEndpointPolicy:VpcEndpointPolicy": CONFIG,
-    "aws:ec2/vpcEndpointSubnetAssociation:VpcEndpointSubnetAssociation": "an interface endpoint's AZs are priced on the endpoint (from its subnetIds)",
+    "aws:ec2/vpcEndpointSubnetAssociation:VpcEndpointSubnetAssociation":
+        "an interface endpoint's AZs are priced on the endpoint (from its subnetIds)",
     "aws:ec2/vpcEndpointRouteTableAssociation:VpcEndpointRouteTableAssociation": NETWORK,
     "aws:ec2/eipAssociation:EipAssociation": "the address is priced on its Eip",
     "aws:iam/role:Role": IAM,
@@ -718,7 +935,8 @@ const FREE: Record<string, string> = {
     "aws:secretsmanager/secretRotation:SecretRotation": "rotation configuration; the rotation function's runs are priced on the function",
     "aws:lambda/permission:Permission": CONFIG,
     "aws:cloudwatch/logResourcePolicy:LogResourcePolicy": CONFIG,
-    "aws:cloudwatch/logMetricFilter:LogMetricFilter": "metric filters are free (their metrics are custom metrics only when published with dimensions)",
+    "aws:cloudwatch/logMetricFilter:LogMetricFilter":
+        "metric filters are free (their metrics are custom metrics only when published with dimensions)",
     "aws:scheduler/scheduleGroup:ScheduleGroup": "schedule group: no charge",
     "aws:sns/topicSubscription:TopicSubscription": "subscriptions are free; deliveries are priced with the topic",
     "aws:sns/topicPolicy:TopicPolicy": CONFIG,

@@ -44,13 +44,13 @@ export const PRICES = {
     },
     auroraStorageGbMonth: {
         unit: "GB-month of Aurora Standard cluster storage",
-        usd: { "us-east-1": 0.10, "eu-west-1": 0.11 },
+        usd: { "us-east-1": 0.1, "eu-west-1": 0.11 },
         source: `${AURORA} — us-east-1 $0.10 seen in aws/agent-toolkit-for-aws acu_calculator.py (2026-03-28) and awsnegotiations.com (May 2026); eu-west-1 ${NOT_CONFIRMED}`,
         read: PRICES_AS_OF,
     },
     auroraIoMillion: {
         unit: "1 million I/O requests (Aurora Standard)",
-        usd: { "us-east-1": 0.20, "eu-west-1": 0.22 },
+        usd: { "us-east-1": 0.2, "eu-west-1": 0.22 },
         source: `${AURORA} — ${NOT_CONFIRMED}`,
         read: PRICES_AS_OF,
     },
@@ -104,13 +104,13 @@ export const PRICES = {
     },
     secretMonth: {
         unit: "Secrets Manager secret-month",
-        usd: { "us-east-1": 0.40, "eu-west-1": 0.40 },
+        usd: { "us-east-1": 0.4, "eu-west-1": 0.4 },
         source: `https://aws.amazon.com/secrets-manager/pricing/ — ${NOT_CONFIRMED}`,
         read: PRICES_AS_OF,
     },
     kmsKeyMonth: {
         unit: "KMS customer managed key-month (each of the first two rotations adds one more)",
-        usd: { "us-east-1": 1.00, "eu-west-1": 1.00 },
+        usd: { "us-east-1": 1.0, "eu-west-1": 1.0 },
         source: `https://aws.amazon.com/kms/pricing/ — ${NOT_CONFIRMED}`,
         read: PRICES_AS_OF,
     },
@@ -170,7 +170,7 @@ export const PRICES = {
     },
     logsIngestGb: {
         unit: "GB ingested into CloudWatch Logs (Standard class)",
-        usd: { "us-east-1": 0.50, "eu-west-1": 0.57 },
+        usd: { "us-east-1": 0.5, "eu-west-1": 0.57 },
         source: `${CLOUDWATCH} (Logs tab) — us-east-1 $0.50 seen in c3x.dev and hykell.com (2026); eu-west-1 ${NOT_CONFIRMED}`,
         read: PRICES_AS_OF,
     },
@@ -182,7 +182,7 @@ export const PRICES = {
     },
     vendedLogsGb: {
         unit: "GB of vended logs (VPC flow logs) delivered to CloudWatch Logs, first 10 TB",
-        usd: { "us-east-1": 0.50, "eu-west-1": 0.57 },
+        usd: { "us-east-1": 0.5, "eu-west-1": 0.57 },
         source: `${CLOUDWATCH} (Vended logs) — ${NOT_CONFIRMED}`,
         read: PRICES_AS_OF,
     },
@@ -194,37 +194,37 @@ export const PRICES = {
     },
     metricMonth: {
         unit: "CloudWatch custom metric-month (first 10,000)",
-        usd: { "us-east-1": 0.30, "eu-west-1": 0.30 },
+        usd: { "us-east-1": 0.3, "eu-west-1": 0.3 },
         source: `${CLOUDWATCH} (Metrics tab; Container Insights metrics are billed as custom metrics) — ${NOT_CONFIRMED}`,
         read: PRICES_AS_OF,
     },
     alarmMetricMonth: {
         unit: "standard-resolution alarm metric-month",
-        usd: { "us-east-1": 0.10, "eu-west-1": 0.10 },
+        usd: { "us-east-1": 0.1, "eu-west-1": 0.1 },
         source: `${CLOUDWATCH} (Alarms tab) — ${NOT_CONFIRMED}`,
         read: PRICES_AS_OF,
     },
     alarmHighResMetricMonth: {
         unit: "high-resolution (10 s) alarm metric-month",
-        usd: { "us-east-1": 0.30, "eu-west-1": 0.30 },
+        usd: { "us-east-1": 0.3, "eu-west-1": 0.3 },
         source: `${CLOUDWATCH} (Alarms tab) — ${NOT_CONFIRMED}`,
         read: PRICES_AS_OF,
     },
     compositeAlarmMonth: {
         unit: "composite alarm-month",
-        usd: { "us-east-1": 0.50, "eu-west-1": 0.50 },
+        usd: { "us-east-1": 0.5, "eu-west-1": 0.5 },
         source: `${CLOUDWATCH} (Alarms tab) — ${NOT_CONFIRMED}`,
         read: PRICES_AS_OF,
     },
     dashboardMonth: {
         unit: "dashboard-month (the account's first 3 are free)",
-        usd: { "us-east-1": 3.00, "eu-west-1": 3.00 },
+        usd: { "us-east-1": 3.0, "eu-west-1": 3.0 },
         source: `${CLOUDWATCH} (Dashboards tab) — ${NOT_CONFIRMED}`,
         read: PRICES_AS_OF,
     },
     lambdaRequestMillion: {
         unit: "1 million Lambda requests",
-        usd: { "us-east-1": 0.20, "eu-west-1": 0.20 },
+        usd: { "us-east-1": 0.2, "eu-west-1": 0.2 },
         source: `${LAMBDA} — ${NOT_CONFIRMED}`,
         read: PRICES_AS_OF,
     },
@@ -242,7 +242,7 @@ export const PRICES = {
     },
     schedulerMillion: {
         unit: "1 million EventBridge Scheduler invocations beyond the 14 million free each month",
-        usd: { "us-east-1": 1.00, "eu-west-1": 1.00 },
+        usd: { "us-east-1": 1.0, "eu-west-1": 1.0 },
         source: `https://aws.amazon.com/eventbridge/pricing/ (Scheduler) — ${NOT_CONFIRMED}`,
         read: PRICES_AS_OF,
     },
@@ -272,7 +272,7 @@ export const PRICES = {
     },
     ebsGp2GbMonth: {
         unit: "EBS gp2 GB-month",
-        usd: { "us-east-1": 0.10, "eu-west-1": 0.11 },
+        usd: { "us-east-1": 0.1, "eu-west-1": 0.11 },
         source: `https://aws.amazon.com/ebs/pricing/ — ${NOT_CONFIRMED}`,
         read: PRICES_AS_OF,
     },
@@ -284,19 +284,19 @@ export const PRICES = {
     },
     cloudTrailDataEvents100k: {
         unit: "100,000 CloudTrail data events delivered",
-        usd: { "us-east-1": 0.10, "eu-west-1": 0.10 },
+        usd: { "us-east-1": 0.1, "eu-west-1": 0.1 },
         source: `https://aws.amazon.com/cloudtrail/pricing/ — ${NOT_CONFIRMED}`,
         read: PRICES_AS_OF,
     },
     ecrStorageGbMonth: {
         unit: "GB-month of image storage in a private ECR repository",
-        usd: { "us-east-1": 0.10, "eu-west-1": 0.10 },
+        usd: { "us-east-1": 0.1, "eu-west-1": 0.1 },
         source: `https://aws.amazon.com/ecr/pricing/ — ${NOT_CONFIRMED}`,
         read: PRICES_AS_OF,
     },
     snsPublishMillion: {
         unit: "1 million SNS publishes beyond the first million each month",
-        usd: { "us-east-1": 0.50, "eu-west-1": 0.50 },
+        usd: { "us-east-1": 0.5, "eu-west-1": 0.5 },
         source: `https://aws.amazon.com/sns/pricing/ — ${NOT_CONFIRMED}`,
         read: PRICES_AS_OF,
     },
@@ -350,7 +350,9 @@ export function isUnverified(price: Price): boolean {
 
 /** The rows some figure of which could not be confirmed: `npm run cost -- --unverified` and the README list them. */
 export function unverifiedRows(): Array<{ key: PriceKey; price: Price }> {
-    return (Object.entries(PRICES) as Array<[PriceKey, Price]>).filter(([, price]) => isUnverified(price)).map(([key, price]) => ({ key, price }));
+    return (Object.entries(PRICES) as Array<[PriceKey, Price]>)
+        .filter(([, price]) => isUnverified(price))
+        .map(([key, price]) => ({ key, price }));
 }
 
 /** Rows read more than STALE_AFTER_MONTHS before `now` (the clock is a parameter so tests can move it). */
@@ -366,6 +368,11 @@ export function staleWarning(now: Date = new Date()): string | undefined {
     const stale = staleRows(now);
     if (stale.length === 0) return undefined;
     const oldest = stale.map((s) => s.read).sort()[0];
-    return `warning: ${stale.length} price row(s) were read more than ${STALE_AFTER_MONTHS} months ago (oldest ${oldest}: ${stale.slice(0, 5).map((s) => s.key).join(", ")}` +
-        `${stale.length > 5 ? ", ..." : ""}); refresh cost/prices.ts from the sources they name (cost/README.md, "Refreshing the price table")`;
+    return (
+        `warning: ${stale.length} price row(s) were read more than ${STALE_AFTER_MONTHS} months ago (oldest ${oldest}: ${stale
+            .slice(0, 5)
+            .map((s) => s.key)
+            .join(", ")}` +
+        `${stale.length > 5 ? ", ..." : ""}); refresh cost/prices.ts from the sources they name (cost/README.md, "Refreshing the price table")`
+    );
 }

@@ -18,7 +18,10 @@ export const money = (x: number) => `$${x.toFixed(2)}`;
 
 /** Lines, most expensive first (ties keep plan order). */
 export function byCost(e: Estimate) {
-    return [...e.lines].map((l, i) => ({ l, i })).sort((a, b) => b.l.monthly - a.l.monthly || a.i - b.i).map(({ l }) => l);
+    return [...e.lines]
+        .map((l, i) => ({ l, i }))
+        .sort((a, b) => b.l.monthly - a.l.monthly || a.i - b.i)
+        .map(({ l }) => l);
 }
 
 /**
@@ -32,7 +35,9 @@ export function costByPart(e: Estimate): Array<{ part: string; monthly: number }
         const part = l.resource.split("-")[0];
         cents.set(part, (cents.get(part) ?? 0) + Math.round(l.monthly * 100));
     }
-    return [...cents].map(([part, c]) => ({ part, monthly: c / 100 })).sort((a, b) => b.monthly - a.monthly || a.part.localeCompare(b.part));
+    return [...cents]
+        .map(([part, c]) => ({ part, monthly: c / 100 }))
+        .sort((a, b) => b.monthly - a.monthly || a.part.localeCompare(b.part));
 }
 
 /** The full table: every line with low / expected / high and its basis, then what is not priced and the assumptions. */
@@ -45,7 +50,9 @@ export function formatEstimate(e: Estimate): string[] {
     ];
     for (const l of byCost(e)) {
         const kind = l.type.split(":").pop();
-        out.push(`  ${money(l.monthly).padStart(9)} ${money(l.low).padStart(9)} ${money(l.high).padStart(9)}  ${l.resource} (${kind}): ${l.basis}`);
+        out.push(
+            `  ${money(l.monthly).padStart(9)} ${money(l.low).padStart(9)} ${money(l.high).padStart(9)}  ${l.resource} (${kind}): ${l.basis}`,
+        );
     }
     out.push(`  ${money(e.monthly.expected).padStart(9)} ${money(e.monthly.low).padStart(9)} ${money(e.monthly.high).padStart(9)}  total`);
     out.push("", "By part (expected):");
@@ -76,8 +83,10 @@ export function costSection(ev: EvaluatedStack, top = 5): string[] {
         if (err instanceof UnpricedRegionError) return [`Monthly cost: warning: not estimated - ${err.message}`];
         throw err;
     }
-    const out = [`Monthly cost (${e.region}, prices as of ${e.pricesAsOf}; npm run cost -- --stack ${e.stack} for every line): ` +
-        `expected ${money(e.monthly.expected)}, low ${money(e.monthly.low)}, high ${money(e.monthly.high)}`];
+    const out = [
+        `Monthly cost (${e.region}, prices as of ${e.pricesAsOf}; npm run cost -- --stack ${e.stack} for every line): ` +
+            `expected ${money(e.monthly.expected)}, low ${money(e.monthly.low)}, high ${money(e.monthly.high)}`,
+    ];
     for (const l of byCost(e).slice(0, top)) out.push(`  ${money(l.monthly).padStart(8)}  ${l.resource}: ${l.basis}`);
     if (e.notPriced.length > 0) out.push(`  not priced: ${e.notPriced.map((n) => `${n.resource} (${n.type})`).join(", ")}`);
     return out;

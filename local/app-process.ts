@@ -76,10 +76,20 @@ export async function startAppProcess(plane: LocalDataPlane, bundle: string | Pr
         stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";
-    child.stdout!.setEncoding("utf8").on("data", (d: string) => { output += d; });
-    child.stderr!.setEncoding("utf8").on("data", (d: string) => { output += d; });
+    child.stdout!.setEncoding("utf8").on("data", (d: string) => {
+        output += d;
+    });
+    child.stderr!.setEncoding("utf8").on("data", (d: string) => {
+        output += d;
+    });
     let exited = false;
-    const stopped = new Promise<void>((resolve) => child.once("exit", () => { exited = true; rmSync(dir, { recursive: true, force: true }); resolve(); }));
+    const stopped = new Promise<void>((resolve) =>
+        child.once("exit", () => {
+            exited = true;
+            rmSync(dir, { recursive: true, force: true });
+            resolve();
+        }),
+    );
     const stop = async () => {
         if (!exited) child.kill("SIGTERM");
         const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
@@ -87,14 +97,27 @@ export async function startAppProcess(plane: LocalDataPlane, bundle: string | Pr
         clearTimeout(timer);
     };
     const port = await new Promise<number>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`the service did not listen within ${START_TIMEOUT_MS / 1000}s; output: ${output.trim()}`)), START_TIMEOUT_MS);
+        const timer = setTimeout(
+            () => reject(new Error(`the service did not listen within ${START_TIMEOUT_MS / 1000}s; output: ${output.trim()}`)),
+            START_TIMEOUT_MS,
+        );
         const onData = () => {
             const m = /"event":"listening","port":(\d+)/.exec(output);
-            if (m) { clearTimeout(timer); child.stdout!.off("data", onData); resolve(Number(m[1])); }
+            if (m) {
+                clearTimeout(timer);
+                child.stdout!.off("data", onData);
+                resolve(Number(m[1]));
+            }
         };
         child.stdout!.on("data", onData);
-        child.once("exit", (code) => { clearTimeout(timer); reject(new Error(`the service exited (${code}) before listening: ${output.trim()}`)); });
-    }).catch(async (err) => { await stop(); throw err; });
+        child.once("exit", (code) => {
+            clearTimeout(timer);
+            reject(new Error(`the service exited (${code}) before listening: ${output.trim()}`));
+        });
+    }).catch(async (err) => {
+        await stop();
+        throw err;
+    });
     return { url: `http://127.0.0.1:${port}`, output: () => output, stop };
 }
 

@@ -40,10 +40,12 @@ const KEY_OPTIONS = {
 
 /** Off the main thread (libuv's pool), so a key made while PostgreSQL starts costs the start-up nothing. */
 function rsaKeyPairAsync(): Promise<KeyPair> {
-    return new Promise((resolve, reject) => generateKeyPair("rsa", KEY_OPTIONS, (err, publicKey, privateKey) => {
-        if (err) reject(err);
-        else resolve(toForge(publicKey, privateKey));
-    }));
+    return new Promise((resolve, reject) =>
+        generateKeyPair("rsa", KEY_OPTIONS, (err, publicKey, privateKey) => {
+            if (err) reject(err);
+            else resolve(toForge(publicKey, privateKey));
+        }),
+    );
 }
 
 function rsaKeyPair(): KeyPair {
@@ -59,7 +61,11 @@ function toForge(publicKey: string, privateKey: string): KeyPair {
     };
 }
 
-function newCertificate(publicKey: forge.pki.PublicKey, commonName: string, issuer: forge.pki.CertificateField[] | null): forge.pki.Certificate {
+function newCertificate(
+    publicKey: forge.pki.PublicKey,
+    commonName: string,
+    issuer: forge.pki.CertificateField[] | null,
+): forge.pki.Certificate {
     const cert = forge.pki.createCertificate();
     cert.publicKey = publicKey;
     // Positive 16-byte serial (high bit cleared), unique per certificate.
@@ -113,11 +119,16 @@ export function createThrowawayCa(): ThrowawayCa {
                 ],
             },
         ]),
-        issueServer: async (dnsNames) => issue(dnsNames[0], [
-            { name: "extKeyUsage", serverAuth: true },
-            { name: "subjectAltName", altNames: dnsNames.map((value) => ({ type: 2, value })) },
-        ], await rsaKeyPairAsync()),
-        issueClient: (commonName) => issue(commonName, [{ name: "extKeyUsage", clientAuth: true }], clientKeys = rsaKeyPair()),
+        issueServer: async (dnsNames) =>
+            issue(
+                dnsNames[0],
+                [
+                    { name: "extKeyUsage", serverAuth: true },
+                    { name: "subjectAltName", altNames: dnsNames.map((value) => ({ type: 2, value })) },
+                ],
+                await rsaKeyPairAsync(),
+            ),
+        issueClient: (commonName) => issue(commonName, [{ name: "extKeyUsage", clientAuth: true }], (clientKeys = rsaKeyPair())),
         issueClients: (commonNames) => {
             const keys = (clientKeys ??= rsaKeyPair());
             return commonNames.map((commonName) => issue(commonName, [{ name: "extKeyUsage", clientAuth: true }], keys));

@@ -149,7 +149,11 @@ let signalsInstalled = false;
 function installSignalHandlers(): void {
     if (signalsInstalled) return;
     signalsInstalled = true;
-    for (const [signal, number] of [["SIGINT", 2], ["SIGTERM", 15], ["SIGHUP", 1]] as const) {
+    for (const [signal, number] of [
+        ["SIGINT", 2],
+        ["SIGTERM", 15],
+        ["SIGHUP", 1],
+    ] as const) {
         const handler = () => {
             const others = process.listenerCount(signal) > 1;
             void Promise.allSettled([...live].map((plane) => plane.stop())).then(() => {
@@ -188,7 +192,9 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
     }
     const users = opts.users ?? [{ name: user, access: "readwrite" as AccessProfile }];
     if (!users.some((u) => u.name === user)) {
-        throw new Error(`local data plane: user ${JSON.stringify(user)} is not among users (${users.map((u) => u.name).join(", ")}); add it or pick one of them`);
+        throw new Error(
+            `local data plane: user ${JSON.stringify(user)} is not among users (${users.map((u) => u.name).join(", ")}); add it or pick one of them`,
+        );
     }
     // The local superuser owns the schema, as the master user does in AWS. Validates the names.
     const access = accessSpec({ database, owner: "postgres", authMode, users });
@@ -197,11 +203,15 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
     installSignalHandlers();
     // A plane whose process was killed (SIGKILL) left its servers and folder behind: stop and remove them first.
     for (const stale of await removeStalePlanes()) {
-        process.stderr.write(`local data plane: removed a plane left by process ${stale.ownerPid}, which is gone ` +
-            `(${stale.servers.length} PostgreSQL server(s) stopped): ${stale.dir}\n`);
+        process.stderr.write(
+            `local data plane: removed a plane left by process ${stale.ownerPid}, which is gone ` +
+                `(${stale.servers.length} PostgreSQL server(s) stopped): ${stale.dir}\n`,
+        );
     }
     const tempRoot = await mkdtemp(path.join(os.tmpdir(), PLANE_PREFIX)).catch((err: Error) => {
-        throw new Error(`local data plane: could not create a temp folder under ${os.tmpdir()}: ${err.message}; set TMPDIR to a writable folder`);
+        throw new Error(
+            `local data plane: could not create a temp folder under ${os.tmpdir()}: ${err.message}; set TMPDIR to a writable folder`,
+        );
     });
     tempFolders.add(tempRoot);
     writePlaneOwner(tempRoot);
@@ -254,7 +264,9 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
                 try {
                     await setup.query(`CREATE DATABASE "${database}"`);
                     // In AWS rds_iam exists already; create it so the bootstrap SQL is the same.
-                    await setup.query(`DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rds_iam') THEN CREATE ROLE rds_iam NOLOGIN; END IF; END$$`);
+                    await setup.query(
+                        `DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rds_iam') THEN CREATE ROLE rds_iam NOLOGIN; END IF; END$$`,
+                    );
                 } finally {
                     await setup.end().catch(() => undefined);
                 }
@@ -264,8 +276,13 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
                     if (opts.existing) legacy = await seedExistingDatabase(owner);
                     // secrets mode: the password RDS Proxy would read from Secrets Manager. The stand-in
                     // still logs in by certificate, so this password is set but never used locally.
-                    const passwords = Object.fromEntries(users.map((u) => [u.name, opts.passwords?.[u.name] ?? randomBytes(24).toString("base64url")]));
-                    await bootstrap(owner, access, { ...(authMode === "secrets" ? { passwords } : {}), ...(opts.existing ? { existingDatabase: true } : {}) });
+                    const passwords = Object.fromEntries(
+                        users.map((u) => [u.name, opts.passwords?.[u.name] ?? randomBytes(24).toString("base64url")]),
+                    );
+                    await bootstrap(owner, access, {
+                        ...(authMode === "secrets" ? { passwords } : {}),
+                        ...(opts.existing ? { existingDatabase: true } : {}),
+                    });
                 } finally {
                     await owner.end().catch(() => undefined);
                 }
@@ -273,17 +290,18 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
                 const credentials = { accessKeyId: randomAccessKeyId(), secretAccessKey: randomBytes(30).toString("base64") };
                 const userCertificates = Object.fromEntries(users.map((u) => [u.name, ca.issueClient(u.name)]));
                 const proxyTls = await proxyCertificate;
-                const standInFor = (upstream: { host: string; port: number }, tokenHost: string, requireTls = opts.requireTls) => startRdsProxyStandIn({
-                    host: LOCAL_HOST,
-                    tokenHost,
-                    tokenPort: PROXY_PORT,
-                    region,
-                    credentials,
-                    tls: proxyTls,
-                    upstream: { ...upstream, caPem: ca.caPem, servername: "localhost", users: userCertificates },
-                    now: opts.now,
-                    requireTls,
-                });
+                const standInFor = (upstream: { host: string; port: number }, tokenHost: string, requireTls = opts.requireTls) =>
+                    startRdsProxyStandIn({
+                        host: LOCAL_HOST,
+                        tokenHost,
+                        tokenPort: PROXY_PORT,
+                        region,
+                        credentials,
+                        tls: proxyTls,
+                        upstream: { ...upstream, caPem: ca.caPem, servername: "localhost", users: userCertificates },
+                        now: opts.now,
+                        requireTls,
+                    });
                 const standby = server.standby;
                 [proxy, readerProxy] = await Promise.all([
                     standInFor(server, names.writer),
@@ -309,7 +327,9 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
                     access,
                     users: users.map((u) => ({ name: u.name, access: u.access, endpoint: u.endpoint ?? "writer" })),
                     ...(readerProxy ? { reader: { host: LOCAL_HOST, port: readerProxy.port, proxyHost: names.reader } } : {}),
-                    ...(standby ? { standby: { host: standby.host, port: standby.port, connect: (db?: string) => standby.connect(db) } } : {}),
+                    ...(standby
+                        ? { standby: { host: standby.host, port: standby.port, connect: (db?: string) => standby.connect(db) } }
+                        : {}),
                     serverLogFile,
                     ...(legacy ? { legacy: { ...legacy, host: server.host, port: server.port } } : {}),
                     standIn: async (o: { requireTls: boolean }) => {
@@ -321,7 +341,9 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
                         const fresh = names.filter((name) => !Object.hasOwn(userCertificates, name));
                         if (fresh.length === 0) return;
                         await server.allowCertificateLogin(fresh);
-                        ca.issueClients(fresh).forEach((certificate, i) => { userCertificates[fresh[i]] = certificate; });
+                        ca.issueClients(fresh).forEach((certificate, i) => {
+                            userCertificates[fresh[i]] = certificate;
+                        });
                     },
                     admin: () => server.connect(database),
                     stop,
@@ -340,7 +362,12 @@ export async function startLocalDataPlane(opts: LocalDataPlaneOptions = {}): Pro
 }
 
 /** Waits (bounded) until the standby has replayed everything the primary has written so far. */
-export async function waitForReplay(primary: { connect(db?: string): Promise<pg.Client> }, standby: { connect(db?: string): Promise<pg.Client> }, database = "postgres", timeoutMs = 10_000): Promise<void> {
+export async function waitForReplay(
+    primary: { connect(db?: string): Promise<pg.Client> },
+    standby: { connect(db?: string): Promise<pg.Client> },
+    database = "postgres",
+    timeoutMs = 10_000,
+): Promise<void> {
     const source = await primary.connect();
     let lsn: string;
     try {
@@ -371,20 +398,40 @@ export async function waitForReplay(primary: { connect(db?: string): Promise<pg.
  */
 export function localSmokeTarget(plane: LocalDataPlane): {
     target: {
-        host: string; port: number; database: string; user: string; region: string; authMode: AuthMode; owner: string; caPem: string;
-        users: Array<{ name: string; access: AccessProfile; endpoint: EndpointRole }>; readerHost?: string; readerPort?: number;
-        proxyHost: string; proxyPort: number; readerProxyHost?: string;
+        host: string;
+        port: number;
+        database: string;
+        user: string;
+        region: string;
+        authMode: AuthMode;
+        owner: string;
+        caPem: string;
+        users: Array<{ name: string; access: AccessProfile; endpoint: EndpointRole }>;
+        readerHost?: string;
+        readerPort?: number;
+        proxyHost: string;
+        proxyPort: number;
+        readerProxyHost?: string;
     };
     credentials: { accessKeyId: string; secretAccessKey: string };
 } {
     return {
         target: {
-            host: plane.host, port: plane.port, database: plane.database, user: plane.user, region: plane.region,
-            authMode: plane.spec.authMode, owner: plane.spec.owner, caPem: readFileSync(plane.caFile, "utf8"),
+            host: plane.host,
+            port: plane.port,
+            database: plane.database,
+            user: plane.user,
+            region: plane.region,
+            authMode: plane.spec.authMode,
+            owner: plane.spec.owner,
+            caPem: readFileSync(plane.caFile, "utf8"),
             users: plane.users,
             // Connect to 127.0.0.1:<port>, verify and sign for the proxy's name and 5432: a tunnel's rules.
-            proxyHost: plane.proxyHost, proxyPort: plane.proxyPort,
-            ...(plane.reader ? { readerHost: plane.reader.host, readerPort: plane.reader.port, readerProxyHost: plane.reader.proxyHost } : {}),
+            proxyHost: plane.proxyHost,
+            proxyPort: plane.proxyPort,
+            ...(plane.reader
+                ? { readerHost: plane.reader.host, readerPort: plane.reader.port, readerProxyHost: plane.reader.proxyHost }
+                : {}),
         },
         credentials: { accessKeyId: plane.accessKeyId, secretAccessKey: plane.secretAccessKey },
     };

@@ -55,7 +55,10 @@ export async function seedExistingDatabase(client: pg.ClientBase, o: Partial<typ
   total_cents integer NOT NULL,
   placed_at timestamptz NOT NULL DEFAULT now()
 )`);
-        await client.query(`INSERT INTO ${table} (customer, total_cents) SELECT 'customer ' || g, g * 100 FROM generate_series(1, $1::int) g`, [legacy.rows]);
+        await client.query(
+            `INSERT INTO ${table} (customer, total_cents) SELECT 'customer ' || g, g * 100 FROM generate_series(1, $1::int) g`,
+            [legacy.rows],
+        );
         await client.query(`GRANT SELECT ON ${table} TO ${team}`);
         await client.query("COMMIT");
     } catch (err) {
@@ -72,9 +75,33 @@ export async function seedExistingDatabase(client: pg.ClientBase, o: Partial<typ
  */
 export const LOCAL_CLUSTER_SECURITY_GROUP = "sg-0c1a5e0c1a5e0c1a5";
 export const LOCAL_CLUSTER_RULES: SecurityGroupRule[] = [
-    { securityGroupRuleId: "sgr-0a11e9ac0a11e9ac0", groupId: LOCAL_CLUSTER_SECURITY_GROUP, isEgress: false, ipProtocol: "tcp", fromPort: 5432, toPort: 5432, cidrIpv4: "10.20.0.0/16" },
-    { securityGroupRuleId: "sgr-0b0b0b0b0b0b0b0b0", groupId: LOCAL_CLUSTER_SECURITY_GROUP, isEgress: false, ipProtocol: "tcp", fromPort: 5432, toPort: 5432, referencedGroupId: "sg-0e7a0e7a0e7a0e7a0" },
-    { securityGroupRuleId: "sgr-0e9e9e9e9e9e9e9e9", groupId: LOCAL_CLUSTER_SECURITY_GROUP, isEgress: true, ipProtocol: "-1", fromPort: -1, toPort: -1, cidrIpv4: "0.0.0.0/0" },
+    {
+        securityGroupRuleId: "sgr-0a11e9ac0a11e9ac0",
+        groupId: LOCAL_CLUSTER_SECURITY_GROUP,
+        isEgress: false,
+        ipProtocol: "tcp",
+        fromPort: 5432,
+        toPort: 5432,
+        cidrIpv4: "10.20.0.0/16",
+    },
+    {
+        securityGroupRuleId: "sgr-0b0b0b0b0b0b0b0b0",
+        groupId: LOCAL_CLUSTER_SECURITY_GROUP,
+        isEgress: false,
+        ipProtocol: "tcp",
+        fromPort: 5432,
+        toPort: 5432,
+        referencedGroupId: "sg-0e7a0e7a0e7a0e7a0",
+    },
+    {
+        securityGroupRuleId: "sgr-0e9e9e9e9e9e9e9e9",
+        groupId: LOCAL_CLUSTER_SECURITY_GROUP,
+        isEgress: true,
+        ipProtocol: "-1",
+        fromPort: -1,
+        toPort: -1,
+        cidrIpv4: "0.0.0.0/0",
+    },
 ];
 
 /** A database's roles, memberships, owners, ACLs and row counts, keyed by object ("table app.orders", ...). */
@@ -113,10 +140,14 @@ export async function catalogSnapshot(client: pg.ClientBase, o: { without?: stri
               AND (setrole = 0 OR setrole::regrole::text <> ALL ($1::text[]))`)) {
         snapshot[`settings of ${s.role}`] = s.setconfig;
     }
-    for (const d of await q(`SELECT datname, pg_get_userbyid(datdba) AS owner, ${acl("datacl", "'d'", "datdba")} AS acl FROM pg_database WHERE datname = current_database()`)) {
+    for (const d of await q(
+        `SELECT datname, pg_get_userbyid(datdba) AS owner, ${acl("datacl", "'d'", "datdba")} AS acl FROM pg_database WHERE datname = current_database()`,
+    )) {
         snapshot[`database ${d.datname}`] = { owner: d.owner, acl: d.acl };
     }
-    for (const s of await q(`SELECT n.nspname, pg_get_userbyid(n.nspowner) AS owner, ${acl("n.nspacl", "'n'", "n.nspowner")} AS acl FROM pg_namespace n WHERE ${USER_SCHEMAS}`)) {
+    for (const s of await q(
+        `SELECT n.nspname, pg_get_userbyid(n.nspowner) AS owner, ${acl("n.nspacl", "'n'", "n.nspowner")} AS acl FROM pg_namespace n WHERE ${USER_SCHEMAS}`,
+    )) {
         snapshot[`schema ${s.nspname}`] = { owner: s.owner, acl: s.acl };
     }
     const relations = await q<{ name: string; kind: string; owner: string; acl: string[]; columns: string[] }>(
@@ -126,7 +157,8 @@ export async function catalogSnapshot(client: pg.ClientBase, o: { without?: stri
                     FROM aclexplode(t.attacl) x WHERE x.grantee = 0 OR pg_get_userbyid(x.grantee) <> ALL ($1::text[])), '')
                   FROM pg_attribute t WHERE t.attrelid = c.oid AND t.attnum > 0 AND NOT t.attisdropped ORDER BY t.attnum) AS columns
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-         WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND ${USER_SCHEMAS}`);
+         WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND ${USER_SCHEMAS}`,
+    );
     for (const r of relations) snapshot[`relation ${r.name}`] = { kind: r.kind, owner: r.owner, acl: r.acl, columns: r.columns };
     for (const r of relations.filter((x) => x.kind === "r" || x.kind === "p")) {
         const { rows } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${r.name}`);
@@ -148,12 +180,18 @@ export function changedSince(before: CatalogSnapshot, after: CatalogSnapshot): s
     const changes: string[] = [];
     for (const [key, value] of Object.entries(before)) {
         if (!(key in after)) changes.push(`${key}: gone`);
-        else if (JSON.stringify(after[key]) !== JSON.stringify(value)) changes.push(`${key}: ${JSON.stringify(value)} -> ${JSON.stringify(after[key])}`);
+        else if (JSON.stringify(after[key]) !== JSON.stringify(value))
+            changes.push(`${key}: ${JSON.stringify(value)} -> ${JSON.stringify(after[key])}`);
     }
     return changes;
 }
 
 /** Every difference between two whole snapshots (added, gone or changed objects). */
 export function snapshotDiff(a: CatalogSnapshot, b: CatalogSnapshot): string[] {
-    return [...changedSince(a, b), ...Object.keys(b).filter((k) => !(k in a)).map((k) => `${k}: new`)];
+    return [
+        ...changedSince(a, b),
+        ...Object.keys(b)
+            .filter((k) => !(k in a))
+            .map((k) => `${k}: new`),
+    ];
 }

@@ -141,10 +141,14 @@ export async function verifyRdsIamToken(token: string, o: VerifyRdsIamTokenOptio
     }
     const nowMs = (o.now ?? Date.now)();
     if (signedAtMs - nowMs > MAX_CLOCK_SKEW_SECONDS * 1000) {
-        return refuse(`IAM token is signed ${Math.round((signedAtMs - nowMs) / 1000)}s in the future; allowed skew is ${MAX_CLOCK_SKEW_SECONDS}s`);
+        return refuse(
+            `IAM token is signed ${Math.round((signedAtMs - nowMs) / 1000)}s in the future; allowed skew is ${MAX_CLOCK_SKEW_SECONDS}s`,
+        );
     }
     if (nowMs > signedAtMs + expiresSeconds * 1000) {
-        return refuse(`IAM token expired ${Math.round((nowMs - signedAtMs) / 1000 - expiresSeconds)}s ago (valid ${expiresSeconds}s from ${signedAt.toISOString()})`);
+        return refuse(
+            `IAM token expired ${Math.round((nowMs - signedAtMs) / 1000 - expiresSeconds)}s ago (valid ${expiresSeconds}s from ${signedAt.toISOString()})`,
+        );
     }
 
     const presentedSignature = param("X-Amz-Signature");
@@ -204,7 +208,10 @@ async function recomputeSignature(o: {
 }
 
 function toAmzDate(date: Date): string {
-    return date.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
+    return date
+        .toISOString()
+        .replace(/[-:]/g, "")
+        .replace(/\.\d{3}/, "");
 }
 
 function safeEqual(a: string, b: string): boolean {

@@ -38,7 +38,10 @@ export interface MockResource {
      */
     options: { protect: boolean; deleteBeforeReplace: boolean; ignoreChanges: string[]; importId: string; retainOnDelete: boolean };
     /** The aliases the registration carries: old URNs, or specs the engine resolves (name, type, parent). */
-    aliases: Array<{ urn?: string; spec?: { name: string; type: string; stack: string; project: string; parenturn?: string; noparent?: boolean } }>;
+    aliases: Array<{
+        urn?: string;
+        spec?: { name: string; type: string; stack: string; project: string; parenturn?: string; noparent?: boolean };
+    }>;
 }
 
 export interface Evaluation {
@@ -62,17 +65,20 @@ export function withOverrides(config: Record<string, unknown>, overrides: Record
     const out: Record<string, any> = JSON.parse(JSON.stringify(config));
     for (const [key, value] of Object.entries(overrides)) {
         if (key.includes(":")) {
-            if (value === undefined) delete out[key]; else out[key] = value;
+            if (value === undefined) delete out[key];
+            else out[key] = value;
             continue;
         }
         const [section, ...rest] = key.split(".");
         const full = `${PROJECT}:${section}`;
         if (rest.length === 0) {
-            if (value === undefined) delete out[full]; else out[full] = value;
+            if (value === undefined) delete out[full];
+            else out[full] = value;
             continue;
         }
         out[full] = { ...(out[full] ?? {}) };
-        if (value === undefined) delete out[full][rest.join(".")]; else out[full][rest.join(".")] = value;
+        if (value === undefined) delete out[full][rest.join(".")];
+        else out[full][rest.join(".")] = value;
     }
     return out;
 }
@@ -147,7 +153,10 @@ export function putExistingCluster(cluster: MockExistingCluster): MockExistingCl
     if (cluster.managedSecret) {
         EXISTING_SECRETS.set(cluster.managedSecret.secretArn, { kmsKeyId: cluster.managedSecret.kmsKeyId });
         if (!EXISTING_KMS_KEYS.has(cluster.managedSecret.kmsKeyId)) {
-            EXISTING_KMS_KEYS.set(cluster.managedSecret.kmsKeyId, { arn: cluster.managedSecret.kmsKeyId, keyManager: /aws-managed$/.test(cluster.managedSecret.kmsKeyId) ? "AWS" : "CUSTOMER" });
+            EXISTING_KMS_KEYS.set(cluster.managedSecret.kmsKeyId, {
+                arn: cluster.managedSecret.kmsKeyId,
+                keyManager: /aws-managed$/.test(cluster.managedSecret.kmsKeyId) ? "AWS" : "CUSTOMER",
+            });
         }
     }
     return cluster;
@@ -158,16 +167,26 @@ function describeCluster(c: MockExistingCluster, region: string): Record<string,
     const arn = `arn:aws:rds:${region}:${ACCOUNT_ID}:cluster:${c.clusterIdentifier}`;
     const dns = `c${hash(region, 11)}.${region}.rds.amazonaws.com`;
     return {
-        id: c.clusterIdentifier, arn, clusterIdentifier: c.clusterIdentifier,
+        id: c.clusterIdentifier,
+        arn,
+        clusterIdentifier: c.clusterIdentifier,
         clusterResourceId: `cluster-${hash(arn, 26).toUpperCase()}`,
-        engine: c.engine, engineMode: c.engineMode, engineVersion: c.engineVersion,
+        engine: c.engine,
+        engineMode: c.engineMode,
+        engineVersion: c.engineVersion,
         iamDatabaseAuthenticationEnabled: c.iamDatabaseAuthenticationEnabled,
-        endpoint: `${c.clusterIdentifier}.cluster-${dns}`, readerEndpoint: `${c.clusterIdentifier}.cluster-ro-${dns}`,
-        port: c.port, masterUsername: c.masterUsername, databaseName: c.databaseName,
-        clusterMembers: c.clusterMembers, vpcSecurityGroupIds: c.vpcSecurityGroupIds,
+        endpoint: `${c.clusterIdentifier}.cluster-${dns}`,
+        readerEndpoint: `${c.clusterIdentifier}.cluster-ro-${dns}`,
+        port: c.port,
+        masterUsername: c.masterUsername,
+        databaseName: c.databaseName,
+        clusterMembers: c.clusterMembers,
+        vpcSecurityGroupIds: c.vpcSecurityGroupIds,
         replicationSourceIdentifier: c.replicationSourceIdentifier,
         masterUserSecrets: c.managedSecret ? [{ ...c.managedSecret, secretStatus: "active" }] : [],
-        dbSubnetGroupName: c.subnetGroup.name, storageEncrypted: true, region,
+        dbSubnetGroupName: c.subnetGroup.name,
+        storageEncrypted: true,
+        region,
     };
 }
 
@@ -187,7 +206,14 @@ function mockAwsxVpc(args: pulumi.runtime.MockResourceArgs, region: string): { i
     });
     return {
         id: vpcId,
-        state: { vpcId, publicSubnetIds: ids.Public, privateSubnetIds: ids.Private, isolatedSubnetIds: ids.Isolated, subnets: [], natGateways: [] },
+        state: {
+            vpcId,
+            publicSubnetIds: ids.Public,
+            privateSubnetIds: ids.Private,
+            isolatedSubnetIds: ids.Isolated,
+            subnets: [],
+            natGateways: [],
+        },
     };
 }
 
@@ -197,10 +223,18 @@ function mockState(args: pulumi.runtime.MockResourceArgs, region: string): { id:
     const h = hash(`${args.type}/${args.name}`, 17);
     const arn = (service: string, resource: string) => `arn:aws:${service}:${region}:${ACCOUNT_ID}:${resource}`;
     switch (args.type) {
-        case "awsx:ec2:Vpc": return mockAwsxVpc(args, region);
+        case "awsx:ec2:Vpc":
+            return mockAwsxVpc(args, region);
         case "aws:rds/proxy:Proxy": {
             const id = `prx-${h}`;
-            return { id: i.name, state: { ...i, arn: arn("rds", `db-proxy:${id}`), endpoint: `${i.name}.proxy-c${hash(region, 11)}.${region}.rds.amazonaws.com` } };
+            return {
+                id: i.name,
+                state: {
+                    ...i,
+                    arn: arn("rds", `db-proxy:${id}`),
+                    endpoint: `${i.name}.proxy-c${hash(region, 11)}.${region}.rds.amazonaws.com`,
+                },
+            };
         }
         case "aws:rds/cluster:Cluster": {
             const id = i.clusterIdentifier;
@@ -208,10 +242,20 @@ function mockState(args: pulumi.runtime.MockResourceArgs, region: string): { id:
             return {
                 id,
                 state: {
-                    ...i, arn: arn("rds", `cluster:${id}`), clusterResourceId: resourceId, port: 5432, engineVersionActual: i.engineVersion,
+                    ...i,
+                    arn: arn("rds", `cluster:${id}`),
+                    clusterResourceId: resourceId,
+                    port: 5432,
+                    engineVersionActual: i.engineVersion,
                     endpoint: `${id}.cluster-c${hash(region, 11)}.${region}.rds.amazonaws.com`,
                     readerEndpoint: `${id}.cluster-ro-c${hash(region, 11)}.${region}.rds.amazonaws.com`,
-                    masterUserSecrets: [{ kmsKeyId: i.masterUserSecretKmsKeyId, secretArn: arn("secretsmanager", `secret:rds!cluster-${hash(id, 8)}-${h.slice(0, 6)}`), secretStatus: "active" }],
+                    masterUserSecrets: [
+                        {
+                            kmsKeyId: i.masterUserSecretKmsKeyId,
+                            secretArn: arn("secretsmanager", `secret:rds!cluster-${hash(id, 8)}-${h.slice(0, 6)}`),
+                            secretStatus: "active",
+                        },
+                    ],
                 },
             };
         }
@@ -222,12 +266,22 @@ function mockState(args: pulumi.runtime.MockResourceArgs, region: string): { id:
         case "aws:rds/proxyEndpoint:ProxyEndpoint":
             return {
                 id: `${i.dbProxyName}/${i.dbProxyEndpointName}`,
-                state: { ...i, arn: arn("rds", `db-proxy-endpoint:prx-endpoint-${h}`), endpoint: `${i.dbProxyEndpointName}.endpoint.proxy-c${hash(region, 11)}.${region}.rds.amazonaws.com`, isDefault: false },
+                state: {
+                    ...i,
+                    arn: arn("rds", `db-proxy-endpoint:prx-endpoint-${h}`),
+                    endpoint: `${i.dbProxyEndpointName}.endpoint.proxy-c${hash(region, 11)}.${region}.rds.amazonaws.com`,
+                    isDefault: false,
+                },
             };
-        case "aws:ec2/vpcEndpoint:VpcEndpoint": return { id: `vpce-${h}`, state: { ...i, arn: arn("ec2", `vpc-endpoint/vpce-${h}`) } };
-        case "random:index/randomId:RandomId": return { id: `mock${h.slice(0, 6)}`, state: { ...i, hex: h.slice(0, 2 * (i.byteLength ?? 4)), b64Url: "mock", dec: "1" } };
+        case "aws:ec2/vpcEndpoint:VpcEndpoint":
+            return { id: `vpce-${h}`, state: { ...i, arn: arn("ec2", `vpc-endpoint/vpce-${h}`) } };
+        case "random:index/randomId:RandomId":
+            return { id: `mock${h.slice(0, 6)}`, state: { ...i, hex: h.slice(0, 2 * (i.byteLength ?? 4)), b64Url: "mock", dec: "1" } };
         case "aws:rds/proxyTarget:ProxyTarget":
-            return { id: `${i.dbProxyName}/${i.targetGroupName}/CLUSTER/${i.dbClusterIdentifier}`, state: { ...i, type: "TRACKED_CLUSTER" } };
+            return {
+                id: `${i.dbProxyName}/${i.targetGroupName}/CLUSTER/${i.dbClusterIdentifier}`,
+                state: { ...i, type: "TRACKED_CLUSTER" },
+            };
         case "aws:iam/role:Role": {
             const name = `${args.name}-${h.slice(0, 7)}`;
             return { id: name, state: { ...i, name, arn: `arn:aws:iam::${ACCOUNT_ID}:role/${name}` } };
@@ -238,24 +292,38 @@ function mockState(args: pulumi.runtime.MockResourceArgs, region: string): { id:
         }
         case "aws:ec2/instance:Instance": {
             const id = `i-${h}`;
-            return { id, state: { ...i, arn: arn("ec2", `instance/${id}`), privateIp: "10.20.64.10", publicIp: "", instanceState: "running" } };
+            return {
+                id,
+                state: { ...i, arn: arn("ec2", `instance/${id}`), privateIp: "10.20.64.10", publicIp: "", instanceState: "running" },
+            };
         }
         case "aws:iam/instanceProfile:InstanceProfile": {
             const name = `${args.name}-${h.slice(0, 7)}`;
             return { id: name, state: { ...i, name, arn: `arn:aws:iam::${ACCOUNT_ID}:instance-profile/${name}` } };
         }
-        case "aws:ssm/document:Document": return { id: i.name, state: { ...i, arn: arn("ssm", `document/${i.name}`) } };
-        case "aws:ec2/vpc:Vpc": return { id: `vpc-${h}`, state: { ...i, arn: arn("ec2", `vpc/vpc-${h}`) } };
-        case "aws:ec2/subnet:Subnet": return { id: `subnet-${h}`, state: { ...i, arn: arn("ec2", `subnet/subnet-${h}`) } };
-        case "aws:ec2/securityGroup:SecurityGroup": return { id: `sg-${h}`, state: { ...i, arn: arn("ec2", `security-group/sg-${h}`) } };
-        case "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": return { id: `sg-${h}`, state: { ...i } };
+        case "aws:ssm/document:Document":
+            return { id: i.name, state: { ...i, arn: arn("ssm", `document/${i.name}`) } };
+        case "aws:ec2/vpc:Vpc":
+            return { id: `vpc-${h}`, state: { ...i, arn: arn("ec2", `vpc/vpc-${h}`) } };
+        case "aws:ec2/subnet:Subnet":
+            return { id: `subnet-${h}`, state: { ...i, arn: arn("ec2", `subnet/subnet-${h}`) } };
+        case "aws:ec2/securityGroup:SecurityGroup":
+            return { id: `sg-${h}`, state: { ...i, arn: arn("ec2", `security-group/sg-${h}`) } };
+        case "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup":
+            return { id: `sg-${h}`, state: { ...i } };
         case "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule":
-        case "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": return { id: `sgr-${h}`, state: { ...i } };
-        case "aws:ec2/natGateway:NatGateway": return { id: `nat-${h}`, state: { ...i } };
-        case "aws:ec2/internetGateway:InternetGateway": return { id: `igw-${h}`, state: { ...i } };
-        case "aws:ec2/eip:Eip": return { id: `eipalloc-${h}`, state: { ...i, publicIp: "203.0.113.10" } };
-        case "aws:ec2/routeTable:RouteTable": return { id: `rtb-${h}`, state: { ...i } };
-        case "aws:cloudwatch/logGroup:LogGroup": return { id: i.name, state: { ...i, arn: arn("logs", `log-group:${i.name}`) } };
+        case "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule":
+            return { id: `sgr-${h}`, state: { ...i } };
+        case "aws:ec2/natGateway:NatGateway":
+            return { id: `nat-${h}`, state: { ...i } };
+        case "aws:ec2/internetGateway:InternetGateway":
+            return { id: `igw-${h}`, state: { ...i } };
+        case "aws:ec2/eip:Eip":
+            return { id: `eipalloc-${h}`, state: { ...i, publicIp: "203.0.113.10" } };
+        case "aws:ec2/routeTable:RouteTable":
+            return { id: `rtb-${h}`, state: { ...i } };
+        case "aws:cloudwatch/logGroup:LogGroup":
+            return { id: i.name, state: { ...i, arn: arn("logs", `log-group:${i.name}`) } };
         case "aws:secretsmanager/secret:Secret": {
             const name = `${i.namePrefix ?? args.name}${h.slice(0, 6)}`;
             return { id: arn("secretsmanager", `secret:${name}`), state: { ...i, name, arn: arn("secretsmanager", `secret:${name}`) } };
@@ -265,7 +333,14 @@ function mockState(args: pulumi.runtime.MockResourceArgs, region: string): { id:
             return { id: arn("ecs", `cluster/${name}`), state: { ...i, name, arn: arn("ecs", `cluster/${name}`) } };
         }
         case "aws:ecr/repository:Repository":
-            return { id: i.name, state: { ...i, arn: arn("ecr", `repository/${i.name}`), repositoryUrl: `${ACCOUNT_ID}.dkr.ecr.${region}.amazonaws.com/${i.name}` } };
+            return {
+                id: i.name,
+                state: {
+                    ...i,
+                    arn: arn("ecr", `repository/${i.name}`),
+                    repositoryUrl: `${ACCOUNT_ID}.dkr.ecr.${region}.amazonaws.com/${i.name}`,
+                },
+            };
         case "aws:ecs/taskDefinition:TaskDefinition":
             return { id: i.family, state: { ...i, arn: arn("ecs", `task-definition/${i.family}:1`), revision: 1 } };
         case "aws:ecs/service:Service": {
@@ -274,11 +349,17 @@ function mockState(args: pulumi.runtime.MockResourceArgs, region: string): { id:
         }
         case "aws:lambda/function:Function": {
             const name = `${args.name}-${h.slice(0, 7)}`;
-            return { id: name, state: { ...i, name, arn: arn("lambda", `function:${name}`), invokeArn: arn("lambda", `function:${name}`) } };
+            return {
+                id: name,
+                state: { ...i, name, arn: arn("lambda", `function:${name}`), invokeArn: arn("lambda", `function:${name}`) },
+            };
         }
         case "aws:lambda/invocation:Invocation":
             // What a passing handler returns; the handler itself is tested against the local data plane.
-            return { id: `${i.functionName}_${h.slice(0, 8)}`, state: { ...i, result: JSON.stringify({ ok: true, target: "mock", checks: [], totalMs: 0 }) } };
+            return {
+                id: `${i.functionName}_${h.slice(0, 8)}`,
+                state: { ...i, result: JSON.stringify({ ok: true, target: "mock", checks: [], totalMs: 0 }) },
+            };
         case "random:index/randomPassword:RandomPassword":
             return { id: "none", state: { ...i, result: `mock-${h}`, bcryptHash: "mock" } };
         default: {
@@ -305,9 +386,17 @@ function mockCall(args: pulumi.runtime.MockCallArgs, region: string): Record<str
             const offered = (MOCK_ENGINE_VERSIONS[args.inputs.engine] ?? []).filter((v) => v.startsWith(`${args.inputs.version}.`));
             const preferred: string[] = args.inputs.preferredVersions ?? [];
             const matches = preferred.length > 0 ? preferred.filter((v) => offered.includes(v)) : offered;
-            if (matches.length === 0) throw new Error(`no RDS engine versions match the criteria and preferred versions: ${preferred.join(", ")}`);
+            if (matches.length === 0)
+                throw new Error(`no RDS engine versions match the criteria and preferred versions: ${preferred.join(", ")}`);
             const found = args.inputs.latest ? matches[matches.length - 1] : matches[0];
-            return { id: found, engine: args.inputs.engine, version: found, versionActual: found, parameterGroupFamily: `${args.inputs.engine}${found.split(".")[0]}`, status: "available" };
+            return {
+                id: found,
+                engine: args.inputs.engine,
+                version: found,
+                versionActual: found,
+                parameterGroupFamily: `${args.inputs.engine}${found.split(".")[0]}`,
+                status: "available",
+            };
         }
         case "aws:ec2/getSubnet:getSubnet": {
             const found = EXISTING_SUBNETS.get(args.inputs.id);
@@ -323,7 +412,12 @@ function mockCall(args: pulumi.runtime.MockCallArgs, region: string): Record<str
         case "aws:rds/getSubnetGroup:getSubnetGroup": {
             const found = [...EXISTING_CLUSTERS.values()].find((c) => c.subnetGroup.name === args.inputs.name);
             if (!found) throw new Error(`reading RDS DB Subnet Group (${args.inputs.name}): couldn't find resource`);
-            return { id: found.subnetGroup.name, arn: `arn:aws:rds:${region}:${ACCOUNT_ID}:subgrp:${found.subnetGroup.name}`, ...found.subnetGroup, status: "Complete" };
+            return {
+                id: found.subnetGroup.name,
+                arn: `arn:aws:rds:${region}:${ACCOUNT_ID}:subgrp:${found.subnetGroup.name}`,
+                ...found.subnetGroup,
+                status: "Complete",
+            };
         }
         case "aws:secretsmanager/getSecret:getSecret": {
             const found = EXISTING_SECRETS.get(args.inputs.arn);
@@ -333,13 +427,28 @@ function mockCall(args: pulumi.runtime.MockCallArgs, region: string): Record<str
         case "aws:kms/getKey:getKey": {
             const found = EXISTING_KMS_KEYS.get(args.inputs.keyId);
             if (!found) throw new Error(`reading KMS Key (${args.inputs.keyId}): NotFoundException`);
-            return { id: found.arn, arn: found.arn, keyId: found.arn.split("/").pop(), keyManager: found.keyManager, enabled: true, keyState: "Enabled" };
+            return {
+                id: found.arn,
+                arn: found.arn,
+                keyId: found.arn.split("/").pop(),
+                keyManager: found.keyManager,
+                enabled: true,
+                keyState: "Enabled",
+            };
         }
         case "aws:ssm/getParameter:getParameter":
             // AWS's public AMI parameters: the latest Amazon Linux 2023 image of the region.
             if (String(args.inputs.name).startsWith("/aws/service/ami-amazon-linux-latest/")) {
                 const ami = `ami-0${hash(`${region}${args.inputs.name}`, 16)}`;
-                return { id: args.inputs.name, name: args.inputs.name, type: "String", value: ami, insecureValue: ami, version: 1, arn: `arn:aws:ssm:${region}::parameter${args.inputs.name}` };
+                return {
+                    id: args.inputs.name,
+                    name: args.inputs.name,
+                    type: "String",
+                    value: ami,
+                    insecureValue: ami,
+                    version: 1,
+                    arn: `arn:aws:ssm:${region}::parameter${args.inputs.name}`,
+                };
             }
             throw new Error(`test mocks: no SSM parameter ${args.inputs.name}`);
         default:
@@ -387,17 +496,22 @@ export function evaluate(stack: string, program: () => unknown, opts: EvaluateOp
 async function evaluateNow(stack: string, program: () => unknown, opts: EvaluateOptions): Promise<Evaluation> {
     const region = opts.region ?? "eu-west-1";
     const byUrn = new Map<string, MockResource>();
-    await pulumi.runtime.setMocks({
-        newResource: (args) => mockState(args, region),
-        call: (args) => {
-            try {
-                return mockCall(args, region);
-            } catch (err) {
-                // The engine hands an invoke's failure to the program as the error's details (runtime/invoke.js).
-                throw Object.assign(new Error((err as Error).message), { details: (err as Error).message });
-            }
+    await pulumi.runtime.setMocks(
+        {
+            newResource: (args) => mockState(args, region),
+            call: (args) => {
+                try {
+                    return mockCall(args, region);
+                } catch (err) {
+                    // The engine hands an invoke's failure to the program as the error's details (runtime/invoke.js).
+                    throw Object.assign(new Error((err as Error).message), { details: (err as Error).message });
+                }
+            },
         },
-    }, opts.project ?? PROJECT, stack, false);
+        opts.project ?? PROJECT,
+        stack,
+        false,
+    );
     pulumi.runtime.setAllConfig(opts.config ?? {});
 
     // Record each registration's metadata: the mocks API shows inputs, the request also shows the graph.
@@ -407,7 +521,9 @@ async function evaluateNow(stack: string, program: () => unknown, opts: Evaluate
         register(req, (err: any, res: any) => {
             if (!err && res) {
                 const propertyDependencies: Record<string, string[]> = {};
-                req.getPropertydependenciesMap().forEach((deps: any, key: string) => { propertyDependencies[key] = deps.getUrnsList(); });
+                req.getPropertydependenciesMap().forEach((deps: any, key: string) => {
+                    propertyDependencies[key] = deps.getUrnsList();
+                });
                 const urn = res.getUrn();
                 byUrn.set(urn, {
                     type: req.getType(),
@@ -438,7 +554,10 @@ async function evaluateNow(stack: string, program: () => unknown, opts: Evaluate
     const resources = [...byUrn.values()];
     const ofType = (type: string) => resources.filter((r) => r.type === type);
     return {
-        stack, resources, outputs, ofType,
+        stack,
+        resources,
+        outputs,
+        ofType,
         one(type) {
             const found = ofType(type);
             if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
@@ -446,7 +565,14 @@ async function evaluateNow(stack: string, program: () => unknown, opts: Evaluate
         },
         named(type, name) {
             const found = ofType(type).find((r) => r.name === name);
-            if (!found) throw new Error(`no ${type} named ${name}; have ${ofType(type).map((r) => r.name).join(", ") || "none"}`);
+            if (!found)
+                throw new Error(
+                    `no ${type} named ${name}; have ${
+                        ofType(type)
+                            .map((r) => r.name)
+                            .join(", ") || "none"
+                    }`,
+                );
             return found;
         },
         byUrn(urn) {
@@ -474,16 +600,26 @@ function unwrapSecrets(value: any): any {
  * Its Pulumi.yaml gives the project name and the config; `stackConfig` adds what `pulumi config set` would
  * (keys without a namespace are the project's).
  */
-export async function evaluateProgram(file: string, stack: string, stackConfig: Record<string, string> = {}): Promise<Evaluation & { region: string }> {
+export async function evaluateProgram(
+    file: string,
+    stack: string,
+    stackConfig: Record<string, string> = {},
+): Promise<Evaluation & { region: string }> {
     const dir = path.dirname(file);
     const project = parseYaml(fs.readFileSync(path.join(dir, "Pulumi.yaml"), "utf8"));
-    const config = Object.fromEntries(Object.entries(project.config ?? {}).map(([k, v]) => [k, String((v as { value?: unknown })?.value ?? v)]));
+    const config = Object.fromEntries(
+        Object.entries(project.config ?? {}).map(([k, v]) => [k, String((v as { value?: unknown })?.value ?? v)]),
+    );
     for (const [key, value] of Object.entries(stackConfig)) config[key.includes(":") ? key : `${project.name}:${key}`] = value;
     const region = config["aws:region"] ?? "eu-west-1";
-    const ev = await evaluate(stack, () => {
-        delete require.cache[require.resolve(file)];
-        return { ...require(file) };
-    }, { region, config, project: project.name });
+    const ev = await evaluate(
+        stack,
+        () => {
+            delete require.cache[require.resolve(file)];
+            return { ...require(file) };
+        },
+        { region, config, project: project.name },
+    );
     return { ...ev, region };
 }
 

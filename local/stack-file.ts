@@ -19,13 +19,19 @@ export class StackFileError extends Error {
 
 /** The stacks that have a Pulumi.<name>.yaml in `root`, sorted. */
 export function stackNames(root = PROJECT_ROOT): string[] {
-    return fs.readdirSync(root).map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1]).filter((n): n is string => n !== undefined).sort();
+    return fs
+        .readdirSync(root)
+        .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+        .filter((n): n is string => n !== undefined)
+        .sort();
 }
 
 /** The path of a stack's file; a name that is not one plain file name is refused. */
 export function stackFilePath(stack: string, root = PROJECT_ROOT): string {
     if (!/^[\w.-]+$/.test(stack) || stack.startsWith(".")) {
-        throw new StackFileError(`stack ${JSON.stringify(stack)} is not a stack name; use letters, digits, _ . and -, as in Pulumi.<stack>.yaml`);
+        throw new StackFileError(
+            `stack ${JSON.stringify(stack)} is not a stack name; use letters, digits, _ . and -, as in Pulumi.<stack>.yaml`,
+        );
     }
     return path.join(root, `Pulumi.${stack}.yaml`);
 }
@@ -34,8 +40,13 @@ export function stackFilePath(stack: string, root = PROJECT_ROOT): string {
 export function stackConfig(stack: string, root = PROJECT_ROOT): Record<string, unknown> {
     const file = stackFilePath(stack, root);
     if (!fs.existsSync(file)) {
-        const known = stackNames(root).map((n) => `Pulumi.${n}.yaml`).join(", ") || "none";
-        throw new StackFileError(`${shown(file, root)}: no such stack file; stack files here: ${known} (copy one to Pulumi.${stack}.yaml to make it)`);
+        const known =
+            stackNames(root)
+                .map((n) => `Pulumi.${n}.yaml`)
+                .join(", ") || "none";
+        throw new StackFileError(
+            `${shown(file, root)}: no such stack file; stack files here: ${known} (copy one to Pulumi.${stack}.yaml to make it)`,
+        );
     }
     return readStackFile(file, root);
 }
@@ -56,7 +67,9 @@ export function readStackFile(file: string, root = PROJECT_ROOT): Record<string,
         throw new StackFileError(`${name}: the file is empty; a stack file needs a config: block (copy Pulumi.dev.yaml to start)`);
     }
     if (!isMap(doc.contents)) {
-        throw new StackFileError(`${name}:${lineOf(text, doc.contents.range?.[0] ?? 0)}: the file is not a map of keys; a stack file starts with config:`);
+        throw new StackFileError(
+            `${name}:${lineOf(text, doc.contents.range?.[0] ?? 0)}: the file is not a map of keys; a stack file starts with config:`,
+        );
     }
     const configNode = doc.contents.get("config", true);
     if (configNode === undefined) {
@@ -64,9 +77,13 @@ export function readStackFile(file: string, root = PROJECT_ROOT): Record<string,
     }
     const config = doc.toJS().config;
     if (config === null || typeof config !== "object" || Array.isArray(config)) {
-        const at = doc.contents.items.find((pair) => (pair.key as { value?: unknown })?.value === "config")?.key as { range?: number[] } | undefined;
-        throw new StackFileError(`${name}:${lineOf(text, at?.range?.[0] ?? 0)}: config: is ${config === null ? "empty" : `a ${Array.isArray(config) ? "list" : typeof config}`}; ` +
-            "it must be a map of settings such as aws:region: eu-west-1");
+        const at = doc.contents.items.find((pair) => (pair.key as { value?: unknown })?.value === "config")?.key as
+            | { range?: number[] }
+            | undefined;
+        throw new StackFileError(
+            `${name}:${lineOf(text, at?.range?.[0] ?? 0)}: config: is ${config === null ? "empty" : `a ${Array.isArray(config) ? "list" : typeof config}`}; ` +
+                "it must be a map of settings such as aws:region: eu-west-1",
+        );
     }
     return config as Record<string, unknown>;
 }

@@ -58,13 +58,15 @@ async function main(): Promise<void> {
             process.exit(1);
         }, 20_000);
         forceExit.unref();
-        app.stop().then(() => plane.stop()).then(
-            () => process.exit(0),
-            (err: unknown) => {
-                process.stderr.write(`local:up: stop failed: ${(err as Error).message}\n`);
-                process.exit(1);
-            },
-        );
+        app.stop()
+            .then(() => plane.stop())
+            .then(
+                () => process.exit(0),
+                (err: unknown) => {
+                    process.stderr.write(`local:up: stop failed: ${(err as Error).message}\n`);
+                    process.exit(1);
+                },
+            );
     };
     process.on("SIGINT", shutdown);
     process.on("SIGTERM", shutdown);
@@ -85,9 +87,18 @@ async function main(): Promise<void> {
         // app/ running against this plane: GET /health, /health/db, /health/db/reader.
         appUrl: app.url,
         // Existing-database mode: the legacy application's password login, straight to PostgreSQL (TLS, caFile).
-        ...(plane.legacy ? {
-            legacy: { user: plane.legacy.user, password: plane.legacy.password, table: plane.legacy.table, rows: plane.legacy.rows, host: plane.legacy.host, port: plane.legacy.port },
-        } : {}),
+        ...(plane.legacy
+            ? {
+                  legacy: {
+                      user: plane.legacy.user,
+                      password: plane.legacy.password,
+                      table: plane.legacy.table,
+                      rows: plane.legacy.rows,
+                      host: plane.legacy.host,
+                      port: plane.legacy.port,
+                  },
+              }
+            : {}),
     };
     process.stdout.write(`${JSON.stringify(ready)}\n`);
     process.stderr.write(

@@ -36,7 +36,8 @@ export interface CliContext {
 /** Thrown for bad command-line input; the CLI prints the message and exits 2. */
 export class UsageError extends Error {}
 
-const USAGE = "usage: npm run cost -- --stack NAME [--json] [--diff <git-ref>] [--policy-config] | --program FILE [--stack NAME] [--json] | --unverified   (NAME: any Pulumi.NAME.yaml here, e.g. dev or prod)";
+const USAGE =
+    "usage: npm run cost -- --stack NAME [--json] [--diff <git-ref>] [--policy-config] | --program FILE [--stack NAME] [--json] | --unverified   (NAME: any Pulumi.NAME.yaml here, e.g. dev or prod)";
 const ALLOWED = "allowed: --stack NAME, --json, --diff <git-ref>, --policy-config, --program FILE, --unverified, --help";
 
 export function parseArgs(argv: string[]): CliOptions | "help" {
@@ -47,9 +48,18 @@ export function parseArgs(argv: string[]): CliOptions | "help" {
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];
         if (arg === "--help" || arg === "-h") return "help";
-        if (arg === "--json") { opts.json = true; continue; }
-        if (arg === "--unverified") { opts.unverified = true; continue; }
-        if (arg === "--policy-config") { opts.policyConfig = true; continue; }
+        if (arg === "--json") {
+            opts.json = true;
+            continue;
+        }
+        if (arg === "--unverified") {
+            opts.unverified = true;
+            continue;
+        }
+        if (arg === "--policy-config") {
+            opts.policyConfig = true;
+            continue;
+        }
         if (arg === "--stack" || arg.startsWith("--stack=")) {
             [stack, i] = value(arg, "--stack", i);
             if (stack === undefined) throw new UsageError("--stack needs a value: a stack with a Pulumi.NAME.yaml, e.g. dev or prod");
@@ -69,7 +79,8 @@ export function parseArgs(argv: string[]): CliOptions | "help" {
     }
     if (opts.unverified) return opts;
     if (opts.program) {
-        if (opts.diff || opts.policyConfig) throw new UsageError("--program goes with --json only; --diff and --policy-config read this repository's stack files");
+        if (opts.diff || opts.policyConfig)
+            throw new UsageError("--program goes with --json only; --diff and --policy-config read this repository's stack files");
         return { ...opts, stack: stack ?? "dev" };
     }
     if (stack === undefined) throw new UsageError("--stack is required: a stack with a Pulumi.NAME.yaml, e.g. dev or prod");
@@ -91,14 +102,27 @@ export async function run(argv: string[], write: (line: string) => void = (l) =>
     try {
         opts = parseArgs(argv);
     } catch (err) {
-        if (err instanceof UsageError) { console.error(`cost: ${err.message}`); return 2; }
+        if (err instanceof UsageError) {
+            console.error(`cost: ${err.message}`);
+            return 2;
+        }
         throw err;
     }
-    if (opts === "help") { write(USAGE); return 0; }
+    if (opts === "help") {
+        write(USAGE);
+        return 0;
+    }
     const stale = staleWarning(ctx.now ?? new Date());
     if (stale) console.error(`cost: ${stale}`);
     if (opts.unverified) {
-        if (opts.json) write(JSON.stringify(unverifiedRows().map(({ key, price }) => ({ key, unit: price.unit, read: price.read, source: price.source })), null, 2));
+        if (opts.json)
+            write(
+                JSON.stringify(
+                    unverifiedRows().map(({ key, price }) => ({ key, unit: price.unit, read: price.read, source: price.source })),
+                    null,
+                    2,
+                ),
+            );
         else unverifiedLines().forEach((l) => write(l));
         return 0;
     }
@@ -108,7 +132,10 @@ export async function run(argv: string[], write: (line: string) => void = (l) =>
             const { base, head } = await diffSides({ root: ctx.root, stack, ref: opts.diff });
             const d = diffEstimates(base, head);
             if (opts.json) write(JSON.stringify(d, null, 2));
-            else formatDiff(d, differingAssumptions(base, head), (side, line) => basisIn(side === "base" ? base.estimate : head.estimate, line)).forEach((l) => write(l));
+            else
+                formatDiff(d, differingAssumptions(base, head), (side, line) =>
+                    basisIn(side === "base" ? base.estimate : head.estimate, line),
+                ).forEach((l) => write(l));
             return 0;
         }
         if (opts.policyConfig) {
@@ -131,19 +158,35 @@ export async function run(argv: string[], write: (line: string) => void = (l) =>
         if (opts.json) write(JSON.stringify({ ...toJson(e), advice }, null, 2));
         else {
             formatEstimate(e).forEach((l) => write(l));
-            write(advice.length === 0 ? "Advice: none (no setting here costs much more than a cheaper one that keeps the guarantees)" : "Advice (expected monthly saving first):");
-            for (const a of advice) write(`  - ${a.monthlySaving > 0 ? `save $${a.monthlySaving.toFixed(2)}: ` : ""}${a.setting}: ${a.message}`);
+            write(
+                advice.length === 0
+                    ? "Advice: none (no setting here costs much more than a cheaper one that keeps the guarantees)"
+                    : "Advice (expected monthly saving first):",
+            );
+            for (const a of advice)
+                write(`  - ${a.monthlySaving > 0 ? `save $${a.monthlySaving.toFixed(2)}: ` : ""}${a.setting}: ${a.message}`);
         }
     } catch (err) {
-        if (err instanceof SettingsError || err instanceof UnpricedRegionError || err instanceof DiffError || err instanceof StackFileError) { console.error(err.message); return 2; }
+        if (
+            err instanceof SettingsError ||
+            err instanceof UnpricedRegionError ||
+            err instanceof DiffError ||
+            err instanceof StackFileError
+        ) {
+            console.error(err.message);
+            return 2;
+        }
         throw err;
     }
     return 0;
 }
 
 if (require.main === module) {
-    run(process.argv.slice(2)).then((code) => process.exit(code), (err) => {
-        console.error(`cost: ${err instanceof Error ? err.message : String(err)}`);
-        process.exit(1);
-    });
+    run(process.argv.slice(2)).then(
+        (code) => process.exit(code),
+        (err) => {
+            console.error(`cost: ${err instanceof Error ? err.message : String(err)}`);
+            process.exit(1);
+        },
+    );
 }

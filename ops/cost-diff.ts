@@ -20,18 +20,27 @@ function git(cwd: string, args: string[]): string {
     try {
         return execFileSync("git", args, { cwd, encoding: "utf8", timeout: GIT_TIMEOUT_MS, stdio: ["ignore", "pipe", "pipe"] }).trim();
     } catch (err: any) {
-        const detail = String(err?.stderr ?? err?.message ?? err).trim().split("\n")[0];
+        const detail = String(err?.stderr ?? err?.message ?? err)
+            .trim()
+            .split("\n")[0];
         throw new DiffError(`git ${args.join(" ")} failed in ${cwd}: ${detail}`);
     }
 }
 
 /** The commit a ref names, or a one-line error naming the ref. */
 export function resolveRef(root: string, ref: string): string {
-    if (!/^[\w./@^~{}-]+$/.test(ref) || ref.startsWith("-")) throw new DiffError(`--diff: ${JSON.stringify(ref)} is not a git ref; use a branch, tag or commit, e.g. origin/main`);
+    if (!/^[\w./@^~{}-]+$/.test(ref) || ref.startsWith("-"))
+        throw new DiffError(`--diff: ${JSON.stringify(ref)} is not a git ref; use a branch, tag or commit, e.g. origin/main`);
     try {
-        return execFileSync("git", ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`], { cwd: root, encoding: "utf8", timeout: GIT_TIMEOUT_MS }).trim();
+        return execFileSync("git", ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`], {
+            cwd: root,
+            encoding: "utf8",
+            timeout: GIT_TIMEOUT_MS,
+        }).trim();
     } catch {
-        throw new DiffError(`--diff: ${JSON.stringify(ref)} is not a commit of the repository at ${root}; fetch it first (e.g. git fetch origin main)`);
+        throw new DiffError(
+            `--diff: ${JSON.stringify(ref)} is not a commit of the repository at ${root}; fetch it first (e.g. git fetch origin main)`,
+        );
     }
 }
 
@@ -42,11 +51,17 @@ export function resolveRef(root: string, ref: string): string {
 async function estimateAt(dir: string, stack: string, ref: string, ms: number): Promise<DiffSide> {
     const need = ["local/mock-cloud.ts", "cost/report.ts", "cost/estimate.ts"];
     const missing = need.filter((f) => !fs.existsSync(path.join(dir, f)));
-    if (missing.length > 0) throw new DiffError(`--diff: ${ref} has no ${missing.join(", ")}; it predates the cost tool, so it can't be priced`);
+    if (missing.length > 0)
+        throw new DiffError(`--diff: ${ref} has no ${missing.join(", ")}; it predates the cost tool, so it can't be priced`);
     const mockCloud = require(path.join(dir, "local/mock-cloud.ts"));
     const report = require(path.join(dir, "cost/report.ts"));
     const estimateModule = require(path.join(dir, "cost/estimate.ts"));
-    const ev = await withTimeout(mockCloud.evaluateStack(stack), ms, `evaluating stack ${stack} at ${ref}`, (m) => new DiffError(`${m}; gave up`));
+    const ev = await withTimeout(
+        mockCloud.evaluateStack(stack),
+        ms,
+        `evaluating stack ${stack} at ${ref}`,
+        (m) => new DiffError(`${m}; gave up`),
+    );
     return { ref, estimate: report.estimateStack(ev), assumptions: estimateModule.describeAssumptions() };
 }
 
@@ -74,11 +89,24 @@ export async function diffSides(opts: DiffOptions): Promise<{ base: DiffSide; he
         fs.symlinkSync(modules, path.join(worktree, path.relative(top, root), "node_modules"), "dir");
         const base = await estimateAt(path.join(worktree, path.relative(top, root)), opts.stack, short, ms);
         const dirty = git(top, ["status", "--porcelain", "--untracked-files=no"]) !== "";
-        const head = await estimateAt(root, opts.stack, dirty ? "working tree (uncommitted changes)" : `working tree (${git(top, ["rev-parse", "--short=8", "HEAD"])})`, ms);
+        const head = await estimateAt(
+            root,
+            opts.stack,
+            dirty ? "working tree (uncommitted changes)" : `working tree (${git(top, ["rev-parse", "--short=8", "HEAD"])})`,
+            ms,
+        );
         return { base, head };
     } finally {
-        try { git(top, ["worktree", "remove", "--force", worktree]); } catch { /* removed below; prune forgets it */ }
+        try {
+            git(top, ["worktree", "remove", "--force", worktree]);
+        } catch {
+            /* removed below; prune forgets it */
+        }
         fs.rmSync(scratch, { recursive: true, force: true });
-        try { git(top, ["worktree", "prune"]); } catch { /* nothing to prune */ }
+        try {
+            git(top, ["worktree", "prune"]);
+        } catch {
+            /* nothing to prune */
+        }
     }
 }

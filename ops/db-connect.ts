@@ -42,20 +42,40 @@ export interface Io {
 
 function readStackOutputsRaw(stack: string, env: NodeJS.ProcessEnv, timeoutMs = 30_000): Promise<unknown> {
     return new Promise((resolve, reject) => {
-        execFile("pulumi", ["stack", "output", "--json", "-s", stack], { timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024, env, windowsHide: true }, (err, stdout, stderr) => {
-            if (err) {
-                const e = err as NodeJS.ErrnoException & { killed?: boolean };
-                if (e.code === "ENOENT") reject(new ConnectError(`db:connect: the pulumi CLI is not installed (pulumi not found on PATH); install it and pulumi login, or ask for the stack's outputs`));
-                else if (e.killed) reject(new ConnectError(`db:connect: "pulumi stack output" did not finish within ${timeoutMs / 1000}s; check pulumi login and the network`));
-                else reject(new ConnectError(`db:connect: "pulumi stack output -s ${stack}" failed: ${String(stderr).trim().split("\n").pop() || e.message}`));
-                return;
-            }
-            try {
-                resolve(parseOutputsJson(String(stdout), `--stack ${stack}`));
-            } catch (parseErr) {
-                reject(new ConnectError(`db:connect: ${(parseErr as Error).message}`));
-            }
-        });
+        execFile(
+            "pulumi",
+            ["stack", "output", "--json", "-s", stack],
+            { timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024, env, windowsHide: true },
+            (err, stdout, stderr) => {
+                if (err) {
+                    const e = err as NodeJS.ErrnoException & { killed?: boolean };
+                    if (e.code === "ENOENT")
+                        reject(
+                            new ConnectError(
+                                `db:connect: the pulumi CLI is not installed (pulumi not found on PATH); install it and pulumi login, or ask for the stack's outputs`,
+                            ),
+                        );
+                    else if (e.killed)
+                        reject(
+                            new ConnectError(
+                                `db:connect: "pulumi stack output" did not finish within ${timeoutMs / 1000}s; check pulumi login and the network`,
+                            ),
+                        );
+                    else
+                        reject(
+                            new ConnectError(
+                                `db:connect: "pulumi stack output -s ${stack}" failed: ${String(stderr).trim().split("\n").pop() || e.message}`,
+                            ),
+                        );
+                    return;
+                }
+                try {
+                    resolve(parseOutputsJson(String(stdout), `--stack ${stack}`));
+                } catch (parseErr) {
+                    reject(new ConnectError(`db:connect: ${(parseErr as Error).message}`));
+                }
+            },
+        );
     });
 }
 
@@ -76,7 +96,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
         await tunnel?.close().catch(() => undefined);
         await ownPlane?.stop().catch(() => undefined);
     };
-    const onSignal = () => { void cleanup().then(() => process.exit(130)); };
+    const onSignal = () => {
+        void cleanup().then(() => process.exit(130));
+    };
     process.once("SIGINT", onSignal);
     process.once("SIGTERM", onSignal);
     try {
@@ -86,7 +108,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
             const plane = io.plane ?? (ownPlane = await startLocalDataPlane({ users: LOCAL_USERS, reader: args.reader }));
             const names = plane.users.map((u) => u.name);
             const user = args.user ?? plane.users.find((u) => u.access === "readonly")?.name ?? plane.user;
-            if (!names.includes(user)) throw new ConnectError(`db:connect: --user ${user} is not a user of the local plane; it has ${names.join(", ")}`);
+            if (!names.includes(user))
+                throw new ConnectError(`db:connect: --user ${user} is not a user of the local plane; it has ${names.join(", ")}`);
             const at = args.reader ? plane.reader : { host: plane.host, port: plane.port, proxyHost: plane.proxyHost };
             if (!at) throw new ConnectError("db:connect: this local plane has no READ_ONLY stand-in; drop --reader");
             const routes = {
@@ -96,19 +119,46 @@ export async function run(argv: string[], io: Io): Promise<number> {
             const endpoint = args.host ?? at.proxyHost;
             tunnel = await startLocalTunnel({ host: endpoint, port: plane.proxyPort }, routes);
             through = {
-                endpoint, port: plane.proxyPort, database: plane.database, user, region: plane.region,
+                endpoint,
+                port: plane.proxyPort,
+                database: plane.database,
+                user,
+                region: plane.region,
                 credentials: { accessKeyId: plane.accessKeyId, secretAccessKey: plane.secretAccessKey },
                 caPem: [readFileSync(plane.caFile, "utf8"), caPem].filter(Boolean).join("\n"),
             };
         } else {
             const stack = args.source.stack;
-            const target = operatorTarget(await readStackOutputsRaw(stack, io.env), { stack, user: args.user, reader: args.reader, host: args.host });
-            io.err(`db:connect: forwarding 127.0.0.1 to ${target.endpoint}:${target.port} through relay ${target.relayInstanceId} (${stack}), as ${target.user}`);
-            tunnel = await startWithOneRetry(() => startSsmTunnel({
-                relayInstanceId: target.relayInstanceId!, documentName: target.sessionDocument, host: target.endpoint, region: target.region,
-                localPort: args.localPort, timeoutMs: io.tunnelTimeoutMs, env: io.env,
-            }), io);
-            through = { endpoint: target.endpoint, port: target.port, database: target.database, user: target.user, region: target.region, caPem };
+            const target = operatorTarget(await readStackOutputsRaw(stack, io.env), {
+                stack,
+                user: args.user,
+                reader: args.reader,
+                host: args.host,
+            });
+            io.err(
+                `db:connect: forwarding 127.0.0.1 to ${target.endpoint}:${target.port} through relay ${target.relayInstanceId} (${stack}), as ${target.user}`,
+            );
+            tunnel = await startWithOneRetry(
+                () =>
+                    startSsmTunnel({
+                        relayInstanceId: target.relayInstanceId!,
+                        documentName: target.sessionDocument,
+                        host: target.endpoint,
+                        region: target.region,
+                        localPort: args.localPort,
+                        timeoutMs: io.tunnelTimeoutMs,
+                        env: io.env,
+                    }),
+                io,
+            );
+            through = {
+                endpoint: target.endpoint,
+                port: target.port,
+                database: target.database,
+                user: target.user,
+                region: target.region,
+                caPem,
+            };
         }
 
         if (args.action.kind === "sql") {
@@ -119,24 +169,52 @@ export async function run(argv: string[], io: Io): Promise<number> {
         const token = await tokenFactory({ host: through.endpoint, port: through.port, user: through.user, region: through.region })();
         const caFile = args.caFile;
         if (args.action.kind === "print-env") {
-            for (const [k, v] of Object.entries(pgEnv({ endpoint: through.endpoint, localPort: tunnel.localPort, database: through.database, user: through.user, caFile, token }))) {
+            for (const [k, v] of Object.entries(
+                pgEnv({
+                    endpoint: through.endpoint,
+                    localPort: tunnel.localPort,
+                    database: through.database,
+                    user: through.user,
+                    caFile,
+                    token,
+                }),
+            )) {
                 io.out(`export ${k}='${v.replace(/'/g, "'\\''")}'`);
             }
             io.err("db:connect: the tunnel stays open until Ctrl-C; the token is valid for 15 minutes (for new connections)");
             const open = tunnel;
             const ended = await new Promise<boolean>((resolve) => {
-                const watch = setInterval(() => { if (open.closed) { clearInterval(watch); resolve(true); } }, 1_000);
-                const stop = () => { clearInterval(watch); resolve(false); };
+                const watch = setInterval(() => {
+                    if (open.closed) {
+                        clearInterval(watch);
+                        resolve(true);
+                    }
+                }, 1_000);
+                const stop = () => {
+                    clearInterval(watch);
+                    resolve(false);
+                };
                 process.once("SIGINT", stop);
                 process.once("SIGTERM", stop);
             });
-            if (ended) throw new ConnectError("db:connect: the tunnel dropped (the Session Manager session ended); run the command again for a new one");
+            if (ended)
+                throw new ConnectError(
+                    "db:connect: the tunnel dropped (the Session Manager session ended); run the command again for a new one",
+                );
             return 0;
         }
-        const conninfo = psqlConninfo({ endpoint: through.endpoint, localPort: tunnel.localPort, database: through.database, user: through.user, caFile });
+        const conninfo = psqlConninfo({
+            endpoint: through.endpoint,
+            localPort: tunnel.localPort,
+            database: through.database,
+            user: through.user,
+            caFile,
+        });
         const psql = spawnSync("psql", [conninfo], { stdio: "inherit", env: { ...io.env, PGPASSWORD: token } });
         if ((psql.error as NodeJS.ErrnoException | undefined)?.code === "ENOENT") {
-            throw new ConnectError("db:connect: psql is not installed; install the PostgreSQL client (16+ for sslrootcert=system, or pass --ca), or use -c SQL / --print-env");
+            throw new ConnectError(
+                "db:connect: psql is not installed; install the PostgreSQL client (16+ for sslrootcert=system, or pass --ca), or use -c SQL / --print-env",
+            );
         }
         return psql.status ?? 1;
     } catch (err) {
@@ -167,12 +245,16 @@ function readCa(file: string): string {
     try {
         text = readFileSync(file, "utf8");
     } catch (err) {
-        throw new ConnectError(`db:connect: --ca ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? "error"}); download https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem or drop --ca`);
+        throw new ConnectError(
+            `db:connect: --ca ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? "error"}); download https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem or drop --ca`,
+        );
     }
     if (!text.includes("-----BEGIN CERTIFICATE-----")) throw new ConnectError(`db:connect: --ca ${file} holds no PEM certificate`);
     return text;
 }
 
 if (require.main === module) {
-    void run(process.argv.slice(2), { out: (l) => console.log(l), err: (l) => console.error(l), env: process.env }).then((code) => process.exit(code));
+    void run(process.argv.slice(2), { out: (l) => console.log(l), err: (l) => console.error(l), env: process.env }).then((code) =>
+        process.exit(code),
+    );
 }

@@ -36,7 +36,11 @@ export interface SettingRow {
     meaning: string;
 }
 
-const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\s*\n\s*/g, " ").trim();
+const cell = (text: string) =>
+    text
+        .replace(/\|/g, "\\|")
+        .replace(/\s*\n\s*/g, " ")
+        .trim();
 
 /** A description's "Default: ..." sentence (the analyzer keeps text, not JSDoc tags), and the rest. */
 export function splitDefault(description = ""): { meaning: string; default: string } {
@@ -71,7 +75,9 @@ export function settingRows(schema: Schema): SettingRow[] {
             const { meaning, default: dflt } = splitDefault(p.description);
             const elementType = p.items?.$ref ? schema.types[p.items.$ref.replace("#/types/", "")] : undefined;
             const fields = elementType?.properties
-                ? ` Each: ${Object.entries(elementType.properties).map(([f, fp]) => `\`${f}\` (${typeName(schema, fp)}${(elementType.required ?? []).includes(f) ? "" : ", optional"})`).join(", ")}.`
+                ? ` Each: ${Object.entries(elementType.properties)
+                      .map(([f, fp]) => `\`${f}\` (${typeName(schema, fp)}${(elementType.required ?? []).includes(f) ? "" : ", optional"})`)
+                      .join(", ")}.`
                 : "";
             rows.push({
                 key,

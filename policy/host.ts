@@ -16,14 +16,13 @@ const server = require("@pulumi/policy/server");
 const protoutil = require("@pulumi/policy/protoutil");
 /* eslint-enable @typescript-eslint/no-var-requires */
 
-
 /** The engine sends unknowns as a sentinel string and never sends undefined. */
 function wire(value: unknown): unknown {
     if (pulumi.isUnknown(value)) {
         return UNKNOWN;
     }
     if (Array.isArray(value)) {
-        return value.map(v => (v === undefined ? null : wire(v)));
+        return value.map((v) => (v === undefined ? null : wire(v)));
     }
     if (value !== null && typeof value === "object") {
         const out: Record<string, unknown> = {};
@@ -69,7 +68,7 @@ function call(handler: (call: unknown, cb: (err: unknown, res: any) => void) => 
 
 function violationsOf(response: any, policies: Policies): Violation[] {
     return response.getDiagnosticsList().map((d: any) => {
-        const description = policies.find(p => p.name === d.getPolicyname())?.description ?? "";
+        const description = policies.find((p) => p.name === d.getPolicyname())?.description ?? "";
         const message: string = d.getMessage();
         return {
             policyName: d.getPolicyname(),
@@ -83,7 +82,7 @@ function violationsOf(response: any, policies: Policies): Violation[] {
 
 /** Analyze (each resource's inputs) then AnalyzeStack (all outputs), as the engine does at preview. */
 export async function analyzeViaHost(resources: PolicyResourceLike[], policies: Policies = packPolicies): Promise<Violation[]> {
-    const byUrn = new Map(resources.map(r => [r.urn, r]));
+    const byUrn = new Map(resources.map((r) => [r.urn, r]));
     const analyze = server.makeAnalyzeRpcFun(PACK_NAME, PACK_VERSION, "mandatory", policies);
     const analyzeStack = server.makeAnalyzeStackRpcFun(PACK_NAME, PACK_VERSION, "mandatory", policies);
     const violations: Violation[] = [];
@@ -99,37 +98,39 @@ export async function analyzeViaHost(resources: PolicyResourceLike[], policies: 
         if (provider) {
             req.setProvider(provider);
         }
-        violations.push(...violationsOf(await call(analyze, req), policies).map(v => ({ ...v, urn: v.urn ?? r.urn })));
+        violations.push(...violationsOf(await call(analyze, req), policies).map((v) => ({ ...v, urn: v.urn ?? r.urn })));
     }
 
     const stackReq = new analyzerproto.AnalyzeStackRequest();
-    stackReq.setResourcesList(resources.map(r => {
-        const res = new analyzerproto.AnalyzerResource();
-        res.setType(r.type);
-        res.setName(r.name);
-        res.setUrn(r.urn);
-        const state = { ...(r.state ?? r.inputs) };
-        if (state.id === undefined && r.id) {
-            state.id = r.id;
-        }
-        res.setProperties(Struct.fromJavaScript(wire(state)));
-        res.setOptions(options(r));
-        if (r.parent) {
-            res.setParent(r.parent);
-        }
-        res.setDependenciesList(r.dependencies ?? []);
-        const deps = res.getPropertydependenciesMap();
-        for (const [k, urns] of Object.entries(r.propertyDependencies ?? {})) {
-            const d = new analyzerproto.AnalyzerPropertyDependencies();
-            d.setUrnsList(urns);
-            deps.set(k, d);
-        }
-        const provider = providerOf(r, byUrn);
-        if (provider) {
-            res.setProvider(provider);
-        }
-        return res;
-    }));
+    stackReq.setResourcesList(
+        resources.map((r) => {
+            const res = new analyzerproto.AnalyzerResource();
+            res.setType(r.type);
+            res.setName(r.name);
+            res.setUrn(r.urn);
+            const state = { ...(r.state ?? r.inputs) };
+            if (state.id === undefined && r.id) {
+                state.id = r.id;
+            }
+            res.setProperties(Struct.fromJavaScript(wire(state)));
+            res.setOptions(options(r));
+            if (r.parent) {
+                res.setParent(r.parent);
+            }
+            res.setDependenciesList(r.dependencies ?? []);
+            const deps = res.getPropertydependenciesMap();
+            for (const [k, urns] of Object.entries(r.propertyDependencies ?? {})) {
+                const d = new analyzerproto.AnalyzerPropertyDependencies();
+                d.setUrnsList(urns);
+                deps.set(k, d);
+            }
+            const provider = providerOf(r, byUrn);
+            if (provider) {
+                res.setProvider(provider);
+            }
+            return res;
+        }),
+    );
     violations.push(...violationsOf(await call(analyzeStack, stackReq), policies));
     return violations;
 }

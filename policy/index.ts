@@ -7,7 +7,8 @@ new PolicyPack(PACK_NAME, {
     policies,
     // Every policy sets its own level; anything added without one blocks rather than warns.
     enforcementLevel: "mandatory",
-    description: "Aurora PostgreSQL behind RDS Proxy with IAM auth for ECS: encryption, TLS, IAM-only clients, least-privilege rds-db:connect, private network paths.",
+    description:
+        "Aurora PostgreSQL behind RDS Proxy with IAM auth for ECS: encryption, TLS, IAM-only clients, least-privilege rds-db:connect, private network paths.",
     displayName: "Aurora + RDS Proxy + IAM security",
     provider: "aws",
     tags: ["aws", "rds", "rds-proxy", "ecs", "iam", "security"],

@@ -3,17 +3,49 @@
 import { Policies } from "@pulumi/policy";
 import { costWithinBudget } from "./rules/cost";
 import { cloudwatchLogGroupCmk, cloudwatchLogGroupRetention, kmsKeyRotation, requiredTags, secretsManagerCmk } from "./rules/data";
-import { ecsAwsvpcNetworkMode, ecsClusterContainerInsights, ecsLoggingWithRetention, ecsNoHostNamespaces, ecsNoPlaintextSecrets,
-    ecsNoPrivilegedContainers, ecsNoPublicIp, ecsReadOnlyRootFilesystem, lambdaNoPlaintextSecrets } from "./rules/ecs";
+import {
+    ecsAwsvpcNetworkMode,
+    ecsClusterContainerInsights,
+    ecsLoggingWithRetention,
+    ecsNoHostNamespaces,
+    ecsNoPlaintextSecrets,
+    ecsNoPrivilegedContainers,
+    ecsNoPublicIp,
+    ecsReadOnlyRootFilesystem,
+    lambdaNoPlaintextSecrets,
+} from "./rules/ecs";
 import { iamNoAdminManagedPolicies, iamNoWildcardAction, iamRdsConnectScoped, noWildcardPrincipal } from "./rules/iam";
-import { sgDataPathIngressByReference, sgDescriptionValid, sgNoInternetIngressDbPorts, vpcDefaultSecurityGroupClosed,
-    vpcFlowLogsProd } from "./rules/network";
-import { proxyTargetsStackCluster, rdsProxyDebugLoggingOffProd, rdsProxyPrivateSubnets, rdsProxyRequiresIam,
-    rdsProxyRequiresTls } from "./rules/proxy";
-import { rdsAutoMinorVersionUpgrade, rdsBackupRetention, rdsClusterForcesTls, rdsCopyTagsToSnapshot, rdsDeletionProtectionProd,
-    rdsEnhancedMonitoringProd, rdsFinalSnapshotProd, rdsIamAuthentication, rdsManagedMasterPassword, rdsMultiAzProd,
-    rdsNotPubliclyAccessible, rdsPerformanceInsights, rdsPostgresqlLogsExported, rdsStorageEncryptedCmk,
-    rdsSupportedEngineVersion } from "./rules/rds";
+import {
+    sgDataPathIngressByReference,
+    sgDescriptionValid,
+    sgNoInternetIngressDbPorts,
+    vpcDefaultSecurityGroupClosed,
+    vpcFlowLogsProd,
+} from "./rules/network";
+import {
+    proxyTargetsStackCluster,
+    rdsProxyDebugLoggingOffProd,
+    rdsProxyPrivateSubnets,
+    rdsProxyRequiresIam,
+    rdsProxyRequiresTls,
+} from "./rules/proxy";
+import {
+    rdsAutoMinorVersionUpgrade,
+    rdsBackupRetention,
+    rdsClusterForcesTls,
+    rdsCopyTagsToSnapshot,
+    rdsDeletionProtectionProd,
+    rdsEnhancedMonitoringProd,
+    rdsFinalSnapshotProd,
+    rdsIamAuthentication,
+    rdsManagedMasterPassword,
+    rdsMultiAzProd,
+    rdsNotPubliclyAccessible,
+    rdsPerformanceInsights,
+    rdsPostgresqlLogsExported,
+    rdsStorageEncryptedCmk,
+    rdsSupportedEngineVersion,
+} from "./rules/rds";
 import { alarmsReachSomeoneProd, smokeScheduledProd } from "./rules/monitoring";
 import { connectOnlyServedUsers, ddlUserConnectNamed, readOnlyEndpointNeedsReaders } from "./rules/access";
 import { ec2RelayLockedDown, operatorSessionPortForwardOnly, relayRoleReadsNoSecrets } from "./rules/operator";

@@ -10,12 +10,12 @@ import { UNKNOWN } from "./util";
 const CUSTOM_TOKEN = /^[^:]+:[^:]*\/[^:]*:[^:]+$/;
 
 export function simulateFirstPreview(resources: PolicyResourceLike[]): PolicyResourceLike[] {
-    const custom = new Set(resources.filter(r => CUSTOM_TOKEN.test(r.type)).map(r => r.urn));
-    return resources.map(r => {
+    const custom = new Set(resources.filter((r) => CUSTOM_TOKEN.test(r.type)).map((r) => r.urn));
+    return resources.map((r) => {
         const deps = r.propertyDependencies ?? {};
         const inputs: Record<string, any> = {};
         for (const [key, value] of Object.entries(r.inputs ?? {})) {
-            inputs[key] = (deps[key] ?? []).some(urn => custom.has(urn)) ? UNKNOWN : clone(value);
+            inputs[key] = (deps[key] ?? []).some((urn) => custom.has(urn)) ? UNKNOWN : clone(value);
         }
         const state: Record<string, any> = { ...inputs };
         for (const key of Object.keys(r.state ?? {})) {

@@ -8,8 +8,18 @@
 // - enforcement levels and per-policy config follow the engine's precedence (pack config, then the
 //   policy's own level); `notApplicable` skips a policy for that resource.
 import * as pulumi from "@pulumi/pulumi";
-import { EnforcementLevel, Policies, PolicyPackConfig, PolicyProviderResource, PolicyResource, PolicyResourceOptions,
-    ReportViolation, ResourceValidation, ResourceValidationArgs, StackValidationArgs } from "@pulumi/policy";
+import {
+    EnforcementLevel,
+    Policies,
+    PolicyPackConfig,
+    PolicyProviderResource,
+    PolicyResource,
+    PolicyResourceOptions,
+    ReportViolation,
+    ResourceValidation,
+    ResourceValidationArgs,
+    StackValidationArgs,
+} from "@pulumi/policy";
 import { PACK_NAME, PACK_VERSION, policies as packPolicies } from "./policies";
 import { Environment, UNKNOWN, unknownCheckingProxy, UnknownValueError } from "./util";
 
@@ -132,18 +142,25 @@ export function runPolicies(resources: PolicyResourceLike[], opts: RunOptions): 
     const policies = opts.policies ?? packPolicies;
     const violations: Violation[] = [];
     const stackTags = freezeTags(opts.stackTags);
-    const byUrn = new Map(resources.map(r => [r.urn, r]));
+    const byUrn = new Map(resources.map((r) => [r.urn, r]));
 
     const providerOf = (r: PolicyResourceLike): PolicyProviderResource | undefined => {
         const p = byUrn.get(providerUrn(r.provider) ?? "");
-        return p ? { type: p.type, urn: p.urn, name: p.name, props: unknownCheckingProxy(normalise(p.inputs) as Record<string, any>) } : undefined;
+        return p
+            ? { type: p.type, urn: p.urn, name: p.name, props: unknownCheckingProxy(normalise(p.inputs) as Record<string, any>) }
+            : undefined;
     };
 
     const reporter = (policyName: string, level: EnforcementLevel, defaultUrn?: string): ReportViolation =>
         ((message: unknown, urn?: string) => {
             if (message !== null && typeof message === "object") {
                 const m = message as { message?: string; urn?: string; enforcementLevel?: EnforcementLevel };
-                violations.push({ policyName, enforcementLevel: m.enforcementLevel ?? level, message: String(m.message ?? ""), urn: m.urn ?? defaultUrn });
+                violations.push({
+                    policyName,
+                    enforcementLevel: m.enforcementLevel ?? level,
+                    message: String(m.message ?? ""),
+                    urn: m.urn ?? defaultUrn,
+                });
             } else {
                 violations.push({ policyName, enforcementLevel: level, message: String(message ?? ""), urn: urn ?? defaultUrn });
             }
@@ -161,8 +178,12 @@ export function runPolicies(resources: PolicyResourceLike[], opts: RunOptions): 
             }
             if (e instanceof UnknownValueError) {
                 // What the engine does: the policy can't judge an unknown value, so it is downgraded.
-                violations.push({ policyName, enforcementLevel: "advisory", urn,
-                    message: `can't run policy '${policyName}' from policy pack '${PACK_NAME}@v${PACK_VERSION}' during preview: ${(e as Error).message}` });
+                violations.push({
+                    policyName,
+                    enforcementLevel: "advisory",
+                    urn,
+                    message: `can't run policy '${policyName}' from policy pack '${PACK_NAME}@v${PACK_VERSION}' during preview: ${(e as Error).message}`,
+                });
                 return;
             }
             throw e;
@@ -179,7 +200,9 @@ export function runPolicies(resources: PolicyResourceLike[], opts: RunOptions): 
         if (level === "disabled" || !("validateResource" in policy) || !policy.validateResource) {
             continue;
         }
-        const validations: ResourceValidation[] = Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource];
+        const validations: ResourceValidation[] = Array.isArray(policy.validateResource)
+            ? policy.validateResource
+            : [policy.validateResource];
         const reported: EnforcementLevel = level === "remediate" ? "mandatory" : level;
         for (const r of resources) {
             for (const validation of validations) {
@@ -189,12 +212,15 @@ export function runPolicies(resources: PolicyResourceLike[], opts: RunOptions): 
                 }
                 const props = unknownCheckingProxy(normalise(r.inputs ?? {}) as Record<string, any>);
                 const args: ResourceValidationArgs = {
-                    type: r.type, props, urn: r.urn, name: r.name,
+                    type: r.type,
+                    props,
+                    urn: r.urn,
+                    name: r.name,
                     opts: { ...emptyOptions, ...(r.parent ? { parent: r.parent } : {}), ...r.opts },
                     provider: providerOf(r),
                     stackTags,
-                    isType: cls => isTypeOf(r.type, cls),
-                    asType: (cls => (isTypeOf(r.type, cls) ? props : undefined)) as ResourceValidationArgs["asType"],
+                    isType: (cls) => isTypeOf(r.type, cls),
+                    asType: ((cls) => (isTypeOf(r.type, cls) ? props : undefined)) as ResourceValidationArgs["asType"],
                     getConfig: <T extends object>() => configOf(policy.name, opts) as T,
                     notApplicable,
                 };
@@ -212,16 +238,19 @@ export function runPolicies(resources: PolicyResourceLike[], opts: RunOptions): 
         }
         const props = unknownCheckingProxy(normalise(state) as Record<string, any>);
         stackResources.set(r.urn, {
-            type: r.type, props, urn: r.urn, name: r.name,
+            type: r.type,
+            props,
+            urn: r.urn,
+            name: r.name,
             opts: { ...emptyOptions, ...(r.parent ? { parent: r.parent } : {}), ...r.opts },
             provider: providerOf(r),
             dependencies: [],
             propertyDependencies: {},
-            isType: cls => isTypeOf(r.type, cls),
-            asType: (cls => (isTypeOf(r.type, cls) ? props : undefined)) as PolicyResource["asType"],
+            isType: (cls) => isTypeOf(r.type, cls),
+            asType: ((cls) => (isTypeOf(r.type, cls) ? props : undefined)) as PolicyResource["asType"],
         });
     }
-    const link = (urns: string[] | undefined) => (urns ?? []).map(u => stackResources.get(u)).filter((x): x is PolicyResource => !!x);
+    const link = (urns: string[] | undefined) => (urns ?? []).map((u) => stackResources.get(u)).filter((x): x is PolicyResource => !!x);
     for (const r of resources) {
         const pr = stackResources.get(r.urn)!;
         pr.parent = r.parent ? stackResources.get(r.parent) : undefined;
@@ -237,7 +266,7 @@ export function runPolicies(resources: PolicyResourceLike[], opts: RunOptions): 
             continue;
         }
         const token = pulumiTypeOf(policy.validateStack);
-        if (token && !all.some(r => r.type === token)) {
+        if (token && !all.some((r) => r.type === token)) {
             continue;
         }
         const args: StackValidationArgs = {
@@ -254,7 +283,7 @@ export function runPolicies(resources: PolicyResourceLike[], opts: RunOptions): 
 
 /** Violations that would fail `pulumi preview`/`up`. */
 export function mandatory(violations: Violation[]): Violation[] {
-    return violations.filter(v => v.enforcementLevel === "mandatory");
+    return violations.filter((v) => v.enforcementLevel === "mandatory");
 }
 
 /** One line per violation, mandatory first, for printing next to a plan. */
@@ -262,13 +291,15 @@ export function formatViolations(violations: Violation[]): string[] {
     const order: Record<string, number> = { mandatory: 0, remediate: 1, advisory: 2, disabled: 3 };
     return [...violations]
         .sort((a, b) => order[a.enforcementLevel] - order[b.enforcementLevel] || a.policyName.localeCompare(b.policyName))
-        .map(v => `[${v.enforcementLevel}] ${v.policyName}: ${v.message}`);
+        .map((v) => `[${v.enforcementLevel}] ${v.policyName}: ${v.message}`);
 }
 
 /** A short block for printing next to a plan: a summary line, then one line per violation. */
 export function verdictReport(violations: Violation[], title = PACK_NAME): string[] {
-    const count = (level: EnforcementLevel) => violations.filter(v => v.enforcementLevel === level).length;
+    const count = (level: EnforcementLevel) => violations.filter((v) => v.enforcementLevel === level).length;
     const verdict = count("mandatory") > 0 ? "FAIL" : "pass";
-    return [`policy pack ${title}: ${verdict} (${count("mandatory")} mandatory, ${count("advisory")} advisory)`,
-        ...formatViolations(violations).map(line => `  ${line}`)];
+    return [
+        `policy pack ${title}: ${verdict} (${count("mandatory")} mandatory, ${count("advisory")} advisory)`,
+        ...formatViolations(violations).map((line) => `  ${line}`),
+    ];
 }

@@ -30,8 +30,12 @@ export const UnknownValueError = policyProxy.UnknownValueError;
 export const UNKNOWN = policyProxy.unknownStringValue;
 
 const sentinels = new Set<unknown>([
-    policyProxy.unknownBooleanValue, policyProxy.unknownNumberValue, policyProxy.unknownStringValue,
-    policyProxy.unknownArrayValue, policyProxy.unknownAssetValue, policyProxy.unknownArchiveValue,
+    policyProxy.unknownBooleanValue,
+    policyProxy.unknownNumberValue,
+    policyProxy.unknownStringValue,
+    policyProxy.unknownArrayValue,
+    policyProxy.unknownAssetValue,
+    policyProxy.unknownArchiveValue,
     policyProxy.unknownObjectValue,
 ]);
 
@@ -121,7 +125,8 @@ export const environmentConfigSchema = {
         environment: {
             type: "string" as const,
             enum: ["dev", "prod"],
-            description: "Which environment's rules apply. Defaults to the stack tag `Environment`, " +
+            description:
+                "Which environment's rules apply. Defaults to the stack tag `Environment`, " +
                 "then the aws provider's defaultTags `Environment`, then prod.",
         },
     },
@@ -174,8 +179,11 @@ interface EnvironmentSources {
  * `Environment` default tag of the aws provider(s), the resource's own `Environment` tag. When
  * none is known the prod rules apply: a missing setting must not relax a control.
  */
-export function environmentOf(args: EnvironmentSources, providers: (PolicyProviderResource | undefined)[],
-                              props?: Record<string, any>): Environment {
+export function environmentOf(
+    args: EnvironmentSources,
+    providers: (PolicyProviderResource | undefined)[],
+    props?: Record<string, any>,
+): Environment {
     const fromConfig = normaliseEnvironment((args.getConfig<{ environment?: string }>() || {}).environment);
     if (fromConfig) {
         return fromConfig;
@@ -236,11 +244,10 @@ export type RefVerdict = "yes" | "no" | "unknown-yes" | "unknown-no";
  * the target's identifiers. An unknown one is decided by the dependency graph: `propertyDependencies`
  * of that property names the target ("unknown-yes") or does not ("unknown-no").
  */
-export function refersTo(source: PolicyResource, prop: string, value: Peeked, target: PolicyResource,
-                         fields?: string[]): RefVerdict {
+export function refersTo(source: PolicyResource, prop: string, value: Peeked, target: PolicyResource, fields?: string[]): RefVerdict {
     if (value === Unknown || containsUnknown(value)) {
         const deps = source.propertyDependencies?.[prop] ?? [];
-        return deps.some(d => d.urn === target.urn) ? "unknown-yes" : "unknown-no";
+        return deps.some((d) => d.urn === target.urn) ? "unknown-yes" : "unknown-no";
     }
     if (typeof value !== "string") {
         return "no";
@@ -253,14 +260,18 @@ export function isYes(v: RefVerdict): boolean {
 }
 
 /** The resources of `candidates` that `source.props[prop]` (a string or list of strings) points at. */
-export function resolveRefs(source: PolicyResource, prop: string, candidates: PolicyResource[],
-                            fields?: string[]): { resolved: PolicyResource[]; unresolved: Peeked[] } {
+export function resolveRefs(
+    source: PolicyResource,
+    prop: string,
+    candidates: PolicyResource[],
+    fields?: string[],
+): { resolved: PolicyResource[]; unresolved: Peeked[] } {
     const value = peek(source.props, prop);
     const resolved: PolicyResource[] = [];
     const unresolved: Peeked[] = [];
-    const items = value === Unknown ? [Unknown] : asList(value).map(v => (isUnknownSentinel(v) ? Unknown : v));
+    const items = value === Unknown ? [Unknown] : asList(value).map((v) => (isUnknownSentinel(v) ? Unknown : v));
     for (const item of items) {
-        const hits = candidates.filter(c => isYes(refersTo(source, prop, item, c, fields)));
+        const hits = candidates.filter((c) => isYes(refersTo(source, prop, item, c, fields)));
         if (hits.length === 0) {
             unresolved.push(item);
         }
@@ -274,7 +285,7 @@ export function resolveRefs(source: PolicyResource, prop: string, candidates: Po
 }
 
 export function ofType(resources: PolicyResource[], type: string): PolicyResource[] {
-    return resources.filter(r => r.type === type);
+    return resources.filter((r) => r.type === type);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -312,7 +323,15 @@ export function strings(value: unknown): string[] {
 
 /** Does an IAM action pattern (with * and ?) match the action? Case-insensitive, as IAM is. */
 export function actionMatches(pattern: string, action: string): boolean {
-    const re = new RegExp("^" + pattern.split("").map(c => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&"))).join("") + "$", "i");
+    const re = new RegExp(
+        "^" +
+            pattern
+                .split("")
+                .map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&")))
+                .join("") +
+            "$",
+        "i",
+    );
     return re.test(action);
 }
 
@@ -321,9 +340,9 @@ export function grantsAction(statement: Statement, action: string): boolean {
         return false;
     }
     if (statement.NotAction !== undefined) {
-        return !strings(statement.NotAction).some(p => actionMatches(p, action));
+        return !strings(statement.NotAction).some((p) => actionMatches(p, action));
     }
-    return strings(statement.Action).some(p => actionMatches(p, action));
+    return strings(statement.Action).some((p) => actionMatches(p, action));
 }
 
 export interface DbUserArn {
@@ -369,6 +388,9 @@ export function dbUserArnProblem(arn: string): string | undefined {
 
 /** A reportViolation that carries its own enforcement level (the engine honours the object form). */
 export function reportAdvisory(report: ReportViolation, message: string, urn?: string): void {
-    (report as unknown as (v: { message: string; urn?: string; enforcementLevel: "advisory" }) => void)(
-        { message, urn, enforcementLevel: "advisory" });
+    (report as unknown as (v: { message: string; urn?: string; enforcementLevel: "advisory" }) => void)({
+        message,
+        urn,
+        enforcementLevel: "advisory",
+    });
 }

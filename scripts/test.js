@@ -14,8 +14,12 @@ function run(cmd, args, { capture }) {
         const child = spawn(cmd, args, { cwd: root, stdio: capture ? ["ignore", "pipe", "pipe"] : "inherit" });
         let out = "";
         if (capture) {
-            child.stdout.on("data", (d) => { out += d; });
-            child.stderr.on("data", (d) => { out += d; });
+            child.stdout.on("data", (d) => {
+                out += d;
+            });
+            child.stderr.on("data", (d) => {
+                out += d;
+            });
         }
         child.on("error", (err) => resolve({ code: 1, out: `${cmd}: ${err.message}\n` }));
         child.on("close", (code, signal) => resolve({ code: code ?? (signal ? 1 : 0), out }));

@@ -2,14 +2,14 @@
 // cost tool) count the deliberate refusals from the same list the runner makes them from.
 
 export const CHECK = {
-  connect: "connect with IAM token",
-  tls: "TLS verify-full",
-  grants: "grants match spec",
-  noTls: "refuses no TLS",
-  tampered: "refuses tampered token",
-  tokenForOtherUser: "refuses other user's token as ours",
-  otherUser: "refuses other user",
-  plainPassword: "refuses plain password",
+    connect: "connect with IAM token",
+    tls: "TLS verify-full",
+    grants: "grants match spec",
+    noTls: "refuses no TLS",
+    tampered: "refuses tampered token",
+    tokenForOtherUser: "refuses other user's token as ours",
+    otherUser: "refuses other user",
+    plainPassword: "refuses plain password",
 } as const;
 
 /**
@@ -24,8 +24,8 @@ export type NegativeCheckName = (typeof NEGATIVE_CHECKS)[number];
  * should hold; when it does not, the row is a warning (not a failure unless warnings are made to fail).
  */
 export const WARNING = {
-  forceSsl: "rds.force_ssl on",
-  audit: "audit logging on",
-  cidr: "no CIDR ingress on the database port",
-  publicSchema: "no PUBLIC grant on schema app",
+    forceSsl: "rds.force_ssl on",
+    audit: "audit logging on",
+    cidr: "no CIDR ingress on the database port",
+    publicSchema: "no PUBLIC grant on schema app",
 } as const;

@@ -55,135 +55,135 @@ Exit status: 0 all checks hold (warnings too, unless --warnings-fail), 1 a check
 warning with --warnings-fail, 2 usage or target error.`;
 
 export interface CliIo {
-  out: (line: string) => void;
-  err: (line: string) => void;
-  env: Record<string, string | undefined>;
+    out: (line: string) => void;
+    err: (line: string) => void;
+    env: Record<string, string | undefined>;
 }
 
 const defaultIo: CliIo = {
-  out: (line) => process.stdout.write(`${line}\n`),
-  err: (line) => process.stderr.write(`${line}\n`),
-  env: process.env,
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+    env: process.env,
 };
 
 export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        stack: { type: "string" },
-        outputs: { type: "string" },
-        host: { type: "string" },
-        port: { type: "string" },
-        database: { type: "string" },
-        user: { type: "string" },
-        region: { type: "string" },
-        "auth-mode": { type: "string" },
-        owner: { type: "string" },
-        users: { type: "string" },
-        "reader-host": { type: "string" },
-        "reader-port": { type: "string" },
-        "proxy-host": { type: "string" },
-        "proxy-port": { type: "string" },
-        "reader-proxy-host": { type: "string" },
-        ca: { type: "string" },
-        json: { type: "boolean", default: false },
-        timeout: { type: "string" },
-        "no-negatives": { type: "boolean", default: false },
-        "other-user": { type: "string" },
-        "existing-database": { type: "boolean", default: false },
-        "cluster-security-groups": { type: "string" },
-        "warnings-fail": { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    }));
-  } catch (err) {
-    io.err(`smoke: ${(err as Error).message}; see --help`);
-    return 2;
-  }
-  if (values.help) {
-    io.out(USAGE);
-    return 0;
-  }
+    let values;
+    try {
+        ({ values } = parseArgs({
+            args: argv,
+            strict: true,
+            allowPositionals: false,
+            options: {
+                stack: { type: "string" },
+                outputs: { type: "string" },
+                host: { type: "string" },
+                port: { type: "string" },
+                database: { type: "string" },
+                user: { type: "string" },
+                region: { type: "string" },
+                "auth-mode": { type: "string" },
+                owner: { type: "string" },
+                users: { type: "string" },
+                "reader-host": { type: "string" },
+                "reader-port": { type: "string" },
+                "proxy-host": { type: "string" },
+                "proxy-port": { type: "string" },
+                "reader-proxy-host": { type: "string" },
+                ca: { type: "string" },
+                json: { type: "boolean", default: false },
+                timeout: { type: "string" },
+                "no-negatives": { type: "boolean", default: false },
+                "other-user": { type: "string" },
+                "existing-database": { type: "boolean", default: false },
+                "cluster-security-groups": { type: "string" },
+                "warnings-fail": { type: "boolean", default: false },
+                help: { type: "boolean", short: "h", default: false },
+            },
+        }));
+    } catch (err) {
+        io.err(`smoke: ${(err as Error).message}; see --help`);
+        return 2;
+    }
+    if (values.help) {
+        io.out(USAGE);
+        return 0;
+    }
 
-  let target;
-  let timeoutMs: number | undefined;
-  let warnings: WarningOptions;
-  try {
-    // Flags win over the environment, like the target's.
-    warnings = warningOptionsFromEnv(io.env);
-    if (values["existing-database"]) warnings.existingDatabase = true;
-    if (values["warnings-fail"]) warnings.warningsFail = true;
-    if (values["cluster-security-groups"] !== undefined) {
-      warnings.clusterSecurityGroupIds = parseGroupIds(values["cluster-security-groups"], "--cluster-security-groups");
+    let target;
+    let timeoutMs: number | undefined;
+    let warnings: WarningOptions;
+    try {
+        // Flags win over the environment, like the target's.
+        warnings = warningOptionsFromEnv(io.env);
+        if (values["existing-database"]) warnings.existingDatabase = true;
+        if (values["warnings-fail"]) warnings.warningsFail = true;
+        if (values["cluster-security-groups"] !== undefined) {
+            warnings.clusterSecurityGroupIds = parseGroupIds(values["cluster-security-groups"], "--cluster-security-groups");
+        }
+        if (values.stack !== undefined && values.outputs !== undefined) {
+            throw new TargetError("--stack and --outputs were both given; pass one source of stack outputs");
+        }
+        if (values.timeout !== undefined) {
+            timeoutMs = Number(values.timeout);
+            if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 300_000) {
+                throw new TargetError(`--timeout is ${JSON.stringify(values.timeout)}; expected milliseconds, an integer 100..300000`);
+            }
+        }
+        const fromOutputs: TargetInput =
+            values.stack !== undefined
+                ? await readStackOutputs(values.stack)
+                : values.outputs !== undefined
+                  ? await readOutputsFile(values.outputs)
+                  : {};
+        const fromFlags: TargetInput = {
+            host: values.host,
+            port: values.port,
+            database: values.database,
+            user: values.user,
+            region: values.region,
+            authMode: values["auth-mode"],
+            owner: values.owner,
+            users: values.users,
+            readerHost: values["reader-host"],
+            readerPort: values["reader-port"],
+            proxyHost: values["proxy-host"],
+            proxyPort: values["proxy-port"],
+            readerProxyHost: values["reader-proxy-host"],
+            caPem: values.ca !== undefined ? await readCa(values.ca) : undefined,
+        };
+        target = validateTarget(mergeInputs(inputFromEnv(io.env), fromOutputs, fromFlags));
+    } catch (err) {
+        io.err(`smoke: ${err instanceof TargetError ? err.message : (err as Error).message}`);
+        return 2;
     }
-    if (values.stack !== undefined && values.outputs !== undefined) {
-      throw new TargetError("--stack and --outputs were both given; pass one source of stack outputs");
-    }
-    if (values.timeout !== undefined) {
-      timeoutMs = Number(values.timeout);
-      if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 300_000) {
-        throw new TargetError(`--timeout is ${JSON.stringify(values.timeout)}; expected milliseconds, an integer 100..300000`);
-      }
-    }
-    const fromOutputs: TargetInput =
-      values.stack !== undefined
-        ? await readStackOutputs(values.stack)
-        : values.outputs !== undefined
-          ? await readOutputsFile(values.outputs)
-          : {};
-    const fromFlags: TargetInput = {
-      host: values.host,
-      port: values.port,
-      database: values.database,
-      user: values.user,
-      region: values.region,
-      authMode: values["auth-mode"],
-      owner: values.owner,
-      users: values.users,
-      readerHost: values["reader-host"],
-      readerPort: values["reader-port"],
-      proxyHost: values["proxy-host"],
-      proxyPort: values["proxy-port"],
-      readerProxyHost: values["reader-proxy-host"],
-      caPem: values.ca !== undefined ? await readCa(values.ca) : undefined,
-    };
-    target = validateTarget(mergeInputs(inputFromEnv(io.env), fromOutputs, fromFlags));
-  } catch (err) {
-    io.err(`smoke: ${err instanceof TargetError ? err.message : (err as Error).message}`);
-    return 2;
-  }
 
-  const report = await runSmoke(target, {
-    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-    negatives: !values["no-negatives"],
-    ...(values["other-user"] !== undefined ? { otherUser: values["other-user"] } : {}),
-    ...warnings,
-  });
-  io.out(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
-  return report.ok ? 0 : 1;
+    const report = await runSmoke(target, {
+        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+        negatives: !values["no-negatives"],
+        ...(values["other-user"] !== undefined ? { otherUser: values["other-user"] } : {}),
+        ...warnings,
+    });
+    io.out(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
+    return report.ok ? 0 : 1;
 }
 
 async function readCa(path: string): Promise<string> {
-  try {
-    return await readFile(path, "utf8");
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? "error";
-    throw new TargetError(`--ca ${path}: cannot read the file (${code}); expected a PEM CA bundle`);
-  }
+    try {
+        return await readFile(path, "utf8");
+    } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code ?? "error";
+        throw new TargetError(`--ca ${path}: cannot read the file (${code}); expected a PEM CA bundle`);
+    }
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err) => {
-      process.stderr.write(`smoke: unexpected error: ${(err as Error).message}\n`);
-      process.exitCode = 1;
-    },
-  );
+    main(process.argv.slice(2)).then(
+        (code) => {
+            process.exitCode = code;
+        },
+        (err) => {
+            process.stderr.write(`smoke: unexpected error: ${(err as Error).message}\n`);
+            process.exitCode = 1;
+        },
+    );
 }

@@ -88,7 +88,13 @@ export function emfDocuments(report: SmokeReport, o: { stack: string; nowMs: num
     const doc = (timestamp: number, metrics: Array<[string, string, number]>): EmfDocument => ({
         _aws: {
             Timestamp: timestamp,
-            CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: [[...METRIC_DIMENSIONS]], Metrics: metrics.map(([Name, Unit]) => ({ Name, Unit })) }],
+            CloudWatchMetrics: [
+                {
+                    Namespace: METRICS_NAMESPACE,
+                    Dimensions: [[...METRIC_DIMENSIONS]],
+                    Metrics: metrics.map(([Name, Unit]) => ({ Name, Unit })),
+                },
+            ],
         },
         Stack: o.stack,
         ...Object.fromEntries(metrics.map(([name, , v]) => [name, v])),
@@ -105,9 +111,13 @@ export function emfDocuments(report: SmokeReport, o: { stack: string; nowMs: num
  * warning row (not failed) has CheckPass 1, CheckWarning 1 and its detail: the risk and the fix.
  */
 export function checkLogLines(report: SmokeReport, o: { stack: string }): string[] {
-    return report.checks.map((c) => JSON.stringify({
-        Stack: o.stack, Check: c.name, CheckPass: c.ok ? 1 : 0,
-        ...(c.ok && c.warning ? { CheckWarning: 1 } : {}),
-        ...(c.ok && !c.warning ? {} : { detail: c.detail }),
-    }));
+    return report.checks.map((c) =>
+        JSON.stringify({
+            Stack: o.stack,
+            Check: c.name,
+            CheckPass: c.ok ? 1 : 0,
+            ...(c.ok && c.warning ? { CheckWarning: 1 } : {}),
+            ...(c.ok && !c.warning ? {} : { detail: c.detail }),
+        }),
+    );
 }

@@ -47,18 +47,34 @@ describe("access spec", () => {
     });
 
     it("refuses duplicate users, unknown profiles and misplaced passwords", () => {
-        assert.throws(() => accessSpec({ database: "appdb", owner: "dbadmin", authMode: "iam", users: [USERS[0], USERS[0]] }), /user "app_user" is declared twice/);
-        assert.throws(() => accessSpec({ database: "appdb", owner: "dbadmin", authMode: "iam", users: [{ name: "x", access: "admin" as never }] }), /access "admin" of user x is not a profile; use one of readwrite, readonly, ddl/);
+        assert.throws(
+            () => accessSpec({ database: "appdb", owner: "dbadmin", authMode: "iam", users: [USERS[0], USERS[0]] }),
+            /user "app_user" is declared twice/,
+        );
+        assert.throws(
+            () => accessSpec({ database: "appdb", owner: "dbadmin", authMode: "iam", users: [{ name: "x", access: "admin" as never }] }),
+            /access "admin" of user x is not a profile; use one of readwrite, readonly, ddl/,
+        );
         assert.throws(() => accessSpec({ database: "appdb", owner: "dbadmin", authMode: "iam", users: [] }), /no users declared/);
-        assert.throws(() => bootstrapStatements(spec, { passwords: { app_user: "a-long-enough-password" } }), /only used in "secrets" mode/);
+        assert.throws(
+            () => bootstrapStatements(spec, { passwords: { app_user: "a-long-enough-password" } }),
+            /only used in "secrets" mode/,
+        );
         const secrets = accessSpec({ database: "appdb", owner: "dbadmin", authMode: "secrets", users: USERS });
-        assert.throws(() => bootstrapStatements(secrets, { passwords: { someone_else: "a-long-enough-password" } }), /"someone_else", which is not a declared user/);
+        assert.throws(
+            () => bootstrapStatements(secrets, { passwords: { someone_else: "a-long-enough-password" } }),
+            /"someone_else", which is not a declared user/,
+        );
         assert.throws(() => bootstrapStatements(secrets, { password: "a-long-enough-password" }), /"password" is for a one-user spec/);
     });
 
     it("never puts a password or verifier in statement text, and logs every change a DO block executes", () => {
         const secrets = accessSpec({ database: "appdb", owner: "dbadmin", authMode: "secrets", users: USERS });
-        const passwords = { app_user: "first-password-0123456789", app_reader: "second-password-0123456789", app_migrator: "third-password-0123456789" };
+        const passwords = {
+            app_user: "first-password-0123456789",
+            app_reader: "second-password-0123456789",
+            app_migrator: "third-password-0123456789",
+        };
         const statements = bootstrapStatements(secrets, { passwords });
         for (const s of statements) {
             for (const password of Object.values(passwords)) assert.ok(!s.sql.includes(password), s.sql);
@@ -68,15 +84,28 @@ describe("access spec", () => {
             assert.equal((s.sql.match(/RAISE LOG 'aurora-iam-proxy: %', stmt; EXECUTE stmt;/g) ?? []).length, executes, s.sql);
             // Any other EXECUTE is the password's, announced without the verifier.
             if (/EXECUTE format\('ALTER ROLE %I PASSWORD %L'/.test(s.sql)) {
-                assert.match(s.sql, /RAISE LOG 'aurora-iam-proxy: ALTER ROLE % PASSWORD <SCRAM-SHA-256 verifier of the proxy secret, not logged>'/);
-                assert.match(s.sql, /EXCEPTION WHEN OTHERS THEN\s+RAISE EXCEPTION 'aurora-iam-proxy: setting the password of % failed \(SQLSTATE %\)', '\w+', SQLSTATE;/);
+                assert.match(
+                    s.sql,
+                    /RAISE LOG 'aurora-iam-proxy: ALTER ROLE % PASSWORD <SCRAM-SHA-256 verifier of the proxy secret, not logged>'/,
+                );
+                assert.match(
+                    s.sql,
+                    /EXCEPTION WHEN OTHERS THEN\s+RAISE EXCEPTION 'aurora-iam-proxy: setting the password of % failed \(SQLSTATE %\)', '\w+', SQLSTATE;/,
+                );
                 assert.doesNotMatch(s.sql, /SQLERRM/);
             }
         }
-        assert.deepEqual(statements.filter((s) => s.parameters).map((s) => Object.keys(s.parameters!)), [["verifier"], ["verifier"], ["verifier"]]);
+        assert.deepEqual(
+            statements.filter((s) => s.parameters).map((s) => Object.keys(s.parameters!)),
+            [["verifier"], ["verifier"], ["verifier"]],
+        );
         const sql = statements.map((s) => s.sql).join("\n");
-        for (const u of USERS) assert.match(sql, new RegExp(`ALTER ROLE "${u.name}" WITH LOGIN NOCREATEDB NOCREATEROLE INHERIT CONNECTION LIMIT -1\\n?`));
-        assert.match(sql, /ALTER DEFAULT PRIVILEGES FOR ROLE "app_migrator" IN SCHEMA "app" GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "app_user"/);
+        for (const u of USERS)
+            assert.match(sql, new RegExp(`ALTER ROLE "${u.name}" WITH LOGIN NOCREATEDB NOCREATEROLE INHERIT CONNECTION LIMIT -1\\n?`));
+        assert.match(
+            sql,
+            /ALTER DEFAULT PRIVILEGES FOR ROLE "app_migrator" IN SCHEMA "app" GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "app_user"/,
+        );
         assert.match(sql, /ALTER DEFAULT PRIVILEGES FOR ROLE "app_migrator" IN SCHEMA "app" GRANT SELECT ON TABLES TO "app_reader"/);
         assert.match(sql, /ALTER DEFAULT PRIVILEGES FOR ROLE "dbadmin" IN SCHEMA "app" GRANT USAGE, SELECT ON SEQUENCES TO "app_user"/);
         assert.match(sql, /GRANT USAGE, CREATE ON SCHEMA "app" TO "app_migrator"/);
@@ -90,11 +119,20 @@ describe("access bootstrap in an existing database (statements)", () => {
 
     it("never revokes from PUBLIC and never changes an owner; checks first, right after taking the lock", () => {
         const existing = sql({ existingDatabase: true });
-        assert.deepEqual(existing.filter((s) => /FROM PUBLIC/.test(s)), []);
-        assert.deepEqual(existing.filter((s) => /^ALTER (SCHEMA|TABLE) .* OWNER TO/.test(s)), []);
+        assert.deepEqual(
+            existing.filter((s) => /FROM PUBLIC/.test(s)),
+            [],
+        );
+        assert.deepEqual(
+            existing.filter((s) => /^ALTER (SCHEMA|TABLE) .* OWNER TO/.test(s)),
+            [],
+        );
         assert.match(existing[1], /existing-database bootstrap refused, nothing was changed/);
         // The probe table is created, and only then given to the owner, when it is missing.
-        assert.match(existing.join("\n"), /IF to_regclass\('"app"\."smoke_probe"'\) IS NULL THEN\s+stmt := format\('CREATE TABLE %I\.%I \(id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, note text NOT NULL, created_at timestamptz NOT NULL DEFAULT now\(\)\)'/);
+        assert.match(
+            existing.join("\n"),
+            /IF to_regclass\('"app"\."smoke_probe"'\) IS NULL THEN\s+stmt := format\('CREATE TABLE %I\.%I \(id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, note text NOT NULL, created_at timestamptz NOT NULL DEFAULT now\(\)\)'/,
+        );
         // The dedicated database's statements are unchanged.
         const dedicated = sql({});
         assert.equal(dedicated.filter((s) => /FROM PUBLIC/.test(s)).length, 5);
@@ -109,19 +147,40 @@ describe("access diff", () => {
     const clean = (name: string): ObservedGrants => {
         const u = spec.users.find((s) => s.user === name)!;
         return {
-            user: u.user, exists: true,
-            attributes: { login: true, superuser: false, createRole: false, createDb: false, replication: false, bypassRls: false, inherit: true, connectionLimit: -1 },
+            user: u.user,
+            exists: true,
+            attributes: {
+                login: true,
+                superuser: false,
+                createRole: false,
+                createDb: false,
+                replication: false,
+                bypassRls: false,
+                inherit: true,
+                connectionLimit: -1,
+            },
             memberOf: ["rds_iam"],
             database: { name: "appdb", privileges: ["CONNECT"] },
             schemas: [{ schema: "app", privileges: u.schemaPrivileges }],
             tables: [
                 { schema: "app", name: "smoke_probe", owner: "dbadmin", privileges: u.tablePrivileges, columnPrivileges: [] },
-                { schema: "app", name: "orders", owner: "app_migrator", privileges: u.access === "ddl" ? ["SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"] : u.tablePrivileges, columnPrivileges: [] },
+                {
+                    schema: "app",
+                    name: "orders",
+                    owner: "app_migrator",
+                    privileges:
+                        u.access === "ddl"
+                            ? ["SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"]
+                            : u.tablePrivileges,
+                    columnPrivileges: [],
+                },
             ],
             sequences: [],
             defaultPrivileges: u.creators.flatMap((creator) => [
                 { owner: creator, schema: "app", objectType: "tables" as const, privileges: u.tablePrivileges },
-                ...(u.sequencePrivileges.length ? [{ owner: creator, schema: "app", objectType: "sequences" as const, privileges: u.sequencePrivileges }] : []),
+                ...(u.sequencePrivileges.length
+                    ? [{ owner: creator, schema: "app", objectType: "sequences" as const, privileges: u.sequencePrivileges }]
+                    : []),
             ]),
         };
     };
@@ -133,7 +192,9 @@ describe("access diff", () => {
     it("reports a role connection limit as drift", () => {
         const observed = clean("app_user");
         observed.attributes = { ...observed.attributes!, connectionLimit: 100 };
-        assert.deepEqual(diffGrants(spec.users[0], observed).extra, ["CONNECTION LIMIT 100 (expected -1: the proxy, not the role, caps connections)"]);
+        assert.deepEqual(diffGrants(spec.users[0], observed).extra, [
+            "CONNECTION LIMIT 100 (expected -1: the proxy, not the role, caps connections)",
+        ]);
     });
 
     it("names a missing default privilege for a ddl user's future tables, and a readwrite user owning a table", () => {
@@ -141,8 +202,12 @@ describe("access diff", () => {
         observed.defaultPrivileges = observed.defaultPrivileges.filter((d) => d.owner !== "app_migrator" || d.objectType !== "tables");
         observed.tables[1] = { ...observed.tables[1], owner: "app_user" };
         const drift = diffGrants(spec.users[0], observed);
-        assert.deepEqual(drift.missing, ["SELECT on future tables of app_migrator in schema app", "INSERT on future tables of app_migrator in schema app",
-            "UPDATE on future tables of app_migrator in schema app", "DELETE on future tables of app_migrator in schema app"]);
+        assert.deepEqual(drift.missing, [
+            "SELECT on future tables of app_migrator in schema app",
+            "INSERT on future tables of app_migrator in schema app",
+            "UPDATE on future tables of app_migrator in schema app",
+            "DELETE on future tables of app_migrator in schema app",
+        ]);
         assert.deepEqual(drift.forbidden, ["owner of table app.orders"]);
     });
 
@@ -150,7 +215,11 @@ describe("access diff", () => {
         const observed = clean("app_reader");
         observed.tables[0] = { ...observed.tables[0], privileges: ["SELECT", "INSERT"] };
         observed.tables[1] = { ...observed.tables[1], privileges: [] };
-        assert.deepEqual(diffGrants(spec.users[1], observed), { missing: ["SELECT on table app.orders"], extra: ["INSERT on table app.smoke_probe"], forbidden: [] });
+        assert.deepEqual(diffGrants(spec.users[1], observed), {
+            missing: ["SELECT on table app.orders"],
+            extra: ["INSERT on table app.smoke_probe"],
+            forbidden: [],
+        });
     });
 });
 
@@ -161,24 +230,45 @@ async function dumpCatalogs(admin: pg.Client, database: string, o: { withPasswor
     return {
         roles: await q(`SELECT rolname, rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolcanlogin, rolreplication, rolbypassrls, rolconnlimit, rolvaliduntil
             ${o.withPasswords ? ", rolpassword" : ", rolpassword IS NULL AS no_password"} FROM pg_authid WHERE oid IN ${managed} ORDER BY rolname`),
-        comments: await q(`SELECT objoid::regrole::text AS role, description FROM pg_shdescription WHERE classoid = 'pg_authid'::regclass ORDER BY 1`),
-        members: await q(`SELECT roleid::regrole::text AS role, member::regrole::text AS member, grantor::regrole::text AS grantor, admin_option, inherit_option, set_option
+        comments: await q(
+            `SELECT objoid::regrole::text AS role, description FROM pg_shdescription WHERE classoid = 'pg_authid'::regclass ORDER BY 1`,
+        ),
+        members:
+            await q(`SELECT roleid::regrole::text AS role, member::regrole::text AS member, grantor::regrole::text AS grantor, admin_option, inherit_option, set_option
             FROM pg_auth_members ORDER BY 1, 2, 3`),
         settings: await q(`SELECT setdatabase, setrole::regrole::text AS role, setconfig FROM pg_db_role_setting ORDER BY 2`),
         database: await q(`SELECT datname, datacl::text FROM pg_database WHERE datname = '${database}'`),
-        schemas: await q(`SELECT nspname, nspowner::regrole::text AS owner, nspacl::text FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema' ORDER BY 1`),
-        relations: await q(`SELECT c.oid::regclass::text AS rel, c.relowner::regrole::text AS owner, c.relacl::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        schemas: await q(
+            `SELECT nspname, nspowner::regrole::text AS owner, nspacl::text FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema' ORDER BY 1`,
+        ),
+        relations:
+            await q(`SELECT c.oid::regclass::text AS rel, c.relowner::regrole::text AS owner, c.relacl::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema' ORDER BY 1`),
-        columns: await q(`SELECT attrelid::regclass::text AS rel, attname, attacl::text FROM pg_attribute WHERE attacl IS NOT NULL ORDER BY 1, 2`),
-        defaults: await q(`SELECT defaclrole::regrole::text AS role, defaclnamespace::regnamespace::text AS schema, defaclobjtype, defaclacl::text FROM pg_default_acl ORDER BY 1, 2, 3`),
+        columns: await q(
+            `SELECT attrelid::regclass::text AS rel, attname, attacl::text FROM pg_attribute WHERE attacl IS NOT NULL ORDER BY 1, 2`,
+        ),
+        defaults: await q(
+            `SELECT defaclrole::regrole::text AS role, defaclnamespace::regnamespace::text AS schema, defaclobjtype, defaclacl::text FROM pg_default_acl ORDER BY 1, 2, 3`,
+        ),
     };
 }
 
 function connectAs(plane: LocalDataPlane, user: string): Promise<pg.Client> {
-    const token = tokenFactory({ host: plane.proxyHost, port: plane.proxyPort, user, region: plane.region, credentials: { accessKeyId: plane.accessKeyId, secretAccessKey: plane.secretAccessKey } });
+    const token = tokenFactory({
+        host: plane.proxyHost,
+        port: plane.proxyPort,
+        user,
+        region: plane.region,
+        credentials: { accessKeyId: plane.accessKeyId, secretAccessKey: plane.secretAccessKey },
+    });
     const client = new pg.Client({
-        host: plane.host, port: plane.port, user, database: plane.database, password: token,
-        ssl: { ca: readFileSync(plane.caFile, "utf8"), servername: plane.proxyHost }, connectionTimeoutMillis: 5_000,
+        host: plane.host,
+        port: plane.port,
+        user,
+        database: plane.database,
+        password: token,
+        ssl: { ca: readFileSync(plane.caFile, "utf8"), servername: plane.proxyHost },
+        connectionTimeoutMillis: 5_000,
     });
     client.on("error", () => undefined);
     return client.connect().then(() => client);
@@ -193,7 +283,11 @@ const noDriftFor = (spec: AccessSpec) => Object.fromEntries(spec.users.map((u) =
 
 describe("access on a real PostgreSQL (three users, secrets mode, log_statement=ddl)", function () {
     this.timeout(60_000);
-    const passwords = { app_user: "app-user-password-0123456789", app_reader: "app-reader-password-0123456789", app_migrator: "app-migrator-password-0123456789" };
+    const passwords = {
+        app_user: "app-user-password-0123456789",
+        app_reader: "app-reader-password-0123456789",
+        app_migrator: "app-migrator-password-0123456789",
+    };
     let plane: LocalDataPlane;
     let admin: pg.Client;
     before(async () => {
@@ -221,11 +315,18 @@ describe("access on a real PostgreSQL (three users, secrets mode, log_statement=
 
     it("is idempotent: a second run leaves the catalogs identical (the verifier is re-salted, still for the same password)", async () => {
         const before = await dumpCatalogs(admin, plane.database, { withPasswords: false });
-        const verifiersBefore = (await admin.query("SELECT rolname, rolpassword FROM pg_authid WHERE rolname = ANY($1) ORDER BY 1", [Object.keys(passwords)])).rows;
+        const verifiersBefore = (
+            await admin.query("SELECT rolname, rolpassword FROM pg_authid WHERE rolname = ANY($1) ORDER BY 1", [Object.keys(passwords)])
+        ).rows;
         await bootstrap(admin, plane.access, { passwords });
         assert.deepEqual(await dumpCatalogs(admin, plane.database, { withPasswords: false }), before);
-        assert.ok(before.roles.length === 3 && before.relations.length > 0 && before.defaults.length > 0, "the dump must see the managed roles, relations and defaults");
-        const verifiersAfter = (await admin.query("SELECT rolname, rolpassword FROM pg_authid WHERE rolname = ANY($1) ORDER BY 1", [Object.keys(passwords)])).rows;
+        assert.ok(
+            before.roles.length === 3 && before.relations.length > 0 && before.defaults.length > 0,
+            "the dump must see the managed roles, relations and defaults",
+        );
+        const verifiersAfter = (
+            await admin.query("SELECT rolname, rolpassword FROM pg_authid WHERE rolname = ANY($1) ORDER BY 1", [Object.keys(passwords)])
+        ).rows;
         for (const [i, row] of verifiersAfter.entries()) {
             assert.match(row.rolpassword, /^SCRAM-SHA-256\$4096:/);
             assert.equal(row.rolname, verifiersBefore[i].rolname);
@@ -243,7 +344,12 @@ describe("access on a real PostgreSQL (three users, secrets mode, log_statement=
     });
 
     it("converges a user whose profile changed, both ways", async () => {
-        const promoted = accessSpec({ database: plane.database, owner: "postgres", authMode: "secrets", users: USERS.map((u) => (u.name === "app_reader" ? { ...u, access: "readwrite" as const } : u)) });
+        const promoted = accessSpec({
+            database: plane.database,
+            owner: "postgres",
+            authMode: "secrets",
+            users: USERS.map((u) => (u.name === "app_reader" ? { ...u, access: "readwrite" as const } : u)),
+        });
         await bootstrap(admin, promoted, { passwords });
         assert.deepEqual(await driftOfEveryUser(admin, promoted), noDriftFor(promoted));
         assert.match(JSON.stringify(await driftOfEveryUser(admin, plane.access)), /extra.*INSERT on table app\.smoke_probe/);
@@ -267,7 +373,10 @@ describe("access on a real PostgreSQL (three users, secrets mode, log_statement=
             await app.query("INSERT INTO app.orders (item) VALUES ('chips')");
             assert.deepEqual((await app.query("SELECT item FROM app.orders")).rows, [{ item: "chips" }]);
             assert.deepEqual((await reader.query("SELECT item FROM app.orders")).rows, [{ item: "chips" }]);
-            await assert.rejects(reader.query("INSERT INTO app.orders (item) VALUES ('x')"), (err: { code?: string }) => err.code === "42501");
+            await assert.rejects(
+                reader.query("INSERT INTO app.orders (item) VALUES ('x')"),
+                (err: { code?: string }) => err.code === "42501",
+            );
             await assert.rejects(app.query("CREATE TABLE app.nope (id int)"), (err: { code?: string }) => err.code === "42501");
             assert.deepEqual(await driftOfEveryUser(admin, plane.access), noDriftFor(plane.access));
             // A bootstrap after the migration leaves the migrator's table and its grants alone.
@@ -280,24 +389,41 @@ describe("access on a real PostgreSQL (three users, secrets mode, log_statement=
     });
 
     it("retires a user removed from the settings: no LOGIN, no grants, not dropped, listed in the result", async () => {
-        const fewer = accessSpec({ database: plane.database, owner: "postgres", authMode: "secrets", users: USERS.filter((u) => u.name !== "app_migrator") });
+        const fewer = accessSpec({
+            database: plane.database,
+            owner: "postgres",
+            authMode: "secrets",
+            users: USERS.filter((u) => u.name !== "app_migrator"),
+        });
         const result = await bootstrap(admin, fewer, { passwords: { app_user: passwords.app_user, app_reader: passwords.app_reader } });
         assert.deepEqual(result.retired, ["app_migrator"]);
         const role = (await admin.query("SELECT rolcanlogin, rolpassword FROM pg_authid WHERE rolname = 'app_migrator'")).rows[0];
         assert.deepEqual(role, { rolcanlogin: false, rolpassword: null });
-        const observed = await readGrants(admin, grantsSpec({ database: plane.database, user: "app_migrator", owner: "postgres", authMode: "secrets", access: "ddl" }));
+        const observed = await readGrants(
+            admin,
+            grantsSpec({ database: plane.database, user: "app_migrator", owner: "postgres", authMode: "secrets", access: "ddl" }),
+        );
         assert.deepEqual([observed.database.privileges, observed.schemas, observed.memberOf], [[], [], []]);
         // Its table stays, still owned by it, and the remaining users no longer expect its defaults.
-        assert.equal((await admin.query("SELECT relowner::regrole::text AS owner FROM pg_class WHERE oid = 'app.orders'::regclass")).rows[0].owner, "app_migrator");
+        assert.equal(
+            (await admin.query("SELECT relowner::regrole::text AS owner FROM pg_class WHERE oid = 'app.orders'::regclass")).rows[0].owner,
+            "app_migrator",
+        );
         assert.deepEqual(await driftOfEveryUser(admin, fewer), noDriftFor(fewer));
         const again = await dumpCatalogs(admin, plane.database, { withPasswords: false });
-        assert.deepEqual((await bootstrap(admin, fewer, { passwords: { app_user: passwords.app_user, app_reader: passwords.app_reader } })).retired, ["app_migrator"]);
+        assert.deepEqual(
+            (await bootstrap(admin, fewer, { passwords: { app_user: passwords.app_user, app_reader: passwords.app_reader } })).retired,
+            ["app_migrator"],
+        );
         assert.deepEqual(await dumpCatalogs(admin, plane.database, { withPasswords: false }), again);
         // Declared again, it comes back.
         await bootstrap(admin, plane.access, { passwords });
         assert.equal((await admin.query("SELECT rolcanlogin FROM pg_roles WHERE rolname = 'app_migrator'")).rows[0].rolcanlogin, true);
         assert.deepEqual(await driftOfEveryUser(admin, plane.access), noDriftFor(plane.access));
-        assert.equal((await admin.query(`SELECT shobj_description('app_migrator'::regrole, 'pg_authid') AS c`)).rows[0].c, managedRoleComment(plane.database));
+        assert.equal(
+            (await admin.query(`SELECT shobj_description('app_migrator'::regrole, 'pg_authid') AS c`)).rows[0].c,
+            managedRoleComment(plane.database),
+        );
     });
 
     it("works as a non-superuser owner like RDS's master user: ddl defaults, migrations, retirement", async () => {
@@ -308,11 +434,20 @@ describe("access on a real PostgreSQL (three users, secrets mode, log_statement=
         await admin.query("GRANT rds_iam TO m_master WITH ADMIN OPTION");
         await admin.query("CREATE DATABASE m_db OWNER m_master");
         const master = new pg.Client({
-            host: plane.postgres.host, port: plane.postgres.port, user: "m_master", password: masterPassword, database: "m_db",
-            ssl: { ca: readFileSync(plane.caFile, "utf8"), servername: "localhost" }, connectionTimeoutMillis: 5_000,
+            host: plane.postgres.host,
+            port: plane.postgres.port,
+            user: "m_master",
+            password: masterPassword,
+            database: "m_db",
+            ssl: { ca: readFileSync(plane.caFile, "utf8"), servername: "localhost" },
+            connectionTimeoutMillis: 5_000,
         });
         await master.connect();
-        const users = [{ name: "m_app", access: "readwrite" as const }, { name: "m_reader", access: "readonly" as const }, { name: "m_migrator", access: "ddl" as const }];
+        const users = [
+            { name: "m_app", access: "readwrite" as const },
+            { name: "m_reader", access: "readonly" as const },
+            { name: "m_migrator", access: "ddl" as const },
+        ];
         const spec = accessSpec({ database: "m_db", owner: "m_master", authMode: "iam", users });
         try {
             await bootstrap(master, spec);
@@ -332,15 +467,23 @@ describe("access on a real PostgreSQL (three users, secrets mode, log_statement=
             assert.deepEqual(await driftOfEveryUser(master, spec), noDriftFor(spec));
             // Idempotent as this owner too, read by the superuser in m_db (ACLs live in each database's catalogs).
             const superuser = new pg.Client({
-                host: plane.postgres.host, port: plane.postgres.port, user: plane.postgres.user, password: plane.postgres.password, database: "m_db",
-                ssl: { ca: readFileSync(plane.caFile, "utf8"), servername: "localhost" }, connectionTimeoutMillis: 5_000,
+                host: plane.postgres.host,
+                port: plane.postgres.port,
+                user: plane.postgres.user,
+                password: plane.postgres.password,
+                database: "m_db",
+                ssl: { ca: readFileSync(plane.caFile, "utf8"), servername: "localhost" },
+                connectionTimeoutMillis: 5_000,
             });
             await superuser.connect();
             try {
                 const first = await dumpCatalogs(superuser, "m_db", { withPasswords: true });
                 await bootstrap(master, spec);
                 assert.deepEqual(await dumpCatalogs(superuser, "m_db", { withPasswords: true }), first);
-                assert.ok(first.defaults.some((d) => (d as { role: string }).role === "m_migrator"), "the dump must see the ddl user's defaults");
+                assert.ok(
+                    first.defaults.some((d) => (d as { role: string }).role === "m_migrator"),
+                    "the dump must see the ddl user's defaults",
+                );
             } finally {
                 await superuser.end();
             }
@@ -383,7 +526,12 @@ describe("access on a real PostgreSQL (three users, secrets mode, log_statement=
     it("keeps the verifier out of the log, the error and its context when setting a password fails", async () => {
         // A password PostgreSQL refuses to set from a non-superuser's verifier would be hard to provoke;
         // an unknown role is not: the DO block re-raises with the SQLSTATE only.
-        const ghost = accessSpec({ database: plane.database, owner: "postgres", authMode: "secrets", users: [{ name: "app_user", access: "readwrite" }] });
+        const ghost = accessSpec({
+            database: plane.database,
+            owner: "postgres",
+            authMode: "secrets",
+            users: [{ name: "app_user", access: "readwrite" }],
+        });
         const statements = bootstrapStatements(ghost, { passwords: { app_user: passwords.app_user } });
         const setVerifier = statements.find((s) => s.parameters)!;
         const useVerifier = statements[statements.indexOf(setVerifier) + 1];
@@ -391,7 +539,10 @@ describe("access on a real PostgreSQL (three users, secrets mode, log_statement=
         try {
             await admin.query(setVerifier.sql.replace(":verifier", "$1"), [setVerifier.parameters!.verifier]);
             const broken = useVerifier.sql.replace(/'app_user'/g, "'no_such_role'");
-            const err = await admin.query(broken).then(() => undefined, (e: Error & { where?: string; detail?: string }) => e);
+            const err = await admin.query(broken).then(
+                () => undefined,
+                (e: Error & { where?: string; detail?: string }) => e,
+            );
             assert.ok(err, "setting a password on a missing role must fail");
             assert.match(err.message, /^aurora-iam-proxy: setting the password of no_such_role failed \(SQLSTATE 42704\)$/);
             assert.doesNotMatch(`${err.message} ${err.where ?? ""} ${err.detail ?? ""}`, /SCRAM-SHA-256\$/);

@@ -7,9 +7,16 @@ describe("rds-db:connect ARNs", () => {
     const proxyArn = "arn:aws:rds:eu-west-1:123456789012:db-proxy:prx-0a1b2c3d4e5f67890";
 
     it("takes the region, account and resource id from the proxy's own ARN", () => {
-        assert.deepEqual(parseProxyArn(proxyArn), { partition: "aws", region: "eu-west-1", accountId: "123456789012", resourceId: "prx-0a1b2c3d4e5f67890" });
-        assert.equal(dbUserArn({ ...parseProxyArn(proxyArn), user: "app_user" }),
-            "arn:aws:rds-db:eu-west-1:123456789012:dbuser:prx-0a1b2c3d4e5f67890/app_user");
+        assert.deepEqual(parseProxyArn(proxyArn), {
+            partition: "aws",
+            region: "eu-west-1",
+            accountId: "123456789012",
+            resourceId: "prx-0a1b2c3d4e5f67890",
+        });
+        assert.equal(
+            dbUserArn({ ...parseProxyArn(proxyArn), user: "app_user" }),
+            "arn:aws:rds-db:eu-west-1:123456789012:dbuser:prx-0a1b2c3d4e5f67890/app_user",
+        );
         assert.equal(parseProxyArn("arn:aws-us-gov:rds:us-gov-west-1:123456789012:db-proxy:prx-abc").partition, "aws-us-gov");
     });
 
@@ -30,7 +37,14 @@ describe("rds-db:connect ARNs", () => {
 
     it("writes a policy with exactly rds-db:connect on the given users", () => {
         const doc = JSON.parse(connectPolicy(["arn:aws:rds-db:eu-west-1:123456789012:dbuser:prx-abc/app_user"]));
-        assert.deepEqual(doc.Statement, [{ Sid: "ConnectAsApplicationUser", Effect: "Allow", Action: "rds-db:connect", Resource: ["arn:aws:rds-db:eu-west-1:123456789012:dbuser:prx-abc/app_user"] }]);
+        assert.deepEqual(doc.Statement, [
+            {
+                Sid: "ConnectAsApplicationUser",
+                Effect: "Allow",
+                Action: "rds-db:connect",
+                Resource: ["arn:aws:rds-db:eu-west-1:123456789012:dbuser:prx-abc/app_user"],
+            },
+        ]);
     });
 });
 
@@ -40,8 +54,10 @@ describe("security-group descriptions", () => {
     });
 
     it("refuses an apostrophe, naming the character, at program time", () => {
-        assert.throws(() => assertDescription("app security group", "Tony's Chips"),
-            /^Error: app security group: description "Tony's Chips" contains "'", which AWS rejects; allowed: a-z A-Z 0-9/);
+        assert.throws(
+            () => assertDescription("app security group", "Tony's Chips"),
+            /^Error: app security group: description "Tony's Chips" contains "'", which AWS rejects; allowed: a-z A-Z 0-9/,
+        );
     });
 
     it("refuses non-ASCII and 256+ characters", () => {

@@ -23,7 +23,16 @@ export interface PackedClient {
 export function packClient(workDir: string): PackedClient {
     const stage = path.join(workDir, "client");
     fs.mkdirSync(path.join(stage, "dist"), { recursive: true });
-    const config = ts.getParsedCommandLineOfConfigFile(path.join(CLIENT, "tsconfig.json"), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => { throw new Error(String(d.messageText)); } });
+    const config = ts.getParsedCommandLineOfConfigFile(
+        path.join(CLIENT, "tsconfig.json"),
+        {},
+        {
+            ...ts.sys,
+            onUnRecoverableConfigFileDiagnostic: (d) => {
+                throw new Error(String(d.messageText));
+            },
+        },
+    );
     if (!config) throw new Error("client/tsconfig.json could not be read");
     const sources = fs.readdirSync(CLIENT).filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"));
     for (const file of sources) {
@@ -31,13 +40,22 @@ export function packClient(workDir: string): PackedClient {
         const base = file.replace(/\.ts$/, "");
         const js = ts.transpileModule(text, { compilerOptions: config.options, fileName: path.join(CLIENT, file) });
         fs.writeFileSync(path.join(stage, "dist", `${base}.js`), js.outputText);
-        const dts = ts.transpileDeclaration(text, { compilerOptions: config.options, fileName: path.join(CLIENT, file), reportDiagnostics: true });
-        if (dts.diagnostics?.length) throw new Error(`client/${file}: ${ts.flattenDiagnosticMessageText(dts.diagnostics[0].messageText, " ")}`);
+        const dts = ts.transpileDeclaration(text, {
+            compilerOptions: config.options,
+            fileName: path.join(CLIENT, file),
+            reportDiagnostics: true,
+        });
+        if (dts.diagnostics?.length)
+            throw new Error(`client/${file}: ${ts.flattenDiagnosticMessageText(dts.diagnostics[0].messageText, " ")}`);
         fs.writeFileSync(path.join(stage, "dist", `${base}.d.ts`), dts.outputText);
     }
     for (const file of ["package.json", "README.md"]) fs.copyFileSync(path.join(CLIENT, file), path.join(stage, file));
     const manifest = JSON.parse(fs.readFileSync(path.join(stage, "package.json"), "utf8"));
-    const out = execFileSync("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", workDir], { cwd: stage, encoding: "utf8", timeout: 30_000 });
+    const out = execFileSync("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", workDir], {
+        cwd: stage,
+        encoding: "utf8",
+        timeout: 30_000,
+    });
     const [{ filename }] = JSON.parse(out);
     return { name: manifest.name, tarball: path.join(workDir, filename), dependencies: Object.keys(manifest.dependencies ?? {}) };
 }
@@ -45,7 +63,15 @@ export function packClient(workDir: string): PackedClient {
 /** An empty project with the tarball installed in node_modules and its declared dependencies linked. */
 export function installPacked(packed: PackedClient, projectDir: string): void {
     fs.mkdirSync(projectDir, { recursive: true });
-    fs.writeFileSync(path.join(projectDir, "package.json"), JSON.stringify({ name: "empty-project", version: "1.0.0", private: true, dependencies: { [packed.name]: `file:${packed.tarball}` } }));
+    fs.writeFileSync(
+        path.join(projectDir, "package.json"),
+        JSON.stringify({
+            name: "empty-project",
+            version: "1.0.0",
+            private: true,
+            dependencies: { [packed.name]: `file:${packed.tarball}` },
+        }),
+    );
     const target = path.join(projectDir, "node_modules", packed.name);
     fs.mkdirSync(target, { recursive: true });
     execFileSync("tar", ["-xzf", packed.tarball, "-C", target, "--strip-components=1"], { timeout: 10_000 });

@@ -12,7 +12,8 @@ import { run } from "../ops/cost-cli";
 import { stackAsDeclared } from "./harness";
 
 const root = path.join(__dirname, "..");
-const near = (actual: number, expected: number, what = "") => assert.ok(Math.abs(actual - expected) < 0.006, `${what} ${actual} ≠ ${expected}`);
+const near = (actual: number, expected: number, what = "") =>
+    assert.ok(Math.abs(actual - expected) < 0.006, `${what} ${actual} ≠ ${expected}`);
 
 describe("cost diff", function () {
     this.timeout(120000);
@@ -27,7 +28,13 @@ describe("cost diff", function () {
             const base = { ref: "base", estimate: estimateStack(ev), assumptions: describeAssumptions() };
             const after = { ref: "head", estimate: estimate("dev", "eu-west-1", head), assumptions: describeAssumptions() };
             const d = diffEstimates(base, after);
-            assert.deepEqual(d.lines.map((l) => [l.change, l.resource]), [["removed", "operator-relay"], ["added", "network-flow-log"]]);
+            assert.deepEqual(
+                d.lines.map((l) => [l.change, l.resource]),
+                [
+                    ["removed", "operator-relay"],
+                    ["added", "network-flow-log"],
+                ],
+            );
             const relay = base.estimate.lines.find((l) => l.resource === "operator-relay")!;
             assert.deepEqual(d.lines[0].base, { low: relay.low, expected: relay.monthly, high: relay.high });
             assert.equal(d.lines[0].head, null);
@@ -37,12 +44,18 @@ describe("cost diff", function () {
             near(d.lines[1].delta.expected, flow.monthly);
             for (const k of ["low", "expected", "high"] as const) {
                 near(d.delta[k], after.estimate.monthly[k] - base.estimate.monthly[k], k);
-                near(d.delta[k], d.lines.reduce((x, l) => x + l.delta[k], 0), `${k}: the lines add up`);
+                near(
+                    d.delta[k],
+                    d.lines.reduce((x, l) => x + l.delta[k], 0),
+                    `${k}: the lines add up`,
+                );
             }
             assert.deepEqual(Object.keys(d), ["stack", "base", "head", "delta", "lines"]);
             assert.deepEqual(Object.keys(d.lines[0]), ["resource", "type", "change", "base", "head", "delta"]);
             assert.deepEqual(differingAssumptions(base, after), []);
-            assert.deepEqual(differingAssumptions(base, { ...after, assumptions: ["NAT data 1 GB"] }).slice(-1), ["head only: NAT data 1 GB"]);
+            assert.deepEqual(differingAssumptions(base, { ...after, assumptions: ["NAT data 1 GB"] }).slice(-1), [
+                "head only: NAT data 1 GB",
+            ]);
             const table = formatDiff(d, []).join("\n");
             assert.match(table, /removed\s+-\$4\.06\s+operator-relay \(Instance\): \$4\.06 \(\$4\.06-\$4\.06\) → -/);
             assert.match(table, /Assumptions that differ: none/);
@@ -51,13 +64,30 @@ describe("cost diff", function () {
 
     describe("between two commits (a temporary repository, offline)", () => {
         let repo: string;
-        const git = (...args: string[]) => execFileSync("git", args, { cwd: repo, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+        const git = (...args: string[]) =>
+            execFileSync("git", args, { cwd: repo, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
 
         before(() => {
             repo = fs.mkdtempSync(path.join(os.tmpdir(), "cost-diff-repo-"));
             // The files a plan needs: the program's rooms, the settings files, and the tool itself.
-            for (const item of ["access", "client", "smoke", "components", "cost", "local", "Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml", "package.json", "package-lock.json", "tsconfig.json"]) {
-                fs.cpSync(path.join(root, item), path.join(repo, item), { recursive: true, filter: (src) => !src.includes("node_modules") });
+            for (const item of [
+                "access",
+                "client",
+                "smoke",
+                "components",
+                "cost",
+                "local",
+                "Pulumi.yaml",
+                "Pulumi.dev.yaml",
+                "Pulumi.prod.yaml",
+                "package.json",
+                "package-lock.json",
+                "tsconfig.json",
+            ]) {
+                fs.cpSync(path.join(root, item), path.join(repo, item), {
+                    recursive: true,
+                    filter: (src) => !src.includes("node_modules"),
+                });
             }
             fs.symlinkSync(path.join(root, "node_modules"), path.join(repo, "node_modules"), "dir");
             fs.writeFileSync(path.join(repo, ".gitignore"), "node_modules\n");
@@ -82,9 +112,14 @@ describe("cost diff", function () {
             assert.equal(d.stack, "dev");
             assert.match(d.base.ref, /^HEAD~1 \([0-9a-f]{8}\)$/);
             assert.match(d.head.ref, /^working tree \([0-9a-f]{8}\)$/);
-            assert.deepEqual(d.lines.map((l: any) => [l.change, l.resource, l.type]), [["changed", "ecs-service", "aws:ecs/service:Service"]]);
+            assert.deepEqual(
+                d.lines.map((l: any) => [l.change, l.resource, l.type]),
+                [["changed", "ecs-service", "aws:ecs/service:Service"]],
+            );
             const service = (await stackAsDeclared("dev")).resources.find((r) => r.type === "aws:ecs/service:Service")!;
-            const perTask = estimateStack(await stackAsDeclared("dev")).lines.find((l) => l.resource === "ecs-service")!.monthly / service.inputs.desiredCount;
+            const perTask =
+                estimateStack(await stackAsDeclared("dev")).lines.find((l) => l.resource === "ecs-service")!.monthly /
+                service.inputs.desiredCount;
             near(d.lines[0].delta.expected, 2 * perTask, "two more tasks");
             assert.ok(d.lines[0].delta.expected > 0);
             near(d.delta.expected, d.lines[0].delta.expected);
@@ -98,7 +133,12 @@ describe("cost diff", function () {
             } finally {
                 console.error = original;
             }
-            assert.deepEqual(errors.filter((e) => !/^cost: warning/.test(e)), [`--diff: "no-such-ref" is not a commit of the repository at ${fs.realpathSync(repo)}; fetch it first (e.g. git fetch origin main)`]);
+            assert.deepEqual(
+                errors.filter((e) => !/^cost: warning/.test(e)),
+                [
+                    `--diff: "no-such-ref" is not a commit of the repository at ${fs.realpathSync(repo)}; fetch it first (e.g. git fetch origin main)`,
+                ],
+            );
         });
     });
 });

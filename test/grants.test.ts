@@ -39,18 +39,33 @@ describe("grants spec", () => {
         assert.throws(() => grantsSpec({ database: "appdb", user: "App-User", owner: "postgres", authMode: "iam" }), {
             message: 'grants: user "App-User" is not a plain identifier; use 1-63 of a-z, 0-9, _ starting with a letter or _',
         });
-        assert.throws(() => grantsSpec({ database: 'app"; DROP DATABASE x; --', user: "app_user", owner: "postgres", authMode: "iam" }), /database .* is not a plain identifier/);
-        assert.throws(() => grantsSpec({ database: "appdb", user: "app_user", owner: "x".repeat(64), authMode: "iam" }), /owner .* is not a plain identifier/);
+        assert.throws(
+            () => grantsSpec({ database: 'app"; DROP DATABASE x; --', user: "app_user", owner: "postgres", authMode: "iam" }),
+            /database .* is not a plain identifier/,
+        );
+        assert.throws(
+            () => grantsSpec({ database: "appdb", user: "app_user", owner: "x".repeat(64), authMode: "iam" }),
+            /owner .* is not a plain identifier/,
+        );
     });
 
     it("refuses an app user that is the owner or a reserved role", () => {
         assert.throws(() => grantsSpec({ database: "appdb", user: "postgres", owner: "postgres", authMode: "iam" }), /also the owner/);
-        assert.throws(() => grantsSpec({ database: "appdb", user: "rds_superuser", owner: "postgres", authMode: "iam" }), /reserved prefix or name/);
-        assert.throws(() => grantsSpec({ database: "appdb", user: "pg_app", owner: "postgres", authMode: "iam" }), /reserved prefix or name/);
+        assert.throws(
+            () => grantsSpec({ database: "appdb", user: "rds_superuser", owner: "postgres", authMode: "iam" }),
+            /reserved prefix or name/,
+        );
+        assert.throws(
+            () => grantsSpec({ database: "appdb", user: "pg_app", owner: "postgres", authMode: "iam" }),
+            /reserved prefix or name/,
+        );
     });
 
     it("refuses an unknown auth mode", () => {
-        assert.throws(() => grantsSpec({ database: "appdb", user: "app_user", owner: "postgres", authMode: "kerberos" as never }), /authMode "kerberos" is not supported/);
+        assert.throws(
+            () => grantsSpec({ database: "appdb", user: "app_user", owner: "postgres", authMode: "kerberos" as never }),
+            /authMode "kerberos" is not supported/,
+        );
     });
 
     it("refuses unknown privileges and misplaced passwords in the bootstrap", () => {
@@ -61,8 +76,10 @@ describe("grants spec", () => {
     });
 
     it("computes PostgreSQL's SCRAM-SHA-256 verifier (checked against Python's hashlib)", () => {
-        assert.equal(scramSha256Verifier("correct horse battery staple", Buffer.from([...Array(16).keys()])),
-            "SCRAM-SHA-256$4096:AAECAwQFBgcICQoLDA0ODw==$ONYbSJBXtKl6bP6PVqw8pm9e7EiacprLnoUQPFS80Hw=:IPOtHuGJ2HifEQg74W2XXqqCrCyQG55GbPRHa6g6n9w=");
+        assert.equal(
+            scramSha256Verifier("correct horse battery staple", Buffer.from([...Array(16).keys()])),
+            "SCRAM-SHA-256$4096:AAECAwQFBgcICQoLDA0ODw==$ONYbSJBXtKl6bP6PVqw8pm9e7EiacprLnoUQPFS80Hw=:IPOtHuGJ2HifEQg74W2XXqqCrCyQG55GbPRHa6g6n9w=",
+        );
     });
 
     it("quotes every identifier and sends only the password's SCRAM verifier, never the password", () => {
@@ -77,9 +94,14 @@ describe("grants spec", () => {
         assert.match(withVerifier[0].parameters!.verifier, /^SCRAM-SHA-256\$4096:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+$/);
         assert.ok(!JSON.stringify(statements).includes("it's-a-long-password"));
         assert.match(sql, /GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "app" TO "app_user"/);
-        assert.match(sql, /ALTER DEFAULT PRIVILEGES FOR ROLE "master" IN SCHEMA "app" GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "app_user"/);
+        assert.match(
+            sql,
+            /ALTER DEFAULT PRIVILEGES FOR ROLE "master" IN SCHEMA "app" GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "app_user"/,
+        );
         assert.doesNotMatch(sql, /GRANT "rds_iam"/);
-        const iamSql = bootstrapStatements(iamSpec).map((s) => s.sql).join("\n");
+        const iamSql = bootstrapStatements(iamSpec)
+            .map((s) => s.sql)
+            .join("\n");
         assert.match(iamSql, /GRANT "rds_iam" TO "app_user"/);
         assert.match(iamSql, /ALTER ROLE "app_user" WITH LOGIN NOCREATEDB NOCREATEROLE INHERIT CONNECTION LIMIT -1 PASSWORD NULL/);
     });
@@ -89,11 +111,28 @@ function observedClean(spec: GrantsSpec): ObservedGrants {
     return {
         user: spec.user,
         exists: true,
-        attributes: { login: true, superuser: false, createRole: false, createDb: false, replication: false, bypassRls: false, inherit: true, connectionLimit: -1 },
+        attributes: {
+            login: true,
+            superuser: false,
+            createRole: false,
+            createDb: false,
+            replication: false,
+            bypassRls: false,
+            inherit: true,
+            connectionLimit: -1,
+        },
         memberOf: [...spec.memberOf],
         database: { name: spec.database, privileges: ["CONNECT"] },
         schemas: [{ schema: "app", privileges: ["USAGE"] }],
-        tables: [{ schema: "app", name: "smoke_probe", owner: spec.owner, privileges: ["SELECT", "INSERT", "UPDATE", "DELETE"], columnPrivileges: [] }],
+        tables: [
+            {
+                schema: "app",
+                name: "smoke_probe",
+                owner: spec.owner,
+                privileges: ["SELECT", "INSERT", "UPDATE", "DELETE"],
+                columnPrivileges: [],
+            },
+        ],
         sequences: [{ schema: "app", name: "smoke_probe_id_seq", owner: spec.owner, privileges: ["USAGE", "SELECT"] }],
         defaultPrivileges: [
             { owner: spec.owner, schema: "app", objectType: "sequences", privileges: ["SELECT", "USAGE"] },
@@ -113,10 +152,19 @@ describe("grants diff", () => {
         observed.memberOf = ["pg_read_server_files", "rds_superuser", "reporting"];
         observed.database.privileges = ["CONNECT", "TEMPORARY"];
         observed.schemas.push({ schema: "public", privileges: ["USAGE", "CREATE"] });
-        observed.tables[0] = { ...observed.tables[0], privileges: ["SELECT", "UPDATE", "DELETE", "TRUNCATE"], columnPrivileges: ["REFERENCES"] };
+        observed.tables[0] = {
+            ...observed.tables[0],
+            privileges: ["SELECT", "UPDATE", "DELETE", "TRUNCATE"],
+            columnPrivileges: ["REFERENCES"],
+        };
         observed.defaultPrivileges = observed.defaultPrivileges.filter((d) => d.objectType !== "sequences");
         assert.deepEqual(diffGrants(iamSpec, observed), {
-            missing: ["member of rds_iam", "INSERT on table app.smoke_probe", "USAGE on future sequences of postgres in schema app", "SELECT on future sequences of postgres in schema app"],
+            missing: [
+                "member of rds_iam",
+                "INSERT on table app.smoke_probe",
+                "USAGE on future sequences of postgres in schema app",
+                "SELECT on future sequences of postgres in schema app",
+            ],
             extra: [
                 "member of reporting",
                 "TEMPORARY on database appdb",
@@ -234,7 +282,8 @@ describe("grants on a real PostgreSQL", function () {
             (await admin.query("SELECT rolpassword IS NOT NULL AS set FROM pg_authid WHERE rolname = $1", [plane.user])).rows[0].set;
         assert.equal(await hasPassword(), true);
         // PostgreSQL keeps the verifier as sent, and it is the verifier of the secret's password.
-        const stored: string = (await admin.query("SELECT rolpassword FROM pg_authid WHERE rolname = $1", [plane.user])).rows[0].rolpassword;
+        const stored: string = (await admin.query("SELECT rolpassword FROM pg_authid WHERE rolname = $1", [plane.user])).rows[0]
+            .rolpassword;
         const salt = Buffer.from(stored.split("$")[1].split(":")[1], "base64");
         assert.equal(stored, scramSha256Verifier("a-password-from-secrets-manager", salt));
 
@@ -272,11 +321,17 @@ describe("grants on a real PostgreSQL", function () {
     it("rolls back and says which statement failed, without half-applying anything", async () => {
         const before = await readGrants(admin, plane.spec);
         const broken = { ...plane.spec, owner: "no_such_owner" };
-        await assert.rejects(bootstrap(admin, broken), /^Error: grants: bootstrap of app_user failed at statement \d+\/\d+ \(.+\): role "no_such_owner" does not exist$/);
+        await assert.rejects(
+            bootstrap(admin, broken),
+            /^Error: grants: bootstrap of app_user failed at statement \d+\/\d+ \(.+\): role "no_such_owner" does not exist$/,
+        );
         assert.deepEqual(await readGrants(admin, plane.spec), before);
     });
 
     it("refuses to read grants of another database than the one it is connected to", async () => {
-        await assert.rejects(readGrants(admin, { ...plane.spec, database: "otherdb" }), /connected to database "appdb", the spec is for "otherdb"/);
+        await assert.rejects(
+            readGrants(admin, { ...plane.spec, database: "otherdb" }),
+            /connected to database "appdb", the spec is for "otherdb"/,
+        );
     });
 });

@@ -39,6 +39,8 @@ export function inlineStatementsOf(ev: Evaluation, role: MockResource): any[] {
 
 /** The managed policy ARNs attached to a role. */
 export function attachedPolicyArnsOf(ev: Evaluation, role: MockResource): string[] {
-    return ev.ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
-        .filter((a) => a.inputs.role === role.state.name).map((a) => a.inputs.policyArn);
+    return ev
+        .ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        .filter((a) => a.inputs.role === role.state.name)
+        .map((a) => a.inputs.policyArn);
 }

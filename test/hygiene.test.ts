@@ -5,8 +5,10 @@ import * as fs from "fs";
 import * as path from "path";
 
 const root = path.join(__dirname, "..");
-const tracked = () => execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard"], { cwd: root, encoding: "utf8" })
-    .split("\n").filter((f) => f && !f.includes("node_modules/") && fs.existsSync(path.join(root, f)));
+const tracked = () =>
+    execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard"], { cwd: root, encoding: "utf8" })
+        .split("\n")
+        .filter((f) => f && !f.includes("node_modules/") && fs.existsSync(path.join(root, f)));
 
 describe("project hygiene", () => {
     const sources = () => tracked().filter((f) => /\.(ts|js|json|ya?ml|md|sh)$/.test(f) || f === ".ci/run");
@@ -27,7 +29,8 @@ describe("project hygiene", () => {
     it("grants rds-db:connect on no wildcard user anywhere in the program", () => {
         const forbidden = new RegExp(["dbuser:", "\\*"].join(""));
         // Everything that builds a policy or ships in a Lambda: the program, and the rooms the bundles take.
-        const offenders = tracked().filter((f) => /^(components|access|client|smoke)\//.test(f) || f === "index.ts")
+        const offenders = tracked()
+            .filter((f) => /^(components|access|client|smoke)\//.test(f) || f === "index.ts")
             .filter((f) => forbidden.test(fs.readFileSync(path.join(root, f), "utf8")));
         assert.deepEqual(offenders, []);
     });
@@ -35,8 +38,12 @@ describe("project hygiene", () => {
     it("removes every temp folder a test file makes (no smoke-cli-* or other leftovers after npm test)", () => {
         const makes = /\bmkdtemp(Sync)?\(/;
         const removes = /\brm(Sync)?\([^)]*recursive: true/;
-        const offenders = tracked().filter((f) => f.startsWith("test/") && f.endsWith(".ts"))
-            .filter((f) => { const text = fs.readFileSync(path.join(root, f), "utf8"); return makes.test(text) && !removes.test(text); });
+        const offenders = tracked()
+            .filter((f) => f.startsWith("test/") && f.endsWith(".ts"))
+            .filter((f) => {
+                const text = fs.readFileSync(path.join(root, f), "utf8");
+                return makes.test(text) && !removes.test(text);
+            });
         assert.deepEqual(offenders, []);
     });
 
@@ -47,7 +54,12 @@ describe("project hygiene", () => {
     });
 
     it("every relative link in the Markdown files reaches a file, and every #anchor a heading (GitHub's slugs)", () => {
-        const slug = (heading: string) => heading.trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, "").replace(/\s/g, "-");
+        const slug = (heading: string) =>
+            heading
+                .trim()
+                .toLowerCase()
+                .replace(/[^\p{L}\p{N}\s_-]/gu, "")
+                .replace(/\s/g, "-");
         const anchorsOf = new Map<string, Set<string>>();
         const anchors = (file: string) => {
             if (!anchorsOf.has(file)) {
@@ -64,7 +76,8 @@ describe("project hygiene", () => {
                 const [ref, anchor] = target.split("#");
                 const dest = ref ? path.posix.normalize(path.posix.join(path.posix.dirname(file), ref)) : file;
                 if (!fs.existsSync(path.join(root, dest))) broken.push(`${file}: ${target} (no ${dest})`);
-                else if (anchor && dest.endsWith(".md") && !anchors(dest).has(anchor)) broken.push(`${file}: ${target} (no heading #${anchor} in ${dest})`);
+                else if (anchor && dest.endsWith(".md") && !anchors(dest).has(anchor))
+                    broken.push(`${file}: ${target} (no heading #${anchor} in ${dest})`);
             }
         }
         assert.deepEqual(broken, []);

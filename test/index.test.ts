@@ -31,17 +31,42 @@ describe("index.ts (the program's entry point)", function () {
     });
 
     const invalid: Array<[string, Record<string, unknown>, RegExp]> = [
-        ["min capacity above max", { "database.minCapacity": 4, "database.maxCapacity": 2 }, /^prod: database\.minCapacity \(4\) is above database\.maxCapacity \(2\)/m],
-        ["deletion protection off in prod", { "database.deletionProtection": false }, /^prod: database\.deletionProtection \(false\) must be true in prod$/m],
-        ["a misspelt config namespace", { "aurora-iam-prxy:database": { minCapacity: 1, maxCapacity: 16 } }, /^prod: config key aurora-iam-prxy:database is in namespace aurora-iam-prxy, .*; did you mean aurora-iam-proxy:database\?$/m],
-        ["an apostrophe in a security-group description", { "tags.Application": "Tony's Chips" }, /^prod: tags\.Application \("Tony's Chips"\) is used in security-group descriptions/m],
+        [
+            "min capacity above max",
+            { "database.minCapacity": 4, "database.maxCapacity": 2 },
+            /^prod: database\.minCapacity \(4\) is above database\.maxCapacity \(2\)/m,
+        ],
+        [
+            "deletion protection off in prod",
+            { "database.deletionProtection": false },
+            /^prod: database\.deletionProtection \(false\) must be true in prod$/m,
+        ],
+        [
+            "a misspelt config namespace",
+            { "aurora-iam-prxy:database": { minCapacity: 1, maxCapacity: 16 } },
+            /^prod: config key aurora-iam-prxy:database is in namespace aurora-iam-prxy, .*; did you mean aurora-iam-proxy:database\?$/m,
+        ],
+        [
+            "an apostrophe in a security-group description",
+            { "tags.Application": "Tony's Chips" },
+            /^prod: tags\.Application \("Tony's Chips"\) is used in security-group descriptions/m,
+        ],
     ];
     for (const [what, overrides, expected] of invalid) {
         it(`stops on ${what} before declaring any resource`, async () => {
-            await pulumi.runtime.setMocks({
-                newResource: (args) => { throw new Error(`declared ${args.type} ${args.name} despite invalid settings`); },
-                call: (args) => { throw new Error(`invoked ${args.token} despite invalid settings`); },
-            }, PROJECT, "prod", false);
+            await pulumi.runtime.setMocks(
+                {
+                    newResource: (args) => {
+                        throw new Error(`declared ${args.type} ${args.name} despite invalid settings`);
+                    },
+                    call: (args) => {
+                        throw new Error(`invoked ${args.token} despite invalid settings`);
+                    },
+                },
+                PROJECT,
+                "prod",
+                false,
+            );
             setRuntimeConfig(withOverrides(stackConfig("prod"), overrides));
             assert.throws(loadIndexFresh, (err: Error) => {
                 assert.ok(pulumi.RunError.isInstance(err), "a RunError prints without a stack trace");

@@ -55,7 +55,8 @@ export function layerViolations(files: SourceFile[]): string[] {
             const target = path.posix.normalize(path.posix.join(path.posix.dirname(file), spec));
             const targetRoom = roomOf(target);
             if (allowed === undefined) violations.push(`${file}: room ${room} has no layering rule (imports ${spec})`);
-            else if (!allowed.includes(targetRoom)) violations.push(`${file} imports ${spec} (room ${targetRoom}); ${room}/ may import only ${allowed.join(", ")}`);
+            else if (!allowed.includes(targetRoom))
+                violations.push(`${file} imports ${spec} (room ${targetRoom}); ${room}/ may import only ${allowed.join(", ")}`);
         }
     }
     return violations;
@@ -79,7 +80,14 @@ describe("layers", () => {
             `import "../side/effect";`,
             `import pg from "pg";`,
         ].join("\n");
-        assert.deepEqual(relativeImports(text), ["../client/token", "./b", "../x/y", "../local/dataplane", "../smoke/runner", "../side/effect"]);
+        assert.deepEqual(relativeImports(text), [
+            "../client/token",
+            "./b",
+            "../x/y",
+            "../local/dataplane",
+            "../smoke/runner",
+            "../side/effect",
+        ]);
     });
 
     it("flags a lower room importing a higher one, and lets a higher room import a lower one", () => {
@@ -91,12 +99,18 @@ describe("layers", () => {
             { file: "policy/run.ts", text: `import { s } from "../components/config";` },
             { file: "test/x.test.ts", text: `import { s } from "../local/dataplane";` },
         ]);
-        assert.deepEqual(violations.map((v) => v.split(" ")[0]), ["access/grants.ts", "smoke/runner.ts", "components/stack.ts"]);
+        assert.deepEqual(
+            violations.map((v) => v.split(" ")[0]),
+            ["access/grants.ts", "smoke/runner.ts", "components/stack.ts"],
+        );
     });
 
     it("holds for every .ts file in the project: access < client < smoke < components < local", () => {
         const files = projectSources();
-        assert.ok(files.some((f) => f.file.startsWith("access/")) && files.some((f) => f.file.startsWith("local/")), "expected to read the project's sources");
+        assert.ok(
+            files.some((f) => f.file.startsWith("access/")) && files.some((f) => f.file.startsWith("local/")),
+            "expected to read the project's sources",
+        );
         assert.deepEqual(layerViolations(files), []);
     });
 
@@ -104,9 +118,18 @@ describe("layers", () => {
         it(`bundles only access/, client/ and smoke/ (and no Pulumi) into the ${name} Lambda`, () => {
             const inputs = bundleInputs(name);
             const ours = inputs.filter((f) => !f.includes("node_modules/"));
-            assert.ok(ours.some((f) => f.startsWith("smoke/lambda/")), `expected the handler among the inputs, got ${ours.join(", ")}`);
-            assert.deepEqual(ours.filter((f) => !/^(access|client|smoke)\//.test(f)), []);
-            assert.deepEqual(inputs.filter((f) => /node_modules\/@pulumi\//.test(f)), []);
+            assert.ok(
+                ours.some((f) => f.startsWith("smoke/lambda/")),
+                `expected the handler among the inputs, got ${ours.join(", ")}`,
+            );
+            assert.deepEqual(
+                ours.filter((f) => !/^(access|client|smoke)\//.test(f)),
+                [],
+            );
+            assert.deepEqual(
+                inputs.filter((f) => /node_modules\/@pulumi\//.test(f)),
+                [],
+            );
         });
     }
 });

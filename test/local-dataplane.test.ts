@@ -34,7 +34,9 @@ describe("local data plane", function () {
     });
 
     /** Signed, as RDS Proxy expects, for the proxy's name and 5432 (not where the client connects). */
-    function token(o: { user?: string; region?: string; accessKeyId?: string; secretAccessKey?: string; hostname?: string; port?: number } = {}): Promise<string> {
+    function token(
+        o: { user?: string; region?: string; accessKeyId?: string; secretAccessKey?: string; hostname?: string; port?: number } = {},
+    ): Promise<string> {
         return new Signer({
             hostname: o.hostname ?? plane.proxyHost,
             port: o.port ?? plane.proxyPort,
@@ -76,7 +78,9 @@ describe("local data plane", function () {
             const c = client({ password: await token() });
             await c.connect();
             try {
-                const { rows } = await c.query("SELECT current_user AS user, current_database() AS db, ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()");
+                const { rows } = await c.query(
+                    "SELECT current_user AS user, current_database() AS db, ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                );
                 assert.deepEqual(rows, [{ user: plane.user, db: plane.database, ssl: true }]);
                 await c.query("INSERT INTO app.smoke_probe (note) VALUES ('local data plane test')");
                 const deleted = await c.query("DELETE FROM app.smoke_probe WHERE note = 'local data plane test'");
@@ -92,7 +96,9 @@ describe("local data plane", function () {
             const clients = Array.from({ length: 5 }, () => client({ password }));
             try {
                 await Promise.all(clients.map((c) => c.connect()));
-                const pids = await Promise.all(clients.map(async (c) => (await c.query("SELECT pg_backend_pid() AS pid")).rows[0].pid as number));
+                const pids = await Promise.all(
+                    clients.map(async (c) => (await c.query("SELECT pg_backend_pid() AS pid")).rows[0].pid as number),
+                );
                 assert.equal(new Set(pids).size, 5);
             } finally {
                 await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
@@ -108,7 +114,10 @@ describe("local data plane", function () {
 
         it("fails verify-full against 127.0.0.1 (trap 1: verifying the tunnel's address), classified as TLS", async () => {
             const c = client({ password: await token(), servername: "" });
-            const err = await c.connect().then(() => undefined, (e: Error) => e);
+            const err = await c.connect().then(
+                () => undefined,
+                (e: Error) => e,
+            );
             await c.end().catch(() => undefined);
             assert.ok(err, "verify-full against 127.0.0.1 must fail");
             const classified = classifyError(err, { host: plane.host, port: plane.port }, 5_000);
@@ -118,11 +127,19 @@ describe("local data plane", function () {
 
         it("refuses a token signed for 127.0.0.1:<local port> (trap 2: PAM authentication failed), classified as auth", async () => {
             const c = client({ password: await token({ hostname: plane.host, port: plane.port }) });
-            const err = await c.connect().then(() => undefined, (e: Error) => e);
+            const err = await c.connect().then(
+                () => undefined,
+                (e: Error) => e,
+            );
             await c.end().catch(() => undefined);
             assert.ok(err, "a token for the local address must be refused");
             assert.equal((err as { code?: string }).code, "28P01");
-            assert.match(err!.message, new RegExp(`IAM token was signed for endpoint 127\\.0\\.0\\.1:${plane.port}, this endpoint is ${plane.proxyHost.replace(/\./g, "\\.")}:5432`));
+            assert.match(
+                err!.message,
+                new RegExp(
+                    `IAM token was signed for endpoint 127\\.0\\.0\\.1:${plane.port}, this endpoint is ${plane.proxyHost.replace(/\./g, "\\.")}:5432`,
+                ),
+            );
             assert.equal(classifyError(err, { host: plane.host, port: plane.port }, 5_000).kind, "auth");
         });
 
@@ -132,7 +149,10 @@ describe("local data plane", function () {
         });
 
         it("refuses a tampered token", async () => {
-            const tampered = (await token()).replace(/X-Amz-Signature=([0-9a-f])/, (_m, c: string) => `X-Amz-Signature=${c === "a" ? "b" : "a"}`);
+            const tampered = (await token()).replace(
+                /X-Amz-Signature=([0-9a-f])/,
+                (_m, c: string) => `X-Amz-Signature=${c === "a" ? "b" : "a"}`,
+            );
             const refused = await refusal(client({ password: tampered }));
             assert.equal(refused.code, "28P01");
             assert.match(refused.message, /^password authentication failed for user "app_user": IAM token signature does not match/);
@@ -171,7 +191,9 @@ describe("local data plane", function () {
         });
 
         it("refuses a token signed with a key it does not trust", async () => {
-            const refused = await refusal(client({ password: await token({ accessKeyId: "AKIAOTHERKEY00000000", secretAccessKey: "not-the-secret" }) }));
+            const refused = await refusal(
+                client({ password: await token({ accessKeyId: "AKIAOTHERKEY00000000", secretAccessKey: "not-the-secret" }) }),
+            );
             assert.match(refused.message, /access key AKIAOTHERKEY00000000, which this endpoint does not trust/);
         });
 
@@ -183,13 +205,23 @@ describe("local data plane", function () {
 
     describe("the PostgreSQL behind it", () => {
         it("refuses a direct connection without TLS (hostssl only, like rds.force_ssl)", async () => {
-            const refused = await refusal(client({ host: plane.postgres.host, port: plane.postgres.port, user: plane.postgres.user, password: plane.postgres.password, tls: false }));
+            const refused = await refusal(
+                client({
+                    host: plane.postgres.host,
+                    port: plane.postgres.port,
+                    user: plane.postgres.user,
+                    password: plane.postgres.password,
+                    tls: false,
+                }),
+            );
             assert.equal(refused.code, "28000");
             assert.match(refused.message, /no encryption/);
         });
 
         it("has no password way in for the app user: only the stand-in's certificate", async () => {
-            const refused = await refusal(client({ host: plane.postgres.host, port: plane.postgres.port, password: "anything", servername: "localhost" }));
+            const refused = await refusal(
+                client({ host: plane.postgres.host, port: plane.postgres.port, password: "anything", servername: "localhost" }),
+            );
             assert.equal(refused.code, "28000");
             assert.match(refused.message, /certificate/i);
         });
@@ -228,7 +260,11 @@ describe("initdb template", function () {
             const c = await clusterTemplate(EmbeddedPostgres, o);
             assert.deepEqual([b, c], [a, a], "one template, one password");
             assert.ok(existsSync(path.join(a.dataDir, "PG_VERSION")), "a whole cluster");
-            assert.deepEqual(readdirSync(root).filter((n) => n.includes("staging")), [], "no half-made template left behind");
+            assert.deepEqual(
+                readdirSync(root).filter((n) => n.includes("staging")),
+                [],
+                "no half-made template left behind",
+            );
             assert.equal(readdirSync(root).length, 1);
         } finally {
             rmSync(root, { recursive: true, force: true });
@@ -251,7 +287,13 @@ describe("RDS Proxy stand-in on its own", function () {
             region: "eu-west-1",
             credentials,
             tls: ca.server,
-            upstream: { host: "127.0.0.1", port: deadPort, caPem: ca.caPem, servername: "localhost", users: { app_user: ca.issueClient("app_user") } },
+            upstream: {
+                host: "127.0.0.1",
+                port: deadPort,
+                caPem: ca.caPem,
+                servername: "localhost",
+                users: { app_user: ca.issueClient("app_user") },
+            },
             handshakeTimeoutMs: 300,
         });
     });
@@ -272,10 +314,27 @@ describe("RDS Proxy stand-in on its own", function () {
     });
 
     it("answers a valid token with a PostgreSQL error when the database is unreachable", async () => {
-        const password = await new Signer({ hostname: proxy.host, port: proxy.port, username: "app_user", region: "eu-west-1", credentials }).getAuthToken();
-        const c = new pg.Client({ host: proxy.host, port: proxy.port, user: "app_user", database: "appdb", password, ssl: { ca: ca.caPem, servername: "localhost" }, connectionTimeoutMillis: 5_000 });
+        const password = await new Signer({
+            hostname: proxy.host,
+            port: proxy.port,
+            username: "app_user",
+            region: "eu-west-1",
+            credentials,
+        }).getAuthToken();
+        const c = new pg.Client({
+            host: proxy.host,
+            port: proxy.port,
+            user: "app_user",
+            database: "appdb",
+            password,
+            ssl: { ca: ca.caPem, servername: "localhost" },
+            connectionTimeoutMillis: 5_000,
+        });
         c.on("error", () => undefined);
-        await assert.rejects(c.connect(), (err: { code?: string; message: string }) => err.code === "08006" && /could not reach the database/.test(err.message));
+        await assert.rejects(
+            c.connect(),
+            (err: { code?: string; message: string }) => err.code === "08006" && /could not reach the database/.test(err.message),
+        );
         await c.end().catch(() => undefined);
     });
 });
@@ -297,7 +356,15 @@ describe("local data plane lifecycle", function () {
                 region: a.region,
                 credentials: { accessKeyId: b.accessKeyId, secretAccessKey: b.secretAccessKey },
             }).getAuthToken();
-            const c = new pg.Client({ host: a.host, port: a.port, user: a.user, database: a.database, password, ssl: { ca: readFileSync(a.caFile, "utf8"), servername: a.proxyHost }, connectionTimeoutMillis: 5_000 });
+            const c = new pg.Client({
+                host: a.host,
+                port: a.port,
+                user: a.user,
+                database: a.database,
+                password,
+                ssl: { ca: readFileSync(a.caFile, "utf8"), servername: a.proxyHost },
+                connectionTimeoutMillis: 5_000,
+            });
             c.on("error", () => undefined);
             await assert.rejects(c.connect(), /does not trust/);
             await c.end().catch(() => undefined);
@@ -307,20 +374,27 @@ describe("local data plane lifecycle", function () {
     });
 
     it("refuses an invalid region or user with one clear line", async () => {
-        await assert.rejects(startLocalDataPlane({ region: "moon-1" }), { message: 'local data plane: region "moon-1" is not an AWS region name; use e.g. eu-west-1' });
+        await assert.rejects(startLocalDataPlane({ region: "moon-1" }), {
+            message: 'local data plane: region "moon-1" is not an AWS region name; use e.g. eu-west-1',
+        });
         await assert.rejects(startLocalDataPlane({ user: "App User" }), /user "App User" is not a plain identifier/);
     });
 
     it("local:up takes --existing and refuses anything else in one line", () => {
         assert.deepEqual(parseUpArgs([]), { existing: false });
         assert.deepEqual(parseUpArgs(["--existing"]), { existing: true });
-        assert.throws(() => parseUpArgs(["--exist"]), /^Error: unknown argument "--exist"; allowed: --existing \(existing-database mode\)$/);
+        assert.throws(
+            () => parseUpArgs(["--exist"]),
+            /^Error: unknown argument "--exist"; allowed: --existing \(existing-database mode\)$/,
+        );
     });
 
     it("npm run local:up -- --existing prints exactly one JSON line (every earlier field, plus users, reader, proxyHost, appUrl and legacy), then stops cleanly on SIGTERM", async () => {
         // Exactly what `npm run local:up -- --existing` runs (package.json), with this Node. One start covers both
         // modes: every field of the plain mode, in its order, and the existing database's legacy login after them.
-        const [node, ...args] = JSON.parse(readFileSync(path.resolve(__dirname, "..", "package.json"), "utf8")).scripts["local:up"].split(" ");
+        const [node, ...args] = JSON.parse(readFileSync(path.resolve(__dirname, "..", "package.json"), "utf8")).scripts["local:up"].split(
+            " ",
+        );
         assert.equal(node, "node");
         const child = spawn(process.execPath, [...args, "--existing"], {
             cwd: path.resolve(__dirname, ".."),
@@ -330,7 +404,9 @@ describe("local data plane lifecycle", function () {
         let stderr = "";
         child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
         child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-        const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+        const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+            child.once("exit", (code, signal) => resolve({ code, signal })),
+        );
         try {
             const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
                 const timer = setTimeout(() => reject(new Error(`no JSON line within 25s; stderr: ${stderr}`)), 25_000);
@@ -342,11 +418,28 @@ describe("local data plane lifecycle", function () {
                 void exited.then(({ code }) => reject(new Error(`up.ts exited with ${code} before it was ready; stderr: ${stderr}`)));
             });
             // Scripts read this line: fields are only ever added, never renamed.
-            assert.deepEqual(Object.keys(ready), ["host", "port", "database", "user", "region", "caFile", "accessKeyId", "secretAccessKey", "users", "reader", "proxyHost", "appUrl", "legacy"]);
+            assert.deepEqual(Object.keys(ready), [
+                "host",
+                "port",
+                "database",
+                "user",
+                "region",
+                "caFile",
+                "accessKeyId",
+                "secretAccessKey",
+                "users",
+                "reader",
+                "proxyHost",
+                "appUrl",
+                "legacy",
+            ]);
             const caFile = String(ready.caFile);
             assert.ok(existsSync(caFile));
             const users = ready.users as Array<{ name: string; access: string }>;
-            assert.deepEqual(users.map((u) => Object.keys(u)), users.map(() => ["name", "access"]));
+            assert.deepEqual(
+                users.map((u) => Object.keys(u)),
+                users.map(() => ["name", "access"]),
+            );
             assert.deepEqual(users.map((u) => u.access).sort(), ["ddl", "readonly", "readwrite"]);
             assert.ok(users.some((u) => u.name === ready.user && u.access === "readwrite"));
             const reader = ready.reader as { host: string; port: number; proxyHost: string };
@@ -364,8 +457,13 @@ describe("local data plane lifecycle", function () {
                     credentials: { accessKeyId: String(ready.accessKeyId), secretAccessKey: String(ready.secretAccessKey) },
                 }).getAuthToken();
                 const c = new pg.Client({
-                    host: at.host, port: at.port, user, database: String(ready.database), password,
-                    ssl: { ca: readFileSync(caFile, "utf8"), servername: at.proxyHost }, connectionTimeoutMillis: 5_000,
+                    host: at.host,
+                    port: at.port,
+                    user,
+                    database: String(ready.database),
+                    password,
+                    ssl: { ca: readFileSync(caFile, "utf8"), servername: at.proxyHost },
+                    connectionTimeoutMillis: 5_000,
                 });
                 await c.connect();
                 return c;
@@ -399,13 +497,21 @@ describe("local data plane lifecycle", function () {
             assert.deepEqual(Object.keys(legacy), ["user", "password", "table", "rows", "host", "port"]);
             assert.notEqual(legacy.port, ready.port, "host:port is PostgreSQL itself, not the stand-in");
             const legacyClient = new pg.Client({
-                host: legacy.host, port: legacy.port, user: legacy.user, password: legacy.password, database: String(ready.database),
-                ssl: { ca: readFileSync(caFile, "utf8"), servername: "localhost" }, connectionTimeoutMillis: 5_000,
+                host: legacy.host,
+                port: legacy.port,
+                user: legacy.user,
+                password: legacy.password,
+                database: String(ready.database),
+                ssl: { ca: readFileSync(caFile, "utf8"), servername: "localhost" },
+                connectionTimeoutMillis: 5_000,
             });
             await legacyClient.connect();
             try {
                 assert.deepEqual((await legacyClient.query(`SELECT count(*)::int AS n FROM ${legacy.table}`)).rows, [{ n: legacy.rows }]);
-                assert.deepEqual((await legacyClient.query("SELECT nspowner::regrole::text AS owner FROM pg_namespace WHERE nspname = 'app'")).rows, [{ owner: legacy.user }]);
+                assert.deepEqual(
+                    (await legacyClient.query("SELECT nspowner::regrole::text AS owner FROM pg_namespace WHERE nspname = 'app'")).rows,
+                    [{ owner: legacy.user }],
+                );
             } finally {
                 await legacyClient.end();
             }

@@ -20,7 +20,10 @@ describe("between deploys", function () {
     const both = stacks.both;
 
     it("runs the same smoke function on a schedule: every 5 minutes in prod, hourly in dev, never retried", () => {
-        for (const [ev, expression] of [[stacks.prod(), "rate(5 minutes)"], [stacks.dev(), "rate(1 hour)"]] as const) {
+        for (const [ev, expression] of [
+            [stacks.prod(), "rate(5 minutes)"],
+            [stacks.dev(), "rate(1 hour)"],
+        ] as const) {
             const schedule = ev.one(SCHEDULE).inputs;
             assert.equal(schedule.scheduleExpression, expression);
             assert.deepEqual(schedule.flexibleTimeWindow, { mode: "OFF" });
@@ -38,7 +41,10 @@ describe("between deploys", function () {
             assert.deepEqual(trust.Principal, { Service: "scheduler.amazonaws.com" });
             assert.deepEqual(trust.Condition, { StringEquals: { "aws:SourceAccount": ACCOUNT_ID } });
             const fn = ev.named(FN, "smoke-smoke").state.arn;
-            assert.deepEqual(inlineStatementsOf(ev, role).map((s: any) => [s.Action, s.Resource]), [["lambda:InvokeFunction", [fn, `${fn}:*`]]]);
+            assert.deepEqual(
+                inlineStatementsOf(ev, role).map((s: any) => [s.Action, s.Resource]),
+                [["lambda:InvokeFunction", [fn, `${fn}:*`]]],
+            );
         }
     });
 
@@ -46,12 +52,25 @@ describe("between deploys", function () {
         for (const ev of both()) {
             const interval = ev.settings.smoke.schedule!.intervalSeconds;
             const failing = alarm(ev, "smoke-failing");
-            assert.deepEqual([failing.namespace, failing.metricName, failing.dimensions], [METRICS_NAMESPACE, METRIC.pass, { Stack: ev.stack }]);
+            assert.deepEqual(
+                [failing.namespace, failing.metricName, failing.dimensions],
+                [METRICS_NAMESPACE, METRIC.pass, { Stack: ev.stack }],
+            );
             assert.deepEqual([failing.statistic, failing.comparisonOperator, failing.threshold], ["Minimum", "LessThanThreshold", 1]);
-            assert.deepEqual([failing.period, failing.evaluationPeriods, failing.datapointsToAlarm, failing.treatMissingData], [interval, 2, 1, "notBreaching"]);
+            assert.deepEqual(
+                [failing.period, failing.evaluationPeriods, failing.datapointsToAlarm, failing.treatMissingData],
+                [interval, 2, 1, "notBreaching"],
+            );
             const silent = alarm(ev, "smoke-silent");
-            assert.deepEqual([silent.metricName, silent.statistic, silent.comparisonOperator, silent.threshold], [METRIC.pass, "SampleCount", "LessThanThreshold", 1]);
-            assert.deepEqual([silent.period, silent.evaluationPeriods, silent.datapointsToAlarm], [interval, 2, 2], "two whole intervals without a run");
+            assert.deepEqual(
+                [silent.metricName, silent.statistic, silent.comparisonOperator, silent.threshold],
+                [METRIC.pass, "SampleCount", "LessThanThreshold", 1],
+            );
+            assert.deepEqual(
+                [silent.period, silent.evaluationPeriods, silent.datapointsToAlarm],
+                [interval, 2, 2],
+                "two whole intervals without a run",
+            );
             assert.equal(silent.treatMissingData, "breaching", "a schedule that stops running must alarm too");
         }
         // prod: a failed run's datapoint is judged when its 5-minute period closes, about 5-7 minutes after the run.
@@ -76,11 +95,23 @@ describe("between deploys", function () {
             assert.deepEqual(availability.dimensions, { ProxyName: proxyName, TargetGroup: "default", TargetRole: "READ_WRITE" });
             const auth = alarm(ev, "proxy-auth-failures");
             const byId = Object.fromEntries(auth.metricQueries.map((q: any) => [q.id, q]));
-            assert.deepEqual([byId[AUTH_QUERY.proxy].metric.metricName, byId[AUTH_QUERY.proxy].metric.dimensions, byId[AUTH_QUERY.proxy].metric.stat],
-                ["ClientConnectionsSetupFailedAuth", { ProxyName: proxyName }, "Sum"]);
-            assert.deepEqual([byId[AUTH_QUERY.smoke].metric.namespace, byId[AUTH_QUERY.smoke].metric.metricName, byId[AUTH_QUERY.smoke].metric.dimensions],
-                [METRICS_NAMESPACE, METRIC.authRefusals, { Stack: ev.stack }]);
-            assert.deepEqual(auth.metricQueries.filter((q: any) => q.returnData).map((q: any) => q.id), [AUTH_QUERY.real], "the alarm judges the difference only");
+            assert.deepEqual(
+                [byId[AUTH_QUERY.proxy].metric.metricName, byId[AUTH_QUERY.proxy].metric.dimensions, byId[AUTH_QUERY.proxy].metric.stat],
+                ["ClientConnectionsSetupFailedAuth", { ProxyName: proxyName }, "Sum"],
+            );
+            assert.deepEqual(
+                [
+                    byId[AUTH_QUERY.smoke].metric.namespace,
+                    byId[AUTH_QUERY.smoke].metric.metricName,
+                    byId[AUTH_QUERY.smoke].metric.dimensions,
+                ],
+                [METRICS_NAMESPACE, METRIC.authRefusals, { Stack: ev.stack }],
+            );
+            assert.deepEqual(
+                auth.metricQueries.filter((q: any) => q.returnData).map((q: any) => q.id),
+                [AUTH_QUERY.real],
+                "the alarm judges the difference only",
+            );
             // 2 of 2 periods: a smoke datapoint that arrives late (EMF, after the run) is read as 0 by FILL meanwhile.
             assert.deepEqual([auth.evaluationPeriods, auth.datapointsToAlarm], [2, 2]);
         }
@@ -103,11 +134,14 @@ describe("between deploys", function () {
             const pattern: string = cw.Condition.ArnLike["aws:SourceArn"];
             assert.match(pattern, new RegExp(`^arn:aws:cloudwatch:eu-west-1:${ACCOUNT_ID}:alarm:[a-z0-9-]+-\\*$`));
             const arnLike = new RegExp(`^${pattern.replace(/[.]/g, "\\.").replace("*", ".*")}$`);
-            for (const a of ev.ofType(ALARM)) assert.match(`arn:aws:cloudwatch:eu-west-1:${ACCOUNT_ID}:alarm:${a.inputs.name}`, arnLike, a.name);
+            for (const a of ev.ofType(ALARM))
+                assert.match(`arn:aws:cloudwatch:eu-west-1:${ACCOUNT_ID}:alarm:${a.inputs.name}`, arnLike, a.name);
             assert.doesNotMatch(`arn:aws:cloudwatch:eu-west-1:${ACCOUNT_ID}:alarm:someone-elses-alarm`, arnLike);
             const subs = ev.ofType("aws:sns/topicSubscription:TopicSubscription");
-            assert.deepEqual(subs.map((s) => [s.inputs.topic, s.inputs.protocol, s.inputs.endpoint]),
-                ev.settings.alarms.subscriptions.map((s) => [topic.state.arn, s.protocol, s.endpoint]));
+            assert.deepEqual(
+                subs.map((s) => [s.inputs.topic, s.inputs.protocol, s.inputs.endpoint]),
+                ev.settings.alarms.subscriptions.map((s) => [topic.state.arn, s.protocol, s.endpoint]),
+            );
             assert.equal(ev.outputs.alarmTopicArn, topic.state.arn);
         }
     });
@@ -119,20 +153,39 @@ describe("between deploys", function () {
             // Serverless v2 (prod) charts ACUs; a provisioned T class (dev) its CPU and the surplus credits it bills.
             const serverless = ev.settings.database.instanceClass === "db.serverless";
             const perInstance = serverless ? ["ACUUtilization"] : ["CPUUtilization", "CPUSurplusCreditsCharged"];
-            const instances = ev.ofType("aws:rds/clusterInstance:ClusterInstance").map((i) => ["DBInstanceIdentifier", i.inputs.identifier]).sort();
+            const instances = ev
+                .ofType("aws:rds/clusterInstance:ClusterInstance")
+                .map((i) => ["DBInstanceIdentifier", i.inputs.identifier])
+                .sort();
             for (const name of perInstance) {
                 const series = body.widgets.flatMap((w: any) => w.properties.metrics).filter((m: any[]) => m[1] === name);
-                assert.deepEqual(series.map((m: any[]) => [m[2], m[3]]).sort(), instances, `${ev.stack}: ${name} is an instance metric, one series each`);
+                assert.deepEqual(
+                    series.map((m: any[]) => [m[2], m[3]]).sort(),
+                    instances,
+                    `${ev.stack}: ${name} is an instance metric, one series each`,
+                );
             }
-            assert.equal(metrics.includes("AWS/RDS/ServerlessDatabaseCapacity"), serverless, `${ev.stack}: ACU capacity only for Serverless v2`);
-            for (const m of ["AWS/RDS/ClientConnections", "AWS/RDS/DatabaseConnections", "AWS/RDS/QueryDatabaseResponseLatency", "AWS/RDS/AvailabilityPercentage",
-                `${METRICS_NAMESPACE}/${METRIC.pass}`, `${METRICS_NAMESPACE}/${METRIC.connectMs}`, `${METRICS_NAMESPACE}/${METRIC.certDays}`]) {
+            assert.equal(
+                metrics.includes("AWS/RDS/ServerlessDatabaseCapacity"),
+                serverless,
+                `${ev.stack}: ACU capacity only for Serverless v2`,
+            );
+            for (const m of [
+                "AWS/RDS/ClientConnections",
+                "AWS/RDS/DatabaseConnections",
+                "AWS/RDS/QueryDatabaseResponseLatency",
+                "AWS/RDS/AvailabilityPercentage",
+                `${METRICS_NAMESPACE}/${METRIC.pass}`,
+                `${METRICS_NAMESPACE}/${METRIC.connectMs}`,
+                `${METRICS_NAMESPACE}/${METRIC.certDays}`,
+            ]) {
                 assert.ok(metrics.includes(m), `${ev.stack}: dashboard lacks ${m}`);
             }
             const text = JSON.stringify(body);
             assert.ok(text.includes(ev.one("aws:rds/proxy:Proxy").state.name) && text.includes(ev.one("aws:rds/cluster:Cluster").id));
             // Published per proxy node: the proxy's count is their Sum over each minute (rds-proxy.monitoring).
-            const counts = body.widgets.flatMap((w: any) => w.properties.metrics)
+            const counts = body.widgets
+                .flatMap((w: any) => w.properties.metrics)
                 .filter((m: any[]) => ["ClientConnections", "DatabaseConnections", "ClientConnectionsSetupFailedAuth"].includes(m[1]));
             assert.equal(counts.length, 3);
             for (const m of counts) assert.deepEqual(m[m.length - 1], { stat: "Sum", period: 60 }, `${m[1]}`);
@@ -141,14 +194,25 @@ describe("between deploys", function () {
 
     it("declares no schedule or smoke alarm when the schedule is off, and keeps the proxy's alarms; a Lambda subscriber may be invoked by this topic only", async () => {
         const fnArn = "arn:aws:lambda:eu-west-1:123456789012:function:pager";
-        const off = await evaluateStack("dev", { "smoke.schedule": "off", "alarms.subscriptions": [{ protocol: "lambda", endpoint: fnArn }] });
+        const off = await evaluateStack("dev", {
+            "smoke.schedule": "off",
+            "alarms.subscriptions": [{ protocol: "lambda", endpoint: fnArn }],
+        });
         assert.equal(off.ofType(SCHEDULE).length, 0);
-        assert.deepEqual(off.ofType(ALARM).map((a) => a.name).sort(), ["monitoring-proxy-auth-failures", "monitoring-proxy-availability"]);
+        assert.deepEqual(
+            off
+                .ofType(ALARM)
+                .map((a) => a.name)
+                .sort(),
+            ["monitoring-proxy-auth-failures", "monitoring-proxy-availability"],
+        );
         assert.equal(off.outputs.smokeSchedule, "off");
         const topic = off.one(TOPIC);
         const permission = off.one("aws:lambda/permission:Permission");
-        assert.deepEqual([permission.inputs.action, permission.inputs.function, permission.inputs.principal, permission.inputs.sourceArn],
-            ["lambda:InvokeFunction", fnArn, "sns.amazonaws.com", topic.state.arn]);
+        assert.deepEqual(
+            [permission.inputs.action, permission.inputs.function, permission.inputs.principal, permission.inputs.sourceArn],
+            ["lambda:InvokeFunction", fnArn, "sns.amazonaws.com", topic.state.arn],
+        );
         const sub = off.one("aws:sns/topicSubscription:TopicSubscription");
         assert.deepEqual([sub.inputs.protocol, sub.inputs.endpoint], ["lambda", fnArn]);
         assert.ok(sub.dependencies.includes(permission.urn), "subscribed once SNS may invoke it");
@@ -157,8 +221,12 @@ describe("between deploys", function () {
     it("on a first deploy, starts the schedule and the smoke's alarms only after the post-deploy smoke has passed", () => {
         for (const ev of both()) {
             const invocation = ev.named("aws:lambda/invocation:Invocation", "smoke-smoke");
-            const waiting = [ev.one(SCHEDULE), ...["smoke-failing", "smoke-silent", "cert-expiring", "proxy-auth-failures"].map((n) => ev.named(ALARM, `monitoring-${n}`))];
-            for (const r of waiting) assert.ok(r.dependencies.includes(invocation.urn), `${ev.stack}: ${r.name} does not wait for the first smoke`);
+            const waiting = [
+                ev.one(SCHEDULE),
+                ...["smoke-failing", "smoke-silent", "cert-expiring", "proxy-auth-failures"].map((n) => ev.named(ALARM, `monitoring-${n}`)),
+            ];
+            for (const r of waiting)
+                assert.ok(r.dependencies.includes(invocation.urn), `${ev.stack}: ${r.name} does not wait for the first smoke`);
             // The proxy's own availability does not depend on the smoke: it alarms from the start.
             assert.ok(!ev.named(ALARM, "monitoring-proxy-availability").dependencies.includes(invocation.urn));
         }
@@ -194,17 +262,27 @@ describe("between deploys", function () {
             const checks: CheckResult[] = [
                 { name: CHECK.connect, ok: true, detail: "", ms: 5 },
                 { name: CHECK.tls, ok: true, detail: "", ms: 1 },
-                ...NEGATIVE_CHECKS.map((name, i): CheckResult => opts.acceptedOne && i === 0
-                    ? { name, ok: false, detail: "accepted", ms: 1, kind: "auth" }
-                    : { name, ok: true, detail: "refused", ms: 1, figures: { refusedAtMs: refusedAt[i] } }),
+                ...NEGATIVE_CHECKS.map(
+                    (name, i): CheckResult =>
+                        opts.acceptedOne && i === 0
+                            ? { name, ok: false, detail: "accepted", ms: 1, kind: "auth" }
+                            : { name, ok: true, detail: "refused", ms: 1, figures: { refusedAtMs: refusedAt[i] } },
+                ),
                 { name: "connect as app_reader", ok: true, detail: "", ms: 3 },
             ];
             const report = buildReport({ host: "h", port: 5432, database: "d", user: "u", region: "eu-west-1" }, checks, 50);
-            return { report, refusals: checks.filter((c) => c.ok && c.figures?.refusedAtMs !== undefined).map((c) => c.figures!.refusedAtMs!) };
+            return {
+                report,
+                refusals: checks.filter((c) => c.ok && c.figures?.refusedAtMs !== undefined).map((c) => c.figures!.refusedAtMs!),
+            };
         }
 
         /** The alarm's value in each period that has data, from the smoke's runs and the real failures' times. */
-        function alarmValues(ev: Ev, runs: Array<{ startedMs: number; refusedAt: number[]; acceptedOne?: boolean }>, realFailuresAt: number[]) {
+        function alarmValues(
+            ev: Ev,
+            runs: Array<{ startedMs: number; refusedAt: number[]; acceptedOne?: boolean }>,
+            realFailuresAt: number[],
+        ) {
             const expression = alarm(ev, "proxy-auth-failures").metricQueries.find((q: any) => q.returnData).expression;
             const proxy = new Map<number, number>();
             const smoke = new Map<number, number>();
@@ -228,7 +306,10 @@ describe("between deploys", function () {
             const ev = stacks.prod();
             const runs = [passing(t0 + 20_000), passing(t0 + 320_000), passing(t0 + 620_000)];
             // A run started 1 s before a boundary: three refusals before it, two after.
-            const straddling = { startedMs: t0 + period * 3 - 1_000, refusedAt: [-200, -100, -50, 100, 300].map((d) => t0 + period * 3 + d) };
+            const straddling = {
+                startedMs: t0 + period * 3 - 1_000,
+                refusedAt: [-200, -100, -50, 100, 300].map((d) => t0 + period * 3 + d),
+            };
             const values = alarmValues(ev, [...runs, straddling], []);
             assert.deepEqual(values, [0, 0, 0, 0]);
         });

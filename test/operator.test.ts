@@ -3,11 +3,24 @@
 // on the relay and connect as the operator users.
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
-import { evaluateStack, inlineStatementsOf, attachedPolicyArnsOf, stackAsDeclared, stackConfig, StackEvaluation, withOverrides, ACCOUNT_ID } from "./harness";
+import {
+    evaluateStack,
+    inlineStatementsOf,
+    attachedPolicyArnsOf,
+    stackAsDeclared,
+    stackConfig,
+    StackEvaluation,
+    withOverrides,
+    ACCOUNT_ID,
+} from "./harness";
 import { operatorTrustPolicy, RELAY_AGENT_ACTIONS, RELAY_AMI_PARAMETER, RELAY_USER_DATA, relayIgnoreChanges } from "../components/operator";
 import { parseSettings } from "../components/config";
 import {
-    proxyHostPattern, sessionDocumentContent, TunnelHostError, tunnelHostAllowed, tunnelRequestProblem,
+    proxyHostPattern,
+    sessionDocumentContent,
+    TunnelHostError,
+    tunnelHostAllowed,
+    tunnelRequestProblem,
 } from "../components/operator-session";
 
 const WRITER = "orders-prod-proxy.proxy-c0123456789.eu-west-1.rds.amazonaws.com";
@@ -49,15 +62,21 @@ describe("the tunnel's host rule (issue 15)", () => {
 
     it("says in one line why a request is refused: another host, or another port", () => {
         assert.equal(tunnelRequestProblem([WRITER], { host: WRITER, port: 5432 }), undefined);
-        assert.equal(tunnelRequestProblem([WRITER], { host: "169.254.169.254", port: 80 }),
-            `the tunnel refuses host "169.254.169.254": the operator session document forwards only to this stack's proxy endpoints (${WRITER}) on 5432`);
+        assert.equal(
+            tunnelRequestProblem([WRITER], { host: "169.254.169.254", port: 80 }),
+            `the tunnel refuses host "169.254.169.254": the operator session document forwards only to this stack's proxy endpoints (${WRITER}) on 5432`,
+        );
         assert.match(tunnelRequestProblem([WRITER], { host: WRITER, port: 22 })!, /^the tunnel refuses port 22: .* on 5432$/);
     });
 
     it("refuses to build a rule from nothing, or from anything but a DNS name", () => {
         assert.throws(() => proxyHostPattern([]), TunnelHostError);
         for (const bad of ["", "*.rds.amazonaws.com", "a.b|c.d", "UPPER.example.com", "10.0.0.1/8", "host"]) {
-            assert.throws(() => proxyHostPattern([bad]), (e: Error) => e instanceof TunnelHostError && e.message.includes(JSON.stringify(bad)), bad);
+            assert.throws(
+                () => proxyHostPattern([bad]),
+                (e: Error) => e instanceof TunnelHostError && e.message.includes(JSON.stringify(bad)),
+                bad,
+            );
         }
     });
 
@@ -68,7 +87,12 @@ describe("the tunnel's host rule (issue 15)", () => {
         assert.deepEqual(Object.keys(doc.parameters).sort(), ["host", "localPortNumber"]);
         assert.equal(doc.parameters.host.allowedPattern, pattern);
         assert.equal(doc.parameters.host.default, WRITER);
-        assert.deepEqual(doc.properties, { type: "LocalPortForwarding", host: "{{ host }}", portNumber: "5432", localPortNumber: "{{ localPortNumber }}" });
+        assert.deepEqual(doc.properties, {
+            type: "LocalPortForwarding",
+            host: "{{ host }}",
+            portNumber: "5432",
+            localPortNumber: "{{ localPortNumber }}",
+        });
     });
 });
 
@@ -89,7 +113,9 @@ describe("operator access (issue 10)", () => {
     for (const stack of ["dev", "prod"] as const) {
         describe(stack, () => {
             let ev: StackEvaluation;
-            before(async () => { ev = await stackAsDeclared(stack); });
+            before(async () => {
+                ev = await stackAsDeclared(stack);
+            });
 
             it("runs a t4g.nano relay on Amazon Linux 2023 in a private subnet: no public IP, IMDSv2 only, CMK-encrypted gp3, AMI changes ignored, updated by dnf-automatic", () => {
                 const relay = ev.one(T.instance);
@@ -98,7 +124,11 @@ describe("operator access (issue 10)", () => {
                 assert.match(RELAY_AMI_PARAMETER, /al2023-ami-kernel-default-arm64$/);
                 assert.deepEqual(relay.options.ignoreChanges, ["ami"]);
                 assert.equal(relay.inputs.associatePublicIpAddress, false);
-                assert.deepEqual(relay.inputs.metadataOptions, { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 });
+                assert.deepEqual(relay.inputs.metadataOptions, {
+                    httpTokens: "required",
+                    httpEndpoint: "enabled",
+                    httpPutResponseHopLimit: 1,
+                });
                 assert.equal(relay.inputs.rootBlockDevice.volumeType, "gp3");
                 assert.equal(relay.inputs.rootBlockDevice.encrypted, true);
                 assert.equal(relay.inputs.rootBlockDevice.kmsKeyId, ev.one(T.key).state.arn);
@@ -116,11 +146,20 @@ describe("operator access (issue 10)", () => {
                 assert.equal(JSON.parse(role.inputs.assumeRolePolicy).Statement[0].Principal.Service, "ec2.amazonaws.com");
                 assert.deepEqual(attachedPolicyArnsOf(ev, role), []);
                 assert.deepEqual(role.inputs.managedPolicyArns ?? [], []);
-                assert.deepEqual(inlineStatementsOf(ev, role), [{
-                    Sid: "SessionManagerAgentOnly", Effect: "Allow", Resource: "*",
-                    Action: ["ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
-                        "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"],
-                }]);
+                assert.deepEqual(inlineStatementsOf(ev, role), [
+                    {
+                        Sid: "SessionManagerAgentOnly",
+                        Effect: "Allow",
+                        Resource: "*",
+                        Action: [
+                            "ssm:UpdateInstanceInformation",
+                            "ssmmessages:CreateControlChannel",
+                            "ssmmessages:CreateDataChannel",
+                            "ssmmessages:OpenControlChannel",
+                            "ssmmessages:OpenDataChannel",
+                        ],
+                    },
+                ]);
             });
 
             it("declares a Session document that forwards only to this stack's proxy endpoints, on 5432", () => {
@@ -134,7 +173,13 @@ describe("operator access (issue 10)", () => {
                 assert.equal(endpoints.length, stack === "prod" ? 2 : 1, "prod has a READ_ONLY endpoint, dev none");
                 const pattern = content.parameters.host.allowedPattern;
                 for (const host of endpoints) assert.ok(tunnelHostAllowed(pattern, host), host);
-                for (const host of ["169.254.169.254", "localhost", ev.one(T.instance).state.privateIp, "example.com", ev.outputs.clusterEndpoint]) {
+                for (const host of [
+                    "169.254.169.254",
+                    "localhost",
+                    ev.one(T.instance).state.privateIp,
+                    "example.com",
+                    ev.outputs.clusterEndpoint,
+                ]) {
                     assert.ok(!tunnelHostAllowed(pattern, host), host);
                 }
                 assert.equal(ev.outputs.operatorSessionDocument, doc.inputs.name);
@@ -145,11 +190,21 @@ describe("operator access (issue 10)", () => {
                 const proxySg = ev.one(T.proxy).inputs.vpcSecurityGroupIds[0];
                 assert.deepEqual(ev.one(T.instance).inputs.vpcSecurityGroupIds, [relaySg]);
                 assert.equal(ev.ofType(T.ingress).filter((r) => r.inputs.securityGroupId === relaySg).length, 0);
-                const out = ev.ofType(T.egress).filter((r) => r.inputs.securityGroupId === relaySg)
+                const out = ev
+                    .ofType(T.egress)
+                    .filter((r) => r.inputs.securityGroupId === relaySg)
                     .map((r) => [r.inputs.fromPort, r.inputs.referencedSecurityGroupId ?? r.inputs.cidrIpv4]);
-                assert.deepEqual(out.sort(), [[443, "0.0.0.0/0"], [5432, proxySg]]);
-                const into = ev.ofType(T.ingress).filter((r) => r.inputs.securityGroupId === proxySg && r.inputs.referencedSecurityGroupId === relaySg);
-                assert.deepEqual(into.map((r) => [r.inputs.fromPort, r.inputs.toPort, r.inputs.cidrIpv4]), [[5432, 5432, undefined]]);
+                assert.deepEqual(out.sort(), [
+                    [443, "0.0.0.0/0"],
+                    [5432, proxySg],
+                ]);
+                const into = ev
+                    .ofType(T.ingress)
+                    .filter((r) => r.inputs.securityGroupId === proxySg && r.inputs.referencedSecurityGroupId === relaySg);
+                assert.deepEqual(
+                    into.map((r) => [r.inputs.fromPort, r.inputs.toPort, r.inputs.cidrIpv4]),
+                    [[5432, 5432, undefined]],
+                );
             });
 
             it("lets the operator role start sessions only with the stack's document on the relay, end and resume its own, and connect as the operator users through the proxy", () => {
@@ -157,8 +212,14 @@ describe("operator access (issue 10)", () => {
                 const relay = ev.one(T.instance);
                 const proxyId = ev.one(T.proxy).state.arn.split(":").pop();
                 const s = inlineStatementsOf(ev, role);
-                assert.deepEqual(s.map((x) => x.Action), ["ssm:StartSession", ["ssm:TerminateSession", "ssm:ResumeSession"], "ssmmessages:OpenDataChannel", "rds-db:connect"]);
-                assert.deepEqual(s[0].Resource, [relay.state.arn, `arn:aws:ssm:eu-west-1:${ACCOUNT_ID}:document/orders-${stack}-operator-tunnel`]);
+                assert.deepEqual(
+                    s.map((x) => x.Action),
+                    ["ssm:StartSession", ["ssm:TerminateSession", "ssm:ResumeSession"], "ssmmessages:OpenDataChannel", "rds-db:connect"],
+                );
+                assert.deepEqual(s[0].Resource, [
+                    relay.state.arn,
+                    `arn:aws:ssm:eu-west-1:${ACCOUNT_ID}:document/orders-${stack}-operator-tunnel`,
+                ]);
                 assert.ok(!JSON.stringify(s).includes("document/AWS-"), "no AWS-managed document");
                 assert.deepEqual(s[0].Condition, { BoolIfExists: { "ssm:SessionDocumentAccessCheck": "true" } });
                 // Its own sessions only, by the tag Session Manager puts on each (a session-id pattern misses role sessions).
@@ -166,7 +227,10 @@ describe("operator access (issue 10)", () => {
                 assert.deepEqual(s[1].Condition, { StringLike: { "ssm:resourceTag/aws:ssmmessages:session-id": "${aws:userid}" } });
                 // The Session Manager plugin's signed OpenDataChannel, on sessions only (AWS's minimum plugin version needs it).
                 assert.equal(s[2].Resource, `arn:aws:ssm:eu-west-1:${ACCOUNT_ID}:session/*`);
-                assert.deepEqual(s[3].Resource, ["app_reader", "app_migrator"].map((u) => `arn:aws:rds-db:eu-west-1:${ACCOUNT_ID}:dbuser:${proxyId}/${u}`));
+                assert.deepEqual(
+                    s[3].Resource,
+                    ["app_reader", "app_migrator"].map((u) => `arn:aws:rds-db:eu-west-1:${ACCOUNT_ID}:dbuser:${proxyId}/${u}`),
+                );
                 assert.ok(!JSON.stringify(s).includes("dbadmin"), "never the master user");
                 assert.equal(role.inputs.tags.OperatorUsers, "app_reader app_migrator");
                 // No principals in the settings: the account itself, so this account's identity policies decide.
@@ -186,10 +250,14 @@ describe("operator access (issue 10)", () => {
     it("trusts exactly the principals the settings name", () => {
         const sso = "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_DBOperator_0123abcd";
         const breakGlass = "arn:aws:iam::123456789012:role/BreakGlass";
-        assert.deepEqual(JSON.parse(operatorTrustPolicy({ partition: "aws", accountId: ACCOUNT_ID, principals: [sso] })).Statement,
-            [{ Effect: "Allow", Principal: { AWS: sso }, Action: ["sts:AssumeRole", "sts:SetSourceIdentity"] }]);
-        assert.deepEqual(JSON.parse(operatorTrustPolicy({ partition: "aws", accountId: ACCOUNT_ID, principals: [sso, breakGlass] })).Statement[0].Principal,
-            { AWS: [sso, breakGlass] });
+        assert.deepEqual(JSON.parse(operatorTrustPolicy({ partition: "aws", accountId: ACCOUNT_ID, principals: [sso] })).Statement, [
+            { Effect: "Allow", Principal: { AWS: sso }, Action: ["sts:AssumeRole", "sts:SetSourceIdentity"] },
+        ]);
+        assert.deepEqual(
+            JSON.parse(operatorTrustPolicy({ partition: "aws", accountId: ACCOUNT_ID, principals: [sso, breakGlass] })).Statement[0]
+                .Principal,
+            { AWS: [sso, breakGlass] },
+        );
     });
 
     it("installs unattended updates on the relay from the latest AL2023 release, in a script bash accepts", () => {
@@ -202,12 +270,18 @@ describe("operator access (issue 10)", () => {
         assert.match(RELAY_USER_DATA, /mkswap \/swapfile && swapon \/swapfile/);
         const syntax = spawnSync("bash", ["-n"], { input: RELAY_USER_DATA, encoding: "utf8" });
         assert.equal(syntax.status, 0, syntax.stderr);
-        assert.deepEqual([...RELAY_AGENT_ACTIONS].filter((a) => /GetParameter|GetSecretValue|Decrypt/.test(a)), []);
+        assert.deepEqual(
+            [...RELAY_AGENT_ACTIONS].filter((a) => /GetParameter|GetSecretValue|Decrypt/.test(a)),
+            [],
+        );
     });
 
     it("follows the latest AMI only when operator.followLatestAmi says so (the way to roll a new AMI on purpose)", async () => {
         assert.equal(parseSettings("dev", stackConfig("dev")).operator.followLatestAmi, false);
-        assert.equal(parseSettings("dev", withOverrides(stackConfig("dev"), { "operator.followLatestAmi": true })).operator.followLatestAmi, true);
+        assert.equal(
+            parseSettings("dev", withOverrides(stackConfig("dev"), { "operator.followLatestAmi": true })).operator.followLatestAmi,
+            true,
+        );
         assert.deepEqual((await stackAsDeclared("dev")).one(T.instance).options.ignoreChanges, relayIgnoreChanges(false));
         assert.deepEqual([relayIgnoreChanges(false), relayIgnoreChanges(true)], [["ami"], []]);
     });

@@ -3,7 +3,14 @@ import { strict as assert } from "assert";
 import { parseProxyArn } from "../components/arns";
 import { descriptionProblem } from "../components/validation";
 import {
-    ACCOUNT_ID, attachedPolicyArnsOf, bothStacksAsDeclared, evaluateStack, inlinePoliciesOf, inlineStatementsOf, MockResource, StackEvaluation as Evaluation,
+    ACCOUNT_ID,
+    attachedPolicyArnsOf,
+    bothStacksAsDeclared,
+    evaluateStack,
+    inlinePoliciesOf,
+    inlineStatementsOf,
+    MockResource,
+    StackEvaluation as Evaluation,
 } from "./harness";
 
 const T = {
@@ -53,8 +60,14 @@ describe("the Pulumi program", function () {
                 for (const c of ["Secrets", "Network", "Database", "Proxy", "Ecs"]) {
                     assert.equal(ev.ofType(`aurora-iam-proxy:index:${c}`).length, 1, `${ev.stack}: ${c}`);
                 }
-                const orphans = ev.resources.filter((r) => r.type.startsWith("aws:") && !(r.parent ?? "").includes("aurora-iam-proxy:index:"));
-                assert.deepEqual(orphans.map((r) => r.name), [], `${ev.stack}: resources outside a component`);
+                const orphans = ev.resources.filter(
+                    (r) => r.type.startsWith("aws:") && !(r.parent ?? "").includes("aurora-iam-proxy:index:"),
+                );
+                assert.deepEqual(
+                    orphans.map((r) => r.name),
+                    [],
+                    `${ev.stack}: resources outside a component`,
+                );
             }
         });
     });
@@ -76,7 +89,16 @@ describe("the Pulumi program", function () {
         it("gives dev one NAT gateway and prod one per AZ", () => {
             assert.equal(stacks.dev().ofType(T.nat).length, 1);
             assert.equal(stacks.prod().ofType(T.nat).length, 3);
-            const natAzs = stacks.prod().ofType(T.nat).map((n) => stacks.prod().ofType(T.subnet).find((s) => s.id === n.inputs.subnetId)!.inputs.availabilityZone);
+            const natAzs = stacks
+                .prod()
+                .ofType(T.nat)
+                .map(
+                    (n) =>
+                        stacks
+                            .prod()
+                            .ofType(T.subnet)
+                            .find((s) => s.id === n.inputs.subnetId)!.inputs.availabilityZone,
+                );
             assert.equal(new Set(natAzs).size, 3);
         });
 
@@ -88,9 +110,13 @@ describe("the Pulumi program", function () {
                 };
                 for (const s of subnetsOfTier(ev, "private")) {
                     const routes = tableOf(s).inputs.routes;
-                    assert.ok(routes.every((r: any) => r.natGatewayId && !r.gatewayId), `${ev.stack} ${s.name}`);
+                    assert.ok(
+                        routes.every((r: any) => r.natGatewayId && !r.gatewayId),
+                        `${ev.stack} ${s.name}`,
+                    );
                 }
-                for (const s of subnetsOfTier(ev, "isolated")) assert.deepEqual(tableOf(s).inputs.routes ?? [], [], `${ev.stack} ${s.name}`);
+                for (const s of subnetsOfTier(ev, "isolated"))
+                    assert.deepEqual(tableOf(s).inputs.routes ?? [], [], `${ev.stack} ${s.name}`);
             }
         });
 
@@ -108,18 +134,33 @@ describe("the Pulumi program", function () {
             const flow = stacks.prod().one(T.flowLog);
             assert.equal(flow.inputs.vpcId, stacks.prod().one(T.vpc).id);
             assert.equal(flow.inputs.trafficType, "ALL");
-            const group = stacks.prod().ofType(T.logGroup).find((g) => g.state.arn === flow.inputs.logDestination)!;
+            const group = stacks
+                .prod()
+                .ofType(T.logGroup)
+                .find((g) => g.state.arn === flow.inputs.logDestination)!;
             assert.equal(group.inputs.kmsKeyId, stacks.prod().one(T.key).state.arn);
             assert.equal(group.inputs.retentionInDays, 365);
-            const role = stacks.prod().ofType(T.role).find((r) => r.state.arn === flow.inputs.iamRoleArn)!;
+            const role = stacks
+                .prod()
+                .ofType(T.role)
+                .find((r) => r.state.arn === flow.inputs.iamRoleArn)!;
             // What the VPC guide lists for the role, scoped to this group wherever IAM allows it.
             const [policy] = inlinePoliciesOf(stacks.prod(), role);
             const granted = statements(policy).flatMap((s) => [].concat(s.Action));
-            assert.deepEqual(granted.sort(), ["logs:CreateLogStream", "logs:DescribeLogGroups", "logs:DescribeLogStreams", "logs:PutLogEvents"]);
+            assert.deepEqual(granted.sort(), [
+                "logs:CreateLogStream",
+                "logs:DescribeLogGroups",
+                "logs:DescribeLogStreams",
+                "logs:PutLogEvents",
+            ]);
             const describe = statements(policy).find((s) => s.Action === "logs:DescribeLogGroups");
             // DescribeLogGroups has no resource type (Service Authorization Reference): it only works on "*".
             assert.equal(describe.Resource, "*");
-            assert.ok(statements(policy).filter((s) => s.Action !== "logs:DescribeLogGroups").every((s) => [].concat(s.Resource).every((r: string) => r.startsWith(group.state.arn))));
+            assert.ok(
+                statements(policy)
+                    .filter((s) => s.Action !== "logs:DescribeLogGroups")
+                    .every((s) => [].concat(s.Resource).every((r: string) => r.startsWith(group.state.arn))),
+            );
             assert.deepEqual(JSON.parse(role.inputs.assumeRolePolicy).Statement[0].Condition, {
                 StringEquals: { "aws:SourceAccount": ACCOUNT_ID },
                 ArnLike: { "aws:SourceArn": `arn:aws:ec2:eu-west-1:${ACCOUNT_ID}:vpc-flow-log/*` },
@@ -132,21 +173,32 @@ describe("the Pulumi program", function () {
                 const relay = ev.named(T.sg, "operator-relay").id;
                 const rules = [...ev.ofType(T.ingress), ...ev.ofType(T.egress)];
                 const on5432 = rules.filter((r) => r.inputs.fromPort <= 5432 && r.inputs.toPort >= 5432);
-                const summary = on5432.map((r) => `${r.type.includes("Ingress") ? "in" : "out"} ${r.inputs.securityGroupId}<-${r.inputs.referencedSecurityGroupId}`).sort();
-                assert.deepEqual(summary, [
-                    `in ${db}<-${proxy}`,
-                    `in ${proxy}<-${app}`,
-                    `in ${proxy}<-${smoke}`,
-                    `out ${app}<-${proxy}`,
-                    `out ${smoke}<-${proxy}`,
-                    `out ${proxy}<-${db}`,
-                    `in ${proxy}<-${relay}`,
-                    `out ${relay}<-${proxy}`,
-                    // dev's T-class writer, which the RDS Data API does not serve: the bootstrap's own group, both ways.
-                    ...(ev.stack === "dev" ? [`in ${db}<-${sgId(ev, "bootstrap")}`, `out ${sgId(ev, "bootstrap")}<-${db}`] : []),
-                ].sort());
+                const summary = on5432
+                    .map(
+                        (r) =>
+                            `${r.type.includes("Ingress") ? "in" : "out"} ${r.inputs.securityGroupId}<-${r.inputs.referencedSecurityGroupId}`,
+                    )
+                    .sort();
+                assert.deepEqual(
+                    summary,
+                    [
+                        `in ${db}<-${proxy}`,
+                        `in ${proxy}<-${app}`,
+                        `in ${proxy}<-${smoke}`,
+                        `out ${app}<-${proxy}`,
+                        `out ${smoke}<-${proxy}`,
+                        `out ${proxy}<-${db}`,
+                        `in ${proxy}<-${relay}`,
+                        `out ${relay}<-${proxy}`,
+                        // dev's T-class writer, which the RDS Data API does not serve: the bootstrap's own group, both ways.
+                        ...(ev.stack === "dev" ? [`in ${db}<-${sgId(ev, "bootstrap")}`, `out ${sgId(ev, "bootstrap")}<-${db}`] : []),
+                    ].sort(),
+                );
                 // The smoke function's own group reaches the proxy on 5432 and nothing else; nothing reaches it.
-                assert.deepEqual(rules.filter((r) => r.inputs.securityGroupId === smoke).map((r) => r.name), ["network-smoke-to-proxy"]);
+                assert.deepEqual(
+                    rules.filter((r) => r.inputs.securityGroupId === smoke).map((r) => r.name),
+                    ["network-smoke-to-proxy"],
+                );
                 for (const r of on5432) {
                     assert.equal(r.inputs.cidrIpv4, undefined, `${r.name} must not use a CIDR`);
                     assert.equal(r.inputs.cidrIpv6, undefined);
@@ -156,13 +208,25 @@ describe("the Pulumi program", function () {
                 // The only rules open to the internet are HTTPS egress (the tasks: images, logs; the relay: the SSM agent; dev's
                 // in-VPC bootstrap: Secrets Manager), never the data path.
                 const open = rules.filter((r) => r.inputs.cidrIpv4 === "0.0.0.0/0" || r.inputs.cidrIpv6 === "::/0");
-                assert.deepEqual(open.map((r) => [r.name, r.inputs.securityGroupId, r.inputs.fromPort]).sort(), [
-                    ...(ev.stack === "dev" ? [["network-bootstrap-https", sgId(ev, "bootstrap"), 443]] : []),
-                    ["network-app-https", app, 443], ["operator-relay-https", relay, 443],
-                ].sort());
-                assert.equal(ev.ofType(T.ingress).filter((r) => r.inputs.securityGroupId === relay).length, 0, "nothing may reach the relay");
+                assert.deepEqual(
+                    open.map((r) => [r.name, r.inputs.securityGroupId, r.inputs.fromPort]).sort(),
+                    [
+                        ...(ev.stack === "dev" ? [["network-bootstrap-https", sgId(ev, "bootstrap"), 443]] : []),
+                        ["network-app-https", app, 443],
+                        ["operator-relay-https", relay, 443],
+                    ].sort(),
+                );
+                assert.equal(
+                    ev.ofType(T.ingress).filter((r) => r.inputs.securityGroupId === relay).length,
+                    0,
+                    "nothing may reach the relay",
+                );
                 assert.equal(ev.ofType(T.ingress).filter((r) => r.inputs.securityGroupId === app).length, 0, "nothing may reach the tasks");
-                assert.equal(ev.ofType(T.egress).filter((r) => r.inputs.securityGroupId === db).length, 0, "the database opens nothing outward");
+                assert.equal(
+                    ev.ofType(T.egress).filter((r) => r.inputs.securityGroupId === db).length,
+                    0,
+                    "the database opens nothing outward",
+                );
                 for (const sg of ev.ofType(T.sg)) {
                     assert.equal(sg.inputs.ingress, undefined, `${sg.name}: inline rules would fight the rule resources`);
                     assert.equal(sg.inputs.vpcId, ev.one(T.vpc).id);
@@ -192,7 +256,10 @@ describe("the Pulumi program", function () {
                 for (const g of ev.ofType(T.logGroup)) assert.equal(g.inputs.kmsKeyId, arn, g.name);
                 const policy = JSON.parse(key.inputs.policy);
                 const logs = policy.Statement.find((s: any) => s.Principal.Service === "logs.eu-west-1.amazonaws.com");
-                assert.equal(logs.Condition.ArnLike["kms:EncryptionContext:aws:logs:arn"], `arn:aws:logs:eu-west-1:${ACCOUNT_ID}:log-group:*`);
+                assert.equal(
+                    logs.Condition.ArnLike["kms:EncryptionContext:aws:logs:arn"],
+                    `arn:aws:logs:eu-west-1:${ACCOUNT_ID}:log-group:*`,
+                );
             }
         });
     });
@@ -235,7 +302,9 @@ describe("the Pulumi program", function () {
 
         it("keeps the database in isolated subnets and never publicly accessible", () => {
             for (const ev of both()) {
-                const isolated = subnetsOfTier(ev, "isolated").map((s) => s.id).sort();
+                const isolated = subnetsOfTier(ev, "isolated")
+                    .map((s) => s.id)
+                    .sort();
                 assert.deepEqual([...ev.one(T.subnetGroup).inputs.subnetIds].sort(), isolated);
                 for (const i of ev.ofType(T.instance)) assert.equal(i.inputs.publiclyAccessible, false);
             }
@@ -248,7 +317,12 @@ describe("the Pulumi program", function () {
             // A suffix no earlier cluster of this name used: a second destroy never meets DBClusterSnapshotAlreadyExists.
             assert.match(c.finalSnapshotIdentifier, /^orders-prod-aurora-final-[0-9a-f]{8}$/);
             const suffix = stacks.prod().one("random:index/randomId:RandomId");
-            assert.deepEqual(Object.keys(suffix.inputs.keepers).sort(), ["clusterIdentifier", "databaseName", "kmsKeyId", "masterUsername"]);
+            assert.deepEqual(Object.keys(suffix.inputs.keepers).sort(), [
+                "clusterIdentifier",
+                "databaseName",
+                "kmsKeyId",
+                "masterUsername",
+            ]);
             assert.equal(stacks.prod().one(T.cluster).options.protect, true, "Pulumi refuses to delete or replace the prod cluster");
             assert.equal(stacks.dev().one(T.cluster).options.protect, false);
             assert.ok(c.backupRetentionPeriod >= 7);
@@ -263,8 +337,9 @@ describe("the Pulumi program", function () {
                 assert.equal(i.inputs.monitoringRoleArn, monitoringRole.state.arn);
             }
             assert.equal(JSON.parse(monitoringRole.inputs.assumeRolePolicy).Statement[0].Principal.Service, "monitoring.rds.amazonaws.com");
-            assert.deepEqual(attachedPolicyArnsOf(stacks.prod(), monitoringRole),
-                ["arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"]);
+            assert.deepEqual(attachedPolicyArnsOf(stacks.prod(), monitoringRole), [
+                "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole",
+            ]);
         });
 
         it("lets dev be torn down: no deletion protection, no final snapshot, 1-day backups", () => {
@@ -274,7 +349,13 @@ describe("the Pulumi program", function () {
             assert.ok(c.backupRetentionPeriod >= 1);
             assert.equal(stacks.dev().ofType(T.instance).length, 1);
             assert.equal(stacks.dev().one(T.instance).inputs.monitoringInterval, 0);
-            assert.equal(stacks.dev().ofType(T.role).filter((r) => r.name === "database-monitoring").length, 0);
+            assert.equal(
+                stacks
+                    .dev()
+                    .ofType(T.role)
+                    .filter((r) => r.name === "database-monitoring").length,
+                0,
+            );
         });
 
         it("resolves the engine version at deploy time: the first preferred one AWS still offers, else the newest of the major", async () => {
@@ -283,7 +364,11 @@ describe("the Pulumi program", function () {
             assert.equal(stacks.dev().one(T.cluster).inputs.engineVersion, "16.9");
             assert.equal(stacks.prod().outputs.engineVersion, "16.8", "prod prefers 16.8 while it is offered");
             const retired = await evaluateStack("prod", { "database.preferredEngineVersions": ["16.1"] });
-            assert.equal(retired.outputs.engineVersion, "16.9", "a retired preference falls back to the newest, instead of failing CreateDBCluster");
+            assert.equal(
+                retired.outputs.engineVersion,
+                "16.9",
+                "a retired preference falls back to the newest, instead of failing CreateDBCluster",
+            );
             const pinnedOld = await evaluateStack("dev", { "database.engineVersion": "16.6" });
             assert.equal(pinnedOld.outputs.engineVersion, "16.6", "MAJOR.MINOR is a preference kept while offered");
             for (const ev of both()) {
@@ -297,13 +382,20 @@ describe("the Pulumi program", function () {
         it("logs every role and grant change (log_statement = ddl), applied without a reboot", () => {
             for (const ev of both()) {
                 const params = ev.one(T.paramGroup).inputs.parameters;
-                assert.deepEqual(params.find((p: any) => p.name === "log_statement"), { name: "log_statement", value: "ddl", applyMethod: "immediate" });
+                assert.deepEqual(
+                    params.find((p: any) => p.name === "log_statement"),
+                    { name: "log_statement", value: "ddl", applyMethod: "immediate" },
+                );
                 assert.deepEqual(ev.one(T.cluster).inputs.enabledCloudwatchLogsExports, ["postgresql"]);
             }
         });
 
         it("lets the first reader take over at the writer's size (tier 1) and further readers scale on their own (tier 2)", async () => {
-            const tiers = (ev: Evaluation) => ev.ofType(T.instance).sort((a, b) => a.inputs.identifier.localeCompare(b.inputs.identifier)).map((i) => i.inputs.promotionTier);
+            const tiers = (ev: Evaluation) =>
+                ev
+                    .ofType(T.instance)
+                    .sort((a, b) => a.inputs.identifier.localeCompare(b.inputs.identifier))
+                    .map((i) => i.inputs.promotionTier);
             assert.deepEqual(tiers(stacks.prod()), [0, 1]);
             const four = await evaluateStack("prod", { "database.instanceCount": 4 });
             assert.deepEqual(tiers(four), [0, 1, 2, 2]);
@@ -313,15 +405,20 @@ describe("the Pulumi program", function () {
                 const [first, ...rest] = byName(ev);
                 assert.equal(first.inputs.promotionTier, 0);
                 assert.ok(!ev.ofType(T.instance).some((i) => first.dependencies.includes(i.urn)), "instance 1 waits for no other instance");
-                for (const i of rest) assert.ok(i.dependencies.includes(first.urn), `${ev.stack}: ${i.inputs.identifier} does not wait for instance 1`);
+                for (const i of rest)
+                    assert.ok(i.dependencies.includes(first.urn), `${ev.stack}: ${i.inputs.identifier} does not wait for instance 1`);
             }
         });
 
         it("makes replacements safe: fixed names are deleted before they are re-created, and prod's cluster is protected", () => {
             for (const ev of both()) {
                 const fixedNames = [
-                    ev.one(T.cluster), ...ev.ofType(T.instance), ev.one(T.proxy), ...ev.ofType(T.logGroup),
-                    ...ev.ofType("aws:lambda/function:Function"), ...ev.ofType("aws:rds/proxyEndpoint:ProxyEndpoint"),
+                    ev.one(T.cluster),
+                    ...ev.ofType(T.instance),
+                    ev.one(T.proxy),
+                    ...ev.ofType(T.logGroup),
+                    ...ev.ofType("aws:lambda/function:Function"),
+                    ...ev.ofType("aws:rds/proxyEndpoint:ProxyEndpoint"),
                 ];
                 for (const r of fixedNames) assert.equal(r.options.deleteBeforeReplace, true, `${ev.stack}: ${r.type} ${r.name}`);
             }
@@ -330,7 +427,9 @@ describe("the Pulumi program", function () {
         it("creates the PostgreSQL log group itself, with retention, before RDS would", () => {
             for (const ev of both()) {
                 const cluster = ev.one(T.cluster);
-                const group = ev.ofType(T.logGroup).find((g) => g.inputs.name === `/aws/rds/cluster/${cluster.inputs.clusterIdentifier}/postgresql`)!;
+                const group = ev
+                    .ofType(T.logGroup)
+                    .find((g) => g.inputs.name === `/aws/rds/cluster/${cluster.inputs.clusterIdentifier}/postgresql`)!;
                 assert.ok(group);
                 assert.ok(cluster.dependencies.includes(group.urn));
                 assert.ok(group.inputs.retentionInDays > 0);
@@ -347,7 +446,12 @@ describe("the Pulumi program", function () {
                 assert.equal(p.defaultAuthScheme, "IAM_AUTH");
                 assert.deepEqual(p.auths ?? [], []);
                 assert.equal(p.debugLogging, false);
-                assert.deepEqual([...p.vpcSubnetIds].sort(), subnetsOfTier(ev, "isolated").map((s) => s.id).sort());
+                assert.deepEqual(
+                    [...p.vpcSubnetIds].sort(),
+                    subnetsOfTier(ev, "isolated")
+                        .map((s) => s.id)
+                        .sort(),
+                );
                 assert.deepEqual(p.vpcSecurityGroupIds, [sgId(ev, "proxy")]);
             }
         });
@@ -359,9 +463,17 @@ describe("the Pulumi program", function () {
                 assert.equal(JSON.parse(role.inputs.assumeRolePolicy).Statement[0].Principal.Service, "rds.amazonaws.com");
                 const [policy] = inlinePoliciesOf(ev, role);
                 const resourceId = ev.one(T.cluster).state.clusterResourceId;
-                assert.deepEqual(statements(policy).map((s) => [s.Action, s.Resource]), [
-                    ["rds-db:connect", ["app_user", "app_reader", "app_migrator"].map((u) => `arn:aws:rds-db:eu-west-1:${ACCOUNT_ID}:dbuser:${resourceId}/${u}`)],
-                ]);
+                assert.deepEqual(
+                    statements(policy).map((s) => [s.Action, s.Resource]),
+                    [
+                        [
+                            "rds-db:connect",
+                            ["app_user", "app_reader", "app_migrator"].map(
+                                (u) => `arn:aws:rds-db:eu-west-1:${ACCOUNT_ID}:dbuser:${resourceId}/${u}`,
+                            ),
+                        ],
+                    ],
+                );
             }
         });
 
@@ -374,7 +486,11 @@ describe("the Pulumi program", function () {
                 const group = ev.one(T.targetGroup);
                 assert.equal(group.inputs.dbProxyName, proxy.id);
                 assert.equal(target.targetGroupName, group.state.name);
-                assert.deepEqual(group.inputs.connectionPoolConfig, { maxConnectionsPercent: 90, maxIdleConnectionsPercent: 50, connectionBorrowTimeout: 120 });
+                assert.deepEqual(group.inputs.connectionPoolConfig, {
+                    maxConnectionsPercent: 90,
+                    maxIdleConnectionsPercent: 50,
+                    connectionBorrowTimeout: 120,
+                });
                 assert.equal(proxy.inputs.idleClientTimeout, 1800);
                 // The target registers only once every instance exists.
                 for (const i of ev.ofType(T.instance)) assert.ok(ev.one(T.target).dependencies.includes(i.urn));
@@ -388,61 +504,115 @@ describe("the Pulumi program", function () {
             const secrets = users.map((u) => ev.named(T.secret, `secrets-proxy-user-${u}`));
             // default_auth_scheme is Optional+Computed: left out, a proxy switched from iam would keep IAM_AUTH.
             assert.equal(p.defaultAuthScheme, "NONE");
-            assert.deepEqual(p.auths, users.map((u, i) => ({
-                authScheme: "SECRETS", iamAuth: "REQUIRED", secretArn: secrets[i].state.arn,
-                clientPasswordAuthType: "POSTGRES_SCRAM_SHA_256", description: `IAM-authenticated clients log in as ${u}`,
-            })));
+            assert.deepEqual(
+                p.auths,
+                users.map((u, i) => ({
+                    authScheme: "SECRETS",
+                    iamAuth: "REQUIRED",
+                    secretArn: secrets[i].state.arn,
+                    clientPasswordAuthType: "POSTGRES_SCRAM_SHA_256",
+                    description: `IAM-authenticated clients log in as ${u}`,
+                })),
+            );
             for (const secret of secrets) assert.equal(secret.inputs.kmsKeyId, ev.one(T.key).state.arn);
             const [policy] = inlinePoliciesOf(ev, named(ev, T.role, "proxy-role"));
             assert.deepEqual(statements(policy), [
-                { Sid: "ReadUserSecrets", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: secrets.map((x) => x.state.arn) },
                 {
-                    Sid: "DecryptThroughSecretsManagerOnly", Effect: "Allow", Action: "kms:Decrypt", Resource: ev.one(T.key).state.arn,
+                    Sid: "ReadUserSecrets",
+                    Effect: "Allow",
+                    Action: "secretsmanager:GetSecretValue",
+                    Resource: secrets.map((x) => x.state.arn),
+                },
+                {
+                    Sid: "DecryptThroughSecretsManagerOnly",
+                    Effect: "Allow",
+                    Action: "kms:Decrypt",
+                    Resource: ev.one(T.key).state.arn,
                     Condition: { StringEquals: { "kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com" } },
                 },
             ]);
             assert.equal(ev.outputs.proxyAuthMode, "secrets");
             // The generated passwords never reach an output.
-            for (const pw of ev.ofType("random:index/randomPassword:RandomPassword")) assert.ok(!JSON.stringify(ev.outputs).includes(pw.state.result));
+            for (const pw of ev.ofType("random:index/randomPassword:RandomPassword"))
+                assert.ok(!JSON.stringify(ev.outputs).includes(pw.state.result));
         });
 
         it("in secrets mode only, reaches Secrets Manager from the isolated subnets through an interface endpoint that admits the proxy (and dev's in-VPC bootstrap) on 443", async () => {
-            for (const ev of both()) assert.equal(ev.ofType("aws:ec2/vpcEndpoint:VpcEndpoint").length, 0, `${ev.stack}: no endpoint in iam mode`);
+            for (const ev of both())
+                assert.equal(ev.ofType("aws:ec2/vpcEndpoint:VpcEndpoint").length, 0, `${ev.stack}: no endpoint in iam mode`);
             const ev = await evaluateStack("dev", { "proxy.authMode": "secrets" });
             const endpoint = ev.one("aws:ec2/vpcEndpoint:VpcEndpoint");
             assert.equal(endpoint.inputs.serviceName, "com.amazonaws.eu-west-1.secretsmanager");
             assert.equal(endpoint.inputs.vpcEndpointType, "Interface");
             assert.equal(endpoint.inputs.privateDnsEnabled, true);
-            assert.deepEqual([...endpoint.inputs.subnetIds].sort(), subnetsOfTier(ev, "isolated").map((s) => s.id).sort());
+            assert.deepEqual(
+                [...endpoint.inputs.subnetIds].sort(),
+                subnetsOfTier(ev, "isolated")
+                    .map((s) => s.id)
+                    .sort(),
+            );
             const endpointSg = sgId(ev, "secretsmanager-endpoint");
             assert.deepEqual(endpoint.inputs.securityGroupIds, [endpointSg]);
             const into = ev.ofType(T.ingress).filter((r) => r.inputs.securityGroupId === endpointSg);
-            assert.deepEqual(into.map((r) => [r.inputs.fromPort, r.inputs.toPort, r.inputs.referencedSecurityGroupId]), [[443, 443, sgId(ev, "proxy")], [443, 443, sgId(ev, "bootstrap")]]);
+            assert.deepEqual(
+                into.map((r) => [r.inputs.fromPort, r.inputs.toPort, r.inputs.referencedSecurityGroupId]),
+                [
+                    [443, 443, sgId(ev, "proxy")],
+                    [443, 443, sgId(ev, "bootstrap")],
+                ],
+            );
             const out = ev.ofType(T.egress).filter((r) => r.inputs.securityGroupId === sgId(ev, "proxy") && r.inputs.fromPort === 443);
-            assert.deepEqual(out.map((r) => r.inputs.referencedSecurityGroupId), [endpointSg]);
+            assert.deepEqual(
+                out.map((r) => r.inputs.referencedSecurityGroupId),
+                [endpointSg],
+            );
             assert.ok(ev.one(T.proxy).dependencies.includes(endpoint.urn), "the proxy switches to secrets only once it can reach them");
             // Private DNS sends every Secrets Manager call in the VPC to this endpoint, yet only the proxy and the
             // in-VPC bootstrap (dev's T-class writer, which the Data API does not serve) are admitted: nothing else in
             // the VPC calls Secrets Manager (docs/alarms.md, "Secrets mode"). Whoever may read a secret is the proxy, a
             // function outside the VPC, or that bootstrap, and no task pulls a secret into its environment.
-            const readers = ev.ofType(T.role).filter((role) => inlineStatementsOf(ev, role).some((st: any) =>
-                [st.Action].flat().some((a: string) => /^secretsmanager:/i.test(a))));
+            const readers = ev
+                .ofType(T.role)
+                .filter((role) =>
+                    inlineStatementsOf(ev, role).some((st: any) => [st.Action].flat().some((a: string) => /^secretsmanager:/i.test(a))),
+                );
             assert.ok(readers.length >= 2);
             for (const role of readers) {
                 if (role.name === "proxy-role") continue;
                 const fns = ev.ofType("aws:lambda/function:Function").filter((f) => f.inputs.role === role.state.arn);
                 const groups: string[] = fns[0]?.inputs.vpcConfig?.securityGroupIds ?? [];
-                assert.ok(fns.length === 1 && (fns[0].inputs.vpcConfig === undefined || (fns[0].name === "smoke-bootstrap" && groups.every((g) => g === sgId(ev, "bootstrap")))),
-                    `${role.name} reads secrets but is neither a function outside the VPC nor the in-VPC bootstrap`);
+                assert.ok(
+                    fns.length === 1 &&
+                        (fns[0].inputs.vpcConfig === undefined ||
+                            (fns[0].name === "smoke-bootstrap" && groups.every((g) => g === sgId(ev, "bootstrap")))),
+                    `${role.name} reads secrets but is neither a function outside the VPC nor the in-VPC bootstrap`,
+                );
             }
             for (const td of ev.ofType("aws:ecs/taskDefinition:TaskDefinition")) {
-                for (const c of JSON.parse(td.inputs.containerDefinitions)) assert.equal(c.secrets, undefined, "no task pulls a secret at start");
+                for (const c of JSON.parse(td.inputs.containerDefinitions))
+                    assert.equal(c.secrets, undefined, "no task pulls a secret at start");
             }
-            assert.deepEqual(ev.ofType(T.egress).filter((r) => r.inputs.referencedSecurityGroupId === endpointSg).map((r) => r.inputs.securityGroupId).sort(),
-                [sgId(ev, "proxy"), sgId(ev, "bootstrap")].sort());
+            assert.deepEqual(
+                ev
+                    .ofType(T.egress)
+                    .filter((r) => r.inputs.referencedSecurityGroupId === endpointSg)
+                    .map((r) => r.inputs.securityGroupId)
+                    .sort(),
+                [sgId(ev, "proxy"), sgId(ev, "bootstrap")].sort(),
+            );
             // With the endpoint there, the bootstrap reaches Secrets Manager through it, and nowhere else over HTTPS.
-            assert.deepEqual(ev.ofType(T.egress).filter((r) => r.inputs.securityGroupId === sgId(ev, "bootstrap") && r.inputs.fromPort === 443).map((r) => r.inputs.referencedSecurityGroupId ?? r.inputs.cidrIpv4), [endpointSg]);
-            assert.ok(ev.named("aws:lambda/invocation:Invocation", "smoke-bootstrap").dependencies.includes(ev.named(T.ingress, "network-secretsmanager-from-bootstrap").urn));
+            assert.deepEqual(
+                ev
+                    .ofType(T.egress)
+                    .filter((r) => r.inputs.securityGroupId === sgId(ev, "bootstrap") && r.inputs.fromPort === 443)
+                    .map((r) => r.inputs.referencedSecurityGroupId ?? r.inputs.cidrIpv4),
+                [endpointSg],
+            );
+            assert.ok(
+                ev
+                    .named("aws:lambda/invocation:Invocation", "smoke-bootstrap")
+                    .dependencies.includes(ev.named(T.ingress, "network-secretsmanager-from-bootstrap").urn),
+            );
         });
 
         it("writes its logs to /aws/rds/proxy/<name>, a group the stack declares first with retention and its key", () => {
@@ -495,8 +665,14 @@ describe("the Pulumi program", function () {
                 const env = Object.fromEntries(containers(ev)[0].environment.map((e: any) => [e.name, e.value]));
                 const reader = ev.ofType("aws:rds/proxyEndpoint:ProxyEndpoint")[0]?.state.endpoint ?? ev.one(T.proxy).state.endpoint;
                 assert.deepEqual(env, {
-                    DB_HOST: ev.one(T.proxy).state.endpoint, DB_PORT: "5432", DB_NAME: "appdb", DB_USER: "app_user",
-                    DB_IAM_AUTH: "true", AWS_REGION: "eu-west-1", DB_READONLY_USER: "app_reader", DB_READER_HOST: reader,
+                    DB_HOST: ev.one(T.proxy).state.endpoint,
+                    DB_PORT: "5432",
+                    DB_NAME: "appdb",
+                    DB_USER: "app_user",
+                    DB_IAM_AUTH: "true",
+                    AWS_REGION: "eu-west-1",
+                    DB_READONLY_USER: "app_reader",
+                    DB_READER_HOST: reader,
                     DB_CONNECT_AS: "app_user,app_reader",
                     // The port app/ listens on, for the health check; the placeholder serves nothing and gets none.
                     ...(ev.settings.app.placeholder ? {} : { PORT: "8080" }),
@@ -514,9 +690,16 @@ describe("the Pulumi program", function () {
                 assert.equal(attachedPolicyArnsOf(ev, role).length, 0);
                 const { resourceId } = parseProxyArn(ev.one(T.proxy).state.arn);
                 assert.match(resourceId, /^prx-[0-9a-f]+$/);
-                assert.deepEqual(statements(policies[0]).map((s) => [s.Effect, s.Action, s.Resource]), [
-                    ["Allow", "rds-db:connect", ["app_user", "app_reader"].map((u) => `arn:aws:rds-db:eu-west-1:${ACCOUNT_ID}:dbuser:${resourceId}/${u}`)],
-                ]);
+                assert.deepEqual(
+                    statements(policies[0]).map((s) => [s.Effect, s.Action, s.Resource]),
+                    [
+                        [
+                            "Allow",
+                            "rds-db:connect",
+                            ["app_user", "app_reader"].map((u) => `arn:aws:rds-db:eu-west-1:${ACCOUNT_ID}:dbuser:${resourceId}/${u}`),
+                        ],
+                    ],
+                );
                 assert.equal(ev.outputs.appConnectArn, `arn:aws:rds-db:eu-west-1:${ACCOUNT_ID}:dbuser:${resourceId}/app_user`);
             }
         });
@@ -536,7 +719,12 @@ describe("the Pulumi program", function () {
                 const svc = ev.one(T.service).inputs;
                 assert.equal(svc.networkConfiguration.assignPublicIp, false);
                 assert.deepEqual(svc.networkConfiguration.securityGroups, [sgId(ev, "app")]);
-                assert.deepEqual([...svc.networkConfiguration.subnets].sort(), subnetsOfTier(ev, "private").map((s) => s.id).sort());
+                assert.deepEqual(
+                    [...svc.networkConfiguration.subnets].sort(),
+                    subnetsOfTier(ev, "private")
+                        .map((s) => s.id)
+                        .sort(),
+                );
                 assert.equal(svc.desiredCount, ev.settings.app.desiredCount);
                 assert.equal(svc.launchType, "FARGATE");
                 assert.equal(svc.waitForSteadyState, true, "an update that leaves tasks crash-looping must fail");
@@ -584,8 +772,14 @@ describe("the Pulumi program", function () {
                 assert.equal(o.clusterEndpoint, ev.one(T.cluster).state.endpoint);
                 assert.equal(o.clusterReaderEndpoint, ev.one(T.cluster).state.readerEndpoint);
                 assert.equal(o.vpcId, ev.one(T.vpc).id);
-                assert.deepEqual(o.privateSubnetIds, subnetsOfTier(ev, "private").map((s) => s.id));
-                assert.deepEqual([o.appSecurityGroupId, o.smokeSecurityGroupId, o.proxySecurityGroupId, o.dbSecurityGroupId], ["app", "smoke", "proxy", "db"].map((n) => sgId(ev, n)));
+                assert.deepEqual(
+                    o.privateSubnetIds,
+                    subnetsOfTier(ev, "private").map((s) => s.id),
+                );
+                assert.deepEqual(
+                    [o.appSecurityGroupId, o.smokeSecurityGroupId, o.proxySecurityGroupId, o.dbSecurityGroupId],
+                    ["app", "smoke", "proxy", "db"].map((n) => sgId(ev, n)),
+                );
                 assert.deepEqual(o.dbUsers, ev.settings.access.users);
                 assert.match(o.engineVersion, /^16\.\d+$/);
                 assert.deepEqual(Object.keys(o.connectArns), ["app_user", "app_reader", "app_migrator"]);

@@ -31,15 +31,41 @@ describe("npm start (the local rehearsal)", function () {
         const ev = await stackAsDeclared("dev");
         const summary = securitySummary(ev);
         assert.ok(summary.length >= 8);
-        assert.ok(summary.every(([ok]) => ok), summary.filter(([ok]) => !ok).map(([, line]) => line).join("; "));
-        const insecure = withInputs(ev, "aws:rds/proxy:Proxy", (p) => { p.requireTls = false; });
-        assert.deepEqual(securitySummary(insecure).filter(([ok]) => !ok).map(([, line]) => line), ["proxy requires TLS (requireTls: false)"]);
-        const noIam = withInputs(ev, "aws:rds/proxy:Proxy", (p) => { delete p.defaultAuthScheme; delete p.auths; });
-        assert.deepEqual(securitySummary(noIam).filter(([ok]) => !ok).map(([, line]) => line), ["clients need an IAM token (no IAM_AUTH and no auths entry)"]);
+        assert.ok(
+            summary.every(([ok]) => ok),
+            summary
+                .filter(([ok]) => !ok)
+                .map(([, line]) => line)
+                .join("; "),
+        );
+        const insecure = withInputs(ev, "aws:rds/proxy:Proxy", (p) => {
+            p.requireTls = false;
+        });
+        assert.deepEqual(
+            securitySummary(insecure)
+                .filter(([ok]) => !ok)
+                .map(([, line]) => line),
+            ["proxy requires TLS (requireTls: false)"],
+        );
+        const noIam = withInputs(ev, "aws:rds/proxy:Proxy", (p) => {
+            delete p.defaultAuthScheme;
+            delete p.auths;
+        });
+        assert.deepEqual(
+            securitySummary(noIam)
+                .filter(([ok]) => !ok)
+                .map(([, line]) => line),
+            ["clients need an IAM token (no IAM_AUTH and no auths entry)"],
+        );
         const privileged = withInputs(ev, "aws:ecs/taskDefinition:TaskDefinition", (t) => {
             t.containerDefinitions = t.containerDefinitions.replace('"privileged":false', '"privileged":true');
         });
-        assert.deepEqual(securitySummary(privileged).filter(([ok]) => !ok).map(([, line]) => line), ["container: read-only root, not privileged"]);
+        assert.deepEqual(
+            securitySummary(privileged)
+                .filter(([ok]) => !ok)
+                .map(([, line]) => line),
+            ["container: read-only root, not privileged"],
+        );
     });
 
     it("prints the plan, the policy verdicts and a passing smoke report, and exits 0", () => {
@@ -47,13 +73,21 @@ describe("npm start (the local rehearsal)", function () {
         // Exactly what `npm start` runs (package.json), with this Node.
         const [node, ...args] = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")).scripts.start.split(" ");
         assert.equal(node, "node");
-        const run = spawnSync(process.execPath, args,
-            { cwd: root, encoding: "utf8", timeout: 80_000 });
+        const run = spawnSync(process.execPath, args, { cwd: root, encoding: "utf8", timeout: 80_000 });
         assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
         const out = run.stdout;
-        const order = ["Plan for stack dev", "Security settings", "Policies (", "Smoke runner", "PASS: rehearsal finished"].map((s) => out.indexOf(s));
-        assert.ok(order.every((i) => i >= 0), out);
-        assert.deepEqual([...order].sort((a, b) => a - b), order, "plan, policies, then the smoke report");
+        const order = ["Plan for stack dev", "Security settings", "Policies (", "Smoke runner", "PASS: rehearsal finished"].map((s) =>
+            out.indexOf(s),
+        );
+        assert.ok(
+            order.every((i) => i >= 0),
+            out,
+        );
+        assert.deepEqual(
+            [...order].sort((a, b) => a - b),
+            order,
+            "plan, policies, then the smoke report",
+        );
         assert.match(out, /Policies \(\d+ in the pack\): 0 mandatory violation\(s\)/);
         assert.match(out, /✓ {2}refuses no TLS/);
         // Every dev user (read from Pulumi.dev.yaml) and the reader, with the one line about dev having no reader in AWS.
@@ -61,7 +95,10 @@ describe("npm start (the local rehearsal)", function () {
         assert.match(out, /✓ {2}app_migrator: CREATE in app allowed \(rolled back\)/);
         assert.match(out, /✓ {2}reader endpoint in recovery +pg_is_in_recovery\(\) = true/);
         assert.match(out, /✓ {2}reader endpoint refuses writes \(25006\)/);
-        assert.match(out, /dev has no READ_ONLY endpoint in AWS \(one instance\); the reader checks run here against the local hot standby/);
+        assert.match(
+            out,
+            /dev has no READ_ONLY endpoint in AWS \(one instance\); the reader checks run here against the local hot standby/,
+        );
         // app/ as a process through the stand-in: healthy, broken (CONNECT revoked) with the reason, mended; the plan names the placeholder.
         assert.match(out, /app image: PLACEHOLDER .* no \/health\/db health check/);
         assert.match(out, /✓ {2}GET \/health\/db → 200 app_user, TLS verified true, PostgreSQL 16/);

@@ -30,13 +30,23 @@ export async function inferSchema(o: { entry?: string; component?: string; name?
         // `any` here, so the analyzer types it pulumi.json#/Any, which test/schema.test.ts refuses (and shows with a fixture).
         const stub = path.join(dir, "provider-sdk.d.ts");
         fs.writeFileSync(stub, "declare const sdk: any;\nexport = sdk;\n");
-        const stubbed = Object.fromEntries(PROVIDER_SDKS.flatMap((m) => [[m, [stub]], [`${m}/*`, [stub]]]));
+        const stubbed = Object.fromEntries(
+            PROVIDER_SDKS.flatMap((m) => [
+                [m, [stub]],
+                [`${m}/*`, [stub]],
+            ]),
+        );
         tsconfig.compilerOptions.paths = { ...stubbed, "*": [path.join(ROOT, "node_modules", "*")] };
         tsconfig.files = [entry];
         fs.writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify(tsconfig));
-        fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name, version: pkg.version, description: pkg.description, main: entry }));
+        fs.writeFileSync(
+            path.join(dir, "package.json"),
+            JSON.stringify({ name, version: pkg.version, description: pkg.description, main: entry }),
+        );
         // The analyzer needs the component's class name only (it reads the source); nothing is loaded.
-        const component = { name: o.component ?? "AuroraIamProxy" } as unknown as ConstructorParameters<typeof ComponentProvider>[0]["components"][number];
+        const component = { name: o.component ?? "AuroraIamProxy" } as unknown as ConstructorParameters<
+            typeof ComponentProvider
+        >[0]["components"][number];
         const provider = new ComponentProvider({ components: [component], name, dirname: dir });
         return JSON.parse(await provider.getSchema());
     } finally {

@@ -17,16 +17,25 @@ describe("component package schema", function () {
 
     it("is inferred with no error and matches components/schema.json", () => {
         const committed = JSON.parse(fs.readFileSync(SCHEMA_FILE, "utf8"));
-        assert.deepStrictEqual(inferred, committed, "the inferred schema differs from components/schema.json; if the change is meant, refresh it (UPDATE_SCHEMA=1)");
+        assert.deepStrictEqual(
+            inferred,
+            committed,
+            "the inferred schema differs from components/schema.json; if the change is meant, refresh it (UPDATE_SCHEMA=1)",
+        );
     });
 
     it("exposes AuroraIamProxy with its Args as inputs and its outputs", () => {
         const resource = inferred.resources["aurora-iam-proxy:index:AuroraIamProxy"];
         assert.ok(resource?.isComponent);
         assert.deepStrictEqual(resource.requiredInputs.sort(), ["environment", "region", "tags"]);
-        for (const input of ["network", "database", "proxy", "access", "operator", "smoke", "alarms", "name"]) assert.ok(resource.inputProperties[input], input);
-        for (const output of ["proxyEndpoint", "port", "connectArns", "connectPolicies", "clientSecurityGroupId"]) assert.ok(resource.properties[output], output);
-        assert.deepStrictEqual(inferred.types["aurora-iam-proxy:index:AuthMode"].enum.map((e: any) => e.value), ["iam", "secrets"]);
+        for (const input of ["network", "database", "proxy", "access", "operator", "smoke", "alarms", "name"])
+            assert.ok(resource.inputProperties[input], input);
+        for (const output of ["proxyEndpoint", "port", "connectArns", "connectPolicies", "clientSecurityGroupId"])
+            assert.ok(resource.properties[output], output);
+        assert.deepStrictEqual(
+            inferred.types["aurora-iam-proxy:index:AuthMode"].enum.map((e: any) => e.value),
+            ["iam", "secrets"],
+        );
     });
 
     it("has no untyped (Any) property: every input and output has a type another language can hold", () => {
@@ -34,13 +43,23 @@ describe("component package schema", function () {
     });
 
     it("would catch a provider class leaking into the public API (the offline inference sees it as Any)", async () => {
-        const leaked = await inferSchema({ entry: path.join(__dirname, "fixtures", "provider-type-output-component.ts"), component: "ProviderTypeOutputComponent", name: "bad" });
+        const leaked = await inferSchema({
+            entry: path.join(__dirname, "fixtures", "provider-type-output-component.ts"),
+            component: "ProviderTypeOutputComponent",
+            name: "bad",
+        });
         assert.deepStrictEqual(anyTyped(leaked), ["bad:index:ProviderTypeOutputComponent.proxy"]);
     });
 
     it("names the analyzer's problem when an Args type cannot cross languages", async () => {
-        await assert.rejects(inferSchema({ entry: path.join(__dirname, "fixtures", "union-args-component.ts"), component: "UnionArgsComponent", name: "bad" }),
-            /Union types are not supported for component 'UnionArgsComponent' property 'UnionArgs\.size'/);
+        await assert.rejects(
+            inferSchema({
+                entry: path.join(__dirname, "fixtures", "union-args-component.ts"),
+                component: "UnionArgsComponent",
+                name: "bad",
+            }),
+            /Union types are not supported for component 'UnionArgsComponent' property 'UnionArgs\.size'/,
+        );
     });
 });
 

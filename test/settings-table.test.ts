@@ -15,12 +15,18 @@ describe("settings table (README) and the one schema", () => {
     it("the README's component table is exactly what `npm run docs:settings` prints from the schema", () => {
         const block = /<!-- settings:begin[^>]*-->\n([\s\S]*?)\n<!-- settings:end -->/.exec(readme);
         assert.ok(block, "README: the settings:begin/end markers");
-        assert.equal(block[1], settingsTable(schema), "README is stale: run `npm run docs:settings` and paste its output between the markers");
+        assert.equal(
+            block[1],
+            settingsTable(schema),
+            "README is stale: run `npm run docs:settings` and paste its output between the markers",
+        );
     });
 
     it("the parser accepts exactly the schema's keys: none the Args lack, none the Args have that a stack file cannot set", () => {
         // Two levels, as the parser checks them (network.existingVpc is one value); region comes from aws:region.
-        const schemaKeys = [...new Set(settingRows(schema).map((r) => r.key.split(".").slice(0, 2).join(".")))].filter((k) => k !== "region");
+        const schemaKeys = [...new Set(settingRows(schema).map((r) => r.key.split(".").slice(0, 2).join(".")))].filter(
+            (k) => k !== "region",
+        );
         assert.deepEqual([...settingKeys({ program: false })].sort(), schemaKeys.sort());
     });
 
@@ -39,7 +45,10 @@ describe("settings table (README) and the one schema", () => {
     });
 
     it("a description's Default sentence becomes the default column, and the rest the meaning", () => {
-        assert.deepEqual(splitDefault("Days kept.\nDefault: 14 in dev, 365 in prod."), { meaning: "Days kept.", default: "14 in dev, 365 in prod" });
+        assert.deepEqual(splitDefault("Days kept.\nDefault: 14 in dev, 365 in prod."), {
+            meaning: "Days kept.",
+            default: "14 in dev, 365 in prod",
+        });
         assert.deepEqual(splitDefault("Default: 300."), { meaning: "", default: "300" });
         assert.deepEqual(splitDefault("No default here."), { meaning: "No default here.", default: "" });
     });

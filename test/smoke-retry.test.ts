@@ -17,13 +17,20 @@ async function closedPort(): Promise<number> {
 describe("smoke connection retries", function () {
     this.timeout(30000);
     let dp: LocalDataPlane;
-    before(async () => { dp = await startLocalDataPlane(); });
-    after(async () => { await dp?.stop(); });
+    before(async () => {
+        dp = await startLocalDataPlane();
+    });
+    after(async () => {
+        await dp?.stop();
+    });
 
     it("retries a refused connection until its retry budget, then says how often it tried", async () => {
         const { target, credentials } = localSmokeTarget(dp);
         const started = performance.now();
-        const r = await runSmoke({ ...target, port: await closedPort() }, { credentials, retryConnectMs: 2_500, timeoutMs: 10_000, negatives: false });
+        const r = await runSmoke(
+            { ...target, port: await closedPort() },
+            { credentials, retryConnectMs: 2_500, timeoutMs: 10_000, negatives: false },
+        );
         const elapsed = performance.now() - started;
         assert.equal(r.ok, false);
         assert.match(r.checks[0].detail, /refused.*\(after [2-9] attempts\)/);
@@ -33,7 +40,11 @@ describe("smoke connection retries", function () {
     it("does not retry when the proxy refuses the token", async () => {
         const { target, credentials } = localSmokeTarget(dp);
         const started = performance.now();
-        const r = await runSmoke(target, { credentials: { ...credentials, secretAccessKey: "wrong-secret" }, retryConnectMs: 10_000, negatives: false });
+        const r = await runSmoke(target, {
+            credentials: { ...credentials, secretAccessKey: "wrong-secret" },
+            retryConnectMs: 10_000,
+            negatives: false,
+        });
         assert.equal(r.ok, false);
         assert.equal(r.checks[0].kind, "auth");
         assert.doesNotMatch(r.checks[0].detail, /attempts/);

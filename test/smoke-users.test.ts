@@ -72,7 +72,10 @@ describe("smoke for every user and the reader endpoint (hot standby)", function 
             }
             assert.deepEqual(rows, [{ note: "written on the primary" }]);
             assert.equal((await standby.query("SELECT pg_is_in_recovery() AS r")).rows[0].r, true);
-            await assert.rejects(standby.query("INSERT INTO public.replay_probe VALUES ('x')"), (err: { code?: string }) => err.code === "25006");
+            await assert.rejects(
+                standby.query("INSERT INTO public.replay_probe VALUES ('x')"),
+                (err: { code?: string }) => err.code === "25006",
+            );
         } finally {
             await standby.end();
             await admin.query("DROP TABLE public.replay_probe");
@@ -84,19 +87,36 @@ describe("smoke for every user and the reader endpoint (hot standby)", function 
         assert.equal(report.ok, true, formatReport(report));
         for (const name of [
             USER_CHECK.createRefused("app_user"),
-            USER_CHECK.connect("app_reader"), USER_CHECK.tls("app_reader"), USER_CHECK.grants("app_reader"), USER_CHECK.writeRefused("app_reader"),
-            USER_CHECK.connect("app_migrator"), USER_CHECK.tls("app_migrator"), USER_CHECK.grants("app_migrator"),
-            USER_CHECK.createAllowed("app_migrator"), USER_CHECK.defaults("app_migrator"),
-            USER_CHECK.readerRecovery, USER_CHECK.readerWrite,
-        ]) check(report, name);
-        assert.match(check(report, USER_CHECK.connect("app_reader")).detail, new RegExp(`current_user=app_reader via the reader endpoint 127\\.0\\.0\\.1:${dp.reader!.port}`));
+            USER_CHECK.connect("app_reader"),
+            USER_CHECK.tls("app_reader"),
+            USER_CHECK.grants("app_reader"),
+            USER_CHECK.writeRefused("app_reader"),
+            USER_CHECK.connect("app_migrator"),
+            USER_CHECK.tls("app_migrator"),
+            USER_CHECK.grants("app_migrator"),
+            USER_CHECK.createAllowed("app_migrator"),
+            USER_CHECK.defaults("app_migrator"),
+            USER_CHECK.readerRecovery,
+            USER_CHECK.readerWrite,
+        ])
+            check(report, name);
+        assert.match(
+            check(report, USER_CHECK.connect("app_reader")).detail,
+            new RegExp(`current_user=app_reader via the reader endpoint 127\\.0\\.0\\.1:${dp.reader!.port}`),
+        );
         assert.deepEqual([...new Set(report.checks.filter((c) => c.user).map((c) => c.user))], ["app_reader", "app_migrator"]);
         // The ddl check left nothing behind.
         assert.equal((await admin.query("SELECT to_regclass('app.smoke_ddl_probe') AS t")).rows[0].t, null);
     });
 
     it("holds the READ_ONLY stand-in to the same TLS and token rules as the writer's", async () => {
-        const report = await smoke({ port: dp.reader!.port, proxyHost: dp.reader!.proxyHost, users: undefined, readerHost: undefined, readerPort: undefined });
+        const report = await smoke({
+            port: dp.reader!.port,
+            proxyHost: dp.reader!.proxyHost,
+            users: undefined,
+            readerHost: undefined,
+            readerPort: undefined,
+        });
         for (const name of ["refuses no TLS", "refuses tampered token", "refuses other user's token as ours", "refuses plain password"]) {
             assert.equal(check(report, name).ok, true, formatReport(report));
         }
@@ -106,29 +126,44 @@ describe("smoke for every user and the reader endpoint (hot standby)", function 
     it("fails naming a readonly user's write that was let through", async () => {
         await withDrift(["GRANT INSERT ON app.smoke_probe TO app_reader"], (report) => {
             assert.equal(report.ok, false);
-            assert.equal(check(report, USER_CHECK.writeRefused("app_reader")).detail, "accepted a write by readonly user app_reader; expected SQLSTATE 42501");
+            assert.equal(
+                check(report, USER_CHECK.writeRefused("app_reader")).detail,
+                "accepted a write by readonly user app_reader; expected SQLSTATE 42501",
+            );
             assert.match(check(report, USER_CHECK.grants("app_reader")).detail, /extra INSERT on table app\.smoke_probe/);
         });
     });
 
     it("fails naming a readwrite user that may CREATE in app", async () => {
         await withDrift(["GRANT CREATE ON SCHEMA app TO app_user"], (report) => {
-            assert.equal(check(report, USER_CHECK.createRefused("app_user")).detail, "accepted CREATE TABLE by readwrite user app_user; expected SQLSTATE 42501");
+            assert.equal(
+                check(report, USER_CHECK.createRefused("app_user")).detail,
+                "accepted CREATE TABLE by readwrite user app_user; expected SQLSTATE 42501",
+            );
         });
     });
 
     it("fails naming a ddl user that can no longer CREATE", async () => {
         await withDrift(["REVOKE CREATE ON SCHEMA app FROM app_migrator"], (report) => {
-            assert.match(check(report, USER_CHECK.createAllowed("app_migrator")).detail, /^CREATE TABLE in app failed with SQLSTATE 42501; a ddl user must be able to create/);
+            assert.match(
+                check(report, USER_CHECK.createAllowed("app_migrator")).detail,
+                /^CREATE TABLE in app failed with SQLSTATE 42501; a ddl user must be able to create/,
+            );
             assert.match(check(report, USER_CHECK.grants("app_migrator")).detail, /missing CREATE on schema app/);
         });
     });
 
     it("fails naming a missing default privilege for the ddl user's future tables", async () => {
-        await withDrift(["ALTER DEFAULT PRIVILEGES FOR ROLE app_migrator IN SCHEMA app REVOKE INSERT ON TABLES FROM app_user"], (report) => {
-            assert.equal(check(report, USER_CHECK.defaults("app_migrator")).detail, "missing default privileges of app_migrator in app: INSERT on future tables to app_user");
-            assert.match(check(report, "grants match spec").detail, /missing INSERT on future tables of app_migrator in schema app/);
-        });
+        await withDrift(
+            ["ALTER DEFAULT PRIVILEGES FOR ROLE app_migrator IN SCHEMA app REVOKE INSERT ON TABLES FROM app_user"],
+            (report) => {
+                assert.equal(
+                    check(report, USER_CHECK.defaults("app_migrator")).detail,
+                    "missing default privileges of app_migrator in app: INSERT on future tables to app_user",
+                );
+                assert.match(check(report, "grants match spec").detail, /missing INSERT on future tables of app_migrator in schema app/);
+            },
+        );
     });
 
     it("fails naming a role connection limit", async () => {
@@ -140,13 +175,19 @@ describe("smoke for every user and the reader endpoint (hot standby)", function 
     it("fails when the READ_ONLY endpoint reaches the writer", async () => {
         // The reader endpoint's name and port lead to the writer's stand-in.
         const report = await smoke({ readerPort: dp.port, readerProxyHost: dp.proxyHost });
-        assert.match(check(report, USER_CHECK.readerRecovery).detail, /^pg_is_in_recovery\(\) is false through 127\.0\.0\.1:\d+: the READ_ONLY endpoint reached the writer$/);
+        assert.match(
+            check(report, USER_CHECK.readerRecovery).detail,
+            /^pg_is_in_recovery\(\) is false through 127\.0\.0\.1:\d+: the READ_ONLY endpoint reached the writer$/,
+        );
         assert.equal(check(report, USER_CHECK.readerWrite).ok, false);
     });
 
     it("fails naming a reader user when no reader endpoint is given", async () => {
         const report = await smoke({ readerHost: undefined, readerPort: undefined });
-        assert.match(check(report, USER_CHECK.connect("app_reader")).detail, /app_reader is declared for the reader endpoint, but no reader host was given/);
+        assert.match(
+            check(report, USER_CHECK.connect("app_reader")).detail,
+            /app_reader is declared for the reader endpoint, but no reader host was given/,
+        );
     });
 
     it("lists every other user as not run when the default user cannot connect", async () => {
@@ -166,13 +207,42 @@ describe("smoke for every user and the reader endpoint (hot standby)", function 
         try {
             const out: string[] = [];
             const err: string[] = [];
-            const target = ["--host", dp.host, "--port", String(dp.port), "--database", dp.database, "--user", dp.user, "--region", dp.region];
+            const target = [
+                "--host",
+                dp.host,
+                "--port",
+                String(dp.port),
+                "--database",
+                dp.database,
+                "--user",
+                dp.user,
+                "--region",
+                dp.region,
+            ];
             // Through a tunnel: connect to the local ports, verify and sign for the endpoints' names and 5432.
-            const code = await cli([
-                ...target, "--proxy-host", dp.proxyHost, "--proxy-port", String(dp.proxyPort), "--owner", dp.spec.owner, "--ca", dp.caFile,
-                "--users", JSON.stringify(USERS), "--reader-host", dp.reader!.host, "--reader-port", String(dp.reader!.port),
-                "--reader-proxy-host", dp.reader!.proxyHost, "--json",
-            ], { out: (l) => out.push(l), err: (l) => err.push(l), env: {} });
+            const code = await cli(
+                [
+                    ...target,
+                    "--proxy-host",
+                    dp.proxyHost,
+                    "--proxy-port",
+                    String(dp.proxyPort),
+                    "--owner",
+                    dp.spec.owner,
+                    "--ca",
+                    dp.caFile,
+                    "--users",
+                    JSON.stringify(USERS),
+                    "--reader-host",
+                    dp.reader!.host,
+                    "--reader-port",
+                    String(dp.reader!.port),
+                    "--reader-proxy-host",
+                    dp.reader!.proxyHost,
+                    "--json",
+                ],
+                { out: (l) => out.push(l), err: (l) => err.push(l), env: {} },
+            );
             const report = JSON.parse(out.join("\n")) as SmokeReport;
             assert.equal(code, 0, report.reason);
             assert.deepEqual(err, []);
@@ -183,7 +253,11 @@ describe("smoke for every user and the reader endpoint (hot standby)", function 
             assert.equal(bad, 2);
             assert.match(complaints.join("\n"), /target\.users is not JSON/);
         } finally {
-            for (const [key, value] of [["AWS_ACCESS_KEY_ID", saved.id], ["AWS_SECRET_ACCESS_KEY", saved.secret], ["AWS_PROFILE", saved.profile]] as const) {
+            for (const [key, value] of [
+                ["AWS_ACCESS_KEY_ID", saved.id],
+                ["AWS_SECRET_ACCESS_KEY", saved.secret],
+                ["AWS_PROFILE", saved.profile],
+            ] as const) {
                 if (value === undefined) delete process.env[key];
                 else process.env[key] = value;
             }
@@ -192,13 +266,25 @@ describe("smoke for every user and the reader endpoint (hot standby)", function 
 
     it("runs as the smoke Lambda from DB_USERS, DB_HOST and DB_READER_HOST", async () => {
         const env = {
-            DB_HOST: dp.host, DB_PORT: String(dp.port), DB_NAME: dp.database, DB_USER: dp.user, AWS_REGION: dp.region,
-            DB_OWNER: dp.spec.owner, DB_AUTH_MODE: dp.spec.authMode, SMOKE_TIMEOUT_MS: "15000",
-            DB_USERS: JSON.stringify(USERS), DB_READER_HOST: dp.reader!.host, DB_READER_PORT: String(dp.reader!.port),
-            DB_PROXY_HOST: dp.proxyHost, DB_PROXY_PORT: String(dp.proxyPort), DB_READER_PROXY_HOST: dp.reader!.proxyHost,
+            DB_HOST: dp.host,
+            DB_PORT: String(dp.port),
+            DB_NAME: dp.database,
+            DB_USER: dp.user,
+            AWS_REGION: dp.region,
+            DB_OWNER: dp.spec.owner,
+            DB_AUTH_MODE: dp.spec.authMode,
+            SMOKE_TIMEOUT_MS: "15000",
+            DB_USERS: JSON.stringify(USERS),
+            DB_READER_HOST: dp.reader!.host,
+            DB_READER_PORT: String(dp.reader!.port),
+            DB_PROXY_HOST: dp.proxyHost,
+            DB_PROXY_PORT: String(dp.proxyPort),
+            DB_READER_PROXY_HOST: dp.reader!.proxyHost,
         };
         const summary = await createSmokeHandler({
-            env, caPem: readFileSync(dp.caFile, "utf8"), options: { credentials: { accessKeyId: dp.accessKeyId, secretAccessKey: dp.secretAccessKey } },
+            env,
+            caPem: readFileSync(dp.caFile, "utf8"),
+            options: { credentials: { accessKeyId: dp.accessKeyId, secretAccessKey: dp.secretAccessKey } },
             writeMetrics: () => undefined,
         })();
         assert.equal(summary.ok, true);
@@ -235,7 +321,13 @@ describe("smoke for every user and the reader endpoint (hot standby)", function 
 });
 
 describe("smoke target: users and the reader endpoint", () => {
-    const base = { host: "prx.proxy-abc.eu-west-1.rds.amazonaws.com", port: 5432, database: "appdb", user: "app_user", region: "eu-west-1" };
+    const base = {
+        host: "prx.proxy-abc.eu-west-1.rds.amazonaws.com",
+        port: 5432,
+        database: "appdb",
+        user: "app_user",
+        region: "eu-west-1",
+    };
 
     it("reads DB_USERS, DB_READER_HOST and DB_READER_PORT from the environment", () => {
         const input = inputFromEnv({ DB_USERS: JSON.stringify(USERS), DB_READER_HOST: "ro.example.com", DB_READER_PORT: "6432" });
@@ -255,8 +347,14 @@ describe("smoke target: users and the reader endpoint", () => {
 
     it("refuses malformed users, a default user outside them and a bad reader host, naming the source", () => {
         assert.throws(() => validateTarget({ ...base, users: "[{" }), /target\.users is not JSON .*DB_USERS/);
-        assert.throws(() => validateTarget({ ...base, users: [{ name: "app_user", access: "admin" }] }), /target\.users\[0\]\.access \("admin"\) must be one of readwrite, readonly, ddl/);
-        assert.throws(() => validateTarget({ ...base, users: [{ name: "other", access: "readwrite" }] }), /target\.user "app_user" is not among target\.users \(other\)/);
+        assert.throws(
+            () => validateTarget({ ...base, users: [{ name: "app_user", access: "admin" }] }),
+            /target\.users\[0\]\.access \("admin"\) must be one of readwrite, readonly, ddl/,
+        );
+        assert.throws(
+            () => validateTarget({ ...base, users: [{ name: "other", access: "readwrite" }] }),
+            /target\.user "app_user" is not among target\.users \(other\)/,
+        );
         assert.throws(() => validateTarget({ ...base, readerHost: "not a host" }), /target\.readerHost is "not a host"/);
         assert.throws(() => validateTarget({ ...base, readerPort: "0" }), /target\.readerPort is "0"/);
     });

@@ -8,22 +8,37 @@ import * as os from "os";
 import * as path from "path";
 import { OWNER_FILE, PLANE_PREFIX, planeServers, removeStalePlanes } from "../local/stale-planes";
 
-const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch (err) { return (err as NodeJS.ErrnoException).code === "EPERM"; } };
+const alive = (pid: number) => {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch (err) {
+        return (err as NodeJS.ErrnoException).code === "EPERM";
+    }
+};
 
 describe("stale local data planes", function () {
     this.timeout(60_000);
 
     it("stops the servers and removes the folder of a plane whose process was killed with SIGKILL", async () => {
         // A plane with its hot standby (two servers), as npm start runs it, in a process of its own.
-        const code = "require('./local/dataplane').startLocalDataPlane({ reader: true }).then((p) => { " +
+        const code =
+            "require('./local/dataplane').startLocalDataPlane({ reader: true }).then((p) => { " +
             "process.stdout.write(require('path').dirname(p.serverLogFile) + '\\n'); setInterval(() => undefined, 1 << 30); })";
-        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", code],
-            { cwd: path.join(__dirname, ".."), stdio: ["ignore", "pipe", "pipe"] });
+        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", code], {
+            cwd: path.join(__dirname, ".."),
+            stdio: ["ignore", "pipe", "pipe"],
+        });
         let stderr = "";
-        child.stderr.on("data", (d) => { stderr += d; });
+        child.stderr.on("data", (d) => {
+            stderr += d;
+        });
         const dir = await new Promise<string>((resolve, reject) => {
             let out = "";
-            child.stdout.on("data", (d) => { out += d; if (out.includes("\n")) resolve(out.split("\n")[0].trim()); });
+            child.stdout.on("data", (d) => {
+                out += d;
+                if (out.includes("\n")) resolve(out.split("\n")[0].trim());
+            });
             child.once("exit", (c) => reject(new Error(`the plane's process exited (${c}) before it was ready: ${stderr}`)));
         });
         const servers = planeServers(dir);

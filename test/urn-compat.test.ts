@@ -9,12 +9,18 @@ import release2 from "./fixtures/urns-release-2.json";
  * Resources retired on purpose since release 2, each with the reason a reviewer can check. Nothing stateful
  * (a database, a key, a log group, a VPC) may ever be listed here.
  */
-const RETIRED: Record<string, string> = Object.fromEntries((["dev", "prod"] as const).flatMap((stack) => [
-    [`urn:pulumi:${stack}::aurora-iam-proxy::aurora-iam-proxy:index:Monitoring$aws:sns/topicSubscription:TopicSubscription::monitoring-alarms-1`,
-        "the placeholder e-mail subscription both stack files shipped (issue 15): SNS deletes it unconfirmed, so every up recreated it"],
-    [`urn:pulumi:${stack}::aurora-iam-proxy::aurora-iam-proxy:index:Operator$aws:iam/rolePolicyAttachment:RolePolicyAttachment::operator-relay-ssm`,
-        "AmazonSSMManagedInstanceCore on the relay's role (issue 15): it could read every parameter; an inline policy holds the agent's actions"],
-]));
+const RETIRED: Record<string, string> = Object.fromEntries(
+    (["dev", "prod"] as const).flatMap((stack) => [
+        [
+            `urn:pulumi:${stack}::aurora-iam-proxy::aurora-iam-proxy:index:Monitoring$aws:sns/topicSubscription:TopicSubscription::monitoring-alarms-1`,
+            "the placeholder e-mail subscription both stack files shipped (issue 15): SNS deletes it unconfirmed, so every up recreated it",
+        ],
+        [
+            `urn:pulumi:${stack}::aurora-iam-proxy::aurora-iam-proxy:index:Operator$aws:iam/rolePolicyAttachment:RolePolicyAttachment::operator-relay-ssm`,
+            "AmazonSSMManagedInstanceCore on the relay's role (issue 15): it could read every parameter; an inline policy holds the agent's actions",
+        ],
+    ]),
+);
 
 /** The URN a resource of `type` named `name` has under `parentUrn` (the root stack: no parent type). */
 export function urnUnder(parentUrn: string, type: string, name: string): string {
@@ -91,8 +97,14 @@ describe("upgrading a stack of release 2", () => {
         const aurora = ev.one("aurora-iam-proxy:index:AuroraIamProxy");
         const cluster = ev.one("aws:rds/cluster:Cluster");
         const urn = engineUrn(ev, cluster);
-        assert.notStrictEqual(urn, release2.dev.find((u) => u.endsWith("::database-cluster")));
-        assert.strictEqual(urn, "urn:pulumi:dev::aurora-iam-proxy::aurora-iam-proxy:index:AuroraIamProxy$aurora-iam-proxy:index:Database$aws:rds/cluster:Cluster::database-cluster");
+        assert.notStrictEqual(
+            urn,
+            release2.dev.find((u) => u.endsWith("::database-cluster")),
+        );
+        assert.strictEqual(
+            urn,
+            "urn:pulumi:dev::aurora-iam-proxy::aurora-iam-proxy:index:AuroraIamProxy$aurora-iam-proxy:index:Database$aws:rds/cluster:Cluster::database-cluster",
+        );
         assert.strictEqual(ev.byUrn(cluster.parent!).parent, aurora.urn);
     });
 

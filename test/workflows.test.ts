@@ -15,9 +15,15 @@ describe("workflows", () => {
         assert.ok("workflow_dispatch" in drift.on, "can be run on demand");
         const job = drift.jobs.preview;
         assert.deepEqual(job.strategy.matrix.stack, ["dev", "prod"]);
-        const run = job.steps.map((s: any) => s.run).filter(Boolean).join("\n");
+        const run = job.steps
+            .map((s: any) => s.run)
+            .filter(Boolean)
+            .join("\n");
         assert.match(run, /pulumi preview --stack \$\{\{ matrix\.stack \}\}.*--refresh.*--expect-no-changes/);
-        assert.ok(job.steps.some((s: any) => s.run === "npm ci"), "installs from the lockfile first");
+        assert.ok(
+            job.steps.some((s: any) => s.run === "npm ci"),
+            "installs from the lockfile first",
+        );
     });
 
     it("posts each pull request's monthly-cost change for both stacks as one comment, updated on every push, offline", () => {
@@ -26,7 +32,11 @@ describe("workflows", () => {
         assert.deepEqual(cost.permissions, { contents: "read", "pull-requests": "write" }, "the workflow's own token, no more");
         const job = cost.jobs.diff;
         const text = JSON.stringify(cost);
-        assert.doesNotMatch(text, /aws-actions|configure-aws-credentials|pulumi\/actions|id-token|AWS_|PULUMI_ACCESS_TOKEN/, "no cloud access");
+        assert.doesNotMatch(
+            text,
+            /aws-actions|configure-aws-credentials|pulumi\/actions|id-token|AWS_|PULUMI_ACCESS_TOKEN/,
+            "no cloud access",
+        );
         const checkout = job.steps.find((s: any) => String(s.uses).startsWith("actions/checkout@"));
         assert.equal(checkout.with["fetch-depth"], 0, "the base commit is local, for the offline worktree");
         assert.ok(job.steps.some((s: any) => s.run === "npm ci"));
@@ -43,14 +53,24 @@ describe("workflows", () => {
         assert.match(script, /const marker = "<!-- cost-diff -->"/);
         assert.match(script, /github\.paginate\(github\.rest\.issues\.listComments/);
         assert.match(script, /c\.body\?\.startsWith\(marker\)/, "finds its own comment by the marker");
-        assert.match(script, /updateComment\(\{ owner, repo, comment_id: ours\.id, body \}\)[\s\S]*createComment/, "updates it, else creates one");
+        assert.match(
+            script,
+            /updateComment\(\{ owner, repo, comment_id: ours\.id, body \}\)[\s\S]*createComment/,
+            "updates it, else creates one",
+        );
         assert.ok(cost.concurrency.group.includes("github.event.pull_request.number"), "one run per pull request at a time");
     });
 
     it("the preview hands the budget policy its budget as pack config, written from the stack settings", () => {
-        const run = workflow("ci.yml").jobs.preview.steps.map((s: any) => s.run).filter(Boolean).join("\n");
+        const run = workflow("ci.yml")
+            .jobs.preview.steps.map((s: any) => s.run)
+            .filter(Boolean)
+            .join("\n");
         assert.match(run, /npm run -s cost -- --stack \$\{\{ matrix\.stack \}\} --policy-config > policy-config\.json\n/);
-        assert.match(run, /pulumi preview --stack \$\{\{ matrix\.stack \}\} --policy-pack policy --policy-pack-config policy-config\.json /);
+        assert.match(
+            run,
+            /pulumi preview --stack \$\{\{ matrix\.stack \}\} --policy-pack policy --policy-pack-config policy-config\.json /,
+        );
     });
 
     describe("state backend and secrets provider", () => {
@@ -75,18 +95,44 @@ describe("workflows", () => {
             const script = checkStep(workflow("drift.yml").jobs.preview).run;
             assert.equal(script, checkStep(workflow("ci.yml").jobs.preview).run, "both workflows run the same check");
             const run = (secretsprovider: string | undefined, env: Record<string, string>) => {
-                fs.writeFileSync(path.join(dir, "Pulumi.prod.yaml"), `${secretsprovider ? `secretsprovider: ${secretsprovider}\n` : ""}config: {}\n`);
-                const r = spawnSync("bash", ["--noprofile", "--norc", "-c", script], { cwd: dir, encoding: "utf8", timeout: 5_000, env: { PATH: "/usr/bin:/bin", HOME: dir, STACK: "prod", ...env } });
+                fs.writeFileSync(
+                    path.join(dir, "Pulumi.prod.yaml"),
+                    `${secretsprovider ? `secretsprovider: ${secretsprovider}\n` : ""}config: {}\n`,
+                );
+                const r = spawnSync("bash", ["--noprofile", "--norc", "-c", script], {
+                    cwd: dir,
+                    encoding: "utf8",
+                    timeout: 5_000,
+                    env: { PATH: "/usr/bin:/bin", HOME: dir, STACK: "prod", ...env },
+                });
                 return { ok: r.status === 0, out: r.stdout.trim() };
             };
             try {
-                assert.deepEqual(run(undefined, {}), { ok: false, out: "::error::prod: state in Pulumi Cloud (vars.PULUMI_BACKEND_URL is empty) needs the PULUMI_ACCESS_TOKEN secret" });
-                assert.deepEqual(run(undefined, { PULUMI_ACCESS_TOKEN: "t" }), { ok: true, out: "prod: state in Pulumi Cloud, secrets provider service" });
-                assert.match(run(undefined, { PULUMI_BACKEND_URL: "s3://state" }).out, /^::error::prod: the passphrase secrets provider needs the PULUMI_CONFIG_PASSPHRASE secret/);
-                assert.deepEqual(run(undefined, { PULUMI_BACKEND_URL: "s3://state", PULUMI_CONFIG_PASSPHRASE: "p" }), { ok: true, out: "prod: state in s3://state, secrets provider passphrase" });
+                assert.deepEqual(run(undefined, {}), {
+                    ok: false,
+                    out: "::error::prod: state in Pulumi Cloud (vars.PULUMI_BACKEND_URL is empty) needs the PULUMI_ACCESS_TOKEN secret",
+                });
+                assert.deepEqual(run(undefined, { PULUMI_ACCESS_TOKEN: "t" }), {
+                    ok: true,
+                    out: "prod: state in Pulumi Cloud, secrets provider service",
+                });
+                assert.match(
+                    run(undefined, { PULUMI_BACKEND_URL: "s3://state" }).out,
+                    /^::error::prod: the passphrase secrets provider needs the PULUMI_CONFIG_PASSPHRASE secret/,
+                );
+                assert.deepEqual(run(undefined, { PULUMI_BACKEND_URL: "s3://state", PULUMI_CONFIG_PASSPHRASE: "p" }), {
+                    ok: true,
+                    out: "prod: state in s3://state, secrets provider passphrase",
+                });
                 const kms = "awskms://alias/orders-prod-pulumi?region=eu-west-1";
-                assert.deepEqual(run(kms, { PULUMI_BACKEND_URL: "s3://state" }), { ok: true, out: `prod: state in s3://state, secrets provider ${kms}` });
-                assert.match(run("gcpkms://projects/x", { PULUMI_BACKEND_URL: "s3://state" }).out, /^::error::prod: secrets provider gcpkms:\/\/projects\/x is not one this workflow supports/);
+                assert.deepEqual(run(kms, { PULUMI_BACKEND_URL: "s3://state" }), {
+                    ok: true,
+                    out: `prod: state in s3://state, secrets provider ${kms}`,
+                });
+                assert.match(
+                    run("gcpkms://projects/x", { PULUMI_BACKEND_URL: "s3://state" }).out,
+                    /^::error::prod: secrets provider gcpkms:\/\/projects\/x is not one this workflow supports/,
+                );
             } finally {
                 fs.rmSync(dir, { recursive: true, force: true });
             }
@@ -106,7 +152,10 @@ describe("workflows", () => {
         const build = job.steps.find((s: any) => String(s.uses).startsWith("docker/build-push-action@"));
         assert.equal(build.with.file, "app/Dockerfile");
         assert.equal(build.with.push, true);
-        const run = job.steps.map((s: any) => s.run).filter(Boolean).join("\n");
+        const run = job.steps
+            .map((s: any) => s.run)
+            .filter(Boolean)
+            .join("\n");
         assert.match(run, /pulumi config set app\.image "\$REPO_URL@\$digest"/);
         assert.match(run, /pulumi up --stack "\$STACK" --policy-pack policy/);
     });

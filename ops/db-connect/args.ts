@@ -58,9 +58,18 @@ export function parseConnectArgs(argv: string[]): ConnectArgs {
         ({ values } = parseArgs({
             args: argv,
             options: {
-                stack: { type: "string" }, local: { type: "boolean" }, user: { type: "string" }, reader: { type: "boolean" }, host: { type: "string" },
-                c: { type: "string", short: "c" }, psql: { type: "boolean" }, "print-env": { type: "boolean" },
-                ca: { type: "string" }, "local-port": { type: "string" }, timeout: { type: "string" }, help: { type: "boolean", short: "h" },
+                stack: { type: "string" },
+                local: { type: "boolean" },
+                user: { type: "string" },
+                reader: { type: "boolean" },
+                host: { type: "string" },
+                c: { type: "string", short: "c" },
+                psql: { type: "boolean" },
+                "print-env": { type: "boolean" },
+                ca: { type: "string" },
+                "local-port": { type: "string" },
+                timeout: { type: "string" },
+                help: { type: "boolean", short: "h" },
             },
             strict: true,
         }));
@@ -83,7 +92,8 @@ export function parseConnectArgs(argv: string[]): ConnectArgs {
     }
     const actions = [values.c !== undefined, values.psql === true, values["print-env"] === true].filter(Boolean).length;
     if (actions > 1) throw new ConnectError("db:connect: choose one of -c SQL, --psql or --print-env");
-    if (values.local && values.c === undefined) throw new ConnectError("db:connect: --local runs -c SQL only (e.g. -c \"select current_user\")");
+    if (values.local && values.c === undefined)
+        throw new ConnectError('db:connect: --local runs -c SQL only (e.g. -c "select current_user")');
     let localPort: number | undefined;
     if (values["local-port"] !== undefined) {
         localPort = Number(values["local-port"]);
@@ -95,7 +105,8 @@ export function parseConnectArgs(argv: string[]): ConnectArgs {
     if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1 || timeoutSeconds > 86_400) {
         throw new ConnectError(`db:connect: --timeout is ${JSON.stringify(values.timeout)}; expected seconds, an integer 1..86400`);
     }
-    const action: Action = values.c !== undefined ? { kind: "sql", sql: String(values.c) } : values["print-env"] ? { kind: "print-env" } : { kind: "psql" };
+    const action: Action =
+        values.c !== undefined ? { kind: "sql", sql: String(values.c) } : values["print-env"] ? { kind: "print-env" } : { kind: "psql" };
     return {
         source: values.local ? { kind: "local" } : { kind: "stack", stack: String(values.stack) },
         ...(values.user !== undefined ? { user: String(values.user) } : {}),
@@ -130,11 +141,15 @@ export function operatorTarget(outputs: unknown, o: { stack: string; user?: stri
     const str = (key: OutputKey) => (typeof out[key] === "string" && out[key] !== "" ? (out[key] as string) : undefined);
     const relay = str("relayInstanceId");
     if (!relay) {
-        throw new ConnectError(`db:connect: stack ${o.stack} has no relayInstanceId output: operator access is off or not deployed; set operator.enabled: true and run pulumi up`);
+        throw new ConnectError(
+            `db:connect: stack ${o.stack} has no relayInstanceId output: operator access is off or not deployed; set operator.enabled: true and run pulumi up`,
+        );
     }
     const sessionDocument = str("operatorSessionDocument");
     if (!sessionDocument) {
-        throw new ConnectError(`db:connect: stack ${o.stack} has no operatorSessionDocument output: it predates the tunnel locked to the proxy (issue 15); run pulumi up`);
+        throw new ConnectError(
+            `db:connect: stack ${o.stack} has no operatorSessionDocument output: it predates the tunnel locked to the proxy (issue 15); run pulumi up`,
+        );
     }
     const proxyEndpoints = [str("proxyEndpoint"), str("proxyReaderEndpoint")].filter((e): e is string => e !== undefined);
     if (o.host !== undefined && proxyEndpoints.length === 0) {
@@ -146,25 +161,37 @@ export function operatorTarget(outputs: unknown, o: { stack: string; user?: stri
     }
     const endpoint = o.host ?? (o.reader ? str("proxyReaderEndpoint") : str("proxyEndpoint"));
     if (!endpoint) {
-        throw new ConnectError(o.reader
-            ? `db:connect: stack ${o.stack} has no READ_ONLY proxy endpoint (proxyReaderEndpoint output); drop --reader`
-            : `db:connect: stack ${o.stack} has no proxyEndpoint output; has it been deployed?`);
+        throw new ConnectError(
+            o.reader
+                ? `db:connect: stack ${o.stack} has no READ_ONLY proxy endpoint (proxyReaderEndpoint output); drop --reader`
+                : `db:connect: stack ${o.stack} has no proxyEndpoint output; has it been deployed?`,
+        );
     }
     const region = str("region");
     const database = str("dbName");
-    if (!region || !database) throw new ConnectError(`db:connect: stack ${o.stack}'s outputs lack region or dbName; expected this program's outputs`);
-    const operatorUsers = Array.isArray(out.operatorUsers) ? (out.operatorUsers as unknown[]).filter((u): u is string => typeof u === "string") : [];
+    if (!region || !database)
+        throw new ConnectError(`db:connect: stack ${o.stack}'s outputs lack region or dbName; expected this program's outputs`);
+    const operatorUsers = Array.isArray(out.operatorUsers)
+        ? (out.operatorUsers as unknown[]).filter((u): u is string => typeof u === "string")
+        : [];
     if (operatorUsers.length === 0) {
-        throw new ConnectError(`db:connect: stack ${o.stack} gives operators no database user (operatorUsers is empty); set operator.users and run pulumi up`);
+        throw new ConnectError(
+            `db:connect: stack ${o.stack} gives operators no database user (operatorUsers is empty); set operator.users and run pulumi up`,
+        );
     }
     const users = Array.isArray(out.dbUsers) ? (out.dbUsers as Array<{ name?: string; access?: string; endpoint?: string }>) : [];
     let user = o.user;
     if (user === undefined) {
         const readonly = operatorUsers.filter((n) => users.find((u) => u.name === n)?.access === "readonly");
         user = (o.reader ? readonly.find((n) => users.find((u) => u.name === n)?.endpoint === "reader") : undefined) ?? readonly[0];
-        if (!user) throw new ConnectError(`db:connect: stack ${o.stack} has no readonly operator user to default to; pass --user (one of ${operatorUsers.join(", ")})`);
+        if (!user)
+            throw new ConnectError(
+                `db:connect: stack ${o.stack} has no readonly operator user to default to; pass --user (one of ${operatorUsers.join(", ")})`,
+            );
     } else if (!operatorUsers.includes(user)) {
-        throw new ConnectError(`db:connect: --user ${user} is not an operator user of stack ${o.stack}; the operator role may connect as ${operatorUsers.join(", ")} (operator.users)`);
+        throw new ConnectError(
+            `db:connect: --user ${user} is not an operator user of stack ${o.stack}; the operator role may connect as ${operatorUsers.join(", ")} (operator.users)`,
+        );
     }
     const port = typeof out.proxyPort === "number" ? out.proxyPort : PROXY_PORT;
     return { region, database, endpoint, port, user, relayInstanceId: relay, sessionDocument, proxyEndpoints };

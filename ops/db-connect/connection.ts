@@ -14,13 +14,25 @@ import { ConnectError } from "./args";
  */
 export function psqlConninfo(o: { endpoint: string; localPort: number; database: string; user: string; caFile?: string }): string {
     return [
-        `host=${o.endpoint}`, "hostaddr=127.0.0.1", `port=${o.localPort}`, `dbname=${o.database}`, `user=${o.user}`,
-        "sslmode=verify-full", `sslrootcert=${o.caFile ?? "system"}`,
+        `host=${o.endpoint}`,
+        "hostaddr=127.0.0.1",
+        `port=${o.localPort}`,
+        `dbname=${o.database}`,
+        `user=${o.user}`,
+        "sslmode=verify-full",
+        `sslrootcert=${o.caFile ?? "system"}`,
     ].join(" ");
 }
 
 /** PG* variables for other tools (the only place a token is shown, and only on request). */
-export function pgEnv(o: { endpoint: string; localPort: number; database: string; user: string; caFile?: string; token: string }): Record<string, string> {
+export function pgEnv(o: {
+    endpoint: string;
+    localPort: number;
+    database: string;
+    user: string;
+    caFile?: string;
+    token: string;
+}): Record<string, string> {
     return {
         PGHOST: o.endpoint,
         PGHOSTADDR: "127.0.0.1",
@@ -36,9 +48,15 @@ export function pgEnv(o: { endpoint: string; localPort: number; database: string
 /** One line with the fix for a database error seen through the tunnel. */
 export function classifyDatabaseFailure(err: unknown, o: { endpoint: string; port: number; tunnelClosed: boolean }): string {
     const classified = classifyError(err, { host: o.endpoint, port: o.port });
-    if (o.tunnelClosed || (["network", "other"].includes(classified.kind) && /terminated unexpectedly|ECONNRESET|EPIPE|Connection terminated/i.test(classified.message))) {
-        return `the tunnel dropped (the Session Manager session or the local forwarder ended) while talking to ${o.endpoint}:${o.port}; ` +
-            "nothing is retried automatically because the statement may or may not have run: check, then run the command again";
+    if (
+        o.tunnelClosed ||
+        (["network", "other"].includes(classified.kind) &&
+            /terminated unexpectedly|ECONNRESET|EPIPE|Connection terminated/i.test(classified.message))
+    ) {
+        return (
+            `the tunnel dropped (the Session Manager session or the local forwarder ended) while talking to ${o.endpoint}:${o.port}; ` +
+            "nothing is retried automatically because the statement may or may not have run: check, then run the command again"
+        );
     }
     switch (classified.kind) {
         case "auth":
@@ -63,8 +81,18 @@ export interface Through {
 }
 
 /** Connects through the tunnel: to 127.0.0.1:<local port>, TLS verify-full and the token for the endpoint and 5432. */
-export async function connectThrough(tunnel: Tunnel, t: Through, o: { connectTimeoutMs?: number; queryTimeoutMs?: number } = {}): Promise<Client> {
-    const token = tokenFactory({ host: t.endpoint, port: t.port, user: t.user, region: t.region, ...(t.credentials ? { credentials: t.credentials } : {}) });
+export async function connectThrough(
+    tunnel: Tunnel,
+    t: Through,
+    o: { connectTimeoutMs?: number; queryTimeoutMs?: number } = {},
+): Promise<Client> {
+    const token = tokenFactory({
+        host: t.endpoint,
+        port: t.port,
+        user: t.user,
+        region: t.region,
+        ...(t.credentials ? { credentials: t.credentials } : {}),
+    });
     const client = new Client({
         host: "127.0.0.1",
         port: tunnel.localPort,
@@ -92,11 +120,16 @@ export async function runSql(client: Client, sql: string, tunnel: Tunnel, t: { e
     try {
         const result = await client.query({ text: sql, rowMode: "array" });
         const results = Array.isArray(result) ? result : [result];
-        return results.flatMap((r) => (r.rows as unknown[][]).map((row) => row.map((v) => (v === null ? "" : typeof v === "object" ? JSON.stringify(v) : String(v))).join("\t")));
+        return results.flatMap((r) =>
+            (r.rows as unknown[][]).map((row) =>
+                row.map((v) => (v === null ? "" : typeof v === "object" ? JSON.stringify(v) : String(v))).join("\t"),
+            ),
+        );
     } catch (err) {
         const code = (err as { code?: string }).code;
         // A statement error (SQLSTATE) is the database's answer, not a tunnel problem.
-        if (code && /^[0-9A-Z]{5}$/.test(code) && !["57P01", "08006", "08003"].includes(code)) throw new ConnectError(`${(err as Error).message} (SQLSTATE ${code})`);
+        if (code && /^[0-9A-Z]{5}$/.test(code) && !["57P01", "08006", "08003"].includes(code))
+            throw new ConnectError(`${(err as Error).message} (SQLSTATE ${code})`);
         throw new ConnectError(classifyDatabaseFailure(err, { ...t, tunnelClosed: tunnel.closed }));
     }
 }

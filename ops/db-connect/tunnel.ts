@@ -11,13 +11,24 @@ import { ConnectError, INSTALL } from "./args";
  * document. Its parameters are lists of strings (host, localPortNumber); the port is no parameter: the document
  * fixes it at 5432, and a portNumber the document does not declare would be refused.
  */
-export function startSessionArgv(o: { relayInstanceId: string; documentName: string; host: string; localPort: number; region: string }): string[] {
+export function startSessionArgv(o: {
+    relayInstanceId: string;
+    documentName: string;
+    host: string;
+    localPort: number;
+    region: string;
+}): string[] {
     return [
-        "ssm", "start-session",
-        "--target", o.relayInstanceId,
-        "--document-name", o.documentName,
-        "--parameters", JSON.stringify({ host: [o.host], localPortNumber: [String(o.localPort)] }),
-        "--region", o.region,
+        "ssm",
+        "start-session",
+        "--target",
+        o.relayInstanceId,
+        "--document-name",
+        o.documentName,
+        "--parameters",
+        JSON.stringify({ host: [o.host], localPortNumber: [String(o.localPort)] }),
+        "--region",
+        o.region,
     ];
 }
 
@@ -37,8 +48,10 @@ export function classifyAwsFailure(stderr: string, o: { relayInstanceId?: string
         return "your AWS credentials have expired: sign in again (aws sso login --profile <profile>) and run the command again";
     }
     if (/TargetNotConnected/.test(text)) {
-        return `the relay ${o.relayInstanceId ?? ""} is not connected to Systems Manager (stopped, starting, or its agent cannot reach SSM through NAT); ` +
-            "start it (aws ec2 start-instances --instance-ids <relayInstanceId>), wait a minute and run the command again";
+        return (
+            `the relay ${o.relayInstanceId ?? ""} is not connected to Systems Manager (stopped, starting, or its agent cannot reach SSM through NAT); ` +
+            "start it (aws ec2 start-instances --instance-ids <relayInstanceId>), wait a minute and run the command again"
+        );
     }
     if (/AccessDenied|not authorized to perform/i.test(text)) {
         return "AWS refused the session: use credentials of the stack's operator role (operatorRoleArn), which may start sessions on the relay with the stack's document (operatorSessionDocument) only";
@@ -59,8 +72,12 @@ export interface Tunnel {
 }
 
 /** Resolves once 127.0.0.1:port accepts a TCP connection; rejects at the deadline or when `gaveUp` says so. */
-export async function waitForPort(port: number, timeoutMs: number, gaveUp: () => string | undefined = () => undefined,
-    o: { ready?: () => boolean; probeAfterMs?: number } = {}): Promise<void> {
+export async function waitForPort(
+    port: number,
+    timeoutMs: number,
+    gaveUp: () => string | undefined = () => undefined,
+    o: { ready?: () => boolean; probeAfterMs?: number } = {},
+): Promise<void> {
     const started = Date.now();
     const deadline = started + timeoutMs;
     for (;;) {
@@ -69,42 +86,88 @@ export async function waitForPort(port: number, timeoutMs: number, gaveUp: () =>
         if (o.ready?.()) return;
         // Each probe is a connection the tunnel forwards; with a readiness signal, probe only if it never comes.
         const probe = Date.now() - started >= (o.probeAfterMs ?? 0);
-        const ok = probe && await new Promise<boolean>((resolve) => {
-            const socket = net.connect({ host: "127.0.0.1", port });
-            const done = (v: boolean) => { socket.destroy(); resolve(v); };
-            socket.setTimeout(500, () => done(false));
-            socket.once("connect", () => done(true));
-            socket.once("error", () => done(false));
-        });
+        const ok =
+            probe &&
+            (await new Promise<boolean>((resolve) => {
+                const socket = net.connect({ host: "127.0.0.1", port });
+                const done = (v: boolean) => {
+                    socket.destroy();
+                    resolve(v);
+                };
+                socket.setTimeout(500, () => done(false));
+                socket.once("connect", () => done(true));
+                socket.once("error", () => done(false));
+            }));
         if (ok) return;
-        if (Date.now() > deadline) throw new ConnectError(`the tunnel's local port 127.0.0.1:${port} did not accept connections within ${timeoutMs / 1000}s; run the command again`);
+        if (Date.now() > deadline)
+            throw new ConnectError(
+                `the tunnel's local port 127.0.0.1:${port} did not accept connections within ${timeoutMs / 1000}s; run the command again`,
+            );
         await new Promise((r) => setTimeout(r, 100));
     }
 }
 
 /** The Session Manager port forward: `aws ssm start-session ...` as a child process, killed on close. */
-export async function startSsmTunnel(o: { relayInstanceId: string; documentName: string; host: string; region: string; localPort?: number; timeoutMs?: number; awsBin?: string; env?: NodeJS.ProcessEnv }): Promise<Tunnel> {
+export async function startSsmTunnel(o: {
+    relayInstanceId: string;
+    documentName: string;
+    host: string;
+    region: string;
+    localPort?: number;
+    timeoutMs?: number;
+    awsBin?: string;
+    env?: NodeJS.ProcessEnv;
+}): Promise<Tunnel> {
     const localPort = o.localPort ?? (await freePort());
-    const argv = startSessionArgv({ relayInstanceId: o.relayInstanceId, documentName: o.documentName, host: o.host, localPort, region: o.region });
+    const argv = startSessionArgv({
+        relayInstanceId: o.relayInstanceId,
+        documentName: o.documentName,
+        host: o.host,
+        localPort,
+        region: o.region,
+    });
     let stderr = "";
     let stdout = "";
     let exited = false;
     let spawnError: string | undefined;
     // Its own process group: a Ctrl-C meant for psql (cancel a query) must not end the tunnel under it.
-    const child: ChildProcess = spawn(o.awsBin ?? "aws", argv, { stdio: ["ignore", "pipe", "pipe"], windowsHide: true, env: o.env ?? process.env, detached: true });
-    child.stdout!.on("data", (b: Buffer) => { stdout += b.toString(); stderr += b.toString(); });
-    child.stderr!.on("data", (b: Buffer) => { stderr += b.toString(); });
-    child.once("error", (err: NodeJS.ErrnoException) => { spawnError = err.code ?? "error"; exited = true; });
-    child.once("exit", () => { exited = true; });
+    const child: ChildProcess = spawn(o.awsBin ?? "aws", argv, {
+        stdio: ["ignore", "pipe", "pipe"],
+        windowsHide: true,
+        env: o.env ?? process.env,
+        detached: true,
+    });
+    child.stdout!.on("data", (b: Buffer) => {
+        stdout += b.toString();
+        stderr += b.toString();
+    });
+    child.stderr!.on("data", (b: Buffer) => {
+        stderr += b.toString();
+    });
+    child.once("error", (err: NodeJS.ErrnoException) => {
+        spawnError = err.code ?? "error";
+        exited = true;
+    });
+    child.once("exit", () => {
+        exited = true;
+    });
     // The whole group: aws starts session-manager-plugin, which must end with it.
     const signal = (sig: NodeJS.Signals) => {
-        try { process.kill(-child.pid!, sig); } catch { child.kill(sig); }
+        try {
+            process.kill(-child.pid!, sig);
+        } catch {
+            child.kill(sig);
+        }
     };
-    const kill = () => { if (!exited) signal("SIGTERM"); };
+    const kill = () => {
+        if (!exited) signal("SIGTERM");
+    };
     process.once("exit", kill);
     const tunnel: Tunnel = {
         localPort,
-        get closed() { return exited; },
+        get closed() {
+            return exited;
+        },
         async close() {
             process.off("exit", kill);
             if (exited) return;
@@ -116,15 +179,20 @@ export async function startSsmTunnel(o: { relayInstanceId: string; documentName:
         },
     };
     try {
-        await waitForPort(localPort, o.timeoutMs ?? 30_000, () => {
-            if (!exited) return undefined;
-            // Give the last output a moment to arrive before judging it.
-            return classifyAwsFailure(stderr, { relayInstanceId: o.relayInstanceId, spawnError });
-        }, {
-            // The plugin prints this once the local port listens; probing the port is the fallback.
-            ready: () => /Waiting for connections/.test(stdout),
-            probeAfterMs: 5_000,
-        });
+        await waitForPort(
+            localPort,
+            o.timeoutMs ?? 30_000,
+            () => {
+                if (!exited) return undefined;
+                // Give the last output a moment to arrive before judging it.
+                return classifyAwsFailure(stderr, { relayInstanceId: o.relayInstanceId, spawnError });
+            },
+            {
+                // The plugin prints this once the local port listens; probing the port is the fallback.
+                ready: () => /Waiting for connections/.test(stdout),
+                probeAfterMs: 5_000,
+            },
+        );
     } catch (err) {
         await tunnel.close();
         if (spawnError === undefined && exited) throw new ConnectError(classifyAwsFailure(stderr, { relayInstanceId: o.relayInstanceId }));
@@ -139,7 +207,10 @@ export async function startSsmTunnel(o: { relayInstanceId: string; documentName:
  * (tunnelRequestProblem, the rule the document's allowedPattern carries). `routes` plays the VPC's DNS:
  * proxy endpoint name → where its stand-in listens.
  */
-export async function startLocalTunnel(request: { host: string; port: number }, routes: Record<string, { host: string; port: number }>): Promise<Tunnel & { drop(): void }> {
+export async function startLocalTunnel(
+    request: { host: string; port: number },
+    routes: Record<string, { host: string; port: number }>,
+): Promise<Tunnel & { drop(): void }> {
     const problem = tunnelRequestProblem(Object.keys(routes), request);
     if (problem) throw new ConnectError(`db:connect: ${problem}`);
     return startTcpForwarder(routes[request.host]);
@@ -153,7 +224,12 @@ export async function startTcpForwarder(to: { host: string; port: number }): Pro
         const upstream = net.connect(to);
         sockets.add(client);
         sockets.add(upstream);
-        const end = () => { client.destroy(); upstream.destroy(); sockets.delete(client); sockets.delete(upstream); };
+        const end = () => {
+            client.destroy();
+            upstream.destroy();
+            sockets.delete(client);
+            sockets.delete(upstream);
+        };
         client.on("error", end);
         upstream.on("error", end);
         client.on("close", end);
@@ -166,16 +242,21 @@ export async function startTcpForwarder(to: { host: string; port: number }): Pro
         server.listen(0, "127.0.0.1", () => resolve());
     });
     const address = server.address() as net.AddressInfo;
-    const close = () => new Promise<void>((resolve) => {
-        closed = true;
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-    });
+    const close = () =>
+        new Promise<void>((resolve) => {
+            closed = true;
+            for (const s of sockets) s.destroy();
+            server.close(() => resolve());
+        });
     return {
         localPort: address.port,
-        get closed() { return closed; },
+        get closed() {
+            return closed;
+        },
         close,
         /** Drops every connection and stops accepting: what a Session Manager session ending looks like. */
-        drop() { void close(); },
+        drop() {
+            void close();
+        },
     };
 }

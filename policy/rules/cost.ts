@@ -40,15 +40,21 @@ function parseAmount(value: unknown): number | undefined {
 
 const isTrue = (value: unknown) => value === true || (typeof value === "string" && /^true$/i.test(value.trim()));
 
-function budgetOf(config: BudgetConfig, stackTags: ReadonlyMap<string, string> | undefined, resources: PolicyResource[]): Budget | undefined {
+function budgetOf(
+    config: BudgetConfig,
+    stackTags: ReadonlyMap<string, string> | undefined,
+    resources: PolicyResource[],
+): Budget | undefined {
     const fromConfig = parseAmount(config.monthlyUsd);
     if (fromConfig !== undefined) return { monthlyUsd: fromConfig, enforce: isTrue(config.enforce), from: "the policy config" };
     const fromTag = parseAmount(stackTags?.get("BudgetMonthlyUsd"));
-    if (fromTag !== undefined) return { monthlyUsd: fromTag, enforce: isTrue(stackTags?.get("BudgetEnforce")), from: "stack tag BudgetMonthlyUsd" };
+    if (fromTag !== undefined)
+        return { monthlyUsd: fromTag, enforce: isTrue(stackTags?.get("BudgetEnforce")), from: "stack tag BudgetMonthlyUsd" };
     for (const provider of stackProviders(resources)) {
         const tags = providerDefaultTags(provider);
         const amount = parseAmount(tags.BudgetMonthlyUsd);
-        if (amount !== undefined) return { monthlyUsd: amount, enforce: isTrue(tags.BudgetEnforce), from: "the aws provider's default tag BudgetMonthlyUsd" };
+        if (amount !== undefined)
+            return { monthlyUsd: amount, enforce: isTrue(tags.BudgetEnforce), from: "the aws provider's default tag BudgetMonthlyUsd" };
     }
     return undefined;
 }
@@ -79,14 +85,22 @@ const money = (x: number) => `$${x.toFixed(2)}`;
 
 export const costWithinBudget: StackValidationPolicy = {
     name: COST_POLICY_NAME,
-    description: "The plan's expected monthly cost (cost/estimate.ts, offline price table) stays within the stack's budget; " +
+    description:
+        "The plan's expected monthly cost (cost/estimate.ts, offline price table) stays within the stack's budget; " +
         "advisory unless the budget asks to be enforced.",
     enforcementLevel: "advisory",
     severity: "medium",
     configSchema: {
         properties: {
-            monthlyUsd: { type: "number", description: "The budget in USD per month; defaults to the stack tag BudgetMonthlyUsd, then the aws provider's default tag of that name." },
-            enforce: { type: "boolean", description: "Report an over-budget plan as mandatory; defaults to the BudgetEnforce tag, else false." },
+            monthlyUsd: {
+                type: "number",
+                description:
+                    "The budget in USD per month; defaults to the stack tag BudgetMonthlyUsd, then the aws provider's default tag of that name.",
+            },
+            enforce: {
+                type: "boolean",
+                description: "Report an over-budget plan as mandatory; defaults to the BudgetEnforce tag, else false.",
+            },
             region: { type: "string", description: "The region to price in; defaults to the aws provider's region." },
         },
     },
@@ -116,10 +130,16 @@ export const costWithinBudget: StackValidationPolicy = {
             throw err;
         }
         if (e.monthly.expected <= budget.monthlyUsd) return;
-        const top = [...e.lines].sort((a, b) => b.monthly - a.monthly).slice(0, 3).map((l) => `${l.resource} ${money(l.monthly)}`).join(", ");
+        const top = [...e.lines]
+            .sort((a, b) => b.monthly - a.monthly)
+            .slice(0, 3)
+            .map((l) => `${l.resource} ${money(l.monthly)}`)
+            .join(", ");
         const unpriced = e.notPriced.length > 0 ? `; ${e.notPriced.length} resource(s) not priced, not included` : "";
-        say(`expected monthly cost ${money(e.monthly.expected)} (low ${money(e.monthly.low)}, high ${money(e.monthly.high)}; ${e.region}, prices as of ${e.pricesAsOf}) ` +
-            `is above the budget of ${money(budget.monthlyUsd)} from ${budget.from}${unpriced}; largest lines: ${top}. ` +
-            "Lower capacity, NAT gateways or task size, or raise budget.monthlyUsd (npm run cost -- --stack <name> shows every line)");
+        say(
+            `expected monthly cost ${money(e.monthly.expected)} (low ${money(e.monthly.low)}, high ${money(e.monthly.high)}; ${e.region}, prices as of ${e.pricesAsOf}) ` +
+                `is above the budget of ${money(budget.monthlyUsd)} from ${budget.from}${unpriced}; largest lines: ${top}. ` +
+                "Lower capacity, NAT gateways or task size, or raise budget.monthlyUsd (npm run cost -- --stack <name> shows every line)",
+        );
     },
 };

@@ -13,7 +13,9 @@ export const secretsManagerCmk: ResourceValidationPolicy = {
     validateResource: validateResourceOfType(aws.secretsmanager.Secret, (_secret, args, report) => {
         const key = peek(args.props, "kmsKeyId");
         if (!isCustomerManagedKey(key)) {
-            report(`${label(args)}: kmsKeyId is ${show(key)}, so the AWS-managed aws/secretsmanager key is used; set kmsKeyId to a customer-managed aws.kms.Key`);
+            report(
+                `${label(args)}: kmsKeyId is ${show(key)}, so the AWS-managed aws/secretsmanager key is used; set kmsKeyId to a customer-managed aws.kms.Key`,
+            );
         }
     }),
 };
@@ -52,7 +54,9 @@ export const cloudwatchLogGroupCmk: ResourceValidationPolicy = {
     validateResource: validateResourceOfType(aws.cloudwatch.LogGroup, (_group, args, report) => {
         const key = peek(args.props, "kmsKeyId");
         if (!isCustomerManagedKey(key)) {
-            report(`${label(args)}: kmsKeyId is ${show(key)}; set kmsKeyId to a customer-managed aws.kms.Key whose policy lets logs.<region>.amazonaws.com use it`);
+            report(
+                `${label(args)}: kmsKeyId is ${show(key)}; set kmsKeyId to a customer-managed aws.kms.Key whose policy lets logs.<region>.amazonaws.com use it`,
+            );
         }
     }),
 };
@@ -64,13 +68,42 @@ export const REQUIRED_TAGS = ["Environment", "Application", "Owner", "CostCenter
  * (A resource's input props alone can't tell: untagged resources simply have no `tags`.)
  */
 const TAGGABLE = new Set<string>([
-    T.vpc, T.subnet, T.routeTable, T.internetGateway, T.defaultSecurityGroup, T.flowLog, T.securityGroup,
-    T.ingressRule, T.egressRule, T.kmsKey, T.logGroup, T.secret, T.clusterParameterGroup, T.rdsCluster,
-    T.rdsClusterInstance, T.rdsInstance, T.proxy, T.role, T.iamPolicy, T.ecsTaskDefinition, T.ecsService,
-    T.lambdaFunction, "aws:ecs/cluster:Cluster", "aws:rds/subnetGroup:SubnetGroup", "aws:ec2/natGateway:NatGateway",
-    "aws:ec2/eip:Eip", "aws:ec2/vpcEndpoint:VpcEndpoint", "aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2",
-    "aws:rds/parameterGroup:ParameterGroup", "aws:rds/proxyEndpoint:ProxyEndpoint", "aws:ecr/repository:Repository",
-    "aws:sns/topic:Topic", "aws:sqs/queue:Queue", "aws:lb/loadBalancer:LoadBalancer", "aws:lb/targetGroup:TargetGroup",
+    T.vpc,
+    T.subnet,
+    T.routeTable,
+    T.internetGateway,
+    T.defaultSecurityGroup,
+    T.flowLog,
+    T.securityGroup,
+    T.ingressRule,
+    T.egressRule,
+    T.kmsKey,
+    T.logGroup,
+    T.secret,
+    T.clusterParameterGroup,
+    T.rdsCluster,
+    T.rdsClusterInstance,
+    T.rdsInstance,
+    T.proxy,
+    T.role,
+    T.iamPolicy,
+    T.ecsTaskDefinition,
+    T.ecsService,
+    T.lambdaFunction,
+    "aws:ecs/cluster:Cluster",
+    "aws:rds/subnetGroup:SubnetGroup",
+    "aws:ec2/natGateway:NatGateway",
+    "aws:ec2/eip:Eip",
+    "aws:ec2/vpcEndpoint:VpcEndpoint",
+    "aws:s3/bucket:Bucket",
+    "aws:s3/bucketV2:BucketV2",
+    "aws:rds/parameterGroup:ParameterGroup",
+    "aws:rds/proxyEndpoint:ProxyEndpoint",
+    "aws:ecr/repository:Repository",
+    "aws:sns/topic:Topic",
+    "aws:sqs/queue:Queue",
+    "aws:lb/loadBalancer:LoadBalancer",
+    "aws:lb/targetGroup:TargetGroup",
 ]);
 
 export const requiredTags: ResourceValidationPolicy = {
@@ -92,12 +125,16 @@ export const requiredTags: ResourceValidationPolicy = {
         if (own === Unknown) {
             return; // Computed tags: nothing to judge until apply.
         }
-        const merged: Record<string, unknown> = { ...providerDefaultTags(args.provider),
-            ...(own !== null && typeof own === "object" ? own as Record<string, unknown> : {}) };
-        const missing = required.filter(t => typeof merged[t] !== "string" || merged[t] === "");
+        const merged: Record<string, unknown> = {
+            ...providerDefaultTags(args.provider),
+            ...(own !== null && typeof own === "object" ? (own as Record<string, unknown>) : {}),
+        };
+        const missing = required.filter((t) => typeof merged[t] !== "string" || merged[t] === "");
         if (missing.length > 0) {
-            report(`${label(args)}: missing tag(s) ${missing.join(", ")} (neither in tags nor the provider's defaultTags); ` +
-                "set them in the aws provider's defaultTags.tags");
+            report(
+                `${label(args)}: missing tag(s) ${missing.join(", ")} (neither in tags nor the provider's defaultTags); ` +
+                    "set them in the aws provider's defaultTags.tags",
+            );
         }
     },
 };

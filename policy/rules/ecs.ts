@@ -17,7 +17,7 @@ export interface ContainerDefinition {
 /** `containerDefinitions` is a JSON string; undefined if it does not parse. */
 export function parseContainers(value: unknown): ContainerDefinition[] | undefined {
     if (typeof value !== "string") {
-        return Array.isArray(value) ? value as ContainerDefinition[] : undefined;
+        return Array.isArray(value) ? (value as ContainerDefinition[]) : undefined;
     }
     try {
         const parsed = JSON.parse(value);
@@ -50,7 +50,9 @@ export const ecsNoPublicIp: ResourceValidationPolicy = {
     severity: "high",
     validateResource: validateResourceOfType(aws.ecs.Service, (service, args, report) => {
         if (service.networkConfiguration?.assignPublicIp === true) {
-            report(`${label(args)}: networkConfiguration.assignPublicIp is true; set assignPublicIp: false and run tasks in private subnets`);
+            report(
+                `${label(args)}: networkConfiguration.assignPublicIp is true; set assignPublicIp: false and run tasks in private subnets`,
+            );
         }
     }),
 };
@@ -67,11 +69,15 @@ export const ecsNoPrivilegedContainers: ResourceValidationPolicy = {
     validateResource: validateResourceOfType(aws.ecs.TaskDefinition, (td, args, report) => {
         (parseContainers(td.containerDefinitions) ?? []).forEach((c, i) => {
             if (c.privileged === true) {
-                report(`${containerLabel(args.type, args.name, c, i)}: privileged is true; remove privileged (Fargate refuses it, and it gives root on the host)`);
+                report(
+                    `${containerLabel(args.type, args.name, c, i)}: privileged is true; remove privileged (Fargate refuses it, and it gives root on the host)`,
+                );
             }
-            const added = (c.linuxParameters?.capabilities?.add ?? []).filter(cap => /^(ALL|SYS_ADMIN)$/i.test(cap));
+            const added = (c.linuxParameters?.capabilities?.add ?? []).filter((cap) => /^(ALL|SYS_ADMIN)$/i.test(cap));
             if (added.length > 0) {
-                report(`${containerLabel(args.type, args.name, c, i)}: linuxParameters.capabilities.add includes ${added.join(", ")}; drop them`);
+                report(
+                    `${containerLabel(args.type, args.name, c, i)}: linuxParameters.capabilities.add includes ${added.join(", ")}; drop them`,
+                );
             }
         });
     }),
@@ -79,13 +85,18 @@ export const ecsNoPrivilegedContainers: ResourceValidationPolicy = {
 
 export const ecsNoHostNamespaces: ResourceValidationPolicy = {
     name: "ecs-no-host-namespaces",
-    description: "Task definitions do not share the host's process or IPC namespace (pidMode/ipcMode \"host\").",
+    description: 'Task definitions do not share the host\'s process or IPC namespace (pidMode/ipcMode "host").',
     enforcementLevel: "mandatory",
     severity: "high",
     validateResource: validateResourceOfType(aws.ecs.TaskDefinition, (td, args, report) => {
-        for (const [field, value] of [["pidMode", td.pidMode], ["ipcMode", td.ipcMode]] as const) {
+        for (const [field, value] of [
+            ["pidMode", td.pidMode],
+            ["ipcMode", td.ipcMode],
+        ] as const) {
             if (value === "host") {
-                report(`${label(args)}: ${field} is "host", so containers see the host's ${field === "pidMode" ? "processes" : "shared memory"}; remove ${field} or set "task"`);
+                report(
+                    `${label(args)}: ${field} is "host", so containers see the host's ${field === "pidMode" ? "processes" : "shared memory"}; remove ${field} or set "task"`,
+                );
             }
         }
     }),
@@ -97,9 +108,11 @@ export const ecsClusterContainerInsights: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     severity: "low",
     validateResource: validateResourceOfType(aws.ecs.Cluster, (cluster, args, report) => {
-        const setting = (cluster.settings ?? []).find(s => s.name === "containerInsights");
+        const setting = (cluster.settings ?? []).find((s) => s.name === "containerInsights");
         if (!setting || !["enabled", "enhanced"].includes(setting.value)) {
-            report(`${label(args)}: containerInsights is ${show(setting?.value)}; add settings: [{ name: "containerInsights", value: "enabled" }]`);
+            report(
+                `${label(args)}: containerInsights is ${show(setting?.value)}; add settings: [{ name: "containerInsights", value: "enabled" }]`,
+            );
         }
     }),
 };
@@ -112,8 +125,10 @@ export const ecsReadOnlyRootFilesystem: ResourceValidationPolicy = {
     validateResource: validateResourceOfType(aws.ecs.TaskDefinition, (td, args, report) => {
         (parseContainers(td.containerDefinitions) ?? []).forEach((c, i) => {
             if (c.readonlyRootFilesystem !== true) {
-                report(`${containerLabel(args.type, args.name, c, i)}: readonlyRootFilesystem is ${show(c.readonlyRootFilesystem)}; ` +
-                    "set readonlyRootFilesystem: true (mount a volume for scratch space)");
+                report(
+                    `${containerLabel(args.type, args.name, c, i)}: readonlyRootFilesystem is ${show(c.readonlyRootFilesystem)}; ` +
+                        "set readonlyRootFilesystem: true (mount a volume for scratch space)",
+                );
             }
         });
     }),
@@ -135,7 +150,7 @@ export function secretLooking(name: string, value: string): string | undefined {
     if (/^arn:/.test(value)) {
         return undefined;
     }
-    if (SECRET_VALUE.some(re => re.test(value))) {
+    if (SECRET_VALUE.some((re) => re.test(value))) {
         return "its value looks like a credential";
     }
     if (SECRET_NAME.test(name) && !/(_ARN|_NAME|_ID|_FILE|_PATH|_REGION)$/i.test(name)) {
@@ -155,8 +170,10 @@ export const ecsNoPlaintextSecrets: ResourceValidationPolicy = {
                 const name = String(variable.name ?? "");
                 const why = secretLooking(name, String(variable.value ?? ""));
                 if (why) {
-                    report(`${containerLabel(args.type, args.name, c, i)}: environment ${name} is set in plaintext (${why}); ` +
-                        "move it to the container's secrets (valueFrom a Secrets Manager ARN) or use IAM auth");
+                    report(
+                        `${containerLabel(args.type, args.name, c, i)}: environment ${name} is set in plaintext (${why}); ` +
+                            "move it to the container's secrets (valueFrom a Secrets Manager ARN) or use IAM auth",
+                    );
                 }
             }
         });
@@ -172,7 +189,9 @@ export const lambdaNoPlaintextSecrets: ResourceValidationPolicy = {
         for (const [name, value] of Object.entries(fn.environment?.variables ?? {})) {
             const why = secretLooking(name, String(value ?? ""));
             if (why) {
-                report(`${label(args)}: environment variable ${name} is set in plaintext (${why}); pass a Secrets Manager ARN and read it at run time, or use IAM auth`);
+                report(
+                    `${label(args)}: environment variable ${name} is set in plaintext (${why}); pass a Secrets Manager ARN and read it at run time, or use IAM auth`,
+                );
             }
         }
     }),
@@ -188,25 +207,38 @@ export const ecsLoggingWithRetention: StackValidationPolicy = {
         for (const td of ofType(args.resources, T.ecsTaskDefinition)) {
             const raw = peek(td.props, "containerDefinitions");
             if (raw === Unknown) {
-                reportAdvisory(report, `${label(td)}: containerDefinitions is unknown until apply, so its logging can't be checked at this preview; it is checked at update`, td.urn);
+                reportAdvisory(
+                    report,
+                    `${label(td)}: containerDefinitions is unknown until apply, so its logging can't be checked at this preview; it is checked at update`,
+                    td.urn,
+                );
                 continue;
             }
             (parseContainers(raw) ?? []).forEach((c, i) => {
                 const where = containerLabel(td.type, td.name, c, i);
                 const driver = c.logConfiguration?.logDriver;
                 if (driver !== "awslogs") {
-                    report(`${where}: logConfiguration.logDriver is ${show(driver)}; set logDriver "awslogs" with awslogs-group naming a log group with retention`, td.urn);
+                    report(
+                        `${where}: logConfiguration.logDriver is ${show(driver)}; set logDriver "awslogs" with awslogs-group naming a log group with retention`,
+                        td.urn,
+                    );
                     return;
                 }
                 const groupName = c.logConfiguration?.options?.["awslogs-group"];
-                const group = logGroups.find(g => peek(g.props, "name") === groupName);
+                const group = logGroups.find((g) => peek(g.props, "name") === groupName);
                 if (!group) {
-                    report(`${where}: awslogs-group ${show(groupName)} is not a log group of this stack; create it with aws.cloudwatch.LogGroup and retentionInDays`, td.urn);
+                    report(
+                        `${where}: awslogs-group ${show(groupName)} is not a log group of this stack; create it with aws.cloudwatch.LogGroup and retentionInDays`,
+                        td.urn,
+                    );
                     return;
                 }
                 const retention = peek(group.props, "retentionInDays");
                 if (!(typeof retention === "number" && retention > 0)) {
-                    report(`${where}: its log group ${label(group)} has retentionInDays ${show(retention)} (kept forever); set retentionInDays`, td.urn);
+                    report(
+                        `${where}: its log group ${label(group)} has retentionInDays ${show(retention)} (kept forever); set retentionInDays`,
+                        td.urn,
+                    );
                 }
             });
         }
@@ -216,5 +248,5 @@ export const ecsLoggingWithRetention: StackValidationPolicy = {
 /** Task definitions with the role each one's `prop` (taskRoleArn / executionRoleArn) resolves to. */
 export function taskRoles(resources: Parameters<typeof ofType>[0], prop: "taskRoleArn" | "executionRoleArn") {
     const roles = ofType(resources, T.role);
-    return ofType(resources, T.ecsTaskDefinition).map(td => ({ td, ...resolveRefs(td, prop, roles, ["arn", "name", "id"]) }));
+    return ofType(resources, T.ecsTaskDefinition).map((td) => ({ td, ...resolveRefs(td, prop, roles, ["arn", "name", "id"]) }));
 }

@@ -23,8 +23,9 @@ export function documentsOf(r: { type: string; props: Record<string, any> }): He
             if (inline === Unknown) {
                 return [{ prop: "inlinePolicies", where: "inlinePolicies", document: Unknown }];
             }
-            return asList(inline).map((p, i) => ({ prop: "inlinePolicies", where: `inlinePolicies[${i}]`, document: peek(p, "policy") }))
-                .filter(d => d.document !== undefined && d.document !== "");
+            return asList(inline)
+                .map((p, i) => ({ prop: "inlinePolicies", where: `inlinePolicies[${i}]`, document: peek(p, "policy") }))
+                .filter((d) => d.document !== undefined && d.document !== "");
         }
         default:
             return [];
@@ -69,12 +70,16 @@ export const iamNoWildcardAction: ResourceValidationPolicy = {
                 if ((s.Effect ?? "Allow") !== "Allow") {
                     return;
                 }
-                const wildcard = strings(s.Action).filter(a => a === "*" || a === "*:*");
+                const wildcard = strings(s.Action).filter((a) => a === "*" || a === "*:*");
                 if (wildcard.length > 0) {
-                    report(`${label(args)}: ${where} Statement[${i}] allows Action ${show(wildcard.join(","))}; list the specific actions needed`);
+                    report(
+                        `${label(args)}: ${where} Statement[${i}] allows Action ${show(wildcard.join(","))}; list the specific actions needed`,
+                    );
                 }
                 if (s.NotAction !== undefined) {
-                    report(`${label(args)}: ${where} Statement[${i}] allows everything except NotAction ${show(s.NotAction)}; use an explicit Action list`);
+                    report(
+                        `${label(args)}: ${where} Statement[${i}] allows everything except NotAction ${show(s.NotAction)}; use an explicit Action list`,
+                    );
                 }
             });
         }
@@ -83,7 +88,8 @@ export const iamNoWildcardAction: ResourceValidationPolicy = {
 
 export const iamRdsConnectScoped: ResourceValidationPolicy = {
     name: "iam-rds-connect-scoped",
-    description: "rds-db:connect is granted only on fully specified arn:aws:rds-db:<region>:<account>:dbuser:<resource id>/<user> ARNs, no wildcards.",
+    description:
+        "rds-db:connect is granted only on fully specified arn:aws:rds-db:<region>:<account>:dbuser:<resource id>/<user> ARNs, no wildcards.",
     enforcementLevel: "mandatory",
     severity: "critical",
     validateResource: (args, report) => {
@@ -93,15 +99,19 @@ export const iamRdsConnectScoped: ResourceValidationPolicy = {
                     return;
                 }
                 if (s.NotResource !== undefined) {
-                    report(`${label(args)}: ${where} Statement[${i}] grants rds-db:connect on NotResource ${show(s.NotResource)}; ` +
-                        "name each dbuser ARN in Resource");
+                    report(
+                        `${label(args)}: ${where} Statement[${i}] grants rds-db:connect on NotResource ${show(s.NotResource)}; ` +
+                            "name each dbuser ARN in Resource",
+                    );
                     return;
                 }
                 for (const resource of strings(s.Resource)) {
                     const problem = dbUserArnProblem(resource);
                     if (problem) {
-                        report(`${label(args)}: ${where} Statement[${i}] grants rds-db:connect on ${show(resource)}, which ${problem}; ` +
-                            "grant arn:aws:rds-db:<region>:<account>:dbuser:<proxy resource id>/<user> exactly");
+                        report(
+                            `${label(args)}: ${where} Statement[${i}] grants rds-db:connect on ${show(resource)}, which ${problem}; ` +
+                                "grant arn:aws:rds-db:<region>:<account>:dbuser:<proxy resource id>/<user> exactly",
+                        );
                     }
                 }
             });
@@ -110,7 +120,8 @@ export const iamRdsConnectScoped: ResourceValidationPolicy = {
 };
 
 /** AWS-managed policies that give far more than a database client or proxy needs. */
-const BROAD_MANAGED_POLICY = /^arn:aws[a-z-]*:iam::aws:policy\/(?:job-function\/)?(AdministratorAccess|PowerUserAccess|IAMFullAccess|[A-Za-z0-9]*FullAccess)$/;
+const BROAD_MANAGED_POLICY =
+    /^arn:aws[a-z-]*:iam::aws:policy\/(?:job-function\/)?(AdministratorAccess|PowerUserAccess|IAMFullAccess|[A-Za-z0-9]*FullAccess)$/;
 
 export const iamNoAdminManagedPolicies: ResourceValidationPolicy = {
     name: "iam-no-admin-managed-policies",
@@ -137,9 +148,8 @@ export const iamNoAdminManagedPolicies: ResourceValidationPolicy = {
 
 /** Does any statement of the (known) documents grant the action? */
 export function documentsGrant(docs: HeldDocument[], action: string): boolean {
-    return docs.some(d => (statementsOf(d.document) ?? []).some(s => grantsAction(s, action)));
+    return docs.some((d) => (statementsOf(d.document) ?? []).some((s) => grantsAction(s, action)));
 }
-
 
 /** Does a statement's Principal allow anyone (`*`, or `{ AWS: "*" }`)? */
 function anyPrincipal(principal: unknown): boolean {
@@ -147,7 +157,7 @@ function anyPrincipal(principal: unknown): boolean {
         return true;
     }
     if (principal !== null && typeof principal === "object") {
-        return Object.values(principal as Record<string, unknown>).some(v => strings(v).includes("*"));
+        return Object.values(principal as Record<string, unknown>).some((v) => strings(v).includes("*"));
     }
     return false;
 }
@@ -167,9 +177,15 @@ export const noWildcardPrincipal: ResourceValidationPolicy = {
             return;
         }
         (statementsOf(document) ?? []).forEach((s, i) => {
-            if ((s.Effect ?? "Allow") === "Allow" && (anyPrincipal(s.Principal) || s.NotPrincipal !== undefined) && s.Condition === undefined) {
-                report(`${label(args)}: ${field} Statement[${i}] allows Principal ${show(s.Principal ?? { NotPrincipal: s.NotPrincipal })} with no Condition; ` +
-                    "name the service or account principal (and add aws:SourceAccount for services)");
+            if (
+                (s.Effect ?? "Allow") === "Allow" &&
+                (anyPrincipal(s.Principal) || s.NotPrincipal !== undefined) &&
+                s.Condition === undefined
+            ) {
+                report(
+                    `${label(args)}: ${field} Statement[${i}] allows Principal ${show(s.Principal ?? { NotPrincipal: s.NotPrincipal })} with no Condition; ` +
+                        "name the service or account principal (and add aws:SourceAccount for services)",
+                );
             }
         });
     },

@@ -2,8 +2,22 @@
 // aws.ec2.SecurityGroup, aws.ec2.SecurityGroupRule, and aws.vpc.SecurityGroupIngressRule/
 // EgressRule); `rulesOf` turns them into one shape so each check is written once.
 import { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { asList, environmentConfigSchema, environmentOf, isUnknownSentinel, isYes, label, ofType, peek, Peeked, raw, refersTo,
-    show, stackProviders, Unknown } from "../util";
+import {
+    asList,
+    environmentConfigSchema,
+    environmentOf,
+    isUnknownSentinel,
+    isYes,
+    label,
+    ofType,
+    peek,
+    Peeked,
+    raw,
+    refersTo,
+    show,
+    stackProviders,
+    Unknown,
+} from "../util";
 import { T } from "./types";
 import { DB_PORT } from "../../access/spec";
 
@@ -41,44 +55,64 @@ export function rulesOf(owner: Owner): NormalRule[] {
             const rules: NormalRule[] = [];
             for (const direction of ["ingress", "egress"] as const) {
                 const list = peek(p, direction);
-                asList(list === Unknown ? [] : list).forEach((r, i) => rules.push({
-                    owner, where: `${direction}[${i}]`, direction, groupRef: "self",
-                    protocol: peek(r, "protocol"), fromPort: peek(r, "fromPort"), toPort: peek(r, "toPort"),
-                    cidrs: addresses([...asList(peek(r, "cidrBlocks")), ...asList(peek(r, "ipv6CidrBlocks"))]),
-                    prefixLists: addresses(asList(peek(r, "prefixListIds"))),
-                    groups: asList(peek(r, "securityGroups")).map(value => ({ prop: direction, value })),
-                    selfRef: peek(r, "self") === true,
-                    description: peek(r, "description"),
-                }));
+                asList(list === Unknown ? [] : list).forEach((r, i) =>
+                    rules.push({
+                        owner,
+                        where: `${direction}[${i}]`,
+                        direction,
+                        groupRef: "self",
+                        protocol: peek(r, "protocol"),
+                        fromPort: peek(r, "fromPort"),
+                        toPort: peek(r, "toPort"),
+                        cidrs: addresses([...asList(peek(r, "cidrBlocks")), ...asList(peek(r, "ipv6CidrBlocks"))]),
+                        prefixLists: addresses(asList(peek(r, "prefixListIds"))),
+                        groups: asList(peek(r, "securityGroups")).map((value) => ({ prop: direction, value })),
+                        selfRef: peek(r, "self") === true,
+                        description: peek(r, "description"),
+                    }),
+                );
             }
             return rules;
         }
         case T.securityGroupRule: {
             const direction = peek(p, "type") === "egress" ? "egress" : "ingress";
             const source = peek(p, "sourceSecurityGroupId");
-            return [{
-                owner, where: "rule", direction, groupRef: { prop: "securityGroupId", value: peek(p, "securityGroupId") },
-                protocol: peek(p, "protocol"), fromPort: peek(p, "fromPort"), toPort: peek(p, "toPort"),
-                cidrs: addresses([...asList(peek(p, "cidrBlocks")), ...asList(peek(p, "ipv6CidrBlocks"))]),
-                prefixLists: addresses(asList(peek(p, "prefixListIds"))),
-                groups: source === undefined ? [] : [{ prop: "sourceSecurityGroupId", value: source }],
-                selfRef: peek(p, "self") === true,
-                description: peek(p, "description"),
-            }];
+            return [
+                {
+                    owner,
+                    where: "rule",
+                    direction,
+                    groupRef: { prop: "securityGroupId", value: peek(p, "securityGroupId") },
+                    protocol: peek(p, "protocol"),
+                    fromPort: peek(p, "fromPort"),
+                    toPort: peek(p, "toPort"),
+                    cidrs: addresses([...asList(peek(p, "cidrBlocks")), ...asList(peek(p, "ipv6CidrBlocks"))]),
+                    prefixLists: addresses(asList(peek(p, "prefixListIds"))),
+                    groups: source === undefined ? [] : [{ prop: "sourceSecurityGroupId", value: source }],
+                    selfRef: peek(p, "self") === true,
+                    description: peek(p, "description"),
+                },
+            ];
         }
         case T.ingressRule:
         case T.egressRule: {
             const ref = peek(p, "referencedSecurityGroupId");
-            return [{
-                owner, where: "rule", direction: owner.type === T.ingressRule ? "ingress" : "egress",
-                groupRef: { prop: "securityGroupId", value: peek(p, "securityGroupId") },
-                protocol: peek(p, "ipProtocol"), fromPort: peek(p, "fromPort"), toPort: peek(p, "toPort"),
-                cidrs: addresses([raw(p)?.cidrIpv4, raw(p)?.cidrIpv6]),
-                prefixLists: addresses([raw(p)?.prefixListId]),
-                groups: ref === undefined ? [] : [{ prop: "referencedSecurityGroupId", value: ref }],
-                selfRef: false,
-                description: peek(p, "description"),
-            }];
+            return [
+                {
+                    owner,
+                    where: "rule",
+                    direction: owner.type === T.ingressRule ? "ingress" : "egress",
+                    groupRef: { prop: "securityGroupId", value: peek(p, "securityGroupId") },
+                    protocol: peek(p, "ipProtocol"),
+                    fromPort: peek(p, "fromPort"),
+                    toPort: peek(p, "toPort"),
+                    cidrs: addresses([raw(p)?.cidrIpv4, raw(p)?.cidrIpv6]),
+                    prefixLists: addresses([raw(p)?.prefixListId]),
+                    groups: ref === undefined ? [] : [{ prop: "referencedSecurityGroupId", value: ref }],
+                    selfRef: false,
+                    description: peek(p, "description"),
+                },
+            ];
         }
         default:
             return [];
@@ -91,7 +125,7 @@ function isString(v: unknown): v is string {
 }
 
 function addresses(values: unknown[]): string[] {
-    return values.map(v => (v === Unknown || isUnknownSentinel(v) ? "an address range unknown until apply" : v)).filter(isString);
+    return values.map((v) => (v === Unknown || isUnknownSentinel(v) ? "an address range unknown until apply" : v)).filter(isString);
 }
 
 /** Does the rule admit traffic on `port`? Unknown protocol or ports count as "yes". */
@@ -132,15 +166,17 @@ export const sgNoInternetIngressDbPorts: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     severity: "critical",
     validateResource: (args, report) => {
-        if (!ruleTypes.includes(args.type as typeof ruleTypes[number])) {
+        if (!ruleTypes.includes(args.type as (typeof ruleTypes)[number])) {
             args.notApplicable("applies to security groups and their rules");
         }
-        for (const rule of rulesOf(args).filter(r => r.direction === "ingress")) {
-            const open = rule.cidrs.filter(c => ANY_ADDRESS.includes(c.trim()));
-            const ports = DATABASE_PORTS.filter(port => coversPort(rule, port));
+        for (const rule of rulesOf(args).filter((r) => r.direction === "ingress")) {
+            const open = rule.cidrs.filter((c) => ANY_ADDRESS.includes(c.trim()));
+            const ports = DATABASE_PORTS.filter((port) => coversPort(rule, port));
             if (open.length > 0 && ports.length > 0) {
-                report(`${ruleLabel(rule)}: ingress from ${open.join(", ")} on ${portText(rule)} (database port ${ports.join(", ")}); ` +
-                    "admit only the client's security group (referencedSecurityGroupId)");
+                report(
+                    `${ruleLabel(rule)}: ingress from ${open.join(", ")} on ${portText(rule)} (database port ${ports.join(", ")}); ` +
+                        "admit only the client's security group (referencedSecurityGroupId)",
+                );
             }
         }
     },
@@ -152,18 +188,20 @@ export const sgDataPathIngressByReference: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     severity: "high",
     validateResource: (args, report) => {
-        if (!ruleTypes.includes(args.type as typeof ruleTypes[number])) {
+        if (!ruleTypes.includes(args.type as (typeof ruleTypes)[number])) {
             args.notApplicable("applies to security groups and their rules");
         }
-        for (const rule of rulesOf(args).filter(r => r.direction === "ingress")) {
+        for (const rule of rulesOf(args).filter((r) => r.direction === "ingress")) {
             // All-traffic rules reach 5432 only incidentally; on the proxy's and database's groups the
             // stack rules (proxy-sg-admits-only-app, db-sg-admits-only-proxy) refuse them too.
             const allTraffic = ["-1", "all"].includes(String(rule.protocol).toLowerCase());
-            const ports = allTraffic ? [] : DATA_PORTS.filter(port => coversPort(rule, port));
+            const ports = allTraffic ? [] : DATA_PORTS.filter((port) => coversPort(rule, port));
             const byAddress = [...rule.cidrs, ...rule.prefixLists];
             if (ports.length > 0 && byAddress.length > 0) {
-                report(`${ruleLabel(rule)}: ingress on ${portText(rule)} from ${byAddress.join(", ")}; ` +
-                    "admit the data path only by security group (referencedSecurityGroupId / sourceSecurityGroupId)");
+                report(
+                    `${ruleLabel(rule)}: ingress on ${portText(rule)} from ${byAddress.join(", ")}; ` +
+                        "admit the data path only by security group (referencedSecurityGroupId / sourceSecurityGroupId)",
+                );
             }
         }
     },
@@ -178,13 +216,14 @@ function descriptionProblem(text: string, pattern: RegExp): string | undefined {
     if (text.length > DESCRIPTION_MAX) {
         return `is ${text.length} characters (max ${DESCRIPTION_MAX})`;
     }
-    const bad = [...new Set(text.split("").filter(c => !pattern.test(c)))];
-    return bad.length > 0 ? `contains ${bad.map(c => JSON.stringify(c)).join(", ")}, which AWS rejects` : undefined;
+    const bad = [...new Set(text.split("").filter((c) => !pattern.test(c)))];
+    return bad.length > 0 ? `contains ${bad.map((c) => JSON.stringify(c)).join(", ")}, which AWS rejects` : undefined;
 }
 
 export const sgDescriptionValid: ResourceValidationPolicy = {
     name: "sg-description-valid",
-    description: "Security groups and their rules carry a description, in AWS's allowed characters (a-zA-Z0-9 space ._-:/()#,@[]+=;{}!$*, plus & for groups) and at most 255 characters, so apply doesn't fail and reviewers know why a path is open.",
+    description:
+        "Security groups and their rules carry a description, in AWS's allowed characters (a-zA-Z0-9 space ._-:/()#,@[]+=;{}!$*, plus & for groups) and at most 255 characters, so apply doesn't fail and reviewers know why a path is open.",
     enforcementLevel: "mandatory",
     severity: "low",
     validateResource: (args, report) => {
@@ -194,19 +233,31 @@ export const sgDescriptionValid: ResourceValidationPolicy = {
         }
         if (args.type === T.securityGroup) {
             const description = peek(args.props, "description");
-            const problem = typeof description === "string" ? descriptionProblem(description, GROUP_DESCRIPTION)
-                : description === undefined ? "is unset (AWS shows \"Managed by Pulumi\")" : undefined;
+            const problem =
+                typeof description === "string"
+                    ? descriptionProblem(description, GROUP_DESCRIPTION)
+                    : description === undefined
+                      ? 'is unset (AWS shows "Managed by Pulumi")'
+                      : undefined;
             if (problem) {
-                report(`${label(args)}: description ${description === undefined ? "" : show(description) + " "}${problem}; ` +
-                    "describe the group's purpose using only a-zA-Z0-9, spaces and ._-:/()#,@[]+=&;{}!$*");
+                report(
+                    `${label(args)}: description ${description === undefined ? "" : show(description) + " "}${problem}; ` +
+                        "describe the group's purpose using only a-zA-Z0-9, spaces and ._-:/()#,@[]+=&;{}!$*",
+                );
             }
         }
         for (const rule of rulesOf(args)) {
-            const problem = typeof rule.description === "string" ? descriptionProblem(rule.description, RULE_DESCRIPTION)
-                : rule.description === undefined || rule.description === "" ? "is unset" : undefined;
+            const problem =
+                typeof rule.description === "string"
+                    ? descriptionProblem(rule.description, RULE_DESCRIPTION)
+                    : rule.description === undefined || rule.description === ""
+                      ? "is unset"
+                      : undefined;
             if (problem) {
-                report(`${ruleLabel(rule)}: description ${typeof rule.description === "string" && rule.description !== "" ? show(rule.description) + " " : ""}${problem}; ` +
-                    "say why the path is open, using only a-zA-Z0-9, spaces and ._-:/()#,@[]+=;{}!$*");
+                report(
+                    `${ruleLabel(rule)}: description ${typeof rule.description === "string" && rule.description !== "" ? show(rule.description) + " " : ""}${problem}; ` +
+                        "say why the path is open, using only a-zA-Z0-9, spaces and ._-:/()#,@[]+=;{}!$*",
+                );
             }
         }
     },
@@ -219,8 +270,7 @@ export function stackRules(resources: PolicyResource[]): { rule: NormalRule; gro
     for (const r of resources) {
         for (const rule of rulesOf(r)) {
             const ref = rule.groupRef;
-            const owners = ref === "self" ? [r]
-                : groups.filter(g => isYes(refersTo(r, ref.prop, ref.value, g, ["id"])));
+            const owners = ref === "self" ? [r] : groups.filter((g) => isYes(refersTo(r, ref.prop, ref.value, g, ["id"])));
             result.push({ rule, groups: owners });
         }
     }
@@ -228,19 +278,22 @@ export function stackRules(resources: PolicyResource[]): { rule: NormalRule; gro
 }
 
 /** The security groups a rule's source names, resolved to resources of this stack where possible. */
-export function ruleSources(rule: NormalRule, owner: PolicyResource, candidates: PolicyResource[]):
-    { resolved: PolicyResource[]; unresolved: Peeked[] } {
+export function ruleSources(
+    rule: NormalRule,
+    owner: PolicyResource,
+    candidates: PolicyResource[],
+): { resolved: PolicyResource[]; unresolved: Peeked[] } {
     const resolved: PolicyResource[] = [];
     const unresolved: Peeked[] = [];
     for (const { prop, value } of rule.groups) {
-        const hits = candidates.filter(c => isYes(refersTo(owner, prop, value, c, ["id"])));
+        const hits = candidates.filter((c) => isYes(refersTo(owner, prop, value, c, ["id"])));
         if (hits.length === 0) {
             unresolved.push(value);
         }
         resolved.push(...hits);
     }
     if (rule.selfRef) {
-        resolved.push(...candidates.filter(c => c.urn === owner.urn));
+        resolved.push(...candidates.filter((c) => c.urn === owner.urn));
     }
     return { resolved, unresolved };
 }
@@ -257,9 +310,12 @@ export const vpcFlowLogsProd: StackValidationPolicy = {
         }
         const flowLogs = ofType(args.resources, T.flowLog);
         for (const vpc of ofType(args.resources, T.vpc)) {
-            const logged = flowLogs.some(f => isYes(refersTo(f, "vpcId", peek(f.props, "vpcId"), vpc, ["id"])));
+            const logged = flowLogs.some((f) => isYes(refersTo(f, "vpcId", peek(f.props, "vpcId"), vpc, ["id"])));
             if (!logged) {
-                report(`${label(vpc)}: no flow log in prod; add an aws.ec2.FlowLog with vpcId: vpc.id to a log group with retention`, vpc.urn);
+                report(
+                    `${label(vpc)}: no flow log in prod; add an aws.ec2.FlowLog with vpcId: vpc.id to a log group with retention`,
+                    vpc.urn,
+                );
             }
         }
     },
@@ -267,7 +323,8 @@ export const vpcFlowLogsProd: StackValidationPolicy = {
 
 export const vpcDefaultSecurityGroupClosed: StackValidationPolicy = {
     name: "vpc-default-security-group-closed",
-    description: "Each VPC's default security group is adopted by an aws.ec2.DefaultSecurityGroup with no rules, so nothing falls back to it.",
+    description:
+        "Each VPC's default security group is adopted by an aws.ec2.DefaultSecurityGroup with no rules, so nothing falls back to it.",
     enforcementLevel: "mandatory",
     severity: "medium",
     validateStack: (args, report) => {
@@ -276,13 +333,19 @@ export const vpcDefaultSecurityGroupClosed: StackValidationPolicy = {
             for (const direction of ["ingress", "egress"]) {
                 const rules = asList(peek(sg.props, direction));
                 if (rules.length > 0) {
-                    report(`${label(sg)}: ${direction} has ${rules.length} rule(s); remove them so the default security group admits nothing`, sg.urn);
+                    report(
+                        `${label(sg)}: ${direction} has ${rules.length} rule(s); remove them so the default security group admits nothing`,
+                        sg.urn,
+                    );
                 }
             }
         }
         for (const vpc of ofType(args.resources, T.vpc)) {
-            if (!defaults.some(d => isYes(refersTo(d, "vpcId", peek(d.props, "vpcId"), vpc, ["id"])))) {
-                report(`${label(vpc)}: its default security group keeps AWS's allow-all rules; adopt it with an aws.ec2.DefaultSecurityGroup (vpcId: vpc.id) with no ingress or egress`, vpc.urn);
+            if (!defaults.some((d) => isYes(refersTo(d, "vpcId", peek(d.props, "vpcId"), vpc, ["id"])))) {
+                report(
+                    `${label(vpc)}: its default security group keeps AWS's allow-all rules; adopt it with an aws.ec2.DefaultSecurityGroup (vpcId: vpc.id) with no ingress or egress`,
+                    vpc.urn,
+                );
             }
         }
     },

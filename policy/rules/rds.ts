@@ -1,8 +1,13 @@
 // RDS: Aurora clusters, their instances, and plain instances. AWSGuard's RDS rules only match
 // aws.rds.Instance; these match the Aurora cluster types too.
 import * as aws from "@pulumi/aws";
-import { PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy,
-    validateResourceOfType } from "@pulumi/policy";
+import {
+    PolicyResource,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationPolicy,
+    validateResourceOfType,
+} from "@pulumi/policy";
 import { environmentConfigSchema, environmentOf, isYes, label, ofType, peek, refersTo, show, stackProviders, Unknown } from "../util";
 import { T } from "./types";
 
@@ -17,8 +22,10 @@ const isPostgres = (engine: unknown) => typeof engine === "string" && /postgres/
  * what the stack adds to it. A stack that declares a cluster is judged strictly, whatever its functions say.
  */
 export function frontsExistingCluster(resources: PolicyResource[]): boolean {
-    return ofType(resources, T.rdsCluster).length === 0 &&
-        ofType(resources, T.lambdaFunction).some(fn => peek(fn.props, "environment", "variables", "DB_EXISTING_DATABASE") === "true");
+    return (
+        ofType(resources, T.rdsCluster).length === 0 &&
+        ofType(resources, T.lambdaFunction).some((fn) => peek(fn.props, "environment", "variables", "DB_EXISTING_DATABASE") === "true")
+    );
 }
 
 /**
@@ -37,14 +44,18 @@ export const rdsIamAuthentication: ResourceValidationPolicy = {
     validateResource: [
         validateResourceOfType(aws.rds.Cluster, (cluster, args, report) => {
             if (cluster.iamDatabaseAuthenticationEnabled !== true) {
-                report(`${label(args)}: iamDatabaseAuthenticationEnabled is ${show(cluster.iamDatabaseAuthenticationEnabled)}; ` +
-                    "set iamDatabaseAuthenticationEnabled: true so clients authenticate with IAM tokens");
+                report(
+                    `${label(args)}: iamDatabaseAuthenticationEnabled is ${show(cluster.iamDatabaseAuthenticationEnabled)}; ` +
+                        "set iamDatabaseAuthenticationEnabled: true so clients authenticate with IAM tokens",
+                );
             }
         }),
         validateResourceOfType(aws.rds.Instance, (instance, args, report) => {
             if (instance.iamDatabaseAuthenticationEnabled !== true) {
-                report(`${label(args)}: iamDatabaseAuthenticationEnabled is ${show(instance.iamDatabaseAuthenticationEnabled)}; ` +
-                    "set iamDatabaseAuthenticationEnabled: true so clients authenticate with IAM tokens");
+                report(
+                    `${label(args)}: iamDatabaseAuthenticationEnabled is ${show(instance.iamDatabaseAuthenticationEnabled)}; ` +
+                        "set iamDatabaseAuthenticationEnabled: true so clients authenticate with IAM tokens",
+                );
             }
         }),
     ],
@@ -72,7 +83,9 @@ function checkStorage(args: ResourceValidationArgs, report: (m: string) => void)
     if (encrypted !== true) {
         report(`${label(args)}: storageEncrypted is ${show(encrypted)}; set storageEncrypted: true and kmsKeyId to a customer-managed key`);
     } else if (!isCustomerManagedKey(keyId)) {
-        report(`${label(args)}: kmsKeyId is ${show(keyId)}, so the AWS-managed aws/rds key is used; set kmsKeyId to a customer-managed aws.kms.Key with rotation on`);
+        report(
+            `${label(args)}: kmsKeyId is ${show(keyId)}, so the AWS-managed aws/rds key is used; set kmsKeyId to a customer-managed aws.kms.Key with rotation on`,
+        );
     }
 }
 
@@ -83,20 +96,30 @@ export const rdsManagedMasterPassword: ResourceValidationPolicy = {
     severity: "critical",
     validateResource: validateResourceOfType(aws.rds.Cluster, (cluster, args, report) => {
         // A cluster restored from a snapshot or replicating another one inherits its credentials.
-        if (peek(args.props, "snapshotIdentifier") || peek(args.props, "replicationSourceIdentifier") || peek(args.props, "globalClusterIdentifier")) {
+        if (
+            peek(args.props, "snapshotIdentifier") ||
+            peek(args.props, "replicationSourceIdentifier") ||
+            peek(args.props, "globalClusterIdentifier")
+        ) {
             return;
         }
         if (cluster.masterPassword !== undefined) {
-            report(`${label(args)}: masterPassword is set in the program (plaintext in state and config); ` +
-                "remove it and set manageMasterUserPassword: true so RDS generates and rotates it in Secrets Manager");
+            report(
+                `${label(args)}: masterPassword is set in the program (plaintext in state and config); ` +
+                    "remove it and set manageMasterUserPassword: true so RDS generates and rotates it in Secrets Manager",
+            );
         } else if (cluster.manageMasterUserPassword !== true) {
-            report(`${label(args)}: manageMasterUserPassword is ${show(cluster.manageMasterUserPassword)}; ` +
-                "set manageMasterUserPassword: true so RDS keeps the master password in Secrets Manager");
+            report(
+                `${label(args)}: manageMasterUserPassword is ${show(cluster.manageMasterUserPassword)}; ` +
+                    "set manageMasterUserPassword: true so RDS keeps the master password in Secrets Manager",
+            );
         }
         const secretKey = peek(args.props, "masterUserSecretKmsKeyId");
         if (cluster.manageMasterUserPassword === true && !isCustomerManagedKey(secretKey)) {
-            report(`${label(args)}: masterUserSecretKmsKeyId is ${show(secretKey)}, so the master secret uses the AWS-managed key; ` +
-                "set masterUserSecretKmsKeyId to a customer-managed aws.kms.Key");
+            report(
+                `${label(args)}: masterUserSecretKmsKeyId is ${show(secretKey)}, so the master secret uses the AWS-managed key; ` +
+                    "set masterUserSecretKmsKeyId to a customer-managed aws.kms.Key",
+            );
         }
     }),
 };
@@ -108,8 +131,7 @@ export const rdsBackupRetention: ResourceValidationPolicy = {
     severity: "medium",
     configSchema: environmentConfigSchema,
     validateResource: [
-        validateResourceOfType(aws.rds.Cluster, (cluster, args, report) =>
-            checkRetention(cluster.backupRetentionPeriod, args, report)),
+        validateResourceOfType(aws.rds.Cluster, (cluster, args, report) => checkRetention(cluster.backupRetentionPeriod, args, report)),
         validateResourceOfType(aws.rds.Instance, (instance, args, report) => {
             if (!instance.replicateSourceDb) {
                 checkRetention(instance.backupRetentionPeriod, args, report);
@@ -124,8 +146,10 @@ function checkRetention(days: number | undefined, args: ResourceValidationArgs, 
     // AWS's default retention is 1 day.
     const effective = days ?? 1;
     if (effective < minimum) {
-        report(`${label(args)}: backupRetentionPeriod is ${days === undefined ? "unset (1 day)" : days} in ${env}; ` +
-            `set backupRetentionPeriod >= ${minimum}`);
+        report(
+            `${label(args)}: backupRetentionPeriod is ${days === undefined ? "unset (1 day)" : days} in ${env}; ` +
+                `set backupRetentionPeriod >= ${minimum}`,
+        );
     }
 }
 
@@ -157,14 +181,20 @@ export const rdsFinalSnapshotProd: ResourceValidationPolicy = {
     configSchema: environmentConfigSchema,
     validateResource: [
         validateResourceOfType(aws.rds.Cluster, (cluster, args, report) =>
-            checkFinalSnapshot(cluster.skipFinalSnapshot, cluster.finalSnapshotIdentifier, args, report)),
+            checkFinalSnapshot(cluster.skipFinalSnapshot, cluster.finalSnapshotIdentifier, args, report),
+        ),
         validateResourceOfType(aws.rds.Instance, (instance, args, report) =>
-            checkFinalSnapshot(instance.skipFinalSnapshot, instance.finalSnapshotIdentifier, args, report)),
+            checkFinalSnapshot(instance.skipFinalSnapshot, instance.finalSnapshotIdentifier, args, report),
+        ),
     ],
 };
 
-function checkFinalSnapshot(skip: boolean | undefined, identifier: string | undefined, args: ResourceValidationArgs,
-                            report: (m: string) => void) {
+function checkFinalSnapshot(
+    skip: boolean | undefined,
+    identifier: string | undefined,
+    args: ResourceValidationArgs,
+    report: (m: string) => void,
+) {
     if (envOf(args) !== "prod") {
         return;
     }
@@ -250,18 +280,26 @@ export const rdsSupportedEngineVersion: ResourceValidationPolicy = {
     validateResource: validateResourceOfType(aws.rds.Cluster, (cluster, args, report) => {
         const minimum = args.getConfig<{ minimumMajorVersion?: number }>().minimumMajorVersion ?? DEFAULT_MINIMUM_POSTGRES_MAJOR;
         if (cluster.engine !== "aurora-postgresql") {
-            report(`${label(args)}: engine is ${show(cluster.engine)}; set engine: "aurora-postgresql" (RDS Proxy engineFamily POSTGRESQL)`);
+            report(
+                `${label(args)}: engine is ${show(cluster.engine)}; set engine: "aurora-postgresql" (RDS Proxy engineFamily POSTGRESQL)`,
+            );
             return;
         }
         if (cluster.engineMode === "serverless") {
-            report(`${label(args)}: engineMode is "serverless" (Serverless v1, retired); use engineMode "provisioned" with serverlessv2ScalingConfiguration`);
+            report(
+                `${label(args)}: engineMode is "serverless" (Serverless v1, retired); use engineMode "provisioned" with serverlessv2ScalingConfiguration`,
+            );
         }
         const version = cluster.engineVersion;
         const major = typeof version === "string" ? Number.parseInt(version.split(".")[0], 10) : NaN;
         if (version === undefined) {
-            report(`${label(args)}: engineVersion is unset, so AWS picks a default that changes over time; pin engineVersion to ${minimum} or later`);
+            report(
+                `${label(args)}: engineVersion is unset, so AWS picks a default that changes over time; pin engineVersion to ${minimum} or later`,
+            );
         } else if (!Number.isFinite(major) || major < minimum) {
-            report(`${label(args)}: engineVersion is ${show(version)}; use Aurora PostgreSQL ${minimum} or later (older majors are out of standard support)`);
+            report(
+                `${label(args)}: engineVersion is ${show(version)}; use Aurora PostgreSQL ${minimum} or later (older majors are out of standard support)`,
+            );
         }
     }),
 };
@@ -279,21 +317,29 @@ export const rdsClusterForcesTls: StackValidationPolicy = {
                 continue;
             }
             const groupName = peek(cluster.props, "dbClusterParameterGroupName");
-            if (groupName === undefined || groupName === "" ||
-                (typeof groupName === "string" && groupName.startsWith("default."))) {
-                report(`${label(cluster)}: dbClusterParameterGroupName is ${show(groupName)} (default group, rds.force_ssl not enforced); ` +
-                    "use an aws.rds.ClusterParameterGroup with rds.force_ssl = 1", cluster.urn);
+            if (groupName === undefined || groupName === "" || (typeof groupName === "string" && groupName.startsWith("default."))) {
+                report(
+                    `${label(cluster)}: dbClusterParameterGroupName is ${show(groupName)} (default group, rds.force_ssl not enforced); ` +
+                        "use an aws.rds.ClusterParameterGroup with rds.force_ssl = 1",
+                    cluster.urn,
+                );
                 continue;
             }
-            const group = groups.find(g => isYes(refersTo(cluster, "dbClusterParameterGroupName", groupName, g, ["name", "id"])));
+            const group = groups.find((g) => isYes(refersTo(cluster, "dbClusterParameterGroupName", groupName, g, ["name", "id"])));
             if (!group) {
-                report(`${label(cluster)}: dbClusterParameterGroupName ${show(groupName)} is not a cluster parameter group of this stack, so TLS enforcement can't be checked; ` +
-                    "define the group in this stack with rds.force_ssl = 1", cluster.urn);
+                report(
+                    `${label(cluster)}: dbClusterParameterGroupName ${show(groupName)} is not a cluster parameter group of this stack, so TLS enforcement can't be checked; ` +
+                        "define the group in this stack with rds.force_ssl = 1",
+                    cluster.urn,
+                );
                 continue;
             }
             const problem = forceSslProblem(group);
             if (problem) {
-                report(`${label(cluster)}: its parameter group ${label(group)} ${problem}; add parameter { name: "rds.force_ssl", value: "1" }`, cluster.urn);
+                report(
+                    `${label(cluster)}: its parameter group ${label(group)} ${problem}; add parameter { name: "rds.force_ssl", value: "1" }`,
+                    cluster.urn,
+                );
             }
         }
     },
@@ -305,14 +351,13 @@ function forceSslProblem(group: PolicyResource): string | undefined {
         return "has parameters unknown until apply";
     }
     const list = Array.isArray(parameters) ? parameters : [];
-    const forceSsl = list.find(p => peek(p, "name") === "rds.force_ssl");
+    const forceSsl = list.find((p) => peek(p, "name") === "rds.force_ssl");
     if (!forceSsl) {
         return "does not set rds.force_ssl";
     }
     const value = peek(forceSsl, "value");
     return String(value) === "1" ? undefined : `sets rds.force_ssl to ${show(value)}`;
 }
-
 
 export const rdsAutoMinorVersionUpgrade: ResourceValidationPolicy = {
     name: "rds-auto-minor-version-upgrade",
@@ -340,36 +385,49 @@ export const rdsPerformanceInsights: ResourceValidationPolicy = {
     severity: "medium",
     configSchema: environmentConfigSchema,
     validateResource: [
-        validateResourceOfType(aws.rds.ClusterInstance, (instance, args, report) => checkInsights(instance.performanceInsightsEnabled, args, report)),
-        validateResourceOfType(aws.rds.Instance, (instance, args, report) => checkInsights(instance.performanceInsightsEnabled, args, report)),
+        validateResourceOfType(aws.rds.ClusterInstance, (instance, args, report) =>
+            checkInsights(instance.performanceInsightsEnabled, args, report),
+        ),
+        validateResourceOfType(aws.rds.Instance, (instance, args, report) =>
+            checkInsights(instance.performanceInsightsEnabled, args, report),
+        ),
     ],
 };
 
 function checkInsights(enabled: boolean | undefined, args: ResourceValidationArgs, report: (m: string) => void) {
     const keyId = peek(args.props, "performanceInsightsKmsKeyId");
     if (enabled === true && !isCustomerManagedKey(keyId)) {
-        report(`${label(args)}: performanceInsightsKmsKeyId is ${show(keyId)}, so query text is kept under the AWS-managed key; set it to a customer-managed aws.kms.Key`);
+        report(
+            `${label(args)}: performanceInsightsKmsKeyId is ${show(keyId)}, so query text is kept under the AWS-managed key; set it to a customer-managed aws.kms.Key`,
+        );
     }
     if (enabled !== true && envOf(args) === "prod") {
-        report(`${label(args)}: performanceInsightsEnabled is ${show(enabled)} in prod; set performanceInsightsEnabled: true with performanceInsightsKmsKeyId`);
+        report(
+            `${label(args)}: performanceInsightsEnabled is ${show(enabled)} in prod; set performanceInsightsEnabled: true with performanceInsightsKmsKeyId`,
+        );
     }
 }
 
 export const rdsEnhancedMonitoringProd: ResourceValidationPolicy = {
     name: "rds-enhanced-monitoring-prod",
-    description: "Prod RDS instances publish OS-level Enhanced Monitoring metrics (monitoringInterval > 0). Advisory: operational visibility, not an exposure.",
+    description:
+        "Prod RDS instances publish OS-level Enhanced Monitoring metrics (monitoringInterval > 0). Advisory: operational visibility, not an exposure.",
     enforcementLevel: "advisory",
     severity: "low",
     configSchema: environmentConfigSchema,
     validateResource: [
         validateResourceOfType(aws.rds.ClusterInstance, (instance, args, report) => {
             if (envOf(args) === "prod" && !(typeof instance.monitoringInterval === "number" && instance.monitoringInterval > 0)) {
-                report(`${label(args)}: monitoringInterval is ${show(instance.monitoringInterval)} in prod; set monitoringInterval (e.g. 60) and monitoringRoleArn`);
+                report(
+                    `${label(args)}: monitoringInterval is ${show(instance.monitoringInterval)} in prod; set monitoringInterval (e.g. 60) and monitoringRoleArn`,
+                );
             }
         }),
         validateResourceOfType(aws.rds.Instance, (instance, args, report) => {
             if (envOf(args) === "prod" && !(typeof instance.monitoringInterval === "number" && instance.monitoringInterval > 0)) {
-                report(`${label(args)}: monitoringInterval is ${show(instance.monitoringInterval)} in prod; set monitoringInterval (e.g. 60) and monitoringRoleArn`);
+                report(
+                    `${label(args)}: monitoringInterval is ${show(instance.monitoringInterval)} in prod; set monitoringInterval (e.g. 60) and monitoringRoleArn`,
+                );
             }
         }),
     ],
@@ -387,14 +445,22 @@ export const rdsMultiAzProd: StackValidationPolicy = {
         }
         const instances = ofType(args.resources, T.rdsClusterInstance);
         for (const cluster of ofType(args.resources, T.rdsCluster)) {
-            const members = instances.filter(i =>
-                isYes(refersTo(i, "clusterIdentifier", peek(i.props, "clusterIdentifier"), cluster, ["clusterIdentifier", "id"])));
-            const zones = new Set(members.map(i => peek(i.props, "availabilityZone")).filter(z => typeof z === "string"));
-            const pinnedTogether = members.length >= 2 && zones.size === 1 && members.every(i => typeof peek(i.props, "availabilityZone") === "string");
+            const members = instances.filter((i) =>
+                isYes(refersTo(i, "clusterIdentifier", peek(i.props, "clusterIdentifier"), cluster, ["clusterIdentifier", "id"])),
+            );
+            const zones = new Set(members.map((i) => peek(i.props, "availabilityZone")).filter((z) => typeof z === "string"));
+            const pinnedTogether =
+                members.length >= 2 && zones.size === 1 && members.every((i) => typeof peek(i.props, "availabilityZone") === "string");
             if (members.length < 2) {
-                report(`${label(cluster)}: ${members.length} instance(s) in prod; add a second aws.rds.ClusterInstance in another availability zone`, cluster.urn);
+                report(
+                    `${label(cluster)}: ${members.length} instance(s) in prod; add a second aws.rds.ClusterInstance in another availability zone`,
+                    cluster.urn,
+                );
             } else if (pinnedTogether) {
-                report(`${label(cluster)}: all ${members.length} instances are pinned to ${[...zones][0]}; spread them over availability zones`, cluster.urn);
+                report(
+                    `${label(cluster)}: all ${members.length} instances are pinned to ${[...zones][0]}; spread them over availability zones`,
+                    cluster.urn,
+                );
             }
         }
     },

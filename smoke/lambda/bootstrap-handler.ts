@@ -7,7 +7,11 @@
 //    the VPC and connects with pg as the master user over verified TLS (bootstrap-vpc.ts).
 // DB_EXISTING_DATABASE=true runs the non-destructive bootstrap (access/bootstrap-sql.ts existingDatabase).
 import {
-    BeginTransactionCommand, CommitTransactionCommand, ExecuteStatementCommand, RDSDataClient, RollbackTransactionCommand,
+    BeginTransactionCommand,
+    CommitTransactionCommand,
+    ExecuteStatementCommand,
+    RDSDataClient,
+    RollbackTransactionCommand,
 } from "@aws-sdk/client-rds-data";
 import { accessSpec, AuthMode } from "../../access/spec";
 import { bootstrapStatements, SqlStatement } from "../../access/bootstrap-sql";
@@ -38,7 +42,12 @@ export interface BootstrapResult {
     retired: string[];
 }
 
-export function dataApiExecutor(o: { client: Pick<RDSDataClient, "send">; resourceArn: string; secretArn: string; database: string }): SqlExecutor {
+export function dataApiExecutor(o: {
+    client: Pick<RDSDataClient, "send">;
+    resourceArn: string;
+    secretArn: string;
+    database: string;
+}): SqlExecutor {
     const base = { resourceArn: o.resourceArn, secretArn: o.secretArn, database: o.database };
     return async (statements) => {
         const { transactionId } = await o.client.send(new BeginTransactionCommand(base));
@@ -46,25 +55,34 @@ export function dataApiExecutor(o: { client: Pick<RDSDataClient, "send">; resour
         try {
             for (const [index, statement] of statements.entries()) {
                 try {
-                    const parameters = Object.entries(statement.parameters ?? {}).map(([name, value]) => ({ name, value: { stringValue: value } }));
-                    const response = await o.client.send(new ExecuteStatementCommand({
-                        ...base,
-                        sql: statement.sql,
-                        transactionId,
-                        ...(parameters.length > 0 ? { parameters } : {}),
-                        ...(statement.returnsRows ? { formatRecordsAs: "JSON" as const } : {}),
+                    const parameters = Object.entries(statement.parameters ?? {}).map(([name, value]) => ({
+                        name,
+                        value: { stringValue: value },
                     }));
+                    const response = await o.client.send(
+                        new ExecuteStatementCommand({
+                            ...base,
+                            sql: statement.sql,
+                            transactionId,
+                            ...(parameters.length > 0 ? { parameters } : {}),
+                            ...(statement.returnsRows ? { formatRecordsAs: "JSON" as const } : {}),
+                        }),
+                    );
                     results.push(statement.returnsRows ? (JSON.parse(response?.formattedRecords ?? "[]") as Rows) : undefined);
                 } catch (err) {
                     // Statement text never holds a secret (parameters do, and are not shown).
                     const shown = statement.sql.replace(/\s+/g, " ").slice(0, 120);
-                    throw new Error(`bootstrap failed at statement ${index + 1}/${statements.length} (${shown}): ${(err as Error).message}`);
+                    throw new Error(
+                        `bootstrap failed at statement ${index + 1}/${statements.length} (${shown}): ${(err as Error).message}`,
+                    );
                 }
             }
             await o.client.send(new CommitTransactionCommand({ resourceArn: o.resourceArn, secretArn: o.secretArn, transactionId }));
             return results;
         } catch (err) {
-            await o.client.send(new RollbackTransactionCommand({ resourceArn: o.resourceArn, secretArn: o.secretArn, transactionId })).catch(() => undefined);
+            await o.client
+                .send(new RollbackTransactionCommand({ resourceArn: o.resourceArn, secretArn: o.secretArn, transactionId }))
+                .catch(() => undefined);
             throw err;
         }
     };
@@ -100,12 +118,18 @@ async function executorFor(deps: BootstrapHandlerDeps, database: string, owner: 
     const env = deps.env;
     const path = env.DB_BOOTSTRAP_PATH || "data-api";
     if (path === "data-api") {
-        return dataApiExecutor({ client: new RDSDataClient({}), resourceArn: required(env, "DB_CLUSTER_ARN"), secretArn: required(env, "DB_SECRET_ARN"), database });
+        return dataApiExecutor({
+            client: new RDSDataClient({}),
+            resourceArn: required(env, "DB_CLUSTER_ARN"),
+            secretArn: required(env, "DB_SECRET_ARN"),
+            database,
+        });
     }
     if (path !== "vpc") throw new Error(`bootstrap: DB_BOOTSTRAP_PATH is ${JSON.stringify(path)}; allowed: data-api, vpc`);
     const host = required(env, "DB_HOST");
     const port = Number(required(env, "DB_PORT"));
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`bootstrap: DB_PORT is ${JSON.stringify(env.DB_PORT)}; expected an integer 1..65535 (the cluster's port)`);
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+        throw new Error(`bootstrap: DB_PORT is ${JSON.stringify(env.DB_PORT)}; expected an integer 1..65535 (the cluster's port)`);
     const secretArn = required(env, "DB_SECRET_ARN");
     // Loaded only on this path, so the Data API path's cold start does not load pg, the Secrets Manager client and
     // the RDS CA bundle.
@@ -113,16 +137,24 @@ async function executorFor(deps: BootstrapHandlerDeps, database: string, owner: 
     const secret = await (deps.readSecret ?? secretsManagerReader())(secretArn);
     // The schema owner the statements name (default privileges FOR ROLE, the probe's owner) is the user they run as.
     if (secret.username !== owner) {
-        throw new Error(`bootstrap: the master secret ${secretArn} is for user ${JSON.stringify(secret.username)}, but DB_OWNER is ${JSON.stringify(owner)}; set database.masterUsername to the cluster's master user`);
+        throw new Error(
+            `bootstrap: the master secret ${secretArn} is for user ${JSON.stringify(secret.username)}, but DB_OWNER is ${JSON.stringify(owner)}; set database.masterUsername to the cluster's master user`,
+        );
     }
-    return vpcExecutor({ target: { host, port, database }, secret, ...(deps.ca ? { ca: deps.ca } : {}), ...(deps.connect ? { connect: deps.connect } : {}) });
+    return vpcExecutor({
+        target: { host, port, database },
+        secret,
+        ...(deps.ca ? { ca: deps.ca } : {}),
+        ...(deps.connect ? { connect: deps.connect } : {}),
+    });
 }
 
 export function createBootstrapHandler(deps: BootstrapHandlerDeps) {
     return async (event: BootstrapEvent = {}): Promise<BootstrapResult> => {
         const env = deps.env;
         const authMode = required(env, "DB_AUTH_MODE");
-        if (authMode !== "iam" && authMode !== "secrets") throw new Error(`bootstrap: DB_AUTH_MODE is ${JSON.stringify(authMode)}; allowed: iam, secrets`);
+        if (authMode !== "iam" && authMode !== "secrets")
+            throw new Error(`bootstrap: DB_AUTH_MODE is ${JSON.stringify(authMode)}; allowed: iam, secrets`);
         const owner = required(env, "DB_OWNER");
         const database = required(env, "DB_NAME");
         let users;
@@ -133,15 +165,23 @@ export function createBootstrapHandler(deps: BootstrapHandlerDeps) {
         }
         const defaultUser = env.DB_USER || users[0].name;
         const spec = accessSpec({ database, owner, authMode: authMode as AuthMode, users });
-        const passwords: Record<string, string> = { ...(event.password !== undefined ? { [defaultUser]: event.password } : {}), ...(event.passwords ?? {}) };
+        const passwords: Record<string, string> = {
+            ...(event.password !== undefined ? { [defaultUser]: event.password } : {}),
+            ...(event.passwords ?? {}),
+        };
         if (authMode === "secrets") {
             const missing = users.map((u) => u.name).filter((name) => !passwords[name]);
             if (missing.length > 0) {
-                throw new Error(`bootstrap: secrets mode needs each user's proxy-secret password in the event ({ "passwords": { "<user>": "<password>" } }); missing: ${missing.join(", ")}`);
+                throw new Error(
+                    `bootstrap: secrets mode needs each user's proxy-secret password in the event ({ "passwords": { "<user>": "<password>" } }); missing: ${missing.join(", ")}`,
+                );
             }
         }
         const existingDatabase = flag(env, "DB_EXISTING_DATABASE");
-        const statements = bootstrapStatements(spec, { ...(authMode === "secrets" ? { passwords } : {}), ...(existingDatabase ? { existingDatabase } : {}) });
+        const statements = bootstrapStatements(spec, {
+            ...(authMode === "secrets" ? { passwords } : {}),
+            ...(existingDatabase ? { existingDatabase } : {}),
+        });
         const execute = deps.execute ?? (await executorFor(deps, spec.database, owner));
         const results = (await execute(statements)) ?? [];
         const index = statements.findIndex((s) => s.returnsRows);

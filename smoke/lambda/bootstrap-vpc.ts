@@ -57,25 +57,35 @@ export function parseMasterSecret(secretString: string | undefined, secretArn: s
     }
     const s = parsed as Partial<MasterSecret>;
     if (typeof s?.username !== "string" || s.username === "" || typeof s.password !== "string" || s.password === "") {
-        throw new Error(`bootstrap: the secret ${secretArn} has no string "username" and "password"; expected the RDS-managed master secret`);
+        throw new Error(
+            `bootstrap: the secret ${secretArn} has no string "username" and "password"; expected the RDS-managed master secret`,
+        );
     }
     return { username: s.username, password: s.password };
 }
 
 /** GetSecretValue with bounded time and attempts. */
 export function secretsManagerReader(o: { client?: Pick<SecretsManagerClient, "send"> } = {}): SecretReader {
-    const client = o.client ?? new SecretsManagerClient({
-        maxAttempts: 2,
-        requestHandler: { connectionTimeout: 2_000, requestTimeout: SECRET_TIMEOUT_MS },
-    });
+    const client =
+        o.client ??
+        new SecretsManagerClient({
+            maxAttempts: 2,
+            requestHandler: { connectionTimeout: 2_000, requestTimeout: SECRET_TIMEOUT_MS },
+        });
     return async (secretArn) => {
         let secretString: string | undefined;
         try {
-            const response = await within(client.send(new GetSecretValueCommand({ SecretId: secretArn })), SECRET_TIMEOUT_MS * 2, `reading the secret ${secretArn}`);
+            const response = await within(
+                client.send(new GetSecretValueCommand({ SecretId: secretArn })),
+                SECRET_TIMEOUT_MS * 2,
+                `reading the secret ${secretArn}`,
+            );
             secretString = response.SecretString;
         } catch (err) {
             const e = err as Error;
-            throw new Error(`bootstrap: could not read the master secret ${secretArn}: ${e.name}: ${e.message} (the function needs secretsmanager:GetSecretValue on it and a route to Secrets Manager from its subnets)`);
+            throw new Error(
+                `bootstrap: could not read the master secret ${secretArn}: ${e.name}: ${e.message} (the function needs secretsmanager:GetSecretValue on it and a route to Secrets Manager from its subnets)`,
+            );
         }
         return parseMasterSecret(secretString, secretArn);
     };
@@ -102,10 +112,15 @@ export function vpcExecutor(o: {
     connect?: (config: pg.ClientConfig) => pg.Client;
 }): (statements: SqlStatement[]) => Promise<Array<Array<Record<string, unknown>> | undefined>> {
     const { host, port, database } = o.target;
-    if (isIP(host) !== 0) throw new Error(`bootstrap: DB_HOST is the address ${host}; expected the cluster's writer endpoint name, which TLS verifies`);
+    if (isIP(host) !== 0)
+        throw new Error(`bootstrap: DB_HOST is the address ${host}; expected the cluster's writer endpoint name, which TLS verifies`);
     return async (statements) => {
         const config: pg.ClientConfig = {
-            host, port, database, user: o.secret.username, password: o.secret.password,
+            host,
+            port,
+            database,
+            user: o.secret.username,
+            password: o.secret.password,
             ssl: { ca: [...(o.ca ?? RDS_CA_BUNDLE)], rejectUnauthorized: true, servername: host },
             connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
             query_timeout: QUERY_TIMEOUT_MS,

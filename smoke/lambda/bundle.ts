@@ -108,6 +108,8 @@ export function coldLoadMs(code: string): number {
 if (require.main === module) {
     for (const name of Object.keys(HANDLERS) as HandlerName[]) {
         const code = bundle(name);
-        console.log(`${name}: ${(code.length / 1024).toFixed(0)} KiB bundled, ${(zippedBytes(code) / 1024).toFixed(0)} KiB zipped, cold module load ${coldLoadMs(code).toFixed(0)} ms (median of 5)`);
+        console.log(
+            `${name}: ${(code.length / 1024).toFixed(0)} KiB bundled, ${(zippedBytes(code) / 1024).toFixed(0)} KiB zipped, cold module load ${coldLoadMs(code).toFixed(0)} ms (median of 5)`,
+        );
     }
 }

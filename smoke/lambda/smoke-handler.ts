@@ -42,14 +42,24 @@ export function summarize(report: SmokeReport): SmokeSummary {
     return {
         ok: report.ok,
         target: `${t.user}@${t.host}:${t.port}/${t.database}`,
-        checks: report.checks.map((c) => ({ name: c.name, ok: c.ok, ...(c.ok && c.warning ? { warning: true as const } : {}), detail: c.detail, ms: Math.round(c.ms) })),
+        checks: report.checks.map((c) => ({
+            name: c.name,
+            ok: c.ok,
+            ...(c.ok && c.warning ? { warning: true as const } : {}),
+            detail: c.detail,
+            ms: Math.round(c.ms),
+        })),
         totalMs: Math.round(report.totalMs),
         warnings: report.warnings,
     };
 }
 
 export function createSmokeHandler(deps: SmokeHandlerDeps) {
-    const writeMetrics = deps.writeMetrics ?? ((line: string) => { process.stdout.write(`${line}\n`); });
+    const writeMetrics =
+        deps.writeMetrics ??
+        ((line: string) => {
+            process.stdout.write(`${line}\n`);
+        });
     return async (event: SmokeEvent = {}): Promise<SmokeSummary> => {
         const target = validateTarget({
             ...mergeInputs(inputFromEnv(deps.env), { owner: deps.env.DB_OWNER }),
@@ -70,7 +80,8 @@ export function createSmokeHandler(deps: SmokeHandlerDeps) {
         const stack = deps.env.STACK_NAME ?? "unknown";
         // Only the metrics the function was deployed to publish (SMOKE_METRICS, priced by the cost tool); each
         // check's verdict as a plain log line.
-        for (const doc of emfDocuments(report, { stack, nowMs: startedMs, publish: allowedMetrics(deps.env.SMOKE_METRICS) })) writeMetrics(JSON.stringify(doc));
+        for (const doc of emfDocuments(report, { stack, nowMs: startedMs, publish: allowedMetrics(deps.env.SMOKE_METRICS) }))
+            writeMetrics(JSON.stringify(doc));
         for (const line of checkLogLines(report, { stack })) writeMetrics(line);
         if (!report.ok && !scheduled) {
             // Lambda reports the message as errorMessage; the provider shows it as the update's failure.
