@@ -106,5 +106,18 @@ describe("npm start (the local rehearsal)", function () {
         assert.match(out, /✓ {2}CONNECT revoked: GET \/health\/db → 503 permission denied for database "appdb" \(42501\)/);
         assert.match(out, /✓ {2}CONNECT granted back: GET \/health\/db → 200 app_user/);
         assert.doesNotMatch(out, /X-Amz-Signature|X-Amz-Credential/);
+        // The README's excerpt of this output: its plan and policy lines are printed as they are (lines with … are
+        // shortened there and checked up to it).
+        const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");
+        const excerpt = /```\n(Plan for stack dev[\s\S]*?)```/.exec(readme)?.[1] ?? "";
+        const lines = excerpt.split("\n").filter((l) => /^(Plan for|  eu-west-1|  [A-Z]\w+ +\d+ |Policies \()/.test(l));
+        assert.ok(lines.length >= 4, `README excerpt: ${excerpt}`);
+        for (const line of lines) {
+            const known = line.split("…")[0];
+            assert.ok(
+                out.split("\n").some((l) => l.startsWith(known)),
+                `README's npm start excerpt has "${line}", which npm start does not print`,
+            );
+        }
     });
 });
