@@ -111,14 +111,19 @@ export function pgExecutor(client: pg.Client): SqlExecutor {
     };
 }
 
+// One plane for both handlers' tests (a plane costs ~2 s of CPU to start): the smoke's tests run first and put
+// back what they change, and the bootstrap's converge the database from whatever they find.
+let shared: Promise<LocalDataPlane> | undefined;
+const sharedPlane = () => (shared ??= startLocalDataPlane());
+after(async () => {
+    if (shared) await (await shared).stop();
+});
+
 describe("smoke Lambda handler against the local data plane", function () {
     this.timeout(60000);
     let dp: LocalDataPlane;
     before(async () => {
-        dp = await startLocalDataPlane();
-    });
-    after(async () => {
-        await dp?.stop();
+        dp = await sharedPlane();
     });
 
     it("passes on a correct stack and returns verdicts without any token or key", async () => {
@@ -286,12 +291,11 @@ describe("bootstrap Lambda handler", function () {
     let dp: LocalDataPlane;
     let admin: pg.Client;
     before(async () => {
-        dp = await startLocalDataPlane();
+        dp = await sharedPlane();
         admin = await dp.admin();
     });
     after(async () => {
         await admin?.end();
-        await dp?.stop();
     });
 
     const run = () => createBootstrapHandler({ env: lambdaEnv(dp), execute: pgExecutor(admin) })({});

@@ -25,7 +25,7 @@ describe("stale local data planes", function () {
         const code =
             "require('./local/dataplane').startLocalDataPlane({ reader: true }).then((p) => { " +
             "process.stdout.write(require('path').dirname(p.serverLogFile) + '\\n'); setInterval(() => undefined, 1 << 30); })";
-        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", code], {
+        const child = spawn(process.execPath, ["-r", "./scripts/ts-register.js", "-e", code], {
             cwd: path.join(__dirname, ".."),
             stdio: ["ignore", "pipe", "pipe"],
         });
