@@ -3,7 +3,9 @@
 // (observe.ts reads what a user holds, diff.ts compares it with this).
 // No Pulumi import: the access/ room is bundled into the Lambdas.
 
-import { AccessProfile, ACCESS_PROFILES, DbUser } from "./users";
+import { AccessProfile, ACCESS_PROFILES, DbUser, IDENTIFIER } from "./users";
+
+export { IDENTIFIER };
 
 export type { AccessProfile, DbUser };
 
@@ -82,7 +84,6 @@ export interface AccessSpec {
     users: GrantsSpec[];
 }
 
-const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 /** Roles whose membership hands out administrative power; never acceptable for an application user. */
 export const ADMIN_ROLES = new Set(["rds_superuser", "rds_replication", "rds_password", "rdsadmin", "rdsrepladmin", "rds_ad", "postgres"]);
 export const TABLE_PRIVILEGES_ALL = ["SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"];

@@ -3,6 +3,9 @@
 // access profile and the endpoint it is meant for are written once, in the stack file.
 // No Pulumi import: this file is bundled into the Lambdas.
 
+/** A PostgreSQL identifier as this project accepts it: lower case, unquoted, at most 63 bytes. */
+export const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+
 /** What a user may do in schema `app`: write rows, read rows, or change the schema (migrations). */
 export type AccessProfile = "readwrite" | "readonly" | "ddl";
 export const ACCESS_PROFILES: readonly AccessProfile[] = ["readwrite", "readonly", "ddl"];
@@ -19,7 +22,7 @@ export interface DbUser {
 
 /** Why `name` cannot be a database user's name, or undefined. Unquoted, lower case, not reserved. */
 export function pgIdentifierProblem(name: string): string | undefined {
-    if (typeof name !== "string" || !/^[a-z_][a-z0-9_]{0,62}$/.test(name)) {
+    if (typeof name !== "string" || !IDENTIFIER.test(name)) {
         return "is not a PostgreSQL identifier; use 1-63 characters of a-z, 0-9 and _, starting with a letter or _";
     }
     if (name.startsWith("pg_") || name.startsWith("rds_")) {

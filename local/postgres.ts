@@ -13,6 +13,7 @@ import path from "node:path";
 import { createHash, randomBytes } from "node:crypto";
 import pg from "pg";
 import { withTimeout } from "./deadline";
+import { IDENTIFIER } from "../access/spec";
 
 /** The cert names localhost and 127.0.0.1; we dial the IP so an IPv6 "localhost" never gets in the way. */
 export const LOCAL_HOST = "127.0.0.1";
@@ -375,7 +376,7 @@ export async function startLocalPostgres(o: LocalPostgresOptions): Promise<Local
      * use it: a new session's pg_conf_load_time() is the postmaster's last reload.
      */
     const allowCertificateLogin = async (roles: string[]): Promise<void> => {
-        const bad = roles.find((r) => !/^[a-z_][a-z0-9_]{0,62}$/.test(r));
+        const bad = roles.find((r) => !IDENTIFIER.test(r));
         if (bad !== undefined)
             throw new Error(`local PostgreSQL: role ${JSON.stringify(bad)} is not a plain identifier; use 1-63 of a-z, 0-9, _`);
         const fresh = roles.filter((r) => !certificateOnlyRoles.includes(r));

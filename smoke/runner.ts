@@ -15,6 +15,7 @@ import { noReaderHost, profileChecks, readerChecks, USER_CHECK, userChecks, User
 import { Credentials, tokenFactory } from "../client/token";
 import { SMOKE_OTHER_USER } from "../access/users";
 import { cidrWarningCheck, databaseWarningChecks, WARNING, WarningOptions } from "./warnings";
+import { IDENTIFIER } from "../access/spec";
 
 export type { CheckResult } from "./checks";
 export type { SmokeReport } from "./report";
@@ -63,7 +64,7 @@ export async function runSmoke(target: SmokeTarget, opts: SmokeOptions = {}): Pr
     }
 
     const otherUser = opts.otherUser ?? DEFAULT_OTHER_USER;
-    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(otherUser) || otherUser === valid.user) {
+    if (!IDENTIFIER.test(otherUser) || otherUser === valid.user) {
         const detail = `otherUser is ${JSON.stringify(otherUser)}; expected a lower-case identifier different from target.user`;
         return buildReport(valid, [{ name: "target", ok: false, detail, ms: 0, kind: "config" }], clock() - started);
     }

@@ -4,7 +4,7 @@
 
 import { isIP } from "node:net";
 
-import { AuthMode, DEFAULT_MASTER_USERNAME } from "../access/spec";
+import { AuthMode, DEFAULT_MASTER_USERNAME, IDENTIFIER } from "../access/spec";
 import { DbUser, usersProblems, toUsers } from "../access/users";
 import { Endpoint, endpointOf } from "../client/endpoint";
 import type { FunctionEnv } from "../client/env";
@@ -87,7 +87,6 @@ export class TargetError extends Error {
 
 const HOSTNAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
 // PostgreSQL identifiers as we allow them for generated users and databases: unquoted, lower case.
-const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
 
 function describe(value: unknown): string {

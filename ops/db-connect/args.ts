@@ -4,6 +4,7 @@ import { parseArgs } from "node:util";
 import { TUNNEL_PORT, tunnelRequestProblem } from "../../components/operator-session";
 import { PROXY_PORT } from "../../local/dataplane";
 import type { OutputKey } from "../../smoke/stack-outputs";
+import { IDENTIFIER } from "../../access/spec";
 
 export const USAGE = `Usage:
   npm run db:connect -- --stack NAME [--user NAME] [--reader | --host NAME] [-c SQL | --psql | --print-env] [--ca FILE] [--local-port N]
@@ -83,7 +84,7 @@ export function parseConnectArgs(argv: string[]): ConnectArgs {
     if (values.stack !== undefined && !/^[A-Za-z0-9_.\-/]{1,200}$/.test(String(values.stack))) {
         throw new ConnectError(`db:connect: --stack is ${JSON.stringify(values.stack)}; expected a stack name such as dev or prod`);
     }
-    if (values.user !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(String(values.user))) {
+    if (values.user !== undefined && !IDENTIFIER.test(String(values.user))) {
         throw new ConnectError(`db:connect: --user is ${JSON.stringify(values.user)}; expected a database user name such as app_reader`);
     }
     if (values.host !== undefined && values.reader) throw new ConnectError("db:connect: choose one of --reader or --host NAME");
