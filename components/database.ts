@@ -5,9 +5,8 @@ import { adoptionProblems, DescribedCluster, describedFromDataSources } from "./
 import { serviceTrustPolicy } from "./arns";
 import { CLUSTER_PARAMETERS, ENGINE, ENGINE_MODE } from "./cluster-spec";
 import { DatabaseSettings, Environment } from "./config";
+import { describeSecretKey } from "./existing-cluster";
 import { TYPE } from "./tokens";
-
-export { ENGINE };
 
 export interface DatabaseArgs {
     namePrefix: string;
@@ -303,18 +302,14 @@ export class Database extends pulumi.ComponentResource {
 async function customerManagedKeyArn(stack: string, d: DescribedCluster, opts: pulumi.InvokeOptions): Promise<string | undefined> {
     const keyId = d.masterUserSecret?.kmsKeyId;
     if (!keyId) return undefined;
-    const key = await aws.kms.getKey({ keyId }, opts).catch((err: unknown) => {
-        const reason =
-            String(err instanceof Error ? err.message : err)
-                .split("\n")
-                .map((l) => l.trim())
-                .find((l) => l) ?? "unknown error";
+    const key = await describeSecretKey(keyId, opts);
+    if ("error" in key) {
         throw new pulumi.RunError(
-            `${stack}: the master secret's KMS key of cluster ${d.identifier} (${keyId}) can't be described (${reason}); ` +
+            `${stack}: the master secret's KMS key of cluster ${d.identifier} (${keyId}) can't be described (${key.error}); ` +
                 "let the deployer call kms:DescribeKey on it, so the bootstrap is granted kms:Decrypt on exactly that key",
         );
-    });
-    return key.keyManager === "CUSTOMER" ? key.arn : undefined;
+    }
+    return key.customerManaged ? key.arn : undefined;
 }
 
 /**

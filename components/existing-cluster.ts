@@ -6,7 +6,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { DbUser } from "../access/users";
 import { ExistingClusterSettings } from "./config";
-import { ENGINE } from "./database";
+import { ENGINE } from "./cluster-spec";
 
 /**
  * The oldest minor of each Aurora PostgreSQL major that RDS Proxy supports (Aurora User Guide, "Supported Regions
@@ -201,7 +201,7 @@ function refusalError(lines: string[]): Error {
 }
 
 /** The first line of an invoke's error, for a one-line message. */
-function firstLine(err: unknown): string {
+export function firstLine(err: unknown): string {
     return (
         String(err instanceof Error ? err.message : err)
             .split("\n")
@@ -310,9 +310,20 @@ async function describeSecret(
         return undefined;
     }
     if (keyId === undefined) return { arn, found: true };
-    const key = await aws.kms.getKey({ keyId }, opts).then(
+    return { arn, found: true, kmsKey: await describeSecretKey(keyId, opts) };
+}
+
+/**
+ * A master secret's KMS key as the aws_kms_key data source describes it: its ARN and whether it is customer-managed
+ * (the bootstrap then needs kms:Decrypt on it, through Secrets Manager only), or the first line of why it can't be read.
+ * Fronting and adopting both ask it.
+ */
+export function describeSecretKey(
+    keyId: string,
+    opts: pulumi.InvokeOptions,
+): Promise<{ arn: string; customerManaged: boolean } | { error: string }> {
+    return aws.kms.getKey({ keyId }, opts).then(
         (k) => ({ arn: k.arn, customerManaged: k.keyManager === "CUSTOMER" }),
         (err) => ({ error: firstLine(err) }),
     );
-    return { arn, found: true, kmsKey: key };
 }
