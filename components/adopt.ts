@@ -8,6 +8,7 @@
 //   cannot change in place) compared with the described cluster, one line per difference naming both values.
 // No Pulumi import: the settings parser and ops/ load this without the SDK.
 import { DB_PORT } from "../access/spec";
+import { SECURITY_GROUP_ID } from "../smoke/aws-ids";
 import { BootstrapPath, dataApiClassProblem, dataApiProblem, dataApiVersionProblem } from "./bootstrap-path";
 import { CLUSTER_PARAMETERS, ClusterParameter, ENGINE, ENGINE_MODE } from "./cluster-spec";
 
@@ -41,7 +42,6 @@ const RDS_IDENTIFIER = /^[a-z](?!.*--)[a-z0-9-]{0,62}(?<!-)$/;
 const SUBNET_GROUP_NAME = /^[a-z0-9 ._-]{1,255}$/;
 const KMS_KEY_ARN =
     /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
-const SECURITY_GROUP_ID = /^sg-[0-9a-f]{8,17}$/;
 const PARAMETER_NAME = /^[A-Za-z_][A-Za-z0-9_.]{0,254}$/;
 
 function show(value: unknown): string {

@@ -8,6 +8,7 @@ import { adoptSettingsProblems, AdoptSettings } from "./adopt";
 import { AURORA_POSTGRESQL_CLASSES, classesFor, SERVERLESS_CLASS } from "./aurora-classes";
 import { BootstrapPath, bootstrapPathFor } from "./bootstrap-path";
 import { closest, descriptionProblem, isPrivateIpv4, parseImageReference, parseIpv4Cidr, pgIdentifierProblem } from "./validation";
+import { SECURITY_GROUP_ID } from "../smoke/aws-ids";
 
 export const PROJECT = "aurora-iam-proxy";
 
@@ -953,7 +954,7 @@ export function existingClusterProblems(value: unknown): string[] {
             `${key}.masterSecretArn (${show(v.masterSecretArn)}) must be a Secrets Manager secret ARN such as arn:aws:secretsmanager:eu-west-1:123456789012:secret:orders-master-AbCdEf`,
         );
     }
-    if (v.securityGroupId !== undefined && (typeof v.securityGroupId !== "string" || !/^sg-[0-9a-f]{8,17}$/.test(v.securityGroupId))) {
+    if (v.securityGroupId !== undefined && (typeof v.securityGroupId !== "string" || !SECURITY_GROUP_ID.test(v.securityGroupId))) {
         problems.push(`${key}.securityGroupId (${show(v.securityGroupId)}) must be a security group id such as sg-0123456789abcdef0`);
     }
     return problems;

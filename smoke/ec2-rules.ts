@@ -11,6 +11,7 @@ import { Sha256 } from "@aws-crypto/sha256-js";
 import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
 import type { Credentials } from "../client/token";
+import { SECURITY_GROUP_ID } from "./aws-ids";
 
 /** One rule as DescribeSecurityGroupRules returns it (the fields the CIDR warning reads). */
 export interface SecurityGroupRule {
@@ -32,7 +33,6 @@ export interface SecurityGroupRule {
 /** Reads the rules of these security groups; throws with a one-line reason. */
 export type SecurityGroupRulesReader = (groupIds: string[]) => Promise<SecurityGroupRule[]>;
 
-export const SECURITY_GROUP_ID = /^sg-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
 const EC2_API_VERSION = "2016-11-15";
 const MAX_PAGES = 20;
 

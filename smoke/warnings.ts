@@ -7,7 +7,9 @@ import type { Client } from "pg";
 import { APP_SCHEMA, DB_PORT } from "../access/spec";
 import { CheckResult, Timer, timed } from "./checks";
 import { WARNING } from "./check-names";
-import { SECURITY_GROUP_ID, SecurityGroupRule, SecurityGroupRulesReader } from "./ec2-rules";
+import { SECURITY_GROUP_ID } from "./aws-ids";
+// Types only: the EC2 reader (and the HTTPS signing it loads) is imported when a run needs it (smoke/runner.ts).
+import type { SecurityGroupRule, SecurityGroupRulesReader } from "./ec2-rules";
 import type { Session } from "./session";
 
 export { WARNING };
