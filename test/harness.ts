@@ -1,6 +1,7 @@
 // The tests' view of the mock cloud; `npm start` uses the same module to print the plan.
 import { Settings } from "../components/config";
 import { Evaluation, evaluateStack, MockResource } from "../local/mock-cloud";
+import { mandatory, runPolicies } from "../policy/run";
 
 export * from "../local/mock-cloud";
 
@@ -43,4 +44,15 @@ export function attachedPolicyArnsOf(ev: Evaluation, role: MockResource): string
         .ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
         .filter((a) => a.inputs.role === role.state.name)
         .map((a) => a.inputs.policyArn);
+}
+
+/**
+ * The policy pack's mandatory violations of a program as dev, one "policy: message" line each. `existingVpc`: the
+ * program brings its own VPC, whose subnets the pack then accepts (rds-proxy-private-subnets allowExternalSubnets).
+ */
+export function mandatoryViolationLines(resources: MockResource[], o: { existingVpc?: boolean } = {}): string[] {
+    const config = o.existingVpc ? ({ "rds-proxy-private-subnets": { allowExternalSubnets: true } } as never) : undefined;
+    return mandatory(runPolicies(resources, { environment: "dev", ...(config ? { config } : {}) })).map(
+        (v) => `${v.policyName}: ${v.message}`,
+    );
 }
